@@ -1,0 +1,55 @@
+"""JSON routes of accounts: tokens, the caller, user administration."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import OAuth2PasswordRequestForm
+
+from jiayuan.accounts import service
+from jiayuan.accounts.roles import Role
+from jiayuan.accounts.schemas import MeRead, TokenRead, UserCreate, UserRead
+from jiayuan.accounts.service import Principal
+from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip, require_role
+from jiayuan.kit.errors import Forbidden
+from jiayuan.units.service import unit_exists
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+Admin = Annotated[Principal, Depends(require_role(Role.district_admin))]
+Supervisor = Annotated[Principal, Depends(require_role(Role.district_admin, Role.street_staff,
+                                                         Role.community_staff))]
+
+
+@router.post("/auth/token", response_model=TokenRead)
+def issue_token(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, session: DbSession,
+                settings: AppSettings) -> TokenRead:
+    """Exchange a user name and password for a bearer token (OAuth2 password flow)."""
+    user = service.authenticate(session, form.username, form.password, ip=client_ip(request))
+    return TokenRead(access_token=service.issue_token(settings.secret_key, user),
+                     expires_in=settings.token_ttl_seconds)
+
+
+@router.get("/auth/me", response_model=MeRead)
+def me(principal: CurrentPrincipal) -> MeRead:
+    return MeRead(id=principal.user_id, username=principal.username, full_name=principal.full_name,
+                  role=principal.role.value, scope_code=principal.scope_code,
+                  scope=list(principal.scope.prefixes), grids=list(principal.grids))
+
+
+@router.get("/users", response_model=list[UserRead])
+def list_users(principal: Supervisor, session: DbSession, role: str | None = None, limit: int = 200,
+               offset: int = 0) -> list[UserRead]:
+    users = service.list_users(session, principal.scope, role=role, limit=min(max(limit, 1), 1000),
+                               offset=max(offset, 0))
+    return [UserRead.model_validate(u) for u in users]
+
+
+@router.post("/users", response_model=UserRead, status_code=201)
+def create_user(body: UserCreate, principal: Admin, session: DbSession) -> UserRead:
+    if body.scope and not principal.scope.covers(body.scope):
+        raise Forbidden("the scope lies outside yours", field="scope")
+    user = service.create_user(session, username=body.username, full_name=body.full_name, role=body.role,
+                               scope_code=body.scope, password=body.password,
+                               unit_exists=lambda code: unit_exists(session, code))
+    return UserRead.model_validate(user)

@@ -1,0 +1,54 @@
+"""Tables of user accounts and the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from jiayuan.kit.db import Base, CodeString, Reference, Tenant, Timestamped, utcnow, uuid7
+
+
+class User(Reference, Timestamped, Base):
+    """A staff or resident account: one role, one scope (a unit code)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    scope_code: Mapped[str | None] = mapped_column(CodeString)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped to revoke every token and session of the account (password change, disabling).
+    token_version: Mapped[int] = mapped_column(Integer, default=0)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_users_scope_code", "scope_code"),)
+
+
+# Audit rows of accounts that have no district (an unknown user name) go to this bucket.
+NO_DISTRICT = "000000"
+
+
+class AuditEntry(Tenant, Base):
+    """Who did what to whom, when and from where: sign-ins, refused access, unmasked views."""
+
+    __tablename__ = "audit_log"
+
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(String(200))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        Index("ix_audit_log_district_code_at", "district_code", "at"),
+        Index("ix_audit_log_district_code_action", "district_code", "action"),
+    )

@@ -1,0 +1,82 @@
+"""Pages of accounts: sign-in and sign-out, the language switch, and each role's home page."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from jiayuan.accounts import service
+from jiayuan.accounts.roles import SUPERVISORS, Role
+from jiayuan.deps import DbSession, OptionalPrincipal, client_ip, verify_csrf
+from jiayuan.kit import i18n
+from jiayuan.kit.errors import Unauthorized
+from jiayuan.units import service as units
+from jiayuan.web import LANG_COOKIE, gettext_for, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(target: str | None) -> str:
+    """Only paths of this site: an open redirect would let a phishing link borrow our sign-in page."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/home"
+    return target
+
+
+@router.get("/")
+def root(principal: OptionalPrincipal) -> Response:
+    return RedirectResponse("/home" if principal else "/login", status_code=303)
+
+
+@router.get("/login")
+def login_page(request: Request, principal: OptionalPrincipal, next: str | None = None) -> Response:
+    if principal:
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "login.html", {"next": safe_next(next)})
+
+
+@router.post("/login", dependencies=[Depends(verify_csrf)])
+def login(request: Request, session: DbSession, username: Annotated[str, Form()] = "",
+          password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/home") -> Response:
+    _ = gettext_for(request)
+    try:
+        user = service.authenticate(session, username, password, ip=client_ip(request))
+    except Unauthorized:
+        return render(request, "login.html", {"next": safe_next(next), "username": username,
+                                              "error": _("Wrong user name or password.")}, status_code=401)
+    now = int(time.time())
+    request.session.clear()
+    request.session.update({"uid": str(user.id), "tv": user.token_version, "iat": now, "seen": now,
+                            "csrf": secrets.token_urlsafe(32)})
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+@router.post("/logout", dependencies=[Depends(verify_csrf)])
+def logout(request: Request) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/lang/{locale}")
+def switch_language(locale: str, next: str | None = None) -> Response:
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(LANG_COOKIE, i18n.pick_locale(locale), max_age=365 * 24 * 3600, samesite="lax")
+    return response
+
+
+@router.get("/home")
+def home(request: Request, principal: OptionalPrincipal, session: DbSession) -> Response:
+    if principal is None:
+        return RedirectResponse("/login?next=/home", status_code=303)
+    context: dict = {"counts": units.count_units(session, principal.scope), "scope_units": []}
+    if principal.scope_code:
+        context["scope_units"] = units.chain_of(session, principal.scope_code)
+    if principal.role == Role.grid_worker:
+        context["my_grids"] = [units.chain_of(session, code)[-1] for code in principal.grids]
+    if principal.role in SUPERVISORS:
+        context["unstaffed"] = len(units.grids_without_workers(session, principal.scope))
+    return render(request, "home.html", context)

@@ -1,0 +1,111 @@
+"""The ASGI application: routers of every domain, sessions, static files, error rendering."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from jiayuan import __version__
+from jiayuan.accounts import api as accounts_api
+from jiayuan.accounts import pages as accounts_pages
+from jiayuan.config import Settings, get_settings
+from jiayuan.kit.db import Database
+from jiayuan.kit.errors import DomainError, Unauthorized
+from jiayuan.units import api as units_api
+from jiayuan.units import pages as units_pages
+from jiayuan.web import gettext_for, render
+
+log = logging.getLogger("jiayuan")
+STATIC = Path(__file__).resolve().parent / "static"
+# Front-end libraries served from node_modules (installed by `npm ci`, never committed).
+VENDOR = {"leaflet": "leaflet/dist", "htmx": "htmx.org/dist"}
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="Jiayuan 家园", version=__version__,
+                  description="Four-level community governance and service platform")
+    app.state.settings = settings
+    app.state.db = db or Database(settings.database_url, settings.replica_database_url)
+
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="jiayuan_session",
+                       max_age=settings.session_max_age_seconds, same_site="lax", https_only=settings.production)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # noqa: ANN001, ANN202
+        response = await call_next(request)
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        return response
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for name, sub in VENDOR.items():
+        path = settings.node_modules / sub
+        if path.is_dir():
+            app.mount(f"/vendor/{name}", StaticFiles(directory=path), name=f"vendor-{name}")
+        else:
+            log.warning("front-end library %s missing at %s; run `npm ci`", name, path)
+
+    for module in (accounts_api, units_api, accounts_pages, units_pages):
+        app.include_router(module.router)
+
+    @app.get("/healthz", tags=["health"])
+    def healthz() -> JSONResponse:
+        try:
+            with app.state.db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
+            return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok", "version": __version__})
+
+    _install_error_handlers(app)
+    return app
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith(("/api/", "/open311/")) or "application/json" in request.headers.get("accept", "")
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        if wants_json(request):
+            headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
+            return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+        if isinstance(exc, Unauthorized):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        _ = gettext_for(request)
+        return render(request, "error.html", {"status": exc.status_code, "message": _(exc.message)},
+                      status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = [{"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path", "form")),
+                   "message": e["msg"]} for e in exc.errors()]
+        first = errors[0] if errors else {"field": "", "message": "invalid request"}
+        body = {"error": "invalid", "message": f"{first['field']}: {first['message']}", "field": first["field"],
+                "details": errors}
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        if wants_json(request) or exc.status_code not in (404,):
+            return JSONResponse({"error": code, "message": str(exc.detail)}, status_code=exc.status_code,
+                                headers=getattr(exc, "headers", None))
+        return render(request, "error.html", {"status": 404, "message": gettext_for(request)("Page not found")},
+                      status_code=404)

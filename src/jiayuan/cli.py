@@ -1,0 +1,197 @@
+"""The `jiayuan` command: set up the database, serve, import and export units, manage users, load the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from jiayuan.config import get_settings
+from jiayuan.kit.db import Database
+from jiayuan.kit.errors import DomainError
+from jiayuan.kit.migrate import is_up_to_date, upgrade
+from jiayuan.kit.scope import Scope
+
+app = typer.Typer(help="Jiayuan 家园: community governance and service platform", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+units_app = typer.Typer(help="The unit hierarchy and grid polygons", no_args_is_help=True)
+users_app = typer.Typer(help="User accounts", no_args_is_help=True)
+app.add_typer(units_app, name="units")
+app.add_typer(users_app, name="users")
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def database(*, migrated: bool = True) -> Database:
+    settings = get_settings()
+    db = Database(settings.database_url)
+    if migrated and not is_up_to_date(db.engine):
+        fail("the database is not initialised or not up to date; run `jiayuan init` first")
+    return db
+
+
+def run(db: Database, fn):  # noqa: ANN001, ANN201
+    """Run `fn(session)` in one transaction; a domain error becomes exit code 2 naming the field."""
+    try:
+        with db.unit_of_work() as session:
+            return fn(session)
+    except DomainError as exc:
+        fail(exc.message if not exc.field or exc.message.startswith(exc.field) else f"{exc.field}: {exc.message}")
+
+
+@app.command()
+def init() -> None:
+    """Apply the database migrations and load reference data."""
+    db = database(migrated=False)
+    upgrade(db.engine)
+    console.print(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="web processes")] = 1,
+    worker: Annotated[bool, typer.Option(help="start the background worker beside the server")] = True,
+) -> None:
+    """Serve the web application (and the background worker beside it)."""
+    import uvicorn
+
+    database().dispose()
+    child = None
+    if worker:
+        child = subprocess.Popen([sys.executable, "-m", "jiayuan.cli", "worker"])
+    console.print(f"Jiayuan serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    try:
+        uvicorn.run("jiayuan.app:create_app", factory=True, host=host, port=port, workers=workers,
+                    log_level=get_settings().log_level.lower(), proxy_headers=True)
+    finally:
+        if child is not None:
+            child.send_signal(signal.SIGINT)
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+@app.command("worker")
+def run_worker(threads: Annotated[int, typer.Option(min=1)] = 2) -> None:
+    """Run the background worker (notifications, sweeps, long imports and reports)."""
+    from huey.consumer import Consumer
+
+    from jiayuan.kit.jobs import queue
+
+    database().dispose()
+    Consumer(queue(), workers=threads, worker_type="thread").run()
+
+
+@app.command()
+def demo(
+    scale: Annotated[str, typer.Option(help="small or district")] = "district",
+    seed: Annotated[int, typer.Option(help="the same seed gives the same district")] = 2026,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="do nothing when data is already loaded")] = False,
+) -> None:
+    """Load the demo district (吉州区): streets, communities, grids, grid workers and staff."""
+    from jiayuan.demo.load import DEMO_PASSWORD, demo_loaded, load_demo
+
+    if scale not in ("small", "district"):
+        fail("--scale: must be small or district")
+    db = database()
+    with db.unit_of_work() as session:
+        loaded = demo_loaded(session)
+    if loaded:
+        if if_empty:
+            console.print("demo district already loaded")
+            return
+        fail("the demo district is already loaded in this database")
+    with console.status(f"loading the {scale} demo district…"):
+        result = run(db, lambda s: load_demo(s, scale, seed))
+    console.print(f"loaded {result.units} units, {result.staff} staff accounts, "
+                  f"{result.grid_members} grid assignments")
+    console.print(f"sign in as [bold]admin[/bold] (district) or any demo account with password "
+                  f"[bold]{DEMO_PASSWORD}[/bold]")
+
+
+@units_app.command("import")
+def units_import(file: Annotated[Path, typer.Argument(help="a GeoJSON FeatureCollection")]) -> None:
+    """Create or update units from a GeoJSON file; all of it or nothing."""
+    from jiayuan.units.service import import_units
+
+    try:
+        collection = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        fail(f"FILE: {file} does not exist")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        fail(f"FILE: not valid GeoJSON: {exc}")
+    result = run(database(), lambda s: import_units(s, collection))
+    console.print(f"imported: {result.created} created, {result.updated} updated")
+
+
+@units_app.command("export")
+def units_export(file: Annotated[Path, typer.Argument(help="where to write the FeatureCollection")]) -> None:
+    """Write every unit of every level to one GeoJSON FeatureCollection."""
+    from jiayuan.units.service import export_units
+
+    collection = run(database(), lambda s: export_units(s, Scope.everything()))
+    file.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
+    console.print(f"exported {len(collection['features'])} units to {file}")
+
+
+@units_app.command("locate")
+def units_locate(
+    lat: Annotated[float, typer.Argument(help="latitude")],
+    lon: Annotated[float, typer.Argument(help="longitude")],
+    crs: Annotated[str, typer.Option(help="wgs84 or gcj02")] = "wgs84",
+) -> None:
+    """Print the grid a point lies in and its chain up to the district."""
+    from jiayuan.kit.errors import NotFound
+    from jiayuan.units.service import locate
+
+    db = database()
+    try:
+        with db.unit_of_work() as session:
+            found = locate(session, lat, lon, crs)
+            rows = [(u.level, u.code, u.name) for u in found.chain]
+    except NotFound as exc:
+        fail(exc.message, code=1)
+    except DomainError as exc:
+        fail(f"{exc.field}: {exc.message}")
+    for level, code, name in rows:
+        console.print(f"{level:<10} {code:<16} {name}", highlight=False)
+
+
+@users_app.command("create")
+def users_create(
+    username: Annotated[str, typer.Option(help="sign-in name")],
+    role: Annotated[str, typer.Option(help="district_admin, street_staff, community_staff, grid_worker, …")],
+    scope: Annotated[str | None, typer.Option(help="unit code of the account's scope")] = None,
+    full_name: Annotated[str | None, typer.Option(help="the person's name")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+) -> None:
+    """Create an account; the password is read from standard input, never from the command line."""
+    from jiayuan.accounts.service import create_user
+    from jiayuan.units.service import unit_exists
+
+    if not password_stdin:
+        fail("--password-stdin: pass the password on standard input (it must not appear in the process list)")
+    password = sys.stdin.readline().rstrip("\r\n")
+    user = run(database(), lambda s: create_user(
+        s, username=username, full_name=full_name or username, role=role, scope_code=scope, password=password,
+        unit_exists=lambda code: unit_exists(s, code)))
+    console.print(f"created {user.username} ({user.role}, scope {user.scope_code or '-'})")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,49 @@
+"""Settings read from the environment (prefix JIAYUAN_), one object per process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-dev-only-secret"  # noqa: S105 - refused in production
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JIAYUAN_", extra="ignore")
+
+    database_url: str = "sqlite:///var/jiayuan.db"
+    # Figures and dashboards read from here when set (a streaming replica); see docs/operations.md.
+    replica_database_url: str | None = None
+    secret_key: str = DEFAULT_SECRET
+    production: bool = False
+    var_dir: Path = Path("var")
+    # Where `npm ci` put the front-end libraries (Leaflet, HTMX, ECharts).
+    node_modules: Path = Path("node_modules")
+    # Base-map tiles; empty means no base map (polygons still draw). Tianditu or an intranet server work too.
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    tile_attribution: str = "© OpenStreetMap"
+    default_locale: str = "zh_CN"
+    token_ttl_seconds: int = Field(default=8 * 3600, gt=0)
+    session_max_age_seconds: int = Field(default=12 * 3600, gt=0)
+    session_idle_seconds: int = Field(default=2 * 3600, gt=0)
+    timezone: str = "Asia/Shanghai"
+    # The background worker: "sqlite" keeps the queue in var/, "redis" uses redis_url.
+    queue_backend: str = "sqlite"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.production and self.secret_key == DEFAULT_SECRET:
+            raise ValueError("JIAYUAN_SECRET_KEY: set a secret key of your own before running in production")
+        if self.production and len(self.secret_key) < 32:
+            raise ValueError("JIAYUAN_SECRET_KEY: must be at least 32 characters in production")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Deterministic demo data (units, staff, grid members) for Jizhou District."""

@@ -1,0 +1,393 @@
+"""Pure-Python demo data for Jizhou District (吉州区, 360802): units, staff, grid members.
+
+No database: ``build_demo`` returns plain dataclasses. Everything is derived from
+``random.Random`` instances seeded from ``seed`` (never global random or time), so
+one seed always yields identical output.
+
+Geometry is built top-down: a wobbly rounded-rectangle district is cut into streets
+along jittered vertical lines, streets into communities along jittered rows (some
+rows split in two), communities into grids by Lloyd-relaxed Voronoi cells. Every
+overlay snaps to a 1e-7° grid so neighbours share identical edge coordinates and the
+7-decimal output keeps the tiling exact.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import random
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import shapely
+from shapely.geometry import MultiPoint, Polygon
+from shapely.geometry.polygon import orient
+
+DATA_DIR = Path(__file__).parent / "data"
+DEFAULT_DIVISIONS_CSV = DATA_DIR / "3608-streets.csv"
+NAMES_FILE = DATA_DIR / "names.toml"
+
+DISTRICT_CODE = "360802"
+DISTRICT_NAME = "吉州区"
+REQUIRED_STREET = "文山街道"
+CENTER = (114.98, 27.11)  # Ji'an city centre (lon, lat)
+HALF_SIZE = (0.0404, 0.027)  # ≈ 4 km × 3 km at 27°N, i.e. an 8 km × 6 km district
+GRID = 1e-7  # output precision (7 decimals); every overlay snaps to it
+SNAP_TOL = 1.5 * GRID  # how far snap rounding may leave a shared vertex off an edge
+_ATTEMPTS = 200  # redraws before giving up on an unlucky random cut
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """One governance unit with its GeoJSON Polygon geometry (lon/lat, 7 decimals)."""
+
+    code: str
+    name: str
+    level: str  # "district" | "street" | "community" | "grid"
+    parent_code: str | None
+    geometry: dict
+
+
+@dataclass(frozen=True)
+class StaffSpec:
+    """A staff account; ``scope_code`` is the unit the role applies to."""
+
+    username: str
+    full_name: str
+    role: str  # district_admin | street_staff | community_staff | grid_worker | hotline_operator | department
+    scope_code: str
+
+
+@dataclass(frozen=True)
+class GridMemberSpec:
+    """Membership of a grid worker in a grid; exactly one lead per grid."""
+
+    grid_code: str
+    username: str
+    is_lead: bool
+
+
+@dataclass(frozen=True)
+class DemoDistrict:
+    """The whole demo: units ordered level by level (parents first), staff, memberships."""
+
+    units: list[UnitSpec]
+    staff: list[StaffSpec]
+    grid_members: list[GridMemberSpec]
+
+
+@dataclass(frozen=True)
+class _Scale:
+    streets: int
+    communities_per_street: int
+    grids: int  # total, spread as evenly as possible over the communities
+    street_staff: int
+    community_staff: int
+    workers_per_grid: int  # the first one is the lead
+    hotlines: int
+    departments: tuple[str, ...]
+
+
+SCALES: dict[str, _Scale] = {
+    "district": _Scale(5, 7, 305, 2, 2, 4, 2, ("city", "water")),
+    "small": _Scale(2, 2, 12, 1, 1, 2, 1, ("city",)),
+}
+
+
+# --- source material ---------------------------------------------------------
+
+
+def _load_names() -> dict:
+    with NAMES_FILE.open("rb") as fh:
+        names = tomllib.load(fh)
+    names["given_chars"] = [c for c in names["given_chars"] if not c.isspace()]
+    return names
+
+
+def _pick_streets(divisions_csv: Path, n: int) -> list[tuple[str, str]]:
+    """The first ``n`` 街道 of the district by code, forcing 文山街道 in."""
+    with divisions_csv.open(encoding="utf-8", newline="") as fh:
+        streets = sorted(
+            (row["code"], row["name"])
+            for row in csv.DictReader(fh)
+            if row["county_code"] == DISTRICT_CODE and row["name"].endswith("街道")
+        )
+    required = [s for s in streets if s[1] == REQUIRED_STREET]
+    if len(streets) < n or not required:
+        raise ValueError(f"{divisions_csv}: needs {n} 街道 of {DISTRICT_CODE} incl. {REQUIRED_STREET}")
+    picked = streets[:n]
+    if required[0] not in picked:
+        picked[-1] = required[0]
+    return sorted(picked)
+
+
+# --- geometry ----------------------------------------------------------------
+
+
+def _district_outline(rng: random.Random) -> Polygon:
+    """A rounded rectangle (superellipse) with low-frequency wobble.
+
+    Points are placed by increasing polar angle around the centre, so the ring is
+    star-shaped and therefore always simple.
+    """
+    (cx, cy), (a, b) = CENTER, HALF_SIZE
+    waves = [(k, rng.uniform(0.01, 0.03), rng.uniform(0, 2 * math.pi)) for k in range(2, 6)]
+    pts = []
+    for i in range(120):
+        t = 2 * math.pi * i / 120
+        c, s = math.cos(t), math.sin(t)
+        r = (abs(c / a) ** 4 + abs(s / b) ** 4) ** -0.25
+        r *= 1 + sum(amp * math.cos(k * t + ph) for k, amp, ph in waves) + rng.uniform(-0.004, 0.004)
+        pts.append((cx + r * c, cy + r * s))
+    return shapely.set_precision(Polygon(pts), GRID)
+
+
+def _ok(piece: shapely.Geometry, min_area: float) -> bool:
+    """A usable piece: one hole-free polygon, not a sliver."""
+    return piece.geom_type == "Polygon" and not piece.interiors and piece.area >= min_area
+
+
+def _wobble(rng: random.Random, amp: float, n: int) -> list[float]:
+    """``n`` offsets within ±amp, smoothed so cut lines bend like roads rather than zigzag."""
+    raw = [rng.uniform(-amp, amp) for _ in range(n + 2)]
+    return [(raw[i] + 2 * raw[i + 1] + raw[i + 2]) / 4 for i in range(n)]
+
+
+def _cut_strips(poly: Polygon, n: int, axis: str, rng: random.Random) -> list[Polygon] | None:
+    """Cut ``poly`` into ``n`` strips along jittered polylines.
+
+    axis "x" gives left→right strips (vertical cuts), "y" top→bottom bands. All cut
+    lines share the same sample levels and jitter less than half the narrowest
+    strip, so they never cross. Returns None when a piece is unusable (caller redraws).
+    """
+    if n == 1:
+        return [poly]
+    weights = [rng.uniform(0.7, 1.4) for _ in range(n)]
+    x0, y0, x1, y1 = poly.bounds
+    lo, hi, olo, ohi = (x0, x1, y0, y1) if axis == "x" else (y0, y1, x0, x1)
+    pad = (hi - lo) + (ohi - olo)  # outer lines and line ends lie well outside poly
+    total, acc, pos = sum(weights), 0.0, [lo - pad]
+    for w in weights[:-1]:
+        acc += w
+        pos.append(lo + (hi - lo) * acc / total)
+    pos.append(hi + pad)
+    amp = 0.4 * (hi - lo) * min(weights) / total
+    steps = 7
+    levels = [olo - pad] + [olo + (ohi - olo) * i / steps for i in range(steps + 1)] + [ohi + pad]
+    lines = [[p] * len(levels) if i in (0, n) else [p + d for d in _wobble(rng, amp, len(levels))] for i, p in enumerate(pos)]
+    pieces = []
+    for w, left, right in zip(weights, lines, lines[1:]):
+        ring = list(zip(left, levels)) + list(zip(reversed(right), reversed(levels)))
+        if axis == "y":
+            ring = [(v, u) for u, v in ring]
+        piece = shapely.intersection(poly, Polygon(ring), grid_size=GRID)
+        if not _ok(piece, 0.35 * poly.area * w / total):
+            return None
+        pieces.append(piece)
+    return pieces[::-1] if axis == "y" else pieces  # bands read top first
+
+
+def _communities(street: Polygon, n: int, rng: random.Random) -> list[Polygon] | None:
+    """Rows of communities; some rows split in two so it is not a brick wall."""
+    rows = min(n, max(2, (n + 1) // 2))
+    bands = _cut_strips(street, rows, "y", rng)
+    if bands is None:
+        return None
+    split = set(rng.sample(range(rows), n - rows))
+    out: list[Polygon] = []
+    for i, band in enumerate(bands):
+        parts = _cut_strips(band, 2, "x", rng) if i in split else [band]
+        if parts is None:
+            return None
+        out += parts
+    return out
+
+
+def _shares_edge(a: Polygon, b: Polygon) -> bool:
+    return a.relate_pattern(b, "****1****")  # boundaries meet along a line
+
+
+def _grids(community: Polygon, n: int, rng: random.Random) -> list[Polygon] | None:
+    """Tile ``community`` with ``n`` Voronoi cells of random, Lloyd-relaxed seeds."""
+    if n == 1:
+        return [community]
+    x0, y0, x1, y1 = community.bounds
+    pts: list[tuple[float, float]] = []
+    while len(pts) < n:
+        x, y = rng.uniform(x0, x1), rng.uniform(y0, y1)
+        if shapely.contains_xy(community, x, y):
+            pts.append((x, y))
+    for _ in range(3):  # Lloyd relaxation evens out cell sizes, like planned grids
+        cells = shapely.get_parts(shapely.voronoi_polygons(MultiPoint(pts), extend_to=community))
+        clipped = shapely.intersection(cells, community)
+        if shapely.is_empty(clipped).any():
+            return None
+        pts = [(c.x, c.y) for c in shapely.centroid(clipped)]
+    cells = shapely.get_parts(shapely.voronoi_polygons(MultiPoint(pts), extend_to=community))
+    tiles = list(shapely.intersection(cells, community, grid_size=GRID))
+    if len(tiles) != n or not all(_ok(t, 0.3 * community.area / n) for t in tiles):
+        return None
+    # Reading order: bands from the top, left to right within a band.
+    rows = max(1, round(math.sqrt(n * (y1 - y0) / ((x1 - x0) * math.cos(math.radians(CENTER[1]))))))
+    tiles.sort(key=lambda t: (min(rows - 1, int((y1 - t.centroid.y) / (y1 - y0) * rows)), t.centroid.x))
+    # Grid 2 must border grid 1 (tests use them as neighbouring grids A and B).
+    if not _shares_edge(tiles[0], tiles[1]):
+        j = next(j for j in range(2, n) if _shares_edge(tiles[0], tiles[j]))
+        tiles.insert(1, tiles.pop(j))
+    return tiles
+
+
+def _retry(make, rng: random.Random, what: str):
+    """Call ``make(rng)`` until it succeeds; rng state advances, so still deterministic."""
+    for _ in range(_ATTEMPTS):
+        result = make(rng)
+        if result is not None:
+            return result
+    raise RuntimeError(f"could not generate {what}")
+
+
+def _conform(polys: list[Polygon]) -> list[Polygon]:
+    """Make shared boundaries identical across all polygons of all levels.
+
+    Snap rounding may leave one node as two neighbouring grid points, put a child's
+    cut point a pixel off its parent's edge, or drop a near-collinear parent vertex
+    from the child. So: merge vertices closer than SNAP_TOL, then insert each vertex
+    into every other ring's edge that passes within SNAP_TOL of it.
+    """
+    coords = [np.asarray(p.exterior.coords)[:-1] for p in polys]
+    vertices, inverse = np.unique(np.concatenate(coords), axis=0, return_inverse=True)
+    points = shapely.points(vertices)
+    root = list(range(len(vertices)))  # union-find; np.unique order makes the root the min point
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            root[i] = root[root[i]]
+            i = root[i]
+        return i
+
+    for i, j in zip(*shapely.STRtree(points).query(points, "dwithin", SNAP_TOL).tolist()):
+        ri, rj = find(i), find(j)
+        root[max(ri, rj)] = min(ri, rj)
+    ids = [find(i) for i in inverse.ravel().tolist()]
+    rings: list[list[int]] = []
+    offset = 0
+    for c in coords:
+        ring = ids[offset : offset + len(c)]
+        offset += len(c)
+        rings.append([v for k, v in enumerate(ring) if v != ring[k - 1]])  # drop merged repeats
+    starts = [v for ring in rings for v in ring]
+    ends = [v for ring in rings for v in ring[1:] + ring[:1]]
+    owner = [r for r, ring in enumerate(rings) for _ in ring]
+    has = set(zip(owner, starts))
+    segments = shapely.linestrings(np.stack([vertices[starts], vertices[ends]], axis=1))
+    # Each vertex goes into the nearest edge of a ring lacking it (one edge only: no spikes).
+    best: dict[tuple[int, int], tuple[float, int]] = {}
+    for seg, hit in zip(*shapely.STRtree(points).query(segments, "dwithin", SNAP_TOL).tolist()):
+        key = (owner[seg], hit)
+        if hit == find(hit) and key not in has:
+            best[key] = min(best.get(key, (math.inf, -1)), (shapely.distance(segments[seg], points[hit]), seg))
+    extra: dict[int, list[tuple[float, int]]] = {}
+    for (_, hit), (_, seg) in best.items():
+        a, b = vertices[starts[seg]], vertices[ends[seg]]
+        extra.setdefault(seg, []).append((float(np.dot(vertices[hit] - a, b - a) / np.dot(b - a, b - a)), hit))
+    out: list[list[int]] = [[] for _ in rings]
+    for seg, (start, ring) in enumerate(zip(starts, owner)):
+        out[ring] += [start] + [v for _, v in sorted(extra.get(seg, []))]
+    return [Polygon(vertices[ring]) for ring in out]
+
+
+def _geojson(poly: Polygon) -> dict:
+    poly = orient(poly, 1.0)  # RFC 7946: exterior ring counter-clockwise
+    rings = [poly.exterior, *poly.interiors]
+    return {"type": "Polygon", "coordinates": [[[round(x, 7), round(y, 7)] for x, y in r.coords] for r in rings]}
+
+
+# --- assembly ----------------------------------------------------------------
+
+
+def _person(rng: random.Random, names: dict) -> str:
+    given = rng.choices(names["given_chars"], k=1 if rng.random() < 0.3 else 2)
+    return rng.choice(names["surnames"]) + "".join(given)
+
+
+def build_demo(scale: str = "district", seed: int = 2026, divisions_csv: Path | None = None) -> DemoDistrict:
+    """Build the demo district for ``scale`` ("small" or "district") from ``seed``."""
+    if scale not in SCALES:
+        raise ValueError("scale: must be small or district")
+    cfg = SCALES[scale]
+    streets = _pick_streets(Path(divisions_csv or DEFAULT_DIVISIONS_CSV), cfg.streets)
+    names = _load_names()
+    # Separate streams so changing the name material never moves the geometry.
+    geo = random.Random(f"{seed}:geometry")
+    name_rng = random.Random(f"{seed}:names")
+
+    district = _district_outline(geo)
+    # (code, name, level, parent_code, polygon), level by level once assembled.
+    rows = [(DISTRICT_CODE, DISTRICT_NAME, "district", None, district)]
+    street_polys = _retry(lambda r: _cut_strips(district, cfg.streets, "x", r), geo, "streets")
+    n_comm = cfg.streets * cfg.communities_per_street
+    # Even spread of grids; which communities get one extra is up to the seed.
+    base, extra = divmod(cfg.grids, n_comm)
+    bigger = set(geo.sample(range(n_comm), extra))
+
+    pinned = names["pinned_communities"]
+    taken = {name for group in pinned.values() for name in group}
+    stems = [s + "社区" for s in names["community_stems"] if s + "社区" not in taken]
+    name_rng.shuffle(stems)
+    stem_iter = iter(stems)
+
+    streets_out: list[tuple] = []
+    communities: list[tuple] = []
+    grids: list[tuple] = []
+    for (s_code, s_name), s_poly in zip(streets, street_polys):
+        streets_out.append((s_code, s_name, "street", DISTRICT_CODE, s_poly))
+        comm_polys = _retry(lambda r: _communities(s_poly, cfg.communities_per_street, r), geo, s_name)
+        comm_names = pinned.get(s_name, [])[: cfg.communities_per_street]
+        comm_names += [next(stem_iter) for _ in range(cfg.communities_per_street - len(comm_names))]
+        for i, (c_name, c_poly) in enumerate(zip(comm_names, comm_polys), start=1):
+            c_code = f"{s_code}{i:03d}"
+            communities.append((c_code, c_name, "community", s_code, c_poly))
+            k = base + (len(communities) - 1 in bigger)
+            tiles = _retry(lambda r: _grids(c_poly, k, r), geo, c_name)
+            for j, g_poly in enumerate(tiles, start=1):
+                grids.append((f"{c_code}{j:03d}", f"{c_name}第{j}网格", "grid", c_code, g_poly))
+    rows += streets_out + communities + grids
+    polys = _conform([r[4] for r in rows])
+    units = [UnitSpec(*r[:4], _geojson(poly)) for r, poly in zip(rows, polys)]
+
+    staff = [StaffSpec("admin", _person(name_rng, names), "district_admin", DISTRICT_CODE)]
+    staff += [
+        StaffSpec(f"hotline{i}", _person(name_rng, names), "hotline_operator", DISTRICT_CODE)
+        for i in range(1, cfg.hotlines + 1)
+    ]
+    staff += [StaffSpec(f"dept_{d}", names["departments"][d], "department", DISTRICT_CODE) for d in cfg.departments]
+    for level, prefix, role, per_unit in (
+        ("street", "street", "street_staff", cfg.street_staff),
+        ("community", "comm", "community_staff", cfg.community_staff),
+        ("grid", "gw", "grid_worker", cfg.workers_per_grid),
+    ):
+        for u in (u for u in units if u.level == level):
+            for i in range(1, per_unit + 1):
+                staff.append(StaffSpec(f"{prefix}{u.code}-{i}", _person(name_rng, names), role, u.code))
+    # The "-1" worker of each grid leads it.
+    members = [
+        GridMemberSpec(s.scope_code, s.username, s.username.endswith("-1")) for s in staff if s.role == "grid_worker"
+    ]
+    return DemoDistrict(units, staff, members)
+
+
+def feature_collection(demo: DemoDistrict) -> dict:
+    """GeoJSON FeatureCollection of all units, parents before children."""
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": u.code, "name": u.name, "level": u.level, "parent_code": u.parent_code},
+                "geometry": u.geometry,
+            }
+            for u in demo.units
+        ],
+    }

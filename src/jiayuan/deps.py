@@ -1,0 +1,122 @@
+"""Request dependencies, as Annotated aliases: a route's signature declares what it needs."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.orm import Session
+
+from jiayuan.accounts import service as accounts
+from jiayuan.accounts.roles import Role
+from jiayuan.accounts.service import Principal
+from jiayuan.config import Settings
+from jiayuan.kit.db import Database
+from jiayuan.kit.errors import Forbidden, Unauthorized
+from jiayuan.units.service import grids_of_user
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One unit of work per request: the route's services flush, this commits or rolls back."""
+    db: Database = request.app.state.db
+    with db.unit_of_work() as session:
+        yield session
+
+
+AppSettings = Annotated[Settings, Depends(get_settings)]
+# scope="function": commit before the response is sent, so that a failed commit is an error response.
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+
+_bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def csrf_token(request: Request) -> str:
+    """The session's CSRF token, made on first use (anonymous sessions too, for the sign-in form)."""
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = secrets.token_urlsafe(32)
+    return token
+
+
+async def verify_csrf(request: Request) -> None:
+    """Forms and cookie-authenticated API calls that change something must carry the session's token."""
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get("x-csrf-token")
+    if sent is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        sent = (await request.form()).get("csrf_token")
+    expected = request.session.get("csrf")
+    if not expected or not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
+        raise Forbidden("the form has expired or did not come from this site; reload the page and try again",
+                        field="csrf_token")
+
+
+def _session_principal(request: Request, session: Session, settings: Settings) -> Principal | None:
+    data = request.session
+    uid, tv = data.get("uid"), data.get("tv")
+    if not uid:
+        return None
+    now = time.time()
+    if now - data.get("iat", 0) > settings.session_max_age_seconds or (
+        now - data.get("seen", 0) > settings.session_idle_seconds
+    ):
+        data.clear()
+        raise Unauthorized("your session has expired; sign in again", field="session")
+    principal = accounts.load_principal(session, uuid.UUID(uid), int(tv), lambda u: grids_of_user(session, u.id))
+    data["seen"] = int(now)
+    return principal
+
+
+async def optional_principal(
+    request: Request, session: DbSession, settings: AppSettings, token: Annotated[str | None, Depends(_bearer)]
+) -> Principal | None:
+    if token:
+        user_id, version = accounts.read_token(settings.secret_key, token, settings.token_ttl_seconds)
+        principal = accounts.load_principal(session, user_id, version, lambda u: grids_of_user(session, u.id))
+    else:
+        principal = _session_principal(request, session, settings)
+        if principal is not None:
+            await verify_csrf(request)
+    request.state.principal = principal
+    return principal
+
+
+async def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+    if principal is None:
+        raise Unauthorized("sign in first", field="token")
+    return principal
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_role(*roles: Role) -> Callable[..., Principal]:
+    """A dependency that lets only `roles` through; a refusal is audited."""
+
+    def check(request: Request, principal: CurrentPrincipal, session: DbSession) -> Principal:
+        if principal.role not in roles:
+            accounts.audit_for(session, principal, "access_refused", target=request.url.path,
+                               ip=client_ip(request), detail={"method": request.method})
+            raise Forbidden("your role may not do this", field="role")
+        return principal
+
+    return check

@@ -1,0 +1,27 @@
+"""The background queue (huey): SQLite under var/ by default, Redis at scale; jobs sent only after commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any
+
+from huey import Huey, RedisHuey, SqliteHuey
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from jiayuan.config import get_settings
+
+
+@lru_cache
+def queue() -> Huey:
+    settings = get_settings()
+    if settings.queue_backend == "redis":
+        return RedisHuey("jiayuan", url=settings.redis_url)
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey("jiayuan", filename=str(settings.var_dir / "queue.db"))
+
+
+def after_commit(session: Session, send: Callable[[], Any]) -> None:
+    """Enqueue when (and only if) the session's transaction commits: a rolled-back request sends nothing."""
+    event.listen(session, "after_commit", lambda _s: send(), once=True)

@@ -1,0 +1,1 @@
+"""Units: the district → street → community → grid hierarchy, grid polygons and responsible workers."""

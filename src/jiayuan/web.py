@@ -1,0 +1,56 @@
+"""Server-rendered pages: the template environment, the language of a request, and rendering."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from jiayuan.deps import csrf_token
+from jiayuan.kit import i18n
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+LANG_COOKIE = "jiayuan_lang"
+
+env = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    autoescape=select_autoescape(["html"]),
+    extensions=["jinja2.ext.i18n"],
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def request_locale(request: Request) -> str:
+    return i18n.pick_locale(request.cookies.get(LANG_COOKIE) or request.app.state.settings.default_locale)
+
+
+def gettext_for(request: Request) -> Any:
+    return i18n.translations(request_locale(request)).gettext
+
+
+def render(request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200,
+           headers: dict[str, str] | None = None) -> HTMLResponse:
+    locale = request_locale(request)
+    t = i18n.translations(locale)
+    settings = request.app.state.settings
+    ctx = {
+        "request": request,
+        "principal": getattr(request.state, "principal", None),
+        "locale": locale,
+        "html_lang": i18n.html_lang(locale),
+        "locales": i18n.LOCALE_NAMES,
+        "csrf_token": csrf_token(request),
+        "settings": settings,
+        "_": t.gettext,
+        "gettext": t.gettext,
+        "ngettext": t.ngettext,
+        "fmt_datetime": lambda v: i18n.fmt_datetime(v, locale),
+        "fmt_number": lambda v: i18n.fmt_number(v, locale),
+    }
+    ctx.update(context or {})
+    html = env.get_template(template).render(ctx)
+    return HTMLResponse(html, status_code=status_code, headers=headers)
