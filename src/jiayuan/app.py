@@ -65,8 +65,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:
         try:
-            with app.state.db.engine.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            with app.state.db.sessions() as session:
+                session.execute(text("SELECT 1"))
         except Exception as exc:  # noqa: BLE001 - any failure means unhealthy
             return JSONResponse({"status": "error", "database": type(exc).__name__}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok", "version": __version__})

@@ -31,7 +31,9 @@ def test_forward_matches_reference(wgs: tuple[float, float], gcj: tuple[float, f
 
 
 @pytest.mark.parametrize(("wgs", "gcj"), REFERENCE)
-def test_inverse_matches_reference_to_a_millimetre(wgs: tuple[float, float], gcj: tuple[float, float]) -> None:
+def test_inverse_matches_reference_to_a_millimetre(
+    wgs: tuple[float, float], gcj: tuple[float, float]
+) -> None:
     assert metres(gcj02_to_wgs84(*gcj), wgs) < 0.001
 
 

@@ -155,6 +155,20 @@ def test_mixed_sizes_and_sparse_grids() -> None:
     assert single[-3:] == ["460100001001001", "360802001001000", "360802001001040"]
 
 
+def test_tiny_grids_scattered_over_china() -> None:
+    # Span / grid size is ~10^5 per axis, so the bucket grid has to coarsen itself.
+    rng = np.random.default_rng(11)
+    corners = rng.uniform([75.0, 20.0], [135.0, 50.0], (200, 2))
+    items = [(f"110101001{k:06d}", shapely.box(x, y, x + 1e-4, y + 1e-4)) for k, (x, y) in enumerate(corners)]
+    index = GridIndex(items)
+    pick = rng.integers(0, 200, 3000)
+    pts = corners[pick] + rng.uniform(-2e-5, 1.2e-4, (3000, 2))
+    many = index.locate_many(pts[:, 1], pts[:, 0])
+    single = [index.locate(a, b) for a, b in zip(pts[:, 1].tolist(), pts[:, 0].tolist())]
+    assert many.tolist() == single == brute_force(items, pts[:, 1], pts[:, 0])
+    assert index.locate(corners[5, 1] + 5e-5, corners[5, 0] + 5e-5) == items[5][0]
+
+
 def test_multipolygon_grid() -> None:
     parts = shapely.MultiPolygon([cell(0, 0), cell(2, 2)])
     index = GridIndex([("360802001001001", parts), ("360802001001002", cell(1, 1))])

@@ -7,8 +7,8 @@ one seed always yields identical output.
 Geometry is built top-down: a wobbly rounded-rectangle district is cut into streets
 along jittered vertical lines, streets into communities along jittered rows (some
 rows split in two), communities into grids by Lloyd-relaxed Voronoi cells. Every
-overlay snaps to a 1e-7° grid so neighbours share identical edge coordinates and the
-7-decimal output keeps the tiling exact.
+overlay snaps to the 1e-7° output grid, and a final pass (``_conform``) makes shared
+edges vertex-identical, so children tile their parent and siblings never overlap.
 """
 
 from __future__ import annotations
@@ -18,11 +18,12 @@ import math
 import random
 import tomllib
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiPoint, Polygon
+from shapely.geometry import LineString, MultiPoint, Polygon
 from shapely.geometry.polygon import orient
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -56,7 +57,8 @@ class StaffSpec:
 
     username: str
     full_name: str
-    role: str  # district_admin | street_staff | community_staff | grid_worker | hotline_operator | department
+    # district_admin | street_staff | community_staff | grid_worker | hotline_operator | department
+    role: str
     scope_code: str
 
 
@@ -96,9 +98,6 @@ SCALES: dict[str, _Scale] = {
 }
 
 
-# --- source material ---------------------------------------------------------
-
-
 def _load_names() -> dict:
     with NAMES_FILE.open("rb") as fh:
         names = tomllib.load(fh)
@@ -116,22 +115,15 @@ def _pick_streets(divisions_csv: Path, n: int) -> list[tuple[str, str]]:
         )
     required = [s for s in streets if s[1] == REQUIRED_STREET]
     if len(streets) < n or not required:
-        raise ValueError(f"{divisions_csv}: needs {n} 街道 of {DISTRICT_CODE} incl. {REQUIRED_STREET}")
+        raise ValueError(f"{divisions_csv}: need {n} 街道 of {DISTRICT_CODE} incl. {REQUIRED_STREET}")
     picked = streets[:n]
     if required[0] not in picked:
         picked[-1] = required[0]
     return sorted(picked)
 
 
-# --- geometry ----------------------------------------------------------------
-
-
 def _district_outline(rng: random.Random) -> Polygon:
-    """A rounded rectangle (superellipse) with low-frequency wobble.
-
-    Points are placed by increasing polar angle around the centre, so the ring is
-    star-shaped and therefore always simple.
-    """
+    """A wobbly rounded rectangle (superellipse); star-shaped by construction, so simple."""
     (cx, cy), (a, b) = CENTER, HALF_SIZE
     waves = [(k, rng.uniform(0.01, 0.03), rng.uniform(0, 2 * math.pi)) for k in range(2, 6)]
     pts = []
@@ -155,12 +147,22 @@ def _wobble(rng: random.Random, amp: float, n: int) -> list[float]:
     return [(raw[i] + 2 * raw[i + 1] + raw[i + 2]) / 4 for i in range(n)]
 
 
-def _cut_strips(poly: Polygon, n: int, axis: str, rng: random.Random) -> list[Polygon] | None:
-    """Cut ``poly`` into ``n`` strips along jittered polylines.
+def _faces(poly: Polygon, lines: list) -> list[Polygon]:
+    """The pieces of ``poly`` cut by ``lines``.
 
-    axis "x" gives left→right strips (vertical cuts), "y" top→bottom bands. All cut
-    lines share the same sample levels and jitter less than half the narrowest
-    strip, so they never cross. Returns None when a piece is unusable (caller redraws).
+    All lines are noded in one snap-rounded overlay, so every intersection is computed
+    once and neighbouring pieces share exactly the same edge vertices.
+    """
+    noded = shapely.union_all([poly.boundary, *lines], grid_size=GRID)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    return [f for f in faces if poly.contains(f.representative_point())]
+
+
+def _cut_strips(poly: Polygon, n: int, axis: str, rng: random.Random) -> list[Polygon] | None:
+    """Cut ``poly`` into ``n`` left→right strips (axis "x") or top→bottom bands ("y").
+
+    Cut lines share sample levels and jitter less than half the narrowest strip, so
+    they never cross. None when a piece is unusable (the caller redraws).
     """
     if n == 1:
         return [poly]
@@ -168,24 +170,23 @@ def _cut_strips(poly: Polygon, n: int, axis: str, rng: random.Random) -> list[Po
     x0, y0, x1, y1 = poly.bounds
     lo, hi, olo, ohi = (x0, x1, y0, y1) if axis == "x" else (y0, y1, x0, x1)
     pad = (hi - lo) + (ohi - olo)  # outer lines and line ends lie well outside poly
-    total, acc, pos = sum(weights), 0.0, [lo - pad]
-    for w in weights[:-1]:
-        acc += w
-        pos.append(lo + (hi - lo) * acc / total)
-    pos.append(hi + pad)
+    total = sum(weights)
+    pos = [lo - pad] + [lo + (hi - lo) * acc / total for acc in accumulate(weights[:-1])] + [hi + pad]
     amp = 0.4 * (hi - lo) * min(weights) / total
     steps = 7
     levels = [olo - pad] + [olo + (ohi - olo) * i / steps for i in range(steps + 1)] + [ohi + pad]
-    lines = [[p] * len(levels) if i in (0, n) else [p + d for d in _wobble(rng, amp, len(levels))] for i, p in enumerate(pos)]
+    lines = [[p] * len(levels) for p in pos]  # the outer two stay straight, far outside
+    for line in lines[1:-1]:
+        line[:] = [x + d for x, d in zip(line, _wobble(rng, amp, len(levels)))]
+    lines = [[(u, v) if axis == "x" else (v, u) for u, v in zip(line, levels)] for line in lines]
+    faces = _faces(poly, [LineString(line) for line in lines[1:-1]])
     pieces = []
     for w, left, right in zip(weights, lines, lines[1:]):
-        ring = list(zip(left, levels)) + list(zip(reversed(right), reversed(levels)))
-        if axis == "y":
-            ring = [(v, u) for u, v in ring]
-        piece = shapely.intersection(poly, Polygon(ring), grid_size=GRID)
-        if not _ok(piece, 0.35 * poly.area * w / total):
+        strip = Polygon(left + right[::-1])
+        inside = [f for f in faces if strip.contains(f.representative_point())]
+        if len(inside) != 1 or not _ok(inside[0], 0.35 * poly.area * w / total):
             return None
-        pieces.append(piece)
+        pieces.append(inside[0])
     return pieces[::-1] if axis == "y" else pieces  # bands read top first
 
 
@@ -205,10 +206,6 @@ def _communities(street: Polygon, n: int, rng: random.Random) -> list[Polygon] |
     return out
 
 
-def _shares_edge(a: Polygon, b: Polygon) -> bool:
-    return a.relate_pattern(b, "****1****")  # boundaries meet along a line
-
-
 def _grids(community: Polygon, n: int, rng: random.Random) -> list[Polygon] | None:
     """Tile ``community`` with ``n`` Voronoi cells of random, Lloyd-relaxed seeds."""
     if n == 1:
@@ -226,21 +223,21 @@ def _grids(community: Polygon, n: int, rng: random.Random) -> list[Polygon] | No
             return None
         pts = [(c.x, c.y) for c in shapely.centroid(clipped)]
     cells = shapely.get_parts(shapely.voronoi_polygons(MultiPoint(pts), extend_to=community))
-    tiles = list(shapely.intersection(cells, community, grid_size=GRID))
+    tiles = _faces(community, list(shapely.boundary(cells)))
     if len(tiles) != n or not all(_ok(t, 0.3 * community.area / n) for t in tiles):
         return None
     # Reading order: bands from the top, left to right within a band.
     rows = max(1, round(math.sqrt(n * (y1 - y0) / ((x1 - x0) * math.cos(math.radians(CENTER[1]))))))
     tiles.sort(key=lambda t: (min(rows - 1, int((y1 - t.centroid.y) / (y1 - y0) * rows)), t.centroid.x))
     # Grid 2 must border grid 1 (tests use them as neighbouring grids A and B).
-    if not _shares_edge(tiles[0], tiles[1]):
-        j = next(j for j in range(2, n) if _shares_edge(tiles[0], tiles[j]))
+    if not tiles[0].relate_pattern(tiles[1], "****1****"):  # boundaries meet along a line?
+        j = next(j for j in range(2, n) if tiles[0].relate_pattern(tiles[j], "****1****"))
         tiles.insert(1, tiles.pop(j))
     return tiles
 
 
 def _retry(make, rng: random.Random, what: str):
-    """Call ``make(rng)`` until it succeeds; rng state advances, so still deterministic."""
+    """Call ``make(rng)`` until it succeeds; the rng advances, so this stays deterministic."""
     for _ in range(_ATTEMPTS):
         result = make(rng)
         if result is not None:
@@ -249,12 +246,12 @@ def _retry(make, rng: random.Random, what: str):
 
 
 def _conform(polys: list[Polygon]) -> list[Polygon]:
-    """Make shared boundaries identical across all polygons of all levels.
+    """Make shared boundaries vertex-identical across all polygons of all levels.
 
-    Snap rounding may leave one node as two neighbouring grid points, put a child's
-    cut point a pixel off its parent's edge, or drop a near-collinear parent vertex
-    from the child. So: merge vertices closer than SNAP_TOL, then insert each vertex
-    into every other ring's edge that passes within SNAP_TOL of it.
+    Snap rounding may split a node into neighbouring grid points, leave a child's cut
+    point a pixel off its parent's edge, or drop a near-collinear parent vertex from a
+    child. So merge vertices closer than SNAP_TOL, then add each vertex to every edge
+    of another ring that passes within SNAP_TOL of it.
     """
     coords = [np.asarray(p.exterior.coords)[:-1] for p in polys]
     vertices, inverse = np.unique(np.concatenate(coords), axis=0, return_inverse=True)
@@ -263,20 +260,15 @@ def _conform(polys: list[Polygon]) -> list[Polygon]:
 
     def find(i: int) -> int:
         while root[i] != i:
-            root[i] = root[root[i]]
             i = root[i]
         return i
 
     for i, j in zip(*shapely.STRtree(points).query(points, "dwithin", SNAP_TOL).tolist()):
         ri, rj = find(i), find(j)
         root[max(ri, rj)] = min(ri, rj)
-    ids = [find(i) for i in inverse.ravel().tolist()]
-    rings: list[list[int]] = []
-    offset = 0
-    for c in coords:
-        ring = ids[offset : offset + len(c)]
-        offset += len(c)
-        rings.append([v for k, v in enumerate(ring) if v != ring[k - 1]])  # drop merged repeats
+    ids = np.split(np.array([find(i) for i in range(len(vertices))])[inverse.ravel()],
+                   np.cumsum([len(c) for c in coords])[:-1])
+    rings = [[v for k, v in enumerate(r.tolist()) if v != r[k - 1]] for r in ids]  # drop merged repeats
     starts = [v for ring in rings for v in ring]
     ends = [v for ring in rings for v in ring[1:] + ring[:1]]
     owner = [r for r, ring in enumerate(rings) for _ in ring]
@@ -287,11 +279,13 @@ def _conform(polys: list[Polygon]) -> list[Polygon]:
     for seg, hit in zip(*shapely.STRtree(points).query(segments, "dwithin", SNAP_TOL).tolist()):
         key = (owner[seg], hit)
         if hit == find(hit) and key not in has:
-            best[key] = min(best.get(key, (math.inf, -1)), (shapely.distance(segments[seg], points[hit]), seg))
+            dist = shapely.distance(segments[seg], points[hit])
+            best[key] = min(best.get(key, (math.inf, -1)), (dist, seg))
     extra: dict[int, list[tuple[float, int]]] = {}
     for (_, hit), (_, seg) in best.items():
         a, b = vertices[starts[seg]], vertices[ends[seg]]
-        extra.setdefault(seg, []).append((float(np.dot(vertices[hit] - a, b - a) / np.dot(b - a, b - a)), hit))
+        t = float(np.dot(vertices[hit] - a, b - a) / np.dot(b - a, b - a))  # position along the edge
+        extra.setdefault(seg, []).append((t, hit))
     out: list[list[int]] = [[] for _ in rings]
     for seg, (start, ring) in enumerate(zip(starts, owner)):
         out[ring] += [start] + [v for _, v in sorted(extra.get(seg, []))]
@@ -301,15 +295,65 @@ def _conform(polys: list[Polygon]) -> list[Polygon]:
 def _geojson(poly: Polygon) -> dict:
     poly = orient(poly, 1.0)  # RFC 7946: exterior ring counter-clockwise
     rings = [poly.exterior, *poly.interiors]
-    return {"type": "Polygon", "coordinates": [[[round(x, 7), round(y, 7)] for x, y in r.coords] for r in rings]}
-
-
-# --- assembly ----------------------------------------------------------------
+    coordinates = [[[round(x, 7), round(y, 7)] for x, y in r.coords] for r in rings]
+    return {"type": "Polygon", "coordinates": coordinates}
 
 
 def _person(rng: random.Random, names: dict) -> str:
     given = rng.choices(names["given_chars"], k=1 if rng.random() < 0.3 else 2)
     return rng.choice(names["surnames"]) + "".join(given)
+
+
+def _units(cfg: _Scale, streets: list[tuple[str, str]], names: dict, geo: random.Random,
+           name_rng: random.Random) -> list[UnitSpec]:
+    """All units, level by level in code order (so parents precede children)."""
+    district = _district_outline(geo)
+    street_polys = _retry(lambda r: _cut_strips(district, cfg.streets, "x", r), geo, "streets")
+    n_comm = cfg.streets * cfg.communities_per_street
+    # Even spread of grids; which communities get one extra is up to the seed.
+    base, extra = divmod(cfg.grids, n_comm)
+    bigger = set(geo.sample(range(n_comm), extra))
+    pinned = names["pinned_communities"]
+    taken = {name for group in pinned.values() for name in group}
+    generated = [s + "社区" for s in names["community_stems"] if s + "社区" not in taken]
+    name_rng.shuffle(generated)
+    # rows[level] = [(code, name, level, parent_code, polygon), ...]
+    rows: list[list[tuple]] = [[(DISTRICT_CODE, DISTRICT_NAME, "district", None, district)], [], [], []]
+    for (s_code, s_name), s_poly in zip(streets, street_polys):
+        rows[1].append((s_code, s_name, "street", DISTRICT_CODE, s_poly))
+        comm_polys = _retry(lambda r: _communities(s_poly, cfg.communities_per_street, r), geo, s_name)
+        comm_names = pinned.get(s_name, [])[: cfg.communities_per_street]
+        comm_names += [generated.pop() for _ in range(cfg.communities_per_street - len(comm_names))]
+        for i, (c_name, c_poly) in enumerate(zip(comm_names, comm_polys), start=1):
+            c_code = f"{s_code}{i:03d}"
+            k = base + (len(rows[2]) in bigger)
+            rows[2].append((c_code, c_name, "community", s_code, c_poly))
+            tiles = _retry(lambda r: _grids(c_poly, k, r), geo, c_name)
+            for j, g_poly in enumerate(tiles, start=1):
+                rows[3].append((f"{c_code}{j:03d}", f"{c_name}第{j}网格", "grid", c_code, g_poly))
+    flat = [row for level in rows for row in level]
+    polys = _conform([row[4] for row in flat])
+    return [UnitSpec(*row[:4], _geojson(poly)) for row, poly in zip(flat, polys)]
+
+
+def _staff(cfg: _Scale, units: list[UnitSpec], names: dict, rng: random.Random) -> list[StaffSpec]:
+    """Accounts in a fixed order: district-wide roles, then per street, community, grid."""
+    staff = [StaffSpec("admin", _person(rng, names), "district_admin", DISTRICT_CODE)]
+    for i in range(1, cfg.hotlines + 1):
+        staff.append(StaffSpec(f"hotline{i}", _person(rng, names), "hotline_operator", DISTRICT_CODE))
+    for d in cfg.departments:
+        staff.append(StaffSpec(f"dept_{d}", names["departments"][d], "department", DISTRICT_CODE))
+    per_level = {
+        "street": ("street", "street_staff", cfg.street_staff),
+        "community": ("comm", "community_staff", cfg.community_staff),
+        "grid": ("gw", "grid_worker", cfg.workers_per_grid),
+    }
+    for u in units:
+        if u.level in per_level:
+            prefix, role, count = per_level[u.level]
+            for i in range(1, count + 1):
+                staff.append(StaffSpec(f"{prefix}{u.code}-{i}", _person(rng, names), role, u.code))
+    return staff
 
 
 def build_demo(scale: str = "district", seed: int = 2026, divisions_csv: Path | None = None) -> DemoDistrict:
@@ -319,75 +363,21 @@ def build_demo(scale: str = "district", seed: int = 2026, divisions_csv: Path | 
     cfg = SCALES[scale]
     streets = _pick_streets(Path(divisions_csv or DEFAULT_DIVISIONS_CSV), cfg.streets)
     names = _load_names()
-    # Separate streams so changing the name material never moves the geometry.
-    geo = random.Random(f"{seed}:geometry")
-    name_rng = random.Random(f"{seed}:names")
-
-    district = _district_outline(geo)
-    # (code, name, level, parent_code, polygon), level by level once assembled.
-    rows = [(DISTRICT_CODE, DISTRICT_NAME, "district", None, district)]
-    street_polys = _retry(lambda r: _cut_strips(district, cfg.streets, "x", r), geo, "streets")
-    n_comm = cfg.streets * cfg.communities_per_street
-    # Even spread of grids; which communities get one extra is up to the seed.
-    base, extra = divmod(cfg.grids, n_comm)
-    bigger = set(geo.sample(range(n_comm), extra))
-
-    pinned = names["pinned_communities"]
-    taken = {name for group in pinned.values() for name in group}
-    stems = [s + "社区" for s in names["community_stems"] if s + "社区" not in taken]
-    name_rng.shuffle(stems)
-    stem_iter = iter(stems)
-
-    streets_out: list[tuple] = []
-    communities: list[tuple] = []
-    grids: list[tuple] = []
-    for (s_code, s_name), s_poly in zip(streets, street_polys):
-        streets_out.append((s_code, s_name, "street", DISTRICT_CODE, s_poly))
-        comm_polys = _retry(lambda r: _communities(s_poly, cfg.communities_per_street, r), geo, s_name)
-        comm_names = pinned.get(s_name, [])[: cfg.communities_per_street]
-        comm_names += [next(stem_iter) for _ in range(cfg.communities_per_street - len(comm_names))]
-        for i, (c_name, c_poly) in enumerate(zip(comm_names, comm_polys), start=1):
-            c_code = f"{s_code}{i:03d}"
-            communities.append((c_code, c_name, "community", s_code, c_poly))
-            k = base + (len(communities) - 1 in bigger)
-            tiles = _retry(lambda r: _grids(c_poly, k, r), geo, c_name)
-            for j, g_poly in enumerate(tiles, start=1):
-                grids.append((f"{c_code}{j:03d}", f"{c_name}第{j}网格", "grid", c_code, g_poly))
-    rows += streets_out + communities + grids
-    polys = _conform([r[4] for r in rows])
-    units = [UnitSpec(*r[:4], _geojson(poly)) for r, poly in zip(rows, polys)]
-
-    staff = [StaffSpec("admin", _person(name_rng, names), "district_admin", DISTRICT_CODE)]
-    staff += [
-        StaffSpec(f"hotline{i}", _person(name_rng, names), "hotline_operator", DISTRICT_CODE)
-        for i in range(1, cfg.hotlines + 1)
-    ]
-    staff += [StaffSpec(f"dept_{d}", names["departments"][d], "department", DISTRICT_CODE) for d in cfg.departments]
-    for level, prefix, role, per_unit in (
-        ("street", "street", "street_staff", cfg.street_staff),
-        ("community", "comm", "community_staff", cfg.community_staff),
-        ("grid", "gw", "grid_worker", cfg.workers_per_grid),
-    ):
-        for u in (u for u in units if u.level == level):
-            for i in range(1, per_unit + 1):
-                staff.append(StaffSpec(f"{prefix}{u.code}-{i}", _person(name_rng, names), role, u.code))
-    # The "-1" worker of each grid leads it.
-    members = [
-        GridMemberSpec(s.scope_code, s.username, s.username.endswith("-1")) for s in staff if s.role == "grid_worker"
-    ]
+    # Separate streams so editing the name material never moves the geometry.
+    geo, name_rng = random.Random(f"{seed}:geometry"), random.Random(f"{seed}:names")
+    units = _units(cfg, streets, names, geo, name_rng)
+    staff = _staff(cfg, units, names, name_rng)
+    # Worker "-1" of each grid is its lead.
+    members = [GridMemberSpec(s.scope_code, s.username, s.username.endswith("-1"))
+               for s in staff if s.role == "grid_worker"]
     return DemoDistrict(units, staff, members)
 
 
 def feature_collection(demo: DemoDistrict) -> dict:
     """GeoJSON FeatureCollection of all units, parents before children."""
-    return {
-        "type": "FeatureCollection",
-        "features": [
-            {
-                "type": "Feature",
-                "properties": {"code": u.code, "name": u.name, "level": u.level, "parent_code": u.parent_code},
-                "geometry": u.geometry,
-            }
-            for u in demo.units
-        ],
-    }
+    features = [
+        {"type": "Feature", "geometry": u.geometry,
+         "properties": {"code": u.code, "name": u.name, "level": u.level, "parent_code": u.parent_code}}
+        for u in demo.units
+    ]
+    return {"type": "FeatureCollection", "features": features}

@@ -50,7 +50,8 @@ class GridIndex:
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise ValueError(
-                    f"geometry: grid {codes[i]} must be a non-empty Polygon or MultiPolygon, got {geoms[i]!r:.60}"
+                    f"geometry: grid {codes[i]} must be a non-empty Polygon or MultiPolygon, "
+                    f"got {geoms[i]!r:.60}"
                 )
         # Prepared polygons make every point-in-polygon test an indexed lookup.
         shapely.prepare(self._geoms)

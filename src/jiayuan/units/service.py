@@ -335,7 +335,7 @@ _index_lock = threading.Lock()
 def grid_index(session: Session) -> GridIndex:
     """The spatial index of every grid, rebuilt when the units' version row has moved."""
     version = session.scalar(select(CacheVersion.token).where(CacheVersion.name == UNITS_CACHE)) or ""
-    key = str(session.get_bind().url)
+    key = str(session.get_bind().engine.url)
     cached = _index_cache.get(key)
     if cached is None or cached.version != version:
         with _index_lock:

@@ -1,0 +1,172 @@
+"""Test set-up: migrated databases (SQLite always, PostgreSQL when JIAYUAN_TEST_DATABASE_URL is set), the small
+demo district loaded once per database, each test in a transaction rolled back after it, and personas."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from jiayuan.accounts.service import create_user
+from jiayuan.app import create_app
+from jiayuan.config import Settings
+from jiayuan.demo.load import DEMO_PASSWORD, load_demo
+from jiayuan.kit.db import Database, normalize_url
+from jiayuan.kit.migrate import upgrade
+from tests.personas import PERSONAS, Persona
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("JIAYUAN_TEST_DATABASE_URL")
+REQUIRE_PG = os.environ.get("JIAYUAN_REQUIRE_POSTGRES") == "1"
+RESIDENT = "resident1"
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    pg = f"PostgreSQL at {make_url(PG_URL).render_as_string(hide_password=True)}" if PG_URL else (
+        "PostgreSQL: SKIPPED (set JIAYUAN_TEST_DATABASE_URL to run every database test on it too)")
+    return [f"databases: SQLite; {pg}"]
+
+
+def _backends() -> list:
+    pg = pytest.param("postgresql", marks=pytest.mark.postgres)
+    if not PG_URL and not REQUIRE_PG:
+        pg = pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.skip(
+            reason="PostgreSQL not configured: set JIAYUAN_TEST_DATABASE_URL")])
+    return ["sqlite", pg]
+
+
+@pytest.fixture(scope="session", params=_backends())
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, empty database of each backend for the whole run."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        return
+    if not PG_URL:
+        pytest.fail("JIAYUAN_REQUIRE_POSTGRES=1 but JIAYUAN_TEST_DATABASE_URL is not set")
+    base = make_url(normalize_url(PG_URL))
+    name = f"jiayuan_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str) -> Iterator[Database]:
+    """The schema built through the migrations, with the small demo district and a resident committed."""
+    database = Database(database_url)
+    upgrade(database.engine)
+    with database.unit_of_work() as session:
+        load_demo(session, "small")
+        create_user(session, username=RESIDENT, full_name="居民甲", role="resident", scope_code=None,
+                    password=DEMO_PASSWORD)
+    yield database
+    database.dispose()
+
+
+class BoundDatabase(Database):
+    """The app's Database, its sessions joined to one outer transaction that the test rolls back."""
+
+    def __init__(self, engine: Engine, connection: Connection) -> None:
+        self.url = str(engine.url)
+        self.engine = self.replica_engine = engine
+        self.sessions = self.read_sessions = sessionmaker(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+@pytest.fixture
+def db(migrated: Database) -> Iterator[BoundDatabase]:
+    connection = migrated.engine.connect()
+    outer = connection.begin()
+    try:
+        yield BoundDatabase(migrated.engine, connection)
+    finally:
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def session(db: BoundDatabase) -> Iterator[Session]:
+    with db.sessions() as s:
+        yield s
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, secret_key="test-secret-" + "x" * 32,
+                    node_modules=ROOT / "node_modules")
+
+
+@pytest.fixture
+def app(settings: Settings, db: BoundDatabase):  # noqa: ANN201
+    return create_app(settings, db=db)
+
+
+@pytest.fixture
+def client(app) -> Iterator[TestClient]:  # noqa: ANN001
+    with TestClient(app) as c:
+        yield c
+
+
+def api_token(client: TestClient, username: str, password: str = DEMO_PASSWORD) -> str:
+    r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"]
+
+
+class ApiUser:
+    """A persona calling the JSON API with a bearer token."""
+
+    def __init__(self, client: TestClient, persona: Persona) -> None:
+        self.client, self.persona = client, persona
+        self.headers = {"Authorization": f"Bearer {api_token(client, persona.username)}"}
+
+    def get(self, url: str, **kw):  # noqa: ANN003, ANN201
+        return self.client.get(url, headers=self.headers, **kw)
+
+    def post(self, url: str, **kw):  # noqa: ANN003, ANN201
+        return self.client.post(url, headers=self.headers, **kw)
+
+
+def page_login(client: TestClient, username: str, password: str = DEMO_PASSWORD):  # noqa: ANN201
+    """Sign in through the form, as a browser does; returns the response after the redirect."""
+    token = csrf_from(client.get("/login").text)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token,
+                                       "next": "/home"})
+
+
+def csrf_from(html: str) -> str:
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert m, "no CSRF token in the page"
+    return m.group(1)
+
+
+@pytest.fixture
+def personas() -> dict[str, Persona]:
+    return PERSONAS
+
+
+@pytest.fixture
+def api(client: TestClient):  # noqa: ANN201
+    """api("grid_a") → the API as that persona."""
+    cache: dict[str, ApiUser] = {}
+
+    def as_(name: str) -> ApiUser:
+        if name not in cache:
+            cache[name] = ApiUser(client, PERSONAS[name])
+        return cache[name]
+
+    return as_
