@@ -18,7 +18,7 @@ from jiayuan.accounts import api as accounts_api
 from jiayuan.accounts import pages as accounts_pages
 from jiayuan.config import Settings, get_settings
 from jiayuan.kit.db import Database
-from jiayuan.kit.errors import DomainError, Unauthorized
+from jiayuan.kit.errors import DomainError, NotFound, Unauthorized
 from jiayuan.units import api as units_api
 from jiayuan.units import pages as units_pages
 from jiayuan.web import gettext_for, render
@@ -89,7 +89,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, Unauthorized):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         _ = gettext_for(request)
-        return render(request, "error.html", {"status": exc.status_code, "message": _(exc.message)},
+        # A page does not say whether a record exists outside the caller's scope.
+        message = _("Not found, or outside your scope") if isinstance(exc, NotFound) else _(exc.message)
+        return render(request, "error.html", {"status": exc.status_code, "message": message},
                       status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)

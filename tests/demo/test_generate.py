@@ -220,6 +220,7 @@ def test_geometry_valid(demo: DemoDistrict) -> None:
         assert u.geometry["type"] == "Polygon" and isinstance(g, Polygon), u.code
         assert g.is_valid and g.area > 0, u.code
         assert g.area > 1e-8, u.code  # ≈ 100 m²: no slivers
+        assert g.minimum_clearance > 1e-7, u.code  # nothing nearly touching at output precision
         assert shapely.is_ccw(g.exterior), u.code
         for ring in u.geometry["coordinates"]:
             assert all(round(c, 7) == c for pt in ring for c in pt), u.code
@@ -259,6 +260,7 @@ def test_feature_collection(demo: DemoDistrict) -> None:
     assert len(fc["features"]) == len(demo.units)
     for f, u in zip(fc["features"], demo.units):
         assert f["type"] == "Feature"
-        assert f["properties"] == {"code": u.code, "name": u.name, "level": u.level, "parent_code": u.parent_code}
+        props = {"code": u.code, "name": u.name, "level": u.level, "parent_code": u.parent_code}
+        assert f["properties"] == props
         assert f["geometry"] == u.geometry
     assert json.loads(json.dumps(fc, ensure_ascii=False)) == fc

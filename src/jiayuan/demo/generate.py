@@ -37,6 +37,7 @@ CENTER = (114.98, 27.11)  # Ji'an city centre (lon, lat)
 HALF_SIZE = (0.0404, 0.027)  # ≈ 4 km × 3 km at 27°N, i.e. an 8 km × 6 km district
 GRID = 1e-7  # output precision (7 decimals); every overlay snaps to it
 SNAP_TOL = 1.5 * GRID  # how far snap rounding may leave a shared vertex off an edge
+MIN_CLEARANCE = 10 * GRID  # ≈ 10 cm; smaller features are redrawn
 _ATTEMPTS = 200  # redraws before giving up on an unlucky random cut
 
 
@@ -137,8 +138,13 @@ def _district_outline(rng: random.Random) -> Polygon:
 
 
 def _ok(piece: shapely.Geometry, min_area: float) -> bool:
-    """A usable piece: one hole-free polygon, not a sliver."""
-    return piece.geom_type == "Polygon" and not piece.interiors and piece.area >= min_area
+    """A usable piece: one hole-free polygon, not a sliver, no near-touching parts.
+
+    The clearance bound keeps every vertex far (in pixels) from non-adjacent edges, so
+    ``_conform`` can tell a snapped T-junction from a neighbouring feature.
+    """
+    return (piece.geom_type == "Polygon" and not piece.interiors and piece.area >= min_area
+            and piece.minimum_clearance >= MIN_CLEARANCE)
 
 
 def _wobble(rng: random.Random, amp: float, n: int) -> list[float]:
