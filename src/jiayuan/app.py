@@ -34,8 +34,22 @@ SECURITY_HEADERS = {
 }
 
 
+class _DropQueryString(logging.Filter):
+    """Access logs keep the path, never the query: it can carry locations or search terms about people."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3 and isinstance(record.args[2], str):
+            args = list(record.args)
+            args[2] = args[2].split("?", 1)[0]
+            record.args = tuple(args)
+        return True
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _DropQueryString) for f in access.filters):
+        access.addFilter(_DropQueryString())
     app = FastAPI(title="Jiayuan 家园", version=__version__,
                   description="Four-level community governance and service platform")
     app.state.settings = settings

@@ -90,7 +90,7 @@ def test_admin_signs_in_and_sees_every_grid_on_the_map(server, browser, tmp_path
     page.locator("path.unit-grid").first.click(force=True)
     page.wait_for_function("document.querySelector('.leaflet-popup-content')?.textContent.includes('网格长')")
     text = page.locator(".leaflet-popup-content").inner_text()
-    assert re.search(r"编码: 360802\d{9}", text), text
+    assert re.search(r"编码：360802\d{9}", text), text
     # Picking a grid in the unit tree opens the same popup for that grid.
     page.locator(f'li:has(> a[data-code="{COMMUNITY}"]) > details > summary').click()
     page.click(f'.unit-link[data-code="{GRID_A}"]')

@@ -100,8 +100,7 @@ SCALES: dict[str, _Scale] = {
 
 
 def _load_names() -> dict:
-    with NAMES_FILE.open("rb") as fh:
-        names = tomllib.load(fh)
+    names = tomllib.loads(NAMES_FILE.read_text(encoding="utf-8"))
     names["given_chars"] = [c for c in names["given_chars"] if not c.isspace()]
     return names
 
@@ -138,11 +137,8 @@ def _district_outline(rng: random.Random) -> Polygon:
 
 
 def _ok(piece: shapely.Geometry, min_area: float) -> bool:
-    """A usable piece: one hole-free polygon, not a sliver, no near-touching parts.
-
-    The clearance bound keeps every vertex far (in pixels) from non-adjacent edges, so
-    ``_conform`` can tell a snapped T-junction from a neighbouring feature.
-    """
+    """One hole-free polygon, no sliver; the clearance keeps vertices far (in pixels) from
+    non-adjacent edges, so ``_conform`` can tell a snapped T-junction from a real feature."""
     return (piece.geom_type == "Polygon" and not piece.interiors and piece.area >= min_area
             and piece.minimum_clearance >= MIN_CLEARANCE)
 
@@ -154,21 +150,17 @@ def _wobble(rng: random.Random, amp: float, n: int) -> list[float]:
 
 
 def _faces(poly: Polygon, lines: list) -> list[Polygon]:
-    """The pieces of ``poly`` cut by ``lines``.
-
-    All lines are noded in one snap-rounded overlay, so every intersection is computed
-    once and neighbouring pieces share exactly the same edge vertices.
-    """
+    """The pieces of ``poly`` cut by ``lines``, noded in one snap-rounded overlay so each
+    intersection is computed once and neighbouring pieces share identical edges."""
     noded = shapely.union_all([poly.boundary, *lines], grid_size=GRID)
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
     return [f for f in faces if poly.contains(f.representative_point())]
 
 
 def _cut_strips(poly: Polygon, n: int, axis: str, rng: random.Random) -> list[Polygon] | None:
-    """Cut ``poly`` into ``n`` left→right strips (axis "x") or top→bottom bands ("y").
+    """Cut ``poly`` into ``n`` left→right strips (axis "x") or top→bottom bands ("y"), or None.
 
-    Cut lines share sample levels and jitter less than half the narrowest strip, so
-    they never cross. None when a piece is unusable (the caller redraws).
+    Cut lines share sample levels and jitter less than half the narrowest strip: no crossings.
     """
     if n == 1:
         return [poly]
@@ -349,11 +341,9 @@ def _staff(cfg: _Scale, units: list[UnitSpec], names: dict, rng: random.Random) 
         staff.append(StaffSpec(f"hotline{i}", _person(rng, names), "hotline_operator", DISTRICT_CODE))
     for d in cfg.departments:
         staff.append(StaffSpec(f"dept_{d}", names["departments"][d], "department", DISTRICT_CODE))
-    per_level = {
-        "street": ("street", "street_staff", cfg.street_staff),
-        "community": ("comm", "community_staff", cfg.community_staff),
-        "grid": ("gw", "grid_worker", cfg.workers_per_grid),
-    }
+    per_level = {"street": ("street", "street_staff", cfg.street_staff),
+                 "community": ("comm", "community_staff", cfg.community_staff),
+                 "grid": ("gw", "grid_worker", cfg.workers_per_grid)}
     for u in units:
         if u.level in per_level:
             prefix, role, count = per_level[u.level]

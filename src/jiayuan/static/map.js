@@ -3,6 +3,7 @@
 (function () {
   const el = document.getElementById("map");
   const label = (k) => el.dataset["label" + k];
+  const colon = el.dataset.colon;
   const map = L.map(el, { preferCanvas: false });
   if (el.dataset.tileUrl) {
     L.tileLayer(el.dataset.tileUrl, { maxZoom: 18, attribution: el.dataset.tileAttribution }).addTo(map);
@@ -17,15 +18,15 @@
   const esc = (s) => String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 
   async function popup(layer, props) {
-    let html = `<strong>${esc(props.name)}</strong><br>${esc(label("Code"))}: ${esc(props.code)}`;
+    let html = `<strong>${esc(props.name)}</strong><br>${esc(label("Code"))}${colon}${esc(props.code)}`;
     layer.setPopupContent(html + "<br>…");
     const res = await fetch(`/api/v1/units/${props.code}/workers`, { headers: { Accept: "application/json" } });
     if (res.ok) {
       const workers = await res.json();
       const lead = workers.find((w) => w.is_lead);
       const others = workers.filter((w) => !w.is_lead).map((w) => esc(w.full_name));
-      html += `<br>${esc(label("Lead"))}: ${lead ? esc(lead.full_name) : esc(label("None"))}`;
-      html += `<br>${esc(label("Workers"))}: ${others.length ? others.join("、") : esc(label("None"))}`;
+      html += `<br>${esc(label("Lead"))}${colon}${lead ? esc(lead.full_name) : esc(label("None"))}`;
+      html += `<br>${esc(label("Workers"))}${colon}${others.length ? others.join("、") : esc(label("None"))}`;
     }
     html += `<br><a href="/units/${props.code}">${esc(label("Open"))}</a>`;
     layer.setPopupContent(html);

@@ -1,0 +1,357 @@
+"""The `jiayuan` command run as a real subprocess, each test on a fresh database of each backend: the
+refusal on an unmigrated database, units import/export/locate, users create, the demo loader and --help."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+import shapely
+from shapely.geometry import shape
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from jiayuan.accounts.service import check_password
+from jiayuan.kit.db import normalize_url
+from jiayuan.units.geo import wgs84_to_gcj02
+
+PG_URL = os.environ.get("JIAYUAN_TEST_DATABASE_URL")
+REQUIRE_PG = os.environ.get("JIAYUAN_REQUIRE_POSTGRES") == "1"
+DISTRICT = "360802"
+COMMUNITY = "360802001001"  # 光明社区 in the small demo
+INIT_HINT = "run `jiayuan init`"
+LEVELS = ("district", "street", "community", "grid")
+
+Call = tuple[Sequence[str], str | None]
+
+
+def _backends() -> list:
+    pg = pytest.param("postgresql", marks=pytest.mark.postgres)
+    if not PG_URL and not REQUIRE_PG:
+        pg = pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.skip(
+            reason="PostgreSQL not configured: set JIAYUAN_TEST_DATABASE_URL")])
+    return ["sqlite", pg]
+
+
+@pytest.fixture(params=_backends())
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of its own for one test: a SQLite file, or a scratch PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/cli.db"
+        return
+    if not PG_URL:
+        pytest.fail("JIAYUAN_REQUIRE_POSTGRES=1 but JIAYUAN_TEST_DATABASE_URL is not set")
+    base = make_url(normalize_url(PG_URL))
+    name = f"jiayuan_cli_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def run_cli(url: str, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:  # noqa: A002
+    """Run `jiayuan ARGS…` against the database at `url`, as a user would."""
+    return subprocess.run([sys.executable, "-m", "jiayuan.cli", *args],
+                          env={**os.environ, "JIAYUAN_DATABASE_URL": url},
+                          input=input, capture_output=True, text=True, timeout=120)
+
+
+def run_cli_each(url: str, calls: Sequence[Call]) -> list[subprocess.CompletedProcess[str]]:
+    """Several independent invocations side by side (each starts a Python of its own); results in order."""
+    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        return list(pool.map(lambda call: run_cli(url, *call[0], input=call[1]), calls))
+
+
+def said(result: subprocess.CompletedProcess[str]) -> str:
+    """The error message as one line (Rich wraps stderr at 80 columns when it is not a terminal)."""
+    return " ".join(result.stderr.split())
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert result.returncode == 0, f"exit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+    return result
+
+
+def load_small_demo(url: str) -> None:
+    ok(run_cli(url, "init"))
+    assert "loaded 19 units" in ok(run_cli(url, "demo", "--scale", "small")).stdout
+
+
+def export(url: str, path: Path) -> dict[str, Any]:
+    result = ok(run_cli(url, "units", "export", str(path)))
+    collection = json.loads(path.read_text(encoding="utf-8"))
+    assert f"exported {len(collection['features'])} units" in result.stdout
+    return collection
+
+
+def write_json(path: Path, data: Any) -> Path:
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def query(url: str, sql: str, **params: Any) -> list[tuple]:
+    engine = create_engine(normalize_url(url))
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(text(sql), params)]
+    finally:
+        engine.dispose()
+
+
+def units_snapshot(url: str) -> list[tuple]:
+    return query(url, "SELECT code, name, parent_code FROM units ORDER BY code")
+
+
+def feature(collection: dict[str, Any], code: str) -> dict[str, Any]:
+    return next(f for f in collection["features"] if f["properties"]["code"] == code)
+
+
+# 1. Unmigrated database.
+
+
+def test_commands_refuse_an_unmigrated_database(fresh_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "units.geojson"
+    export_, demo = run_cli_each(fresh_url, [(["units", "export", str(out)], None),
+                                             (["demo", "--scale", "small"], None)])
+    for result in (export_, demo):
+        assert result.returncode == 2, result.stderr
+        assert INIT_HINT in said(result)
+        assert "Traceback" not in result.stderr
+    assert not out.exists()
+
+
+# 2. Export, and import of the same file.
+
+
+def test_export_writes_every_unit_and_importing_it_back_updates_them_all(fresh_url: str, tmp_path: Path) -> None:
+    load_small_demo(fresh_url)
+    path = tmp_path / "units.geojson"
+    collection = export(fresh_url, path)
+
+    assert collection["type"] == "FeatureCollection"
+    features = collection["features"]
+    assert Counter(f["properties"]["level"] for f in features) == {
+        "district": 1, "street": 2, "community": 4, "grid": 12}
+    assert sorted(f["properties"]["code"] for f in features) == [code for code, _, _ in units_snapshot(fresh_url)]
+    for f in features:
+        assert f["type"] == "Feature"
+        props = f["properties"]
+        assert set(props) == {"code", "name", "level", "parent_code"}
+        assert props["level"] == LEVELS[(len(props["code"]) - 3) // 3 - 1]
+        expected_parent = None if len(props["code"]) == 6 else props["code"][: 6 if len(props["code"]) == 9 else -3]
+        assert props["parent_code"] == expected_parent
+        if props["level"] == "grid":
+            assert shape(f["geometry"]).geom_type in ("Polygon", "MultiPolygon")
+    assert feature(collection, DISTRICT)["properties"]["name"] == "吉州区"
+
+    before = units_snapshot(fresh_url)
+    result = ok(run_cli(fresh_url, "units", "import", str(path)))
+    assert "imported: 0 created, 19 updated" in result.stdout
+    assert units_snapshot(fresh_url) == before
+    assert export(fresh_url, tmp_path / "again.geojson") == collection
+
+
+# 3. Import of bad files: exit 2, the field named, nothing written.
+
+
+def test_import_of_a_bad_file_names_the_field_and_changes_nothing(fresh_url: str, tmp_path: Path) -> None:
+    load_small_demo(fresh_url)
+    original = export(fresh_url, tmp_path / "units.geojson")
+    before = units_snapshot(fresh_url)
+    grid = feature(original, "360802001001001")
+
+    def collection(*features: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "FeatureCollection", "features": list(features)}
+
+    def unit(code: str, name: str, geometry: dict | None = None) -> dict[str, Any]:
+        return {"type": "Feature", "geometry": geometry, "properties": {"code": code, "name": name}}
+
+    # A copy of grid 001 under a new code in the same community: it lies inside the community but covers 001.
+    overlapping = copy.deepcopy(grid)
+    overlapping["properties"].update(code="360802001001099", name="重叠网格")
+    # A new street (no polygon needed) would import fine on its own; it is the first of a file whose second is bad.
+    new_street = unit("360802009", "新街道")
+
+    bad_json = tmp_path / "bad.geojson"
+    bad_json.write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
+    cases: dict[str, tuple[Path, list[str]]] = {
+        "invalid JSON": (bad_json, ["FILE: not valid GeoJSON"]),
+        "missing file": (tmp_path / "nowhere.geojson", ["FILE:", "does not exist"]),
+        "malformed code": (write_json(tmp_path / "code.geojson", collection(unit("36080200", "短码"))),
+                           ["features[0].properties.code", "'36080200' is not a unit code"]),
+        "markup-like code": (write_json(tmp_path / "markup.geojson", collection(unit("[/x]", "标记"))),
+                             ["features[0].properties.code", "'[/x]' is not a unit code"]),
+        "unknown parent": (write_json(tmp_path / "parent.geojson", collection(
+            unit("360802009009001", "孤儿网格", grid["geometry"]))),
+            ["features[0].properties.parent_code", "unknown parent code 360802009009"]),
+        "overlapping grid": (write_json(tmp_path / "overlap.geojson", collection(overlapping)),
+                             ["features[0].geometry", "360802001001099 overlaps 360802001001001"]),
+        "second feature bad": (write_json(tmp_path / "second.geojson", collection(new_street, overlapping)),
+                               ["features[1].geometry", "360802001001099 overlaps 360802001001001"]),
+    }
+    results = run_cli_each(fresh_url, [(["units", "import", str(path)], None) for path, _ in cases.values()])
+    for (case, (_, expected)), result in zip(cases.items(), results, strict=True):
+        assert result.returncode == 2, f"{case}: exit {result.returncode}\n{result.stderr}"
+        assert "Traceback" not in result.stderr, case
+        message = said(result)
+        assert message.startswith("error:"), f"{case}: {message}"
+        for part in expected:
+            assert part in message, f"{case}: {part!r} not in {message!r}"
+        assert "imported" not in result.stdout, case
+    # All or nothing: the valid first feature of the last file was not written either.
+    assert units_snapshot(fresh_url) == before
+    assert query(fresh_url, "SELECT count(*) FROM units WHERE code = :c", c="360802009") == [(0,)]
+    after = export(fresh_url, tmp_path / "after.geojson")
+    assert len(after["features"]) == len(original["features"]) == 19
+    assert after == original
+
+
+# 4. Point in grid.
+
+
+def test_locate_prints_the_chain_and_names_the_nearest_grid_when_outside(fresh_url: str, tmp_path: Path) -> None:
+    load_small_demo(fresh_url)
+    collection = export(fresh_url, tmp_path / "units.geojson")
+    grids = {f["properties"]["code"]: shape(f["geometry"]) for f in collection["features"]
+             if f["properties"]["level"] == "grid"}
+    code = "360802003002002"
+    point = grids[code].representative_point()
+    lat, lon = point.y, point.x
+    glat, glon = wgs84_to_gcj02(lat, lon)
+    assert math.dist((glat, glon), (lat, lon)) > 1e-4  # the datums really differ here: hundreds of metres
+
+    # Well north of the district; the nearest grid by distance on the ground (longitude scaled by cos(lat)).
+    top = max(grids.values(), key=lambda g: g.bounds[3])
+    far_lat, far_lon = top.bounds[3] + 0.05, top.representative_point().x
+    squash = math.cos(math.radians(far_lat))
+
+    def flat(g: shapely.Geometry) -> shapely.Geometry:
+        return shapely.transform(g, lambda xy: xy * [squash, 1.0])
+
+    nearest = min(grids, key=lambda c: flat(grids[c]).distance(flat(shapely.Point(far_lon, far_lat))))
+
+    wgs, gcj, far, bd09 = run_cli_each(fresh_url, [
+        (["units", "locate", str(lat), str(lon)], None),
+        (["units", "locate", str(glat), str(glon), "--crs", "gcj02"], None),
+        (["units", "locate", str(far_lat), str(far_lon)], None),
+        (["units", "locate", str(lat), str(lon), "--crs", "bd09"], None),
+    ])
+
+    rows = [line.split() for line in ok(wgs).stdout.splitlines() if line.strip()]
+    assert rows == [
+        ["district", "360802", "吉州区"],
+        ["street", "360802003", "文山街道"],
+        ["community", "360802003002", "赣江社区"],
+        ["grid", code, "赣江社区第2网格"],
+    ]
+    assert ok(gcj).stdout == wgs.stdout
+
+    assert far.returncode == 1, far.stderr
+    assert "outside every grid" in said(far)
+    assert f"({nearest})" in said(far)
+    assert far.stdout == ""
+
+    assert bd09.returncode == 2, bd09.stderr
+    assert said(bd09).startswith("error: crs:")
+    assert "'bd09'" in said(bd09)
+
+
+# 5. Creating accounts.
+
+
+def test_users_create_reads_the_password_from_stdin_and_names_each_bad_field(fresh_url: str) -> None:
+    load_small_demo(fresh_url)
+    users_before = query(fresh_url, "SELECT count(*) FROM users")[0][0]
+
+    def create(username: str, role: str, scope: str | None, *, stdin: bool = True) -> list[str]:
+        return ["users", "create", "--username", username, "--role", role,
+                *(["--scope", scope] if scope else []), *(["--password-stdin"] if stdin else [])]
+
+    result = ok(run_cli(fresh_url, *create("u1", "community_staff", COMMUNITY), input="s3cret-pass\n"))
+    assert f"created u1 (community_staff, scope {COMMUNITY})" in result.stdout
+    (role, scope, password_hash), = query(
+        fresh_url, "SELECT role, scope_code, password_hash FROM users WHERE username = 'u1'")
+    assert (role, scope) == ("community_staff", COMMUNITY)
+    assert check_password(password_hash, "s3cret-pass")
+    assert not check_password(password_hash, "s3cret-pass\n")
+    assert "s3cret-pass" not in result.stdout + result.stderr
+
+    failures = {
+        "taken": (create("u1", "community_staff", COMMUNITY), "another-pass\n", "username: user name u1 is taken"),
+        "bad role": (create("u2", "mayor", COMMUNITY), "s3cret-pass\n", "role: unknown role"),
+        "scope length": (create("u3", "community_staff", "360802001"), "s3cret-pass\n",
+                         "scope: a community_staff needs a unit code of 12 digits"),
+        "unknown unit": (create("u4", "community_staff", "360802009009"), "s3cret-pass\n",
+                         "scope: unknown unit code 360802009009"),
+        "short password": (create("u5", "community_staff", COMMUNITY), "short77\n",
+                           "password: at least 8 characters"),
+        "no --password-stdin": (create("u6", "community_staff", COMMUNITY, stdin=False), "s3cret-pass\n",
+                                "--password-stdin"),
+    }
+    results = run_cli_each(fresh_url, [(args, stdin) for args, stdin, _ in failures.values()])
+    for (case, (_, _, expected)), result in zip(failures.items(), results, strict=True):
+        assert result.returncode == 2, f"{case}: exit {result.returncode}\n{result.stderr}"
+        assert expected in said(result), f"{case}: {expected!r} not in {said(result)!r}"
+        assert "created" not in result.stdout, case
+    assert query(fresh_url, "SELECT count(*) FROM users")[0][0] == users_before + 1
+    # The refused second u1 did not replace the first one's password.
+    assert check_password(query(fresh_url, "SELECT password_hash FROM users WHERE username = 'u1'")[0][0],
+                          "s3cret-pass")
+
+
+# 6. Help.
+
+
+def test_help_lists_the_commands(tmp_path: Path) -> None:
+    result = ok(run_cli(f"sqlite:///{tmp_path}/help.db", "--help"))
+    listed = set(re.findall(r"^\W*([a-z]+)\s{2,}\S", result.stdout, flags=re.MULTILINE))
+    assert {"init", "serve", "units", "users", "demo"} <= listed
+
+
+# The full district, once, on SQLite only (it is the slow one).
+
+
+def test_district_demo_loads_once_and_if_empty_makes_it_idempotent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/district.db"
+    ok(run_cli(url, "init"))
+    assert "loaded 346 units" in ok(run_cli(url, "demo", "--scale", "district")).stdout
+
+    collection = export(url, tmp_path / "district.geojson")
+    levels = Counter(f["properties"]["level"] for f in collection["features"])
+    assert levels == {"district": 1, "street": 5, "community": 35, "grid": 305}
+    streets = {f["properties"]["name"] for f in collection["features"] if f["properties"]["level"] == "street"}
+    assert "文山街道" in streets
+    grid_workers = query(url, "SELECT count(*) FROM users WHERE role = 'grid_worker'")[0][0]
+    assert grid_workers >= 1000
+
+    def state() -> tuple:
+        return (units_snapshot(url), query(url, "SELECT count(*) FROM users"),
+                query(url, "SELECT count(*) FROM grid_members"))
+
+    before = state()
+    again = ok(run_cli(url, "demo", "--scale", "district", "--if-empty"))
+    assert "already loaded" in again.stdout
+    assert "loaded 346" not in again.stdout
+    assert state() == before
+
+    refused = run_cli(url, "demo", "--scale", "district")
+    assert refused.returncode == 2, refused.stderr
+    assert "already loaded" in said(refused)
+    assert state() == before
