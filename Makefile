@@ -36,5 +36,9 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest
 
+# Benchmarks print figures and write docs/performance.md; they are not tests.
+bench: setup
+	$(BIN)/python -m bench.run
+
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from jiayuan.config import get_settings
 from jiayuan.kit.db import Database
@@ -30,7 +31,7 @@ err = Console(stderr=True)
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -56,7 +57,7 @@ def init() -> None:
     """Apply the database migrations and load reference data."""
     db = database(migrated=False)
     upgrade(db.engine)
-    console.print(f"database ready: {db.engine.url.render_as_string(hide_password=True)}")
+    console.print(f"database ready: {escape(db.engine.url.render_as_string(hide_password=True))}")
 
 
 @app.command()
@@ -146,7 +147,7 @@ def units_export(file: Annotated[Path, typer.Argument(help="where to write the F
 
     collection = run(database(), lambda s: export_units(s, Scope.everything()))
     file.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
-    console.print(f"exported {len(collection['features'])} units to {file}")
+    console.print(f"exported {len(collection['features'])} units to {escape(str(file))}")
 
 
 @units_app.command("locate")
@@ -169,7 +170,7 @@ def units_locate(
     except DomainError as exc:
         fail(f"{exc.field}: {exc.message}")
     for level, code, name in rows:
-        console.print(f"{level:<10} {code:<16} {name}", highlight=False)
+        console.print(f"{level:<10} {code:<16} {escape(name)}", highlight=False)
 
 
 @users_app.command("create")

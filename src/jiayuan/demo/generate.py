@@ -6,9 +6,9 @@ one seed always yields identical output.
 
 Geometry is built top-down: a wobbly rounded-rectangle district is cut into streets
 along jittered vertical lines, streets into communities along jittered rows (some
-rows split in two), communities into grids by Lloyd-relaxed Voronoi cells. Every
-overlay snaps to the 1e-7° output grid, and a final pass (``_conform``) makes shared
-edges vertex-identical, so children tile their parent and siblings never overlap.
+rows split in two), communities into grids by Lloyd-relaxed Voronoi cells. All cuts
+are noded on the 1e-7° output grid, and a final pass (``_conform``) makes shared edges
+vertex-identical across levels, so children tile their parent and siblings never overlap.
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ import math
 import random
 import tomllib
 from dataclasses import dataclass
+from functools import partial
 from itertools import accumulate
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import numpy as np
 import shapely
@@ -39,6 +41,7 @@ GRID = 1e-7  # output precision (7 decimals); every overlay snaps to it
 SNAP_TOL = 1.5 * GRID  # how far snap rounding may leave a shared vertex off an edge
 MIN_CLEARANCE = 10 * GRID  # ≈ 10 cm; smaller features are redrawn
 _ATTEMPTS = 200  # redraws before giving up on an unlucky random cut
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -137,8 +140,11 @@ def _district_outline(rng: random.Random) -> Polygon:
 
 
 def _ok(piece: shapely.Geometry, min_area: float) -> bool:
-    """One hole-free polygon, no sliver; the clearance keeps vertices far (in pixels) from
-    non-adjacent edges, so ``_conform`` can tell a snapped T-junction from a real feature."""
+    """A usable piece: one hole-free polygon, not a sliver, nothing nearly touching.
+
+    The clearance keeps vertices many pixels from non-adjacent edges, so ``_conform``
+    can tell a snapped T-junction from a real feature.
+    """
     return (piece.geom_type == "Polygon" and not piece.interiors and piece.area >= min_area
             and piece.minimum_clearance >= MIN_CLEARANCE)
 
@@ -150,8 +156,11 @@ def _wobble(rng: random.Random, amp: float, n: int) -> list[float]:
 
 
 def _faces(poly: Polygon, lines: list) -> list[Polygon]:
-    """The pieces of ``poly`` cut by ``lines``, noded in one snap-rounded overlay so each
-    intersection is computed once and neighbouring pieces share identical edges."""
+    """The pieces of ``poly`` cut by ``lines``.
+
+    One snap-rounded noding computes each intersection once, so neighbouring pieces
+    share identical edges.
+    """
     noded = shapely.union_all([poly.boundary, *lines], grid_size=GRID)
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
     return [f for f in faces if poly.contains(f.representative_point())]
@@ -234,7 +243,7 @@ def _grids(community: Polygon, n: int, rng: random.Random) -> list[Polygon] | No
     return tiles
 
 
-def _retry(make, rng: random.Random, what: str):
+def _retry(make: Callable[[random.Random], T | None], rng: random.Random, what: str) -> T:
     """Call ``make(rng)`` until it succeeds; the rng advances, so this stays deterministic."""
     for _ in range(_ATTEMPTS):
         result = make(rng)
@@ -306,7 +315,7 @@ def _units(cfg: _Scale, streets: list[tuple[str, str]], names: dict, geo: random
            name_rng: random.Random) -> list[UnitSpec]:
     """All units, level by level in code order (so parents precede children)."""
     district = _district_outline(geo)
-    street_polys = _retry(lambda r: _cut_strips(district, cfg.streets, "x", r), geo, "streets")
+    street_polys = _retry(partial(_cut_strips, district, cfg.streets, "x"), geo, "streets")
     n_comm = cfg.streets * cfg.communities_per_street
     # Even spread of grids; which communities get one extra is up to the seed.
     base, extra = divmod(cfg.grids, n_comm)
@@ -319,14 +328,14 @@ def _units(cfg: _Scale, streets: list[tuple[str, str]], names: dict, geo: random
     rows: list[list[tuple]] = [[(DISTRICT_CODE, DISTRICT_NAME, "district", None, district)], [], [], []]
     for (s_code, s_name), s_poly in zip(streets, street_polys):
         rows[1].append((s_code, s_name, "street", DISTRICT_CODE, s_poly))
-        comm_polys = _retry(lambda r: _communities(s_poly, cfg.communities_per_street, r), geo, s_name)
+        comm_polys = _retry(partial(_communities, s_poly, cfg.communities_per_street), geo, s_name)
         comm_names = pinned.get(s_name, [])[: cfg.communities_per_street]
         comm_names += [generated.pop() for _ in range(cfg.communities_per_street - len(comm_names))]
         for i, (c_name, c_poly) in enumerate(zip(comm_names, comm_polys), start=1):
             c_code = f"{s_code}{i:03d}"
             k = base + (len(rows[2]) in bigger)
             rows[2].append((c_code, c_name, "community", s_code, c_poly))
-            tiles = _retry(lambda r: _grids(c_poly, k, r), geo, c_name)
+            tiles = _retry(partial(_grids, c_poly, k), geo, c_name)
             for j, g_poly in enumerate(tiles, start=1):
                 rows[3].append((f"{c_code}{j:03d}", f"{c_name}第{j}网格", "grid", c_code, g_poly))
     flat = [row for level in rows for row in level]
