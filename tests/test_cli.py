@@ -137,16 +137,16 @@ def test_commands_refuse_an_unmigrated_database(fresh_url: str, tmp_path: Path) 
     assert not out.exists()
 
 
-# 2. Export, and import of the same file.
+# 2 and 3. Export; import of the same file; import of bad files (exit 2, the field named, nothing written).
 
 
-def test_export_writes_every_unit_and_importing_it_back_updates_them_all(fresh_url: str, tmp_path: Path) -> None:
+def test_units_export_import_round_trip_and_bad_files_change_nothing(fresh_url: str, tmp_path: Path) -> None:
     load_small_demo(fresh_url)
     path = tmp_path / "units.geojson"
-    collection = export(fresh_url, path)
+    original = export(fresh_url, path)
 
-    assert collection["type"] == "FeatureCollection"
-    features = collection["features"]
+    assert original["type"] == "FeatureCollection"
+    features = original["features"]
     assert Counter(f["properties"]["level"] for f in features) == {
         "district": 1, "street": 2, "community": 4, "grid": 12}
     assert sorted(f["properties"]["code"] for f in features) == [code for code, _, _ in units_snapshot(fresh_url)]
@@ -154,26 +154,19 @@ def test_export_writes_every_unit_and_importing_it_back_updates_them_all(fresh_u
         assert f["type"] == "Feature"
         props = f["properties"]
         assert set(props) == {"code", "name", "level", "parent_code"}
-        assert props["level"] == LEVELS[(len(props["code"]) - 3) // 3 - 1]
-        expected_parent = None if len(props["code"]) == 6 else props["code"][: 6 if len(props["code"]) == 9 else -3]
-        assert props["parent_code"] == expected_parent
+        code = props["code"]
+        assert props["level"] == LEVELS[len(code) // 3 - 2]
+        assert props["parent_code"] == (None if len(code) == 6 else code[: 6 if len(code) == 9 else -3])
         if props["level"] == "grid":
             assert shape(f["geometry"]).geom_type in ("Polygon", "MultiPolygon")
-    assert feature(collection, DISTRICT)["properties"]["name"] == "吉州区"
+    assert feature(original, DISTRICT)["properties"]["name"] == "吉州区"
 
+    # The same file back: every unit updated in place, none created.
     before = units_snapshot(fresh_url)
-    result = ok(run_cli(fresh_url, "units", "import", str(path)))
-    assert "imported: 0 created, 19 updated" in result.stdout
+    assert "imported: 0 created, 19 updated" in ok(run_cli(fresh_url, "units", "import", str(path))).stdout
     assert units_snapshot(fresh_url) == before
 
-
-# 3. Import of bad files: exit 2, the field named, nothing written.
-
-
-def test_import_of_a_bad_file_names_the_field_and_changes_nothing(fresh_url: str, tmp_path: Path) -> None:
-    load_small_demo(fresh_url)
-    original = export(fresh_url, tmp_path / "units.geojson")
-    before = units_snapshot(fresh_url)
+    # Bad files.
     grid = feature(original, "360802001001001")
 
     def collection(*features: dict[str, Any]) -> dict[str, Any]:
@@ -182,10 +175,10 @@ def test_import_of_a_bad_file_names_the_field_and_changes_nothing(fresh_url: str
     def unit(code: str, name: str, geometry: dict | None = None) -> dict[str, Any]:
         return {"type": "Feature", "geometry": geometry, "properties": {"code": code, "name": name}}
 
-    # A copy of grid 001 under a new code in the same community: it lies inside the community but covers 001.
+    # A copy of grid 001 under a new code in the same community: inside the community, but it covers 001.
     overlapping = copy.deepcopy(grid)
     overlapping["properties"].update(code="360802001001099", name="重叠网格")
-    # A new street (no polygon needed) would import fine on its own; it is the first of a file whose second is bad.
+    # A new street (no polygon needed) would import on its own; here it is first in a file whose second is bad.
     new_street = unit("360802009", "新街道")
 
     bad_json = tmp_path / "bad.geojson"
@@ -194,6 +187,7 @@ def test_import_of_a_bad_file_names_the_field_and_changes_nothing(fresh_url: str
         "invalid JSON": (bad_json, ["FILE: not valid GeoJSON"]),
         "malformed code": (write_json(tmp_path / "code.geojson", collection(unit("36080200", "短码"))),
                            ["features[0].properties.code", "'36080200' is not a unit code"]),
+        # Printed literally: the file's text must not be read as Rich markup (it crashed with MarkupError).
         "markup-like code": (write_json(tmp_path / "markup.geojson", collection(unit("[/x]", "标记"))),
                              ["features[0].properties.code", "'[/x]' is not a unit code"]),
         "unknown parent": (write_json(tmp_path / "parent.geojson", collection(
@@ -204,7 +198,7 @@ def test_import_of_a_bad_file_names_the_field_and_changes_nothing(fresh_url: str
         "second feature bad": (write_json(tmp_path / "second.geojson", collection(new_street, overlapping)),
                                ["features[1].geometry", "360802001001099 overlaps 360802001001001"]),
     }
-    results = run_cli_each(fresh_url, [(["units", "import", str(path)], None) for path, _ in cases.values()])
+    results = run_cli_each(fresh_url, [(["units", "import", str(p)], None) for p, _ in cases.values()])
     for (case, (_, expected)), result in zip(cases.items(), results, strict=True):
         assert result.returncode == 2, f"{case}: exit {result.returncode}\n{result.stderr}"
         assert "Traceback" not in result.stderr, case
@@ -213,8 +207,8 @@ def test_import_of_a_bad_file_names_the_field_and_changes_nothing(fresh_url: str
         for part in expected:
             assert part in message, f"{case}: {part!r} not in {message!r}"
         assert "imported" not in result.stdout, case
+        assert units_snapshot(fresh_url) == before, case
     # All or nothing: the valid first feature of the last file was not written either.
-    assert units_snapshot(fresh_url) == before
     assert query(fresh_url, "SELECT count(*) FROM units WHERE code = :c", c="360802009") == [(0,)]
     after = export(fresh_url, tmp_path / "after.geojson")
     assert len(after["features"]) == len(original["features"]) == 19

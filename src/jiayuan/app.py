@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -18,7 +19,7 @@ from jiayuan.accounts import api as accounts_api
 from jiayuan.accounts import pages as accounts_pages
 from jiayuan.config import Settings, get_settings
 from jiayuan.kit.db import Database
-from jiayuan.kit.errors import DomainError, NotFound, Unauthorized
+from jiayuan.kit.errors import Conflict, DomainError, NotFound, Unauthorized
 from jiayuan.units import api as units_api
 from jiayuan.units import pages as units_pages
 from jiayuan.web import gettext_for, render
@@ -107,6 +108,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = _("Not found, or outside your scope") if isinstance(exc, NotFound) else _(exc.message)
         return render(request, "error.html", {"status": exc.status_code, "message": message},
                       status_code=exc.status_code)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity_error(request: Request, exc: IntegrityError) -> Response:
+        # A unique or foreign-key constraint caught what the service's own check could not see: a concurrent
+        # change. The transaction is rolled back; one of the two actions won.
+        log.info("integrity error on %s: %s", request.url.path, type(exc.orig).__name__)
+        return await domain_error(request, Conflict("this conflicts with another change made at the same time; "
+                                                    "reload and try again"))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

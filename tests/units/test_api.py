@@ -9,6 +9,7 @@ from unittest.mock import patch
 
 import pytest
 from shapely.geometry import shape
+from sqlalchemy.exc import IntegrityError
 
 from jiayuan.accounts.service import issue_token
 from jiayuan.demo.load import DEMO_PASSWORD
@@ -234,3 +235,48 @@ def test_assign_a_new_lead_keeps_exactly_one(api, personas) -> None:  # noqa: AN
     # Outside one's scope: the grid does not exist.
     r = api("other_community").post(f"/api/v1/units/{GRID_A}/workers", json={"username": other["username"]})
     assert r.status_code == 404
+
+
+def test_two_leads_named_at_once_leave_exactly_one(migrated) -> None:  # noqa: ANN001
+    """Two dispatchers name different leads of one grid at the same moment, each in its own transaction:
+    afterwards the grid has exactly one lead (the loser is refused with a conflict, or runs after the winner)."""
+    import threading
+
+    from sqlalchemy import select
+
+    from jiayuan.kit.errors import Conflict
+    from jiayuan.kit.scope import Scope
+    from jiayuan.units import service
+    from jiayuan.units.models import GridMember
+
+    grid = GRID_B
+    with migrated.unit_of_work() as s:
+        members = list(s.scalars(select(GridMember).where(GridMember.grid_code == grid)))
+    original = next(m.user_id for m in members if m.is_lead)
+    others = [m.user_id for m in members if not m.is_lead]
+    candidates = [others[0], original] if len(others) == 1 else others[:2]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def name_lead(user_id) -> None:  # noqa: ANN001
+        barrier.wait()
+        try:
+            with migrated.unit_of_work() as s:
+                service.assign_member(s, Scope(("360802",)), grid, user_id, is_lead=True)
+            outcomes.append("ok")
+        except (IntegrityError, Conflict):
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=name_lead, args=(u,)) for u in candidates]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        with migrated.unit_of_work() as s:
+            leads = list(s.scalars(select(GridMember.user_id).where(GridMember.grid_code == grid,
+                                                                  GridMember.is_lead)))
+        assert len(leads) == 1 and len(outcomes) == 2 and "ok" in outcomes
+    finally:
+        with migrated.unit_of_work() as s:
+            service.assign_member(s, Scope(("360802",)), grid, original, is_lead=True)

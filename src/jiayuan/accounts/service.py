@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,7 @@ _hasher = PasswordHasher()
 # Verified against when the user name is unknown, so that a wrong name costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-password")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]{1,63}$")
+MIN_PASSWORD = 8
 
 
 def hash_password(password: str) -> str:
@@ -53,7 +55,8 @@ class Principal:
         return self.scope_code[:6] if self.scope_code else NO_DISTRICT
 
 
-def validate_new_user(username: str, role: str, scope_code: str | None, password: str) -> tuple[str, Role]:
+def validate_new_user(username: str, role: str, scope_code: str | None) -> tuple[str, Role]:
+    """The user name normalised and the role parsed; the scope's length must fit the role."""
     username = username.strip().lower()
     if not USERNAME_RE.match(username):
         raise Invalid("2–64 lower-case letters, digits, '.', '_' or '-'", field="username")
@@ -68,8 +71,6 @@ def validate_new_user(username: str, role: str, scope_code: str | None, password
             raise Invalid(f"a {role_.value} needs a unit code of {digits} digits", field="scope")
     elif scope_code:
         raise Invalid(f"a {role_.value} has no unit scope", field="scope")
-    if len(password) < 8:
-        raise Invalid("at least 8 characters", field="password")
     return username, role_
 
 
@@ -82,23 +83,22 @@ def create_user(
     scope_code: str | None,
     password: str | None = None,
     password_hash: str | None = None,
-    unit_exists: Any = None,
+    unit_exists: Callable[[str], bool] | None = None,
 ) -> User:
-    """Create an account. `unit_exists(code) -> bool` checks the scope against the unit registry."""
-    username, role_ = validate_new_user(username, role, scope_code, password or "x" * 8)
-    if password is None and password_hash is None:
-        raise Invalid("required", field="password")
+    """Create an account from a password (or an already made hash, for bulk loads).
+
+    `unit_exists(code)` checks the scope against the unit registry, which this domain does not own."""
+    username, role_ = validate_new_user(username, role, scope_code)
+    if password_hash is None:
+        if password is None or len(password) < MIN_PASSWORD:
+            raise Invalid(f"at least {MIN_PASSWORD} characters", field="password")
+        password_hash = hash_password(password)
     if scope_code and unit_exists is not None and not unit_exists(scope_code):
         raise Invalid(f"unknown unit code {scope_code}", field="scope")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"user name {username} is taken", field="username")
-    user = User(
-        username=username,
-        full_name=full_name.strip() or username,
-        role=role_.value,
-        scope_code=scope_code or None,
-        password_hash=password_hash or hash_password(password or ""),
-    )
+    user = User(username=username, full_name=full_name.strip() or username, role=role_.value,
+                scope_code=scope_code or None, password_hash=password_hash)
     session.add(user)
     session.flush()
     return user

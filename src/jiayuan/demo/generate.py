@@ -253,39 +253,26 @@ def _retry(make: Callable[[random.Random], T | None], rng: random.Random, what: 
 
 
 def _conform(polys: list[Polygon]) -> list[Polygon]:
-    """Make shared boundaries vertex-identical across all polygons of all levels.
+    """Add to every edge the vertices of other polygons lying on it (within SNAP_TOL).
 
-    Snap rounding may split a node into neighbouring grid points, leave a child's cut
-    point a pixel off its parent's edge, or drop a near-collinear parent vertex from a
-    child. So merge vertices closer than SNAP_TOL, then add each vertex to every edge
-    of another ring that passes within SNAP_TOL of it.
+    A child's cut point is rounded up to ~0.7 px off its parent's edge, and snap rounding
+    may drop a near-collinear parent vertex from a child. Adding each such vertex to every
+    ring passing through it makes shared boundaries vertex-identical across levels; the
+    clearance bound of ``_ok`` ensures nothing else lies that close to an edge.
     """
     coords = [np.asarray(p.exterior.coords)[:-1] for p in polys]
     vertices, inverse = np.unique(np.concatenate(coords), axis=0, return_inverse=True)
+    rings = np.split(inverse.ravel(), np.cumsum([len(c) for c in coords])[:-1])
+    starts, ends = np.concatenate(rings), np.concatenate([np.roll(r, -1) for r in rings])
+    owner = np.repeat(np.arange(len(rings)), [len(r) for r in rings])
+    has = set(zip(owner.tolist(), starts.tolist()))
     points = shapely.points(vertices)
-    root = list(range(len(vertices)))  # union-find; np.unique order makes the root the min point
-
-    def find(i: int) -> int:
-        while root[i] != i:
-            i = root[i]
-        return i
-
-    for i, j in zip(*shapely.STRtree(points).query(points, "dwithin", SNAP_TOL).tolist()):
-        ri, rj = find(i), find(j)
-        root[max(ri, rj)] = min(ri, rj)
-    ids = np.split(np.array([find(i) for i in range(len(vertices))])[inverse.ravel()],
-                   np.cumsum([len(c) for c in coords])[:-1])
-    rings = [[v for k, v in enumerate(r.tolist()) if v != r[k - 1]] for r in ids]  # drop merged repeats
-    starts = [v for ring in rings for v in ring]
-    ends = [v for ring in rings for v in ring[1:] + ring[:1]]
-    owner = [r for r, ring in enumerate(rings) for _ in ring]
-    has = set(zip(owner, starts))
     segments = shapely.linestrings(np.stack([vertices[starts], vertices[ends]], axis=1))
     # Each vertex goes into the nearest edge of a ring lacking it (one edge only: no spikes).
     best: dict[tuple[int, int], tuple[float, int]] = {}
     for seg, hit in zip(*shapely.STRtree(points).query(segments, "dwithin", SNAP_TOL).tolist()):
-        key = (owner[seg], hit)
-        if hit == find(hit) and key not in has:
+        key = (int(owner[seg]), hit)
+        if key not in has:
             dist = shapely.distance(segments[seg], points[hit])
             best[key] = min(best.get(key, (math.inf, -1)), (dist, seg))
     extra: dict[int, list[tuple[float, int]]] = {}
@@ -294,7 +281,7 @@ def _conform(polys: list[Polygon]) -> list[Polygon]:
         t = float(np.dot(vertices[hit] - a, b - a) / np.dot(b - a, b - a))  # position along the edge
         extra.setdefault(seg, []).append((t, hit))
     out: list[list[int]] = [[] for _ in rings]
-    for seg, (start, ring) in enumerate(zip(starts, owner)):
+    for seg, (start, ring) in enumerate(zip(starts.tolist(), owner.tolist())):
         out[ring] += [start] + [v for _, v in sorted(extra.get(seg, []))]
     return [Polygon(vertices[ring]) for ring in out]
 
