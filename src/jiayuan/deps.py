@@ -85,16 +85,25 @@ def _session_principal(request: Request, session: Session, settings: Settings) -
     return principal
 
 
-async def optional_principal(
+def _resolve_principal(
     request: Request, session: DbSession, settings: AppSettings, token: Annotated[str | None, Depends(_bearer)]
-) -> Principal | None:
+) -> tuple[Principal | None, bool]:
+    """The caller from a bearer token or the session cookie (sync: it queries the database in the
+    threadpool, not on the event loop); and whether the cookie was what authenticated them."""
     if token:
         user_id, version = accounts.read_token(settings.secret_key, token, settings.token_ttl_seconds)
-        principal = accounts.load_principal(session, user_id, version, lambda u: grids_of_user(session, u.id))
-    else:
-        principal = _session_principal(request, session, settings)
-        if principal is not None:
-            await verify_csrf(request)
+        return accounts.load_principal(session, user_id, version, lambda u: grids_of_user(session, u.id)), False
+    principal = _session_principal(request, session, settings)
+    return principal, principal is not None
+
+
+async def optional_principal(
+    request: Request, resolved: Annotated[tuple[Principal | None, bool], Depends(_resolve_principal)]
+) -> Principal | None:
+    principal, via_cookie = resolved
+    if via_cookie:
+        # A cookie is sent by the browser whatever page made the request: changes need the CSRF token too.
+        await verify_csrf(request)
     request.state.principal = principal
     return principal
 

@@ -91,3 +91,13 @@ def test_admin_creates_users_only_inside_the_district(api) -> None:  # noqa: ANN
                                               "scope": "360802", "password": "long-enough"})
     assert taken.status_code == 409 and taken.json()["field"] == "username"
     assert api("community").post("/api/v1/users", json={}).status_code in (403, 422)
+
+
+def test_cookie_authenticated_api_changes_need_the_csrf_header(client, personas) -> None:  # noqa: ANN001
+    home = page_login(client, personas["community"].username)
+    assert client.get("/api/v1/auth/me").status_code == 200  # reading with the cookie is fine
+    body = {"username": personas["grid_a"].username, "is_lead": True}
+    grid = personas["grid_a"].scope
+    assert client.post(f"/api/v1/units/{grid}/workers", json=body).status_code == 403
+    r = client.post(f"/api/v1/units/{grid}/workers", json=body, headers={"X-CSRF-Token": csrf_from(home.text)})
+    assert r.status_code == 200

@@ -1,14 +1,9 @@
 """Pure-Python demo data for Jizhou District (吉州区, 360802): units, staff, grid members.
 
-No database: ``build_demo`` returns plain dataclasses. Everything is derived from
-``random.Random`` instances seeded from ``seed`` (never global random or time), so
-one seed always yields identical output.
-
-Geometry is built top-down: a wobbly rounded-rectangle district is cut into streets
-along jittered vertical lines, streets into communities along jittered rows (some
-rows split in two), communities into grids by Lloyd-relaxed Voronoi cells. All cuts
-are noded on the 1e-7° output grid, and a final pass (``_conform``) makes shared edges
-vertex-identical across levels, so children tile their parent and siblings never overlap.
+No database; deterministic: everything comes from ``random.Random`` seeded by ``seed``.
+Geometry is cut top-down (district → jittered vertical street strips → community rows,
+some split in two → Lloyd-relaxed Voronoi grids), noded on the 1e-7° output grid, then
+``_conform`` makes shared edges vertex-identical so children tile parents exactly.
 """
 
 from __future__ import annotations
@@ -102,20 +97,11 @@ SCALES: dict[str, _Scale] = {
 }
 
 
-def _load_names() -> dict:
-    names = tomllib.loads(NAMES_FILE.read_text(encoding="utf-8"))
-    names["given_chars"] = [c for c in names["given_chars"] if not c.isspace()]
-    return names
-
-
 def _pick_streets(divisions_csv: Path, n: int) -> list[tuple[str, str]]:
     """The first ``n`` 街道 of the district by code, forcing 文山街道 in."""
     with divisions_csv.open(encoding="utf-8", newline="") as fh:
-        streets = sorted(
-            (row["code"], row["name"])
-            for row in csv.DictReader(fh)
-            if row["county_code"] == DISTRICT_CODE and row["name"].endswith("街道")
-        )
+        streets = sorted((row["code"], row["name"]) for row in csv.DictReader(fh)
+                         if row["county_code"] == DISTRICT_CODE and row["name"].endswith("街道"))
     required = [s for s in streets if s[1] == REQUIRED_STREET]
     if len(streets) < n or not required:
         raise ValueError(f"{divisions_csv}: need {n} 街道 of {DISTRICT_CODE} incl. {REQUIRED_STREET}")
@@ -253,26 +239,38 @@ def _retry(make: Callable[[random.Random], T | None], rng: random.Random, what: 
 
 
 def _conform(polys: list[Polygon]) -> list[Polygon]:
-    """Add to every edge the vertices of other polygons lying on it (within SNAP_TOL).
+    """Make shared boundaries vertex-identical across all polygons of all levels.
 
-    A child's cut point is rounded up to ~0.7 px off its parent's edge, and snap rounding
-    may drop a near-collinear parent vertex from a child. Adding each such vertex to every
-    ring passing through it makes shared boundaries vertex-identical across levels; the
-    clearance bound of ``_ok`` ensures nothing else lies that close to an edge.
+    Levels are noded separately: a child's cut point may sit ~0.7 px off its parent's edge,
+    two communities' cuts may meet their shared edge a pixel apart. So merge vertices within
+    SNAP_TOL, then add each vertex to every other ring's edge within SNAP_TOL of it.
     """
     coords = [np.asarray(p.exterior.coords)[:-1] for p in polys]
     vertices, inverse = np.unique(np.concatenate(coords), axis=0, return_inverse=True)
-    rings = np.split(inverse.ravel(), np.cumsum([len(c) for c in coords])[:-1])
-    starts, ends = np.concatenate(rings), np.concatenate([np.roll(r, -1) for r in rings])
-    owner = np.repeat(np.arange(len(rings)), [len(r) for r in rings])
-    has = set(zip(owner.tolist(), starts.tolist()))
     points = shapely.points(vertices)
+    root = list(range(len(vertices)))  # union-find; np.unique order makes the root the min point
+
+    def find(i: int) -> int:
+        while root[i] != i:
+            i = root[i]
+        return i
+
+    for i, j in zip(*shapely.STRtree(points).query(points, "dwithin", SNAP_TOL).tolist()):
+        ri, rj = find(i), find(j)
+        root[max(ri, rj)] = min(ri, rj)
+    merged = np.array([find(i) for i in range(len(vertices))])[inverse.ravel()]
+    rings = [[v for k, v in enumerate(r.tolist()) if v != r[k - 1]]  # drop merged repeats
+             for r in np.split(merged, np.cumsum([len(c) for c in coords])[:-1])]
+    starts = [v for ring in rings for v in ring]
+    ends = [v for ring in rings for v in ring[1:] + ring[:1]]
+    owner = [r for r, ring in enumerate(rings) for _ in ring]
+    has = set(zip(owner, starts))
     segments = shapely.linestrings(np.stack([vertices[starts], vertices[ends]], axis=1))
     # Each vertex goes into the nearest edge of a ring lacking it (one edge only: no spikes).
     best: dict[tuple[int, int], tuple[float, int]] = {}
     for seg, hit in zip(*shapely.STRtree(points).query(segments, "dwithin", SNAP_TOL).tolist()):
-        key = (int(owner[seg]), hit)
-        if key not in has:
+        key = (owner[seg], hit)
+        if hit == root[hit] and key not in has:
             dist = shapely.distance(segments[seg], points[hit])
             best[key] = min(best.get(key, (math.inf, -1)), (dist, seg))
     extra: dict[int, list[tuple[float, int]]] = {}
@@ -281,7 +279,7 @@ def _conform(polys: list[Polygon]) -> list[Polygon]:
         t = float(np.dot(vertices[hit] - a, b - a) / np.dot(b - a, b - a))  # position along the edge
         extra.setdefault(seg, []).append((t, hit))
     out: list[list[int]] = [[] for _ in rings]
-    for seg, (start, ring) in enumerate(zip(starts.tolist(), owner.tolist())):
+    for seg, (start, ring) in enumerate(zip(starts, owner)):
         out[ring] += [start] + [v for _, v in sorted(extra.get(seg, []))]
     return [Polygon(vertices[ring]) for ring in out]
 
@@ -333,10 +331,10 @@ def _units(cfg: _Scale, streets: list[tuple[str, str]], names: dict, geo: random
 def _staff(cfg: _Scale, units: list[UnitSpec], names: dict, rng: random.Random) -> list[StaffSpec]:
     """Accounts in a fixed order: district-wide roles, then per street, community, grid."""
     staff = [StaffSpec("admin", _person(rng, names), "district_admin", DISTRICT_CODE)]
-    for i in range(1, cfg.hotlines + 1):
-        staff.append(StaffSpec(f"hotline{i}", _person(rng, names), "hotline_operator", DISTRICT_CODE))
-    for d in cfg.departments:
-        staff.append(StaffSpec(f"dept_{d}", names["departments"][d], "department", DISTRICT_CODE))
+    staff += [StaffSpec(f"hotline{i}", _person(rng, names), "hotline_operator", DISTRICT_CODE)
+              for i in range(1, cfg.hotlines + 1)]
+    staff += [StaffSpec(f"dept_{d}", names["departments"][d], "department", DISTRICT_CODE)
+              for d in cfg.departments]
     per_level = {"street": ("street", "street_staff", cfg.street_staff),
                  "community": ("comm", "community_staff", cfg.community_staff),
                  "grid": ("gw", "grid_worker", cfg.workers_per_grid)}
@@ -354,7 +352,8 @@ def build_demo(scale: str = "district", seed: int = 2026, divisions_csv: Path | 
         raise ValueError("scale: must be small or district")
     cfg = SCALES[scale]
     streets = _pick_streets(Path(divisions_csv or DEFAULT_DIVISIONS_CSV), cfg.streets)
-    names = _load_names()
+    names = tomllib.loads(NAMES_FILE.read_text(encoding="utf-8"))
+    names["given_chars"] = [c for c in names["given_chars"] if not c.isspace()]
     # Separate streams so editing the name material never moves the geometry.
     geo, name_rng = random.Random(f"{seed}:geometry"), random.Random(f"{seed}:names")
     units = _units(cfg, streets, names, geo, name_rng)
