@@ -125,7 +125,7 @@ def feature(collection: dict[str, Any], code: str) -> dict[str, Any]:
 # 1. Unmigrated database.
 
 
-def test_commands_refuse_an_unmigrated_database(fresh_url: str, tmp_path: Path) -> None:
+def test_a_command_on_an_unmigrated_database_says_to_run_init(fresh_url: str, tmp_path: Path) -> None:
     out = tmp_path / "units.geojson"
     result = run_cli(fresh_url, "units", "export", str(out))
     assert result.returncode == 2, result.stderr
@@ -236,11 +236,12 @@ def test_locate_prints_the_chain_and_names_the_nearest_grid_when_outside(fresh_u
 
     nearest = min(grids, key=lambda c: flat(grids[c]).distance(flat(shapely.Point(far_lon, far_lat))))
 
-    wgs, gcj, far, bd09 = run_cli_each(fresh_url, [
+    wgs, gcj, far, bd09, as_json = run_cli_each(fresh_url, [
         (["units", "locate", str(lat), str(lon)], None),
         (["units", "locate", str(glat), str(glon), "--crs", "gcj02"], None),
         (["units", "locate", str(far_lat), str(far_lon)], None),
         (["units", "locate", str(lat), str(lon), "--crs", "bd09"], None),
+        (["units", "locate", str(glat), str(glon), "--crs", "gcj02", "--json"], None),
     ])
 
     rows = [line.split() for line in ok(wgs).stdout.splitlines() if line.strip()]
@@ -251,6 +252,9 @@ def test_locate_prints_the_chain_and_names_the_nearest_grid_when_outside(fresh_u
         ["grid", code, "赣江社区第2网格"],
     ]
     assert ok(gcj).stdout == wgs.stdout
+    located = json.loads(ok(as_json).stdout)
+    assert located["grid"]["code"] == code and [u["level"] for u in located["chain"]][0] == "district"
+    assert abs(located["lat"] - lat) < 1e-6  # converted back to WGS-84
 
     assert far.returncode == 1, far.stderr
     assert "outside every grid" in said(far)

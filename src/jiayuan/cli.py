@@ -25,8 +25,9 @@ units_app = typer.Typer(help="The unit hierarchy and grid polygons", no_args_is_
 users_app = typer.Typer(help="User accounts", no_args_is_help=True)
 app.add_typer(units_app, name="units")
 app.add_typer(users_app, name="users")
-console = Console()
-err = Console(stderr=True)
+# soft_wrap: a message stays on one line in logs and pipes, whatever the terminal width.
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -133,6 +134,8 @@ def units_import(file: Annotated[Path, typer.Argument(help="a GeoJSON FeatureCol
         collection = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         fail(f"FILE: {file} does not exist")
+    except OSError as exc:
+        fail(f"FILE: cannot read {file}: {exc.strerror}")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         fail(f"FILE: not valid GeoJSON: {exc}")
     result = run(database(), lambda s: import_units(s, collection))
@@ -154,6 +157,7 @@ def units_locate(
     lat: Annotated[float, typer.Argument(help="latitude")],
     lon: Annotated[float, typer.Argument(help="longitude")],
     crs: Annotated[str, typer.Option(help="wgs84 or gcj02")] = "wgs84",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON, as GET /api/v1/units/locate does")] = False,
 ) -> None:
     """Print the grid a point lies in and its chain up to the district."""
     from jiayuan.kit.errors import NotFound
@@ -164,10 +168,16 @@ def units_locate(
         with db.unit_of_work() as session:
             found = locate(session, lat, lon, crs)
             rows = [(u.level, u.code, u.name) for u in found.chain]
+            chain = [{"code": u.code, "name": u.name, "level": u.level, "parent_code": u.parent_code}
+                     for u in found.chain]
     except NotFound as exc:
         fail(exc.message, code=1)
     except DomainError as exc:
         fail(f"{exc.field}: {exc.message}")
+    if as_json:
+        print(json.dumps({"lat": found.lat, "lon": found.lon, "grid": chain[-1], "chain": chain},
+                         ensure_ascii=False))
+        return
     for level, code, name in rows:
         console.print(f"{level:<10} {code:<16} {escape(name)}", highlight=False)
 
