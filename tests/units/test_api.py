@@ -280,3 +280,18 @@ def test_two_leads_named_at_once_leave_exactly_one(migrated) -> None:  # noqa: A
     finally:
         with migrated.unit_of_work() as s:
             service.assign_member(s, Scope(("360802",)), grid, original, is_lead=True)
+
+
+def test_shrinking_a_community_off_its_grids_is_refused(api) -> None:  # noqa: ANN001
+    admin = api("admin")
+    fc = admin.get("/api/v1/units/export").json()
+    community = next(f for f in fc["features"] if f["properties"]["code"] == COMMUNITY)
+    grid_a = shape(next(f for f in fc["features"] if f["properties"]["code"] == GRID_A)["geometry"])
+    from shapely.geometry import mapping
+
+    community["geometry"] = mapping(shape(community["geometry"]).difference(grid_a.buffer(0.0001)))
+    if community["geometry"]["type"] == "MultiPolygon":  # keep it a valid single piece for the test
+        community["geometry"] = mapping(max(shape(community["geometry"]).geoms, key=lambda g: g.area))
+    r = admin.post("/api/v1/units/import", json={"type": "FeatureCollection", "features": [community]})
+    assert r.status_code == 422 and f"no longer covers its unit {GRID_A}" in r.text
+    assert r.json()["field"] == "features[0].geometry"

@@ -24,4 +24,18 @@ def queue() -> Huey:
 
 def after_commit(session: Session, send: Callable[[], Any]) -> None:
     """Enqueue when (and only if) the session's transaction commits: a rolled-back request sends nothing."""
-    event.listen(session, "after_commit", lambda _s: send(), once=True)
+    if not session.info.get("jobs_hooked"):
+        event.listen(session, "after_commit", _send_pending)
+        event.listen(session, "after_soft_rollback", _drop_pending)
+        session.info["jobs_hooked"] = True
+    session.info.setdefault("after_commit", []).append(send)
+
+
+def _send_pending(session: Session) -> None:
+    for send in session.info.pop("after_commit", []):
+        send()
+
+
+def _drop_pending(session: Session, previous_transaction: Any) -> None:
+    if not previous_transaction.nested:
+        session.info.pop("after_commit", None)

@@ -198,6 +198,8 @@ def _check_geometry(session: Session, features: list[_Feature], incoming: dict[s
     """Children inside their parent; siblings not overlapping — over the state after the import."""
     errors: list[dict[str, str]] = []
     parents = {f.parent_code for f in features if f.parent_code and f.geometry is not None}
+    # A parent whose polygon changes must still cover the children already stored.
+    parents |= {f.code for f in features if f.level != "grid" and f.geometry is not None}
     parent_geoms: dict[str, shapely.Geometry | None] = {}
     siblings: dict[str, dict[str, shapely.Geometry]] = defaultdict(dict)
     for p in parents:
@@ -217,9 +219,14 @@ def _check_geometry(session: Session, features: list[_Feature], incoming: dict[s
         if parent_geom is not None:
             grown = parent_geom.buffer(CONTAIN_TOLERANCE)
             for code, geom in members.items():
-                if code in incoming and not grown.covers(geom):
+                if grown.covers(geom):
+                    continue
+                if code in incoming:
                     errors.append({"field": f"features[{incoming[code].index}].geometry",
                                    "message": f"{code} lies outside its parent {p}"})
+                elif p in incoming:
+                    errors.append({"field": f"features[{incoming[p].index}].geometry",
+                                   "message": f"{p} no longer covers its unit {code}"})
         codes = list(members)
         geoms = [members[c] for c in codes]
         tree = shapely.STRtree(geoms)
