@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from sqlalchemy import text
+
 from jiayuan.kit.jobs import after_commit
 
 
 def test_sent_after_commit_not_after_rollback(db) -> None:  # noqa: ANN001
     sent: list[str] = []
     with db.sessions() as s:
+        s.execute(text("SELECT 1"))  # the work of a request that then fails
         after_commit(s, lambda: sent.append("rolled back"))
         s.rollback()
         assert sent == []
-        s.begin()
+        s.execute(text("SELECT 1"))
         after_commit(s, lambda: sent.append("committed"))
         assert sent == []
         s.commit()
