@@ -1,7 +1,21 @@
 """Every domain's tables, imported once so that Base.metadata is complete (Alembic, tests)."""
 
 from jiayuan.accounts.models import AuditEntry, User
+from jiayuan.cases.models import (
+    Case,
+    CaseEvent,
+    CasePhoto,
+    Category,
+    Open311Client,
+    WorkCalendarDay,
+    WorkCalendarYear,
+)
+from jiayuan.kit.cache import CacheVersion
 from jiayuan.kit.db import Base
-from jiayuan.units.models import CacheVersion, GridMember, Unit
+from jiayuan.notify.models import OutboxMessage
+from jiayuan.units.models import GridMember, Unit
 
-__all__ = ["AuditEntry", "Base", "CacheVersion", "GridMember", "Unit", "User"]
+__all__ = [
+    "AuditEntry", "Base", "CacheVersion", "Case", "CaseEvent", "CasePhoto", "Category", "GridMember",
+    "Open311Client", "OutboxMessage", "Unit", "User", "WorkCalendarDay", "WorkCalendarYear",
+]

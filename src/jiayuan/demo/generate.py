@@ -12,12 +12,12 @@ import csv
 import math
 import random
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from itertools import accumulate
 from pathlib import Path
 from typing import TypeVar
-from collections.abc import Callable
 
 import numpy as np
 import shapely

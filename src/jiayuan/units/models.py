@@ -1,4 +1,4 @@
-"""Tables of the unit hierarchy, the grid workers answerable for each grid, and cache versions."""
+"""Tables of the unit hierarchy and the grid workers answerable for each grid."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jiayuan.kit.db import Base, CodeString, Local, Tenant, Timestamped
+from jiayuan.kit.db import Base, CodeString, Tenant, Timestamped
 
 LEVELS = ("district", "street", "community", "grid")
 CODE_LENGTH = {"district": 6, "street": 9, "community": 12, "grid": 15}
@@ -79,14 +79,3 @@ class GridMember(Tenant, Timestamped, Base):
         ),
         Index("ix_grid_members_user_id", "user_id"),
     )
-
-
-class CacheVersion(Local, Base):
-    """A counter bumped in the same transaction as the data a process cache mirrors (the grid index)."""
-
-    __tablename__ = "cache_versions"
-
-    name: Mapped[str] = mapped_column(String(50), primary_key=True)
-    # A fresh random token on every change, not a counter: a rolled-back change followed by another must
-    # not reproduce a token that some process cached while the first was in flight.
-    token: Mapped[str] = mapped_column(String(36))

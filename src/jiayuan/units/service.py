@@ -16,11 +16,12 @@ from shapely.validation import explain_validity
 from sqlalchemy import Integer, func, select, update
 from sqlalchemy.orm import Session
 
+from jiayuan.kit import cache
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
 from jiayuan.kit.scope import Scope
 from jiayuan.units.geo import to_wgs84
 from jiayuan.units.locate import GridIndex
-from jiayuan.units.models import CODE_LENGTH, LEVEL_OF_LENGTH, CacheVersion, GridMember, Unit
+from jiayuan.units.models import CODE_LENGTH, LEVEL_OF_LENGTH, GridMember, Unit
 
 # Tolerances for polygons whose coordinates were rounded to 7 decimals (about 1 cm):
 # a child may stick out of its parent by 1e-6° (~0.1 m); siblings may overlap by 1e-10 deg² (~1 m²).
@@ -178,7 +179,7 @@ def import_units(session: Session, collection: Any, scope: Scope | None = None) 
             unit.name, unit.geometry = f.name, geometry
             updated += 1
         session.flush()
-    bump_version(session, UNITS_CACHE)
+    cache.bump(session, UNITS_CACHE)
     return ImportResult(created, updated)
 
 
@@ -321,14 +322,6 @@ def count_units(session: Session, scope: Scope) -> dict[str, int]:
 # Point in grid.
 
 
-def bump_version(session: Session, name: str) -> None:
-    """Move the version a process cache checks, in the caller's transaction."""
-    token = str(uuid.uuid4())
-    if session.execute(update(CacheVersion).where(CacheVersion.name == name).values(token=token)).rowcount == 0:
-        session.add(CacheVersion(name=name, token=token))
-        session.flush()
-
-
 @dataclass
 class _CachedIndex:
     version: str
@@ -341,7 +334,7 @@ _index_lock = threading.Lock()
 
 def grid_index(session: Session) -> GridIndex:
     """The spatial index of every grid, rebuilt when the units' version row has moved."""
-    version = session.scalar(select(CacheVersion.token).where(CacheVersion.name == UNITS_CACHE)) or ""
+    version = cache.current(session, UNITS_CACHE)
     key = str(session.get_bind().engine.url)
     cached = _index_cache.get(key)
     if cached is None or cached.version != version:

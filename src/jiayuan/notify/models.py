@@ -1,0 +1,33 @@
+"""The outbox: messages written in the transaction that caused them, sent afterwards by the worker."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, Index, Integer, String, Text, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from jiayuan.kit.db import Base, Tenant, utcnow
+
+
+class OutboxMessage(Tenant, Base):
+    __tablename__ = "outbox"
+
+    channel: Mapped[str] = mapped_column(String(10))  # sms | email | inapp
+    recipient: Mapped[str] = mapped_column(String(200))  # phone, e-mail address, or user id for in-app
+    user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    subject: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    ref: Mapped[str | None] = mapped_column(String(60))  # what it is about, e.g. a case number
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_outbox_status_created_at", "status", "created_at"),
+        Index("ix_outbox_district_code_user_id", "district_code", "user_id"),
+    )
