@@ -21,6 +21,7 @@ from jiayuan.config import Settings
 from jiayuan.demo.load import DEMO_PASSWORD, load_demo
 from jiayuan.kit.db import Database, normalize_url
 from jiayuan.kit.migrate import upgrade
+from jiayuan.reference import load_reference_data
 from tests.personas import PERSONAS, Persona
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,6 +71,7 @@ def migrated(database_url: str) -> Iterator[Database]:
     database = Database(database_url)
     upgrade(database.engine)
     with database.unit_of_work() as session:
+        load_reference_data(session)
         load_demo(session, "small")
         create_user(session, username=RESIDENT, full_name="居民甲", role="resident", scope_code=None,
                     password=DEMO_PASSWORD)
@@ -121,10 +123,19 @@ def client(app) -> Iterator[TestClient]:  # noqa: ANN001
         yield c
 
 
+_TOKENS: dict[tuple[str, str], str] = {}
+
+
 def api_token(client: TestClient, username: str, password: str = DEMO_PASSWORD) -> str:
-    r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
-    assert r.status_code == 200, r.text
-    return r.json()["access_token"]
+    """A bearer token, kept for the run: tokens are stateless, and Argon2 is slow on purpose."""
+    key = (str(client.app.state.db.url), username)
+    if key not in _TOKENS or password != DEMO_PASSWORD:
+        r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+        assert r.status_code == 200, r.text
+        if password != DEMO_PASSWORD:
+            return r.json()["access_token"]
+        _TOKENS[key] = r.json()["access_token"]
+    return _TOKENS[key]
 
 
 class ApiUser:

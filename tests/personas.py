@@ -37,6 +37,7 @@ def _personas() -> dict[str, Persona]:
         "street": first("street_staff", community[:9]),
         "admin": Persona("admin", "district_admin", "360802"),
         "hotline": first("hotline_operator", "360802"),
+        "department": first("department", "360802"),
         "resident": Persona("resident1", "resident", None),
     }
 

@@ -11,12 +11,15 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from jiayuan import __version__
 from jiayuan.accounts import api as accounts_api
 from jiayuan.accounts import pages as accounts_pages
+from jiayuan.cases import api as cases_api
+from jiayuan.cases import calendar_pages
 from jiayuan.config import Settings, get_settings
 from jiayuan.kit.db import Database
 from jiayuan.kit.errors import Conflict, DomainError, NotFound, Unauthorized
@@ -74,7 +77,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         else:
             log.warning("front-end library %s missing at %s; run `npm ci`", name, path)
 
-    for module in (accounts_api, units_api, accounts_pages, units_pages):
+    for module in (accounts_api, units_api, cases_api, accounts_pages, units_pages, calendar_pages):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])
@@ -116,6 +119,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.info("integrity error on %s: %s", request.url.path, type(exc.orig).__name__)
         return await domain_error(request, Conflict("this conflicts with another change made at the same time; "
                                                     "reload and try again"))
+
+    @app.exception_handler(StaleDataError)
+    async def stale_data(request: Request, exc: StaleDataError) -> Response:
+        # Optimistic concurrency: another request changed the record between our read and our write.
+        return await domain_error(request, Conflict("someone else changed this at the same moment; reload it",
+                                                    field="version"))
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -25,6 +25,8 @@ units_app = typer.Typer(help="The unit hierarchy and grid polygons", no_args_is_
 users_app = typer.Typer(help="User accounts", no_args_is_help=True)
 app.add_typer(units_app, name="units")
 app.add_typer(users_app, name="users")
+calendar_app = typer.Typer(help="The working-day calendar: public holidays and make-up workdays", no_args_is_help=True)
+app.add_typer(calendar_app, name="calendar")
 # soft_wrap: a message stays on one line in logs and pipes, whatever the terminal width.
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -55,8 +57,14 @@ def run(db: Database, fn):  # noqa: ANN001, ANN201
 @app.command()
 def init() -> None:
     """Apply the database migrations and load reference data."""
+    from jiayuan.reference import load_reference_data
+
     db = database(migrated=False)
     upgrade(db.engine)
+    loaded = run(db, load_reference_data)
+    if loaded.categories or loaded.calendar_days:
+        console.print(f"reference data: {loaded.categories} case categories, "
+                      f"{loaded.calendar_days} holiday and make-up workdays")
     console.print(f"database ready: {escape(db.engine.url.render_as_string(hide_password=True))}")
 
 
@@ -93,9 +101,12 @@ def run_worker(threads: Annotated[int, typer.Option(min=1)] = 2) -> None:
     from huey.consumer import Consumer
 
     from jiayuan.kit.jobs import queue
+    from jiayuan.notify.tasks import register as register_notify
 
     database().dispose()
-    Consumer(queue(), workers=threads, worker_type="thread").run()
+    huey = queue()
+    register_notify(huey)  # the outbox drain, every 15 seconds
+    Consumer(huey, workers=threads, worker_type="thread").run()
 
 
 @app.command()
@@ -201,6 +212,45 @@ def users_create(
         s, username=username, full_name=full_name or username, role=role, scope_code=scope, password=password,
         unit_exists=lambda code: unit_exists(s, code)))
     console.print(f"created {user.username} ({user.role}, scope {user.scope_code or '-'})")
+
+
+@calendar_app.command("import")
+def calendar_import(
+    year: Annotated[int, typer.Argument(help="the year the schedule is for")],
+    file: Annotated[Path, typer.Argument(help="CSV or .xlsx with the columns date, type (holiday/workday or 休/班), note")],
+) -> None:
+    """Replace a year's holidays and make-up workdays with those of a file; all of it or nothing."""
+    from jiayuan.cases.calendar import parse_schedule, set_year
+
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        fail(f"FILE: {file} does not exist")
+    except OSError as exc:
+        fail(f"FILE: cannot read {file}: {exc.strerror}")
+    count = run(database(), lambda s: set_year(s, year, parse_schedule(data, file.name, year=year),
+                                               source=f"file {file.name}"))
+    console.print(f"{year}: {count} holidays and make-up workdays entered")
+
+
+@calendar_app.command("show")
+def calendar_show(year: Annotated[int, typer.Argument(help="the year to list")]) -> None:
+    """List a year's holidays and make-up workdays, and where its schedule came from."""
+    from jiayuan.cases.calendar import known_years, special_days
+
+    def read(session):  # noqa: ANN001, ANN202
+        entry = next((y for y in known_years(session) if y.year == year), None)
+        days = [(d.day, d.is_workday, d.note) for d in special_days(session, year)]
+        return (entry.source, entry.loaded_at) if entry else None, days
+
+    entry, days = run(database(), read)
+    if entry is None:
+        console.print(f"{year}: no official schedule entered; Monday to Friday count as workdays")
+    else:
+        console.print(f"{year}: from {escape(entry[0])}, entered {entry[1]:%Y-%m-%d}", highlight=False)
+    for day, workday, note in days:
+        console.print(f"{day.isoformat()} {'一二三四五六日'[day.weekday()]} {'班' if workday else '休'} "
+                      f"{escape(note or '')}", highlight=False)
 
 
 if __name__ == "__main__":

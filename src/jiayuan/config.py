@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,7 +34,23 @@ class Settings(BaseSettings):
     # The background worker: "sqlite" keeps the queue in var/, "redis" uses redis_url.
     queue_backend: str = "sqlite"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Who sends outbox messages, as "module:attr" (a class made without arguments, or an object with
+    # send(message)); the default only logs a masked line, so nothing leaves the machine until one is set.
+    sms_sender: str = "jiayuan.notify.senders:LogSender"
+    email_sender: str = "jiayuan.notify.senders:LogSender"
     log_level: str = "INFO"
+    # Uploaded files (case photos): on disk under var_dir/uploads unless a bucket is named, then in that
+    # S3-compatible store (AWS, MinIO, Aliyun OSS, Tencent COS through s3_endpoint_url). Without keys boto3
+    # falls back to its usual chain (environment, instance role).
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    # boto3 uses path-style URLs with a custom endpoint; Aliyun OSS and Tencent COS need "virtual".
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    max_photo_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    max_photos: int = Field(default=3, ge=0)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Index, Integer, String, Uuid
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jiayuan.kit.db import Base, CodeString, Reference, Tenant, Timestamped, utcnow, uuid7
+from jiayuan.kit.db import Base, CodeString, Reference, Tenant, Timestamped, UtcDateTime, utcnow, uuid7
 
 
 class User(Reference, Timestamped, Base):
@@ -26,7 +26,7 @@ class User(Reference, Timestamped, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Bumped to revoke every token and session of the account (password change, disabling).
     token_version: Mapped[int] = mapped_column(Integer, default=0)
-    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index("ix_users_scope_code", "scope_code"),)
 
@@ -40,7 +40,7 @@ class AuditEntry(Tenant, Base):
 
     __tablename__ = "audit_log"
 
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     actor: Mapped[str] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(40))

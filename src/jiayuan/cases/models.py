@@ -10,7 +10,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
-    DateTime,
     Float,
     ForeignKey,
     Index,
@@ -22,7 +21,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jiayuan.kit.db import Base, CodeString, Reference, Tenant, Timestamped, tenant_fk, utcnow, uuid7
+from jiayuan.kit.db import (
+    Base,
+    CodeString,
+    Reference,
+    Tenant,
+    Timestamped,
+    UtcDateTime,
+    tenant_fk,
+    utcnow,
+    uuid7,
+)
 
 
 class Category(Reference, Timestamped, Base):
@@ -66,7 +75,7 @@ class WorkCalendarYear(Reference, Base):
 
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(40))
-    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    loaded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class Case(Tenant, Timestamped, Base):
@@ -98,16 +107,16 @@ class Case(Tenant, Timestamped, Base):
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     supervision: Mapped[str | None] = mapped_column(String(8))  # normal | yellow | red
-    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    registered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    dispatched_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    handled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reported_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    registered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The current stage's start and due time, and the handling deadline of the case.
-    stage_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    stage_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    stage_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    stage_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     handled_on_time: Mapped[bool | None] = mapped_column(Boolean)
     closed_on_time: Mapped[bool | None] = mapped_column(Boolean)
     rework_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -121,7 +130,7 @@ class Case(Tenant, Timestamped, Base):
     status_before_suspension: Mapped[str | None] = mapped_column(String(12))
     rating: Mapped[str | None] = mapped_column(String(20))  # satisfied | fairly_satisfied | dissatisfied
     rating_comment: Mapped[str | None] = mapped_column(String(500))
-    rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     idempotency_key: Mapped[str | None] = mapped_column(String(120))
     open311_client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("open311_clients.id"))
@@ -140,6 +149,8 @@ class Case(Tenant, Timestamped, Base):
         Index("ix_cases_district_code_category_code_reported_at", "district_code", "category_code", "reported_at"),
         Index("ix_cases_district_code_assignee_id_status", "district_code", "assignee_id", "status"),
         Index("ix_cases_reporter_id", "reporter_id"),
+        # Tracking numbers are looked up without knowing the district (a resident tracking a case).
+        Index("ix_cases_number", "number"),
     )
 
 
@@ -149,7 +160,7 @@ class CaseEvent(Tenant, Base):
     __tablename__ = "case_events"
 
     case_id: Mapped[uuid.UUID] = mapped_column(Uuid)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     actor_name: Mapped[str] = mapped_column(String(100))
     actor_role: Mapped[str] = mapped_column(String(20))
@@ -178,7 +189,7 @@ class CasePhoto(Tenant, Base):
     size: Mapped[int] = mapped_column(Integer)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     __table_args__ = (
         tenant_fk(["case_id"], "cases", ondelete="CASCADE"),
@@ -195,5 +206,5 @@ class Open311Client(Reference, Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid7)
     name: Mapped[str] = mapped_column(String(100))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -13,10 +13,12 @@ from typing import Literal
 
 from sqlalchemy import (
     DateTime,
+    Dialect,
     Engine,
     ForeignKeyConstraint,
     MetaData,
     String,
+    TypeDecorator,
     Uuid,
     create_engine,
     event,
@@ -69,6 +71,27 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class UtcDateTime(TypeDecorator[datetime]):
+    """A moment in time, always timezone-aware UTC in Python: SQLite keeps no zone and would hand back naive
+    datetimes that cannot be compared with aware ones; PostgreSQL keeps timestamptz."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: use an aware one (kit.db.utcnow)")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 class Base(DeclarativeBase):
     """Every model says which kind of table it is (DESIGN.md §6): tenant, reference or local."""
 
@@ -98,8 +121,8 @@ class Local:
 
 
 class Timestamped:
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 
 def tenant_fk(columns: list[str], target: str, **kw: object) -> ForeignKeyConstraint:

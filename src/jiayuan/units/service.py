@@ -459,3 +459,15 @@ def grids_without_workers(session: Session, scope: Scope, *, missing_lead: bool 
 
 def grid_codes(session: Session, scope: Scope) -> Sequence[str]:
     return list(session.scalars(select(Unit.code).where(scope.where(Unit), Unit.level == "grid")))
+
+
+def lead_of(session: Session, grid_code: str) -> uuid.UUID | None:
+    """The grid's lead (网格长), for assigning what arises in the grid; system use, no scope."""
+    return session.scalar(select(GridMember.user_id).where(
+        GridMember.district_code == grid_code[:6], GridMember.grid_code == grid_code, GridMember.is_lead))
+
+
+def single_district(session: Session) -> str | None:
+    """The district code when the database holds exactly one district (the usual deployment)."""
+    codes = list(session.scalars(select(Unit.code).where(Unit.level == "district").limit(2)))
+    return codes[0] if len(codes) == 1 else None

@@ -139,6 +139,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_cases_district_code_reported_at', ['district_code', 'reported_at'], unique=False)
         batch_op.create_index('ix_cases_district_code_status_stage_due_at', ['district_code', 'status', 'stage_due_at'], unique=False)
         batch_op.create_index('ix_cases_district_code_unit_code_status', ['district_code', 'unit_code', 'status'], unique=False)
+        batch_op.create_index('ix_cases_number', ['number'], unique=False)
         batch_op.create_index('ix_cases_reporter_id', ['reporter_id'], unique=False)
 
     op.create_table('case_events',
@@ -192,6 +193,7 @@ def downgrade() -> None:
     op.drop_table('case_events')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_reporter_id')
+        batch_op.drop_index('ix_cases_number')
         batch_op.drop_index('ix_cases_district_code_unit_code_status')
         batch_op.drop_index('ix_cases_district_code_status_stage_due_at')
         batch_op.drop_index('ix_cases_district_code_reported_at')

@@ -1,0 +1,74 @@
+"""The district administrator's page of the working-day calendar: known years, special days, uploads."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from jiayuan.accounts import service as accounts
+from jiayuan.accounts.roles import Role
+from jiayuan.accounts.service import Principal
+from jiayuan.cases import calendar
+from jiayuan.deps import DbSession, client_ip, require_role, verify_csrf
+from jiayuan.kit.errors import Invalid
+from jiayuan.web import gettext_for, render
+
+router = APIRouter(include_in_schema=False)
+Admin = Annotated[Principal, Depends(require_role(Role.district_admin))]
+MAX_UPLOAD = 1_000_000
+
+
+def _page(request: Request, session: Session, year: int, **extra: Any) -> Response:
+    cal = calendar.calendar_for(session)
+    counts: dict[int, list[int]] = {}
+    for day, workday in cal.special.items():
+        counts.setdefault(day.year, [0, 0])[int(workday)] += 1
+    days = calendar.special_days(session, year) if calendar.MIN_YEAR <= year <= calendar.MAX_YEAR else []
+    context = {"years": calendar.known_years(session), "counts": counts, "year": year, "days": days,
+               "known": year in cal.known_years, "unknown": calendar.unknown_years(session, calendar.local_today()),
+               "periods": calendar.WORKING_PERIODS, **extra}
+    return render(request, "cases/calendar.html", context, status_code=422 if extra.get("error") else 200)
+
+
+def _describe(request: Request, exc: Invalid) -> dict[str, str]:
+    """The error in the reader's language: which row and column of the file, and what is wrong."""
+    _ = gettext_for(request)
+    details = exc.details if isinstance(exc.details, dict) else {}
+    columns = {"date": _("Date"), "type": _("Type"), "note": _("Note"), "header": _("Header")}
+    if "row" in details:
+        where = _("Row %(row)s (%(column)s)") % {"row": details["row"],
+                                                 "column": columns.get(details.get("column"), "")}
+    else:
+        where = {"file": _("File"), "year": _("Year")}.get(exc.field or "", exc.field or "")
+    return {"where": where, "message": _(exc.message)}
+
+
+@router.get("/admin/calendar")
+def calendar_page(request: Request, principal: Admin, session: DbSession, year: int | None = None,
+                  saved: int | None = None) -> Response:
+    return _page(request, session, year or calendar.local_today().year, saved=saved)
+
+
+@router.post("/admin/calendar/{year}", dependencies=[Depends(verify_csrf)])
+def calendar_upload(year: int, request: Request, principal: Admin, session: DbSession,
+                    file: Annotated[UploadFile | None, File()] = None,
+                    schedule: Annotated[str, Form()] = "") -> Response:
+    try:
+        if file is not None and file.filename:
+            data, name = file.file.read(MAX_UPLOAD + 1), file.filename
+        elif schedule.strip():
+            data, name = schedule.encode("utf-8"), "schedule.csv"
+        else:
+            raise Invalid(calendar.N_("choose a file or paste the schedule"), field="file")
+        if len(data) > MAX_UPLOAD:
+            raise Invalid(calendar.N_("the file is larger than 1 MB"), field="file")
+        rows = calendar.parse_schedule(data, name, year=year)
+        count = calendar.set_year(session, year, rows, source=f"page {principal.username}")
+    except Invalid as exc:
+        return _page(request, session, year, error=_describe(request, exc), schedule=schedule)
+    accounts.audit_for(session, principal, "calendar_year_set", target=f"calendar/{year}",
+                       ip=client_ip(request), detail={"days": count, "file": name})
+    return RedirectResponse(f"/admin/calendar?year={year}&saved={count}", status_code=303)

@@ -1,0 +1,245 @@
+"""Intake (信息收集): one case from every channel — located, assigned to the unit answerable, numbered once."""
+
+from __future__ import annotations
+
+import math
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from jiayuan.accounts.roles import Role
+from jiayuan.accounts.service import Principal
+from jiayuan.cases import timing
+from jiayuan.cases.categories import get_item
+from jiayuan.cases.models import Case, CaseEvent, Category
+from jiayuan.cases.workflow import CHECKING, LEVEL_LENGTH, OPEN, REPORTED
+from jiayuan.kit.db import utcnow
+from jiayuan.kit.errors import Invalid, NotFound
+from jiayuan.kit.i18n import TIMEZONE
+from jiayuan.units import service as units
+
+MAX_DESCRIPTION = 4000
+CHANNELS = ("resident", "hotline", "patrol", "api", "open311")
+PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")  # mainland mobile or landline
+DUPLICATE_METRES = 50
+DUPLICATE_HOURS = 72
+
+
+@dataclass
+class CaseInput:
+    category: str
+    description: str
+    lat: float | None = None
+    lon: float | None = None
+    crs: str = "wgs84"
+    address: str | None = None
+    unit_code: str | None = None  # a grid or community picked by the hotline operator
+    reporter_name: str | None = None
+    reporter_phone: str | None = None
+    anonymous: bool = False
+    urgent: bool = False
+    attributes: dict[str, Any] = field(default_factory=dict)
+    handled_on_spot: bool = False  # 自行处置: a grid worker's patrol report, handled there and then
+
+
+@dataclass
+class Intake:
+    case: Case
+    replayed: bool  # True when an Idempotency-Key returned a case made by an earlier request
+
+
+def report_case(
+    session: Session,
+    data: CaseInput,
+    *,
+    channel: str,
+    actor: Principal | None,
+    idempotency_key: str | None = None,
+    client_id: Any = None,
+    client_name: str | None = None,
+) -> Intake:
+    """Check, locate and assign a new case; with an Idempotency-Key, a retry returns the first case."""
+    if channel not in CHANNELS:
+        raise Invalid(f"one of {', '.join(CHANNELS)}", field="channel")
+    category = get_item(session, data.category)
+    description = (data.description or "").strip()
+    if not description:
+        raise Invalid("required", field="description")
+    if len(description) > MAX_DESCRIPTION:
+        raise Invalid(f"{len(description)} characters; at most {MAX_DESCRIPTION}", field="description")
+    phone = (data.reporter_phone or "").replace(" ", "") or None
+    if phone and not PHONE_RE.match(phone):
+        raise Invalid("a mainland mobile (11 digits) or landline number", field="reporter_phone")
+    if data.address and len(data.address) > 200:
+        raise Invalid("at most 200 characters", field="address")
+    attributes = _check_attributes(category, data.attributes)
+
+    origin, grid, lat, lon = _place(session, data, actor)
+    district = origin[:6]
+    key = None
+    if idempotency_key:
+        if len(idempotency_key) > 80:
+            raise Invalid("at most 80 characters", field="Idempotency-Key")
+        who = actor.username if actor else (f"client:{client_id}" if client_id else "anonymous")
+        key = f"{who}:{idempotency_key}"
+        earlier = session.scalar(select(Case).where(Case.district_code == district, Case.idempotency_key == key))
+        if earlier is not None:
+            return Intake(earlier, replayed=True)
+
+    level = category.handling_level
+    unit = _answerable_unit(origin, grid, level)
+    now = utcnow()
+    urgent = category.urgent or data.urgent
+    case = Case(
+        district_code=district, category_code=category.code, channel=channel, status=REPORTED,
+        description=description, address=(data.address or "").strip() or None, lat=lat, lon=lon,
+        origin_code=origin, unit_code=unit, grid_code=grid, level=level,
+        department=category.department if level == "department" else None,
+        reporter_id=actor.user_id if actor and actor.role == Role.resident else None,
+        reporter_name=None if data.anonymous else (data.reporter_name or "").strip()[:60] or None,
+        reporter_phone=phone, anonymous=data.anonymous, urgent=urgent, reported_at=now,
+        stage_started_at=now, stage_due_at=timing.stage_due(session, now, REPORTED, category, urgent),
+        idempotency_key=key, open311_client_id=client_id, attributes=attributes or None,
+    )
+    _insert_numbered(session, case)
+    actor_name, actor_role = _actor(actor, client_name)
+    session.add(CaseEvent(district_code=district, case_id=case.id, at=now, actor_id=actor.user_id if actor else None,
+                          actor_name=actor_name, actor_role=actor_role, action="report", from_status=None,
+                          to_status=REPORTED, data={"channel": channel}))
+    if data.handled_on_spot:
+        _handled_on_spot(session, case, category, actor, now)
+    session.flush()
+    return Intake(case, replayed=False)
+
+
+def _place(session: Session, data: CaseInput, actor: Principal | None) -> tuple[str, str | None, float | None,
+                                                                                 float | None]:
+    """Where the case arose: (origin unit code, grid code, WGS-84 lat, lon)."""
+    if (data.lat is None) != (data.lon is None):
+        raise Invalid("give both lat and lon, or neither", field="lat" if data.lat is None else "lon")
+    if data.lat is not None:
+        try:
+            found = units.locate(session, data.lat, data.lon, data.crs)
+        except NotFound as exc:
+            raise Invalid(f"outside the district: {exc.message}", field="lat", details=exc.details) from None
+        grid = found.chain[-1].code
+        return grid, grid, found.lat, found.lon
+    if data.unit_code:
+        units.check_code(data.unit_code, "unit_code")
+        if not units.unit_exists(session, data.unit_code):
+            raise Invalid(f"unknown unit {data.unit_code}", field="unit_code")
+        code = data.unit_code
+        return code, code if len(code) == 15 else None, None, None
+    if actor is not None and actor.role == Role.grid_worker and actor.grids:
+        return actor.grids[0], actor.grids[0], None, None
+    if actor is not None and actor.scope_code:
+        return actor.scope_code, None, None, None
+    district = units.single_district(session)
+    if district is None:
+        raise Invalid("give a location (lat, lon) or the unit it concerns", field="lat")
+    return district, None, None, None
+
+
+def _answerable_unit(origin: str, grid: str | None, level: str) -> str:
+    """The category's level decides who handles: the grid itself, or its community, street or district."""
+    if level == "department":
+        return origin[:6]
+    length = LEVEL_LENGTH[level]
+    return origin[:length] if len(origin) >= length else origin
+
+
+def _check_attributes(category: Category, given: dict[str, Any] | None) -> dict[str, Any]:
+    given = dict(given or {})
+    out: dict[str, Any] = {}
+    for attr in category.attributes or []:
+        code = attr["code"]
+        value = given.pop(code, None)
+        if value in (None, ""):
+            if attr.get("required"):
+                raise Invalid(f"required for category {category.code}", field=f"attributes.{code}")
+            continue
+        if attr["datatype"] == "singlevaluelist" and value not in {v["key"] for v in attr.get("values", [])}:
+            raise Invalid(f"{value!r} is not one of the listed values", field=f"attributes.{code}")
+        if attr["datatype"] == "number":
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                raise Invalid("a number", field=f"attributes.{code}") from None
+        out[code] = value
+    if given:
+        raise Invalid(f"unknown attribute for category {category.code}", field=f"attributes.{next(iter(given))}")
+    return out
+
+
+def _insert_numbered(session: Session, case: Case) -> None:
+    """Give the case a tracking number a resident can read out: YYMMDD + 5 digits, unique in the district."""
+    day = case.reported_at.astimezone(TIMEZONE).strftime("%y%m%d")
+    for _ in range(20):
+        case.number = f"{day}{secrets.randbelow(100_000):05d}"
+        try:
+            with session.begin_nested():
+                session.add(case)
+                session.flush()
+            return
+        except IntegrityError:
+            # The number was taken (or, with an Idempotency-Key, a concurrent retry won: let it surface).
+            if case.idempotency_key and session.scalar(select(Case.id).where(
+                    Case.district_code == case.district_code, Case.idempotency_key == case.idempotency_key)):
+                raise
+    raise RuntimeError("no free tracking number after 20 tries")
+
+
+def _handled_on_spot(session: Session, case: Case, category: Category, actor: Principal | None,
+                     now: datetime) -> None:
+    """A grid worker fixed it on patrol: the case goes straight to checking (核查)."""
+    if actor is None or actor.role != Role.grid_worker:
+        raise Invalid("only a grid worker's patrol report can be handled on the spot", field="handled_on_spot")
+    case.status = CHECKING
+    case.assignee_id = actor.user_id
+    case.unit_code = case.grid_code or case.unit_code
+    case.level = "grid"
+    case.accepted_at = case.registered_at = case.dispatched_at = case.handled_at = now
+    case.response_hours = case.handling_hours = 0.0
+    case.due_at = timing.handling_due(session, now, category, case.urgent)
+    case.handled_on_time = True
+    case.stage_started_at = now
+    case.stage_due_at = timing.stage_due(session, now, CHECKING, category, case.urgent)
+    session.add(CaseEvent(district_code=case.district_code, case_id=case.id, at=now, actor_id=actor.user_id,
+                          actor_name=actor.full_name, actor_role=actor.role.value, action="handled_on_spot",
+                          from_status=REPORTED, to_status=CHECKING))
+
+
+def _actor(actor: Principal | None, client_name: str | None) -> tuple[str, str]:
+    if actor is not None:
+        return actor.full_name, actor.role.value
+    if client_name:
+        return client_name, "open311"
+    return "居民", "resident"
+
+
+def find_duplicates(session: Session, case: Case, *, metres: float = DUPLICATE_METRES,
+                    hours: float = DUPLICATE_HOURS) -> list[Case]:
+    """Open cases of the same category within `metres` and `hours` of this one (suggested at intake)."""
+    if case.lat is None or case.lon is None:
+        return []
+    dlat = metres / 111_320
+    dlon = metres / (111_320 * max(math.cos(math.radians(case.lat)), 0.01))
+    since = case.reported_at - timedelta(hours=hours)
+    rows = session.scalars(select(Case).where(
+        Case.district_code == case.district_code, Case.category_code == case.category_code,
+        Case.reported_at >= since, Case.id != case.id, Case.status.in_(OPEN),
+        Case.lat.between(case.lat - dlat, case.lat + dlat), Case.lon.between(case.lon - dlon, case.lon + dlon),
+    ).order_by(Case.reported_at))
+    return [c for c in rows if _metres(case.lat, case.lon, c.lat, c.lon) <= metres]
+
+
+def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))

@@ -1,0 +1,87 @@
+"""Cases as the API and the pages show them: names resolved, phones masked, what the caller may do next."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from jiayuan.accounts import service as accounts
+from jiayuan.accounts.service import Principal
+from jiayuan.cases import service, timing
+from jiayuan.cases.models import Case, CasePhoto, Category
+from jiayuan.cases.photos import discard_photos, save_photos
+from jiayuan.cases.workflow import OPEN, allowed_actions
+from jiayuan.config import Settings
+from jiayuan.kit.db import utcnow
+from jiayuan.kit.storage import storage_from_settings
+from jiayuan.notify.senders import mask_phone
+
+
+def category_names(session: Session) -> dict[str, Category]:
+    return {c.code: c for c in session.query(Category).all()}
+
+
+def present(session: Session, case: Case, principal: Principal | None, *, categories: dict[str, Category] | None = None,
+            users: dict[Any, Any] | None = None, locale: str = "zh_CN") -> dict[str, Any]:
+    """One case as a dict of CaseRead's fields."""
+    categories = categories if categories is not None else category_names(session)
+    if users is None:
+        users = accounts.users_by_ids(session, [case.assignee_id] if case.assignee_id else [])
+    category = categories.get(case.category_code)
+    assignee = users.get(case.assignee_id)
+    now = utcnow()
+    merged = None
+    if case.merged_into_id:
+        original = session.get(Case, (case.district_code, case.merged_into_id))
+        merged = original.number if original else None
+    return {
+        "number": case.number, "status": case.status, "category": case.category_code,
+        "category_name": (category.name_zh if locale == "zh_CN" else category.name_en) if category else "",
+        "description": case.description, "channel": case.channel, "address": case.address,
+        "lat": case.lat, "lon": case.lon, "origin_code": case.origin_code, "unit_code": case.unit_code,
+        "grid_code": case.grid_code, "level": case.level, "department": case.department,
+        "assignee": assignee.username if assignee else None,
+        "assignee_name": assignee.full_name if assignee else None,
+        "urgent": case.urgent, "supervision": case.supervision,
+        "reporter_name": case.reporter_name, "reporter_phone": mask_phone(case.reporter_phone) if case.reporter_phone
+        else None,
+        "reported_at": case.reported_at, "accepted_at": case.accepted_at, "dispatched_at": case.dispatched_at,
+        "handled_at": case.handled_at, "closed_at": case.closed_at, "stage_due_at": case.stage_due_at,
+        "due_at": case.due_at,
+        "light": timing.light(session, case.stage_started_at, case.stage_due_at, now)
+        if case.status in OPEN and case.stage_due_at else None,
+        "rework_count": case.rework_count, "rating": case.rating, "version": case.version,
+        "actions": allowed_actions(case.status, principal.role) if principal else [],
+        "merged_into": merged, "extension_requested_hours": case.extension_requested_hours,
+        "suspension_requested": case.suspension_requested,
+    }
+
+
+def present_many(session: Session, cases: list[Case], principal: Principal, locale: str = "zh_CN") -> list[dict]:
+    categories = category_names(session)
+    users = accounts.users_by_ids(session, list({c.assignee_id for c in cases if c.assignee_id}))
+    return [present(session, c, principal, categories=categories, users=users, locale=locale) for c in cases]
+
+
+def photo_urls(session: Session, case: Case) -> list[dict[str, Any]]:
+    return [{"id": str(p.id), "url": f"/api/v1/cases/{case.number}/photos/{p.id}",
+             "thumbnail_url": f"/api/v1/cases/{case.number}/photos/{p.id}?thumb=1", "width": p.width,
+             "height": p.height} for p in service.photos_of(session, case)]
+
+
+def attach_photos(session: Session, settings: Settings, case: Case, photos: list[bytes],
+                  event_id: Any = None) -> None:
+    """Store photos of a case and record them; if the transaction does not commit, the files go again."""
+    if not photos:
+        return
+    storage = storage_from_settings(settings)
+    existing = len(service.photos_of(session, case)) if event_id is None else 0
+    saved = save_photos(storage, case.district_code, case.id, photos, settings.max_photo_bytes,
+                        max(settings.max_photos - existing, 0) if event_id is None else settings.max_photos)
+    event.listen(session, "after_soft_rollback",
+                 lambda _s, tx: discard_photos(storage, saved) if not tx.nested else None, once=True)
+    session.add_all(CasePhoto(district_code=case.district_code, case_id=case.id, event_id=event_id, **p)
+                    for p in saved)
+    session.flush()

@@ -1,0 +1,88 @@
+"""Notify use cases: queue a message in the caller's transaction, read a user's in-app inbox."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Literal, get_args
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from jiayuan.kit.errors import Invalid
+from jiayuan.notify.models import OutboxMessage
+
+Channel = Literal["sms", "email", "inapp"]
+CHANNELS: tuple[str, ...] = get_args(Channel)
+
+# Column widths of the outbox table: checked here so both databases refuse the same input with a named field
+# (SQLite would store an over-long value silently, PostgreSQL would fail the whole flush).
+_MAX = {"recipient": 200, "subject": 200, "ref": 60}
+_DISTRICT = re.compile(r"\d{6}")
+# Loose on purpose: the carrier or mail server is the real judge; this only catches a field mix-up.
+_PHONE = re.compile(r"\+?\d{5,20}")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+INBOX_MAX = 200
+
+
+def queue_message(
+    session: Session,
+    *,
+    district_code: str,
+    channel: Channel,
+    recipient: str,
+    body: str,
+    subject: str | None = None,
+    user_id: uuid.UUID | None = None,
+    ref: str | None = None,
+) -> OutboxMessage:
+    """Add a message to the outbox in the caller's transaction: it is sent only if that transaction commits.
+
+    The worker (`jiayuan.notify.tasks.deliver_pending`) sends it afterwards. For "inapp", `user_id` is the
+    addressee whose inbox shows it; `recipient` is kept as given (usually the same id as text).
+    """
+    if not isinstance(district_code, str) or not _DISTRICT.fullmatch(district_code):
+        raise Invalid("must be a 6-digit district code", field="district_code")
+    if channel not in CHANNELS:
+        raise Invalid(f"must be one of {', '.join(CHANNELS)}", field="channel")
+    recipient = (recipient or "").strip()
+    if not recipient:
+        raise Invalid("must not be empty", field="recipient")
+    if channel == "sms":
+        recipient = re.sub(r"[\s-]", "", recipient)
+        if not _PHONE.fullmatch(recipient):
+            raise Invalid("must be a phone number", field="recipient")
+    elif channel == "email" and not _EMAIL.fullmatch(recipient):
+        raise Invalid("must be an e-mail address", field="recipient")
+    elif channel == "inapp" and user_id is None:
+        raise Invalid("is required for in-app messages", field="user_id")
+    if not body or not body.strip():
+        raise Invalid("must not be empty", field="body")
+    for field, value in (("recipient", recipient), ("subject", subject), ("ref", ref)):
+        if value is not None and len(value) > _MAX[field]:
+            raise Invalid(f"must be at most {_MAX[field]} characters", field=field)
+
+    message = OutboxMessage(
+        district_code=district_code, channel=channel, recipient=recipient, user_id=user_id,
+        subject=subject, body=body, ref=ref, status="pending", attempts=0,
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def inbox(session: Session, user_id: uuid.UUID, district_code: str, limit: int = 50) -> list[OutboxMessage]:
+    """A user's in-app messages in one district, newest first.
+
+    Every status is shown: an in-app message is readable as soon as its transaction commits; the worker only
+    records that it was delivered.
+    """
+    limit = max(1, min(limit, INBOX_MAX))
+    rows = session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.district_code == district_code, OutboxMessage.user_id == user_id,
+               OutboxMessage.channel == "inapp")
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+        .limit(limit)
+    )
+    return list(rows)
