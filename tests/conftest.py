@@ -145,11 +145,14 @@ class ApiUser:
         self.client, self.persona = client, persona
         self.headers = {"Authorization": f"Bearer {api_token(client, persona.username)}"}
 
-    def get(self, url: str, **kw):  # noqa: ANN003, ANN201
-        return self.client.get(url, headers=self.headers, **kw)
+    def get(self, url: str, headers: dict | None = None, **kw):  # noqa: ANN003, ANN201
+        return self.client.get(url, headers={**self.headers, **(headers or {})}, **kw)
 
-    def post(self, url: str, **kw):  # noqa: ANN003, ANN201
-        return self.client.post(url, headers=self.headers, **kw)
+    def post(self, url: str, headers: dict | None = None, **kw):  # noqa: ANN003, ANN201
+        return self.client.post(url, headers={**self.headers, **(headers or {})}, **kw)
+
+    def patch(self, url: str, headers: dict | None = None, **kw):  # noqa: ANN003, ANN201
+        return self.client.patch(url, headers={**self.headers, **(headers or {})}, **kw)
 
 
 def page_login(client: TestClient, username: str, password: str = DEMO_PASSWORD):  # noqa: ANN201

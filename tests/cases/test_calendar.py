@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import time as clock
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import chinese_calendar
 import pytest

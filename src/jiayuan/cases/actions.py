@@ -117,11 +117,12 @@ def apply(session: Session, case: Case, t: Transition, data: ActionInput, actor:
     now = utcnow()
     category = session.get(Category, case.category_code)
     before = case.status
-    extra = EFFECTS[t.action](session, case, category, data, actor, now) or {}
-    if t.target is not None and case.status == before:
-        case.status = t.target
-    if case.status != before or t.action == "escalate":
-        _enter_stage(session, case, category, now)
+    with session.no_autoflush:  # one UPDATE per action, so the version moves by exactly one
+        extra = EFFECTS[t.action](session, case, category, data, actor, now) or {}
+        if t.target is not None and case.status == before:
+            case.status = t.target
+        if case.status != before or t.action == "escalate":
+            _enter_stage(session, case, category, now)
     session.add(CaseEvent(district_code=case.district_code, case_id=case.id, at=now, actor_id=actor.user_id,
                           actor_name=actor.name, actor_role=str(getattr(actor.role, "value", actor.role)),
                           action=t.action, from_status=before, to_status=case.status, note=note,

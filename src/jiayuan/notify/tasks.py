@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, cast
@@ -166,7 +166,7 @@ def register(huey: Huey) -> NotifyTasks:
     return tasks
 
 
-def _clock(now: datetime | None) -> Any:
+def _clock(now: datetime | None) -> Callable[[], datetime]:
     if now is None:
         return utcnow
     fixed = now if now.tzinfo else now.replace(tzinfo=UTC)
@@ -212,7 +212,8 @@ def _claim(db: Database, row: Row[Any], now: datetime) -> M | None:
         return message
 
 
-def _send(db: Database, message: M, sender: Sender | None, max_attempts: int, clock: Any) -> bool:
+def _send(db: Database, message: M, sender: Sender | None, max_attempts: int,
+          clock: Callable[[], datetime]) -> bool:
     try:
         if sender is None:
             raise LookupError(f"no sender for channel {message.channel!r}")
