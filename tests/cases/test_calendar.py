@@ -335,3 +335,21 @@ def test_home_warns_the_admin_of_a_year_without_schedule(client, personas, monke
     client.post("/admin/calendar/2027", data={"csrf_token": csrf_from(home.text), "schedule": UPLOAD})
     home = client.get("/home").text
     assert "节假日安排尚未录入" not in home and 'href="/admin/calendar"' in home
+
+
+def test_cli_imports_and_shows_a_year(tmp_path) -> None:  # noqa: ANN001
+    from tests.test_cli import ok, run_cli, said
+
+    url = f"sqlite:///{tmp_path}/cli.db"
+    assert "holiday and make-up workdays" in ok(run_cli(url, "init")).stdout
+    assert "2026-10-01 四 休 国庆节" in ok(run_cli(url, "calendar", "show", "2026")).stdout
+    (tmp_path / "2027.csv").write_text(UPLOAD, encoding="utf-8")
+    assert "2027: 2 holidays" in ok(run_cli(url, "calendar", "import", "2027", str(tmp_path / "2027.csv"))).stdout
+    (tmp_path / "bad.csv").write_text(UPLOAD + "2027-10-02,rest,\n", encoding="utf-8")
+    bad = run_cli(url, "calendar", "import", "2027", str(tmp_path / "bad.csv"))
+    assert bad.returncode == 2 and said(bad) == "error: row 4: type: must be holiday or workday (休 or 班)"
+    shown = ok(run_cli(url, "calendar", "show", "2027")).stdout
+    assert "from file 2027.csv" in shown and "2027-09-26 日 班 调休" in shown and "2027-10-02" not in shown
+    assert "no official schedule" in ok(run_cli(url, "calendar", "show", "2028")).stdout
+    assert "holiday and make-up workdays" not in ok(run_cli(url, "init")).stdout  # nothing left to seed
+    assert "2027-10-01 五 休 国庆节" in ok(run_cli(url, "calendar", "show", "2027")).stdout

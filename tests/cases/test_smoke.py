@@ -1,20 +1,38 @@
+"""The whole loop through the JSON API, as its people would walk it."""
+
+from __future__ import annotations
+
 from tests.cases.helpers import act, report
-from tests.personas import GRID_A
+from tests.personas import GRID_A, PERSONAS
 
 
-def test_full_loop(api):
+def test_a_grid_case_goes_to_the_lead_who_handles_checks_and_closes_it(api) -> None:  # noqa: ANN001
     case = report(api, "resident", GRID_A)
     n = case["number"]
-    assert case["status"] == "reported" and case["grid_code"] == GRID_A
-    act(api, "community", n, "accept")
-    act(api, "community", n, "register")
-    d = act(api, "community", n, "dispatch")
-    assert d["assignee"] == "gw360802001001001-1", d
+    assert case["status"] == "dispatched" and case["assignee"] == PERSONAS["grid_a"].username
     act(api, "grid_a", n, "start")
     act(api, "grid_a", n, "handle", note="已清理")
     act(api, "grid_a", n, "check")
-    c = act(api, "grid_a", n, "close")
-    assert c["status"] == "closed"
+    assert act(api, "grid_a", n, "close")["status"] == "closed"
     r = act(api, "resident", n, "rate", rating="satisfied")
     assert r["rating"] == "satisfied"
-    assert [e["action"] for e in r["timeline"]] == ["report", "accept", "register", "dispatch", "start", "handle", "check", "close", "rate"]
+    assert [e["action"] for e in r["timeline"]] == ["report", "accept", "register", "dispatch", "start", "handle",
+                                                    "check", "close", "rate"]
+    assert [e["actor_role"] for e in r["timeline"]][1:4] == ["system"] * 3
+
+
+def test_a_community_case_waits_for_the_dispatcher(api) -> None:  # noqa: ANN001
+    n = report(api, "resident", GRID_A, category="1502")["number"]  # 乱停车: community level
+    for step in ("accept", "register"):
+        act(api, "community", n, step)
+    d = act(api, "community", n, "dispatch", assignee=PERSONAS["grid_b"].username)
+    assert d["status"] == "dispatched" and d["assignee"] == PERSONAS["grid_b"].username
+
+
+def test_dissatisfied_within_seven_days_reopens_as_rework(api) -> None:  # noqa: ANN001
+    n = report(api, "resident", GRID_A)["number"]
+    for step, body in (("handle", {"note": "已处理"}), ("check", {}), ("close", {})):
+        act(api, "grid_a", n, step, **body)
+    r = act(api, "resident", n, "rate", rating="dissatisfied", note="还是很脏")
+    assert r["status"] == "in_progress" and r["rework_count"] == 1 and r["assignee"] == PERSONAS["grid_a"].username
+    assert act(api, "resident", n, "rate", expect=409, rating="satisfied")

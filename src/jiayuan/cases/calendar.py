@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 from itertools import accumulate
 from typing import Literal
 
+import chinese_calendar
 from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
@@ -56,6 +57,13 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def _local(value: datetime) -> datetime:
+    try:
+        return _utc(value).astimezone(TZ)
+    except OverflowError:  # within 8 hours of datetime.max: UTC is near enough
+        return _utc(value)
+
+
 def local_today() -> date:
     return datetime.now(TZ).date()
 
@@ -92,10 +100,7 @@ class WorkCalendar:
 
     def _worked(self, moment: datetime) -> int:
         """Working microseconds from the epoch up to `moment`."""
-        try:
-            local = _utc(moment).astimezone(TZ)
-        except OverflowError:
-            local = _utc(moment)
+        local = _local(moment)
         day = local.date()
         total = self._workdays_before(day.toordinal()) * DAY_US
         if self.is_workday(day):
@@ -120,7 +125,7 @@ class WorkCalendar:
         # The answer lies on the workday preceded by `before` workdays; a count that ends exactly at a
         # day's close (17:30) is due then, not at the next morning's opening.
         before, offset = (whole, rest) if rest else (whole - 1, DAY_US)
-        lo = _local_ordinal(start)
+        lo = _local(start).date().toordinal()
         hi = min(lo + (before + 1 - self._workdays_before(lo)) * 7 // 5 + 16, _MAX_ORDINAL)
         while self._workdays_before(hi + 1) <= before:  # more holidays than guessed: widen, bounded
             if hi >= _MAX_ORDINAL:
@@ -144,13 +149,6 @@ class WorkCalendar:
         return add_calendar_hours(start, hours) if urgent else self.add_working_hours(start, hours)
 
 
-def _local_ordinal(moment: datetime) -> int:
-    try:
-        return _utc(moment).astimezone(TZ).date().toordinal()
-    except OverflowError:
-        return _utc(moment).date().toordinal()
-
-
 def traffic_light(started: datetime, due: datetime, now: datetime, cal: WorkCalendar,
                   urgent: bool = False) -> Light:
     """Green under 80 % of the limit used, yellow from 80 % to 100 %, red past it."""
@@ -162,7 +160,7 @@ def traffic_light(started: datetime, due: datetime, now: datetime, cal: WorkCale
         return max((b - a).total_seconds(), 0.0) / 3600 if urgent else cal.working_hours_between(a, b)
 
     total = used(started, due)
-    if total <= 0:  # a limit of nothing: not late yet, but it is now
+    if total <= 0:  # no working time was given: due at once, but not late until past it
         return "yellow"
     fraction = used(started, now) / total
     return "green" if fraction < 0.8 else "yellow" if fraction <= 1.0 else "red"
@@ -217,8 +215,6 @@ def unknown_years(session: Session, today: date) -> list[int]:
 
 def chinese_calendar_years() -> range:
     """The years the installed chinese-calendar knows: it raises NotImplementedError past its data."""
-    import chinese_calendar
-
     year = first = 2004
     while year <= MAX_YEAR:
         try:
@@ -231,8 +227,6 @@ def chinese_calendar_years() -> range:
 
 def seed_from_chinese_calendar(session: Session) -> int:
     """Load every year chinese-calendar knows and the database does not; an entered year is never touched."""
-    import chinese_calendar
-
     have = set(session.scalars(select(WorkCalendarYear.year)))
     years = [y for y in chinese_calendar_years() if y not in have]
     if not years:
@@ -320,6 +314,18 @@ def _table(data: bytes, filename: str) -> Iterable[tuple[int, list[object]]]:
     return ((reader.line_num, list(r)) for r in reader)
 
 
+def _as_date(raw: object) -> date | None:
+    if isinstance(raw, datetime):
+        return raw.date()
+    if isinstance(raw, date):
+        return raw
+    m = _DATE.fullmatch(str(raw))
+    try:
+        return date(*map(int, m.groups())) if m else None
+    except ValueError:  # 2027-02-30
+        return None
+
+
 def parse_schedule(data: bytes, filename: str, year: int | None = None) -> Rows:
     """Rows of `date,type,note` (type holiday/workday or 休/班) from CSV or .xlsx; the header is optional.
 
@@ -336,34 +342,25 @@ def parse_schedule(data: bytes, filename: str, year: int | None = None) -> Rows:
             names = [_HEADERS.get(str(c).lower(), "") for c in cells]
             if "date" not in names or "type" not in names:
                 raise _bad(number, "header", N_("the header must name the columns date, type and note"))
-            columns = {n: names.index(n) for n in ("date", "type", "note") if n in names}
+            # Without a note column, -1 picks the padding added to each row below.
+            columns = {n: names.index(n) if n in names else -1 for n in ("date", "type", "note")}
             first = False
             continue
         first = False
         if len(rows) >= MAX_ROWS:
             raise Invalid(N_("too many rows (at most 1000)"), field="file")
-
-        def cell(name: str) -> object:
-            i = columns.get(name)
-            return cells[i] if i is not None and i < len(cells) else ""
-
-        raw = cell("date")
-        day: date | None = raw.date() if isinstance(raw, datetime) else raw if isinstance(raw, date) else None
-        if day is None and isinstance(raw, str) and (m := _DATE.fullmatch(raw)):
-            try:
-                day = date(*map(int, m.groups()))
-            except ValueError:
-                day = None
+        cells = [*cells, "", "", ""]  # short rows read as empty cells
+        day = _as_date(cells[columns["date"]])
         if day is None:
             raise _bad(number, "date", N_("not a date; write it as YYYY-MM-DD"))
         if year is not None and day.year != year:
             raise _bad(number, "date", N_("the date is not in this year"))
         if day in seen:
             raise _bad(number, "date", N_("the date is listed twice"))
-        kind = _TYPES.get(str(cell("type")).strip().lower())
+        kind = _TYPES.get(str(cells[columns["type"]]).lower())
         if kind is None:
             raise _bad(number, "type", N_("must be holiday or workday (休 or 班)"))
-        note = str(cell("note")).strip() or None
+        note = str(cells[columns["note"]]).strip() or None
         if note and len(note) > 60:
             raise _bad(number, "note", N_("must be at most 60 characters"))
         seen.add(day)

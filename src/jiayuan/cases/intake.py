@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.cases import timing
+from jiayuan.cases import notices, timing
 from jiayuan.cases.categories import get_item
 from jiayuan.cases.models import Case, CaseEvent, Category
-from jiayuan.cases.workflow import CHECKING, LEVEL_LENGTH, OPEN, REPORTED
+from jiayuan.cases.workflow import ACCEPTED, CHECKING, DISPATCHED, LEVEL_LENGTH, OPEN, REGISTERED, REPORTED
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
@@ -114,7 +114,11 @@ def report_case(
                           to_status=REPORTED, data={"channel": channel}))
     if data.handled_on_spot:
         _handled_on_spot(session, case, category, actor, now)
+    elif level == "grid" and grid is not None:
+        _to_grid_lead(session, case, category, now)
     session.flush()
+    if case.status == DISPATCHED:
+        notices.after(session, case, "dispatch", None)
     return Intake(case, replayed=False)
 
 
@@ -213,6 +217,25 @@ def _handled_on_spot(session: Session, case: Case, category: Category, actor: Pr
     session.add(CaseEvent(district_code=case.district_code, case_id=case.id, at=now, actor_id=actor.user_id,
                           actor_name=actor.full_name, actor_role=actor.role.value, action="handled_on_spot",
                           from_status=REPORTED, to_status=CHECKING))
+
+
+def _to_grid_lead(session: Session, case: Case, category: Category, now: datetime) -> None:
+    """A grid-level case goes straight to the lead of its grid: "every cell a named person" (每格有人).
+    Accepted, registered and dispatched by the system in one step, each on the timeline."""
+    lead = units.lead_of(session, case.grid_code)
+    if lead is None:
+        return  # nobody answers for the grid: it waits for the community's dispatcher
+    case.accepted_at = case.registered_at = case.dispatched_at = now
+    case.response_hours = 0.0
+    case.assignee_id = lead
+    case.due_at = timing.handling_due(session, now, category, case.urgent)
+    case.status = DISPATCHED
+    case.stage_started_at, case.stage_due_at = now, case.due_at
+    for action, before, after in (("accept", REPORTED, ACCEPTED), ("register", ACCEPTED, REGISTERED),
+                                  ("dispatch", REGISTERED, DISPATCHED)):
+        session.add(CaseEvent(district_code=case.district_code, case_id=case.id, at=now, actor_id=None,
+                              actor_name="系统", actor_role="system", action=action, from_status=before,
+                              to_status=after, data={"auto": True}))
 
 
 def _actor(actor: Principal | None, client_name: str | None) -> tuple[str, str]:

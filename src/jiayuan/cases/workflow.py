@@ -47,7 +47,7 @@ def _t(action: str, sources: set[str], target: str | None, roles: frozenset[Role
 TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     _t("accept", {REPORTED}, ACCEPTED, {*DISPATCHERS, Role.hotline_operator}),
     _t("void", {REPORTED, ACCEPTED}, VOIDED, {*DISPATCHERS, Role.hotline_operator}, needs_note=True),
-    _t("merge", {REPORTED, ACCEPTED}, VOIDED, DISPATCHERS),
+    _t("merge", {REPORTED, ACCEPTED, REGISTERED, DISPATCHED}, VOIDED, DISPATCHERS),
     _t("register", {ACCEPTED}, REGISTERED, DISPATCHERS),
     _t("dispatch", {REGISTERED}, DISPATCHED, DISPATCHERS),
     _t("return", {DISPATCHED}, REGISTERED, HANDLERS, who=HANDLER, needs_note=True),
