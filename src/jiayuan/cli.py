@@ -101,11 +101,13 @@ def run_worker(threads: Annotated[int, typer.Option(min=1)] = 2) -> None:
     from huey.consumer import Consumer
 
     from jiayuan.kit.jobs import queue
+    from jiayuan.cases.tasks import register as register_cases
     from jiayuan.notify.tasks import register as register_notify
 
     database().dispose()
     huey = queue()
     register_notify(huey)  # the outbox drain, every 15 seconds
+    register_cases(huey)  # the overdue sweep, every minute
     Consumer(huey, workers=threads, worker_type="thread").run()
 
 
