@@ -19,7 +19,7 @@ from jiayuan import __version__
 from jiayuan.accounts import api as accounts_api
 from jiayuan.accounts import pages as accounts_pages
 from jiayuan.cases import api as cases_api
-from jiayuan.cases import calendar_pages
+from jiayuan.cases import calendar_pages, metrics_api, open311, open311_keys
 from jiayuan.config import Settings, get_settings
 from jiayuan.kit.db import Database
 from jiayuan.kit.errors import Conflict, DomainError, NotFound, Unauthorized
@@ -30,7 +30,7 @@ from jiayuan.web import gettext_for, render
 log = logging.getLogger("jiayuan")
 STATIC = Path(__file__).resolve().parent / "static"
 # Front-end libraries served from node_modules (installed by `npm ci`, never committed).
-VENDOR = {"leaflet": "leaflet/dist", "htmx": "htmx.org/dist"}
+VENDOR = {"leaflet": "leaflet/dist", "htmx": "htmx.org/dist", "echarts": "echarts/dist"}
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -77,7 +77,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         else:
             log.warning("front-end library %s missing at %s; run `npm ci`", name, path)
 
-    for module in (accounts_api, units_api, cases_api, accounts_pages, units_pages, calendar_pages):
+    # metrics_api before cases_api and any /cases/{number} page: /…/cases/metrics is not a case number.
+    for module in (accounts_api, units_api, metrics_api, cases_api, accounts_pages, units_pages, calendar_pages,
+                   open311, open311_keys):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])
@@ -101,6 +103,8 @@ def wants_json(request: Request) -> bool:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
+        if (spec := open311.spec_error(request, exc)) is not None:
+            return spec
         if wants_json(request):
             headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
             return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
@@ -128,6 +132,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        if (spec := open311.spec_error(request, exc)) is not None:
+            return spec
         errors = [{"field": ".".join(str(p) for p in e["loc"] if p not in ("body", "query", "path", "form")),
                    "message": e["msg"]} for e in exc.errors()]
         first = errors[0] if errors else {"field": "", "message": "invalid request"}
@@ -137,6 +143,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if (spec := open311.spec_error(request, exc)) is not None:
+            return spec
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
         if wants_json(request) or exc.status_code not in (404,):
             return JSONResponse({"error": code, "message": str(exc.detail)}, status_code=exc.status_code,

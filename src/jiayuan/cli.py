@@ -133,7 +133,7 @@ def demo(
     with console.status(f"loading the {scale} demo district…"):
         result = run(db, lambda s: load_demo(s, scale, seed))
     console.print(f"loaded {result.units} units, {result.staff} staff accounts, "
-                  f"{result.grid_members} grid assignments")
+                  f"{result.grid_members} grid assignments, {result.cases} cases")
     console.print(f"sign in as [bold]admin[/bold] (district) or any demo account with password "
                   f"[bold]{DEMO_PASSWORD}[/bold]")
 

@@ -35,9 +35,18 @@ def get_db(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_read_db(request: Request) -> Iterator[Session]:
+    """A session on the replica (the primary when none is configured) for figures that only read; it never
+    commits, and closing it ends its transaction."""
+    db: Database = request.app.state.db
+    with db.read_sessions() as session:
+        yield session
+
+
 AppSettings = Annotated[Settings, Depends(get_settings)]
 # scope="function": commit before the response is sent, so that a failed commit is an error response.
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
+ReadSession = Annotated[Session, Depends(get_read_db, scope="function")]
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 

@@ -19,6 +19,7 @@ from jiayuan.config import Settings
 from jiayuan.demo.load import DEMO_PASSWORD, load_demo
 from jiayuan.kit.db import Database
 from jiayuan.kit.migrate import upgrade
+from jiayuan.reference import load_reference_data
 from tests.personas import COMMUNITY, GRID_A, PERSONAS
 
 CHROMIUM = "/usr/bin/chromium"
@@ -44,6 +45,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db = Database(url)
     upgrade(db.engine)
     with db.unit_of_work() as s:
+        load_reference_data(s)
         load_demo(s, "small")
     # No base map here (no internet): the polygons must draw without tiles.
     settings = Settings(database_url=url, secret_key="browser-" + "x" * 32, node_modules=ROOT / "node_modules",

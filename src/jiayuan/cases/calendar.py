@@ -196,7 +196,8 @@ def calendar_for(session: Session) -> WorkCalendar:
 
 
 def known_years(session: Session) -> list[WorkCalendarYear]:
-    return list(session.scalars(select(WorkCalendarYear).order_by(WorkCalendarYear.year)))
+    """Years with an official schedule, newest first."""
+    return list(session.scalars(select(WorkCalendarYear).order_by(WorkCalendarYear.year.desc())))
 
 
 def special_days(session: Session, year: int) -> list[WorkCalendarDay]:

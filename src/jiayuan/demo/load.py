@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
+from jiayuan.demo.cases import load_demo_cases
 from jiayuan.demo.generate import build_demo, feature_collection
 from jiayuan.units import service as units
 from jiayuan.units.models import GridMember, Unit
@@ -20,13 +21,15 @@ class Loaded:
     units: int
     staff: int
     grid_members: int
+    cases: int = 0
 
 
 def demo_loaded(session: Session, district_code: str = "360802") -> bool:
     return session.scalar(select(Unit.id).where(Unit.district_code == district_code).limit(1)) is not None
 
 
-def load_demo(session: Session, scale: str = "district", seed: int = 2026, password: str = DEMO_PASSWORD) -> Loaded:
+def load_demo(session: Session, scale: str = "district", seed: int = 2026, password: str = DEMO_PASSWORD,
+              *, with_cases: bool = True) -> Loaded:
     demo = build_demo(scale, seed)
     units.import_units(session, feature_collection(demo))
     # Hashing a password takes ~50 ms by design; the demo's accounts share one hash and one password.
@@ -40,4 +43,5 @@ def load_demo(session: Session, scale: str = "district", seed: int = 2026, passw
         session.add(GridMember(district_code=m.grid_code[:6], grid_code=m.grid_code, user_id=ids[m.username],
                                is_lead=m.is_lead))
     session.flush()
-    return Loaded(len(demo.units), len(demo.staff), len(demo.grid_members))
+    cases = load_demo_cases(session, scale, seed) if with_cases else 0
+    return Loaded(len(demo.units), len(demo.staff), len(demo.grid_members), cases)

@@ -1,0 +1,390 @@
+"""Case metrics for a period per grid, community, street, district, department or person, and the cases behind each."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, literal_column, or_, select, true
+from sqlalchemy.orm import Session
+
+from jiayuan.accounts import service as accounts
+from jiayuan.accounts.roles import Role
+from jiayuan.accounts.service import Principal
+from jiayuan.cases.models import Case
+from jiayuan.cases.service import visible
+from jiayuan.cases.workflow import CLOSED, LEVEL_LENGTH, SUSPENDED, VOIDED
+from jiayuan.kit import cache
+from jiayuan.kit.db import utcnow
+from jiayuan.kit.errors import Invalid
+from jiayuan.kit.i18n import TIMEZONE
+from jiayuan.kit.scope import Scope
+from jiayuan.units import service as units
+
+GROUPINGS = ("grid", "community", "street", "district", "department", "person")
+# Keys that cannot collide with a unit code (digits), a department account (starts with a letter or digit)
+# or a user id (hex and dashes): the group of cases without one, and the whole cohort.
+NONE_KEY = "_none"
+ALL_KEY = "_all"
+# Two years, a leap day included: longer periods are refused (they are archive queries, not a dashboard's).
+MAX_DAYS = 731
+MAX_POINTS = 5000
+
+# The counts of a row, in the order the table shows them. "valid" is derived (reported − voided), not summed.
+COUNTS = ("reported", "voided", "valid", "registered", "due_to_handle", "handled_on_time", "due_to_close",
+          "closed", "closed_on_time", "handled", "rework", "rated", "satisfied", "fairly_satisfied",
+          "dissatisfied", "responded", "handling_timed")
+RATES = ("registration_rate", "handled_on_time_rate", "closure_rate", "closed_on_time_rate", "rework_rate",
+         "satisfaction_rate")
+MEANS = ("mean_response_hours", "mean_handling_hours")
+# Every figure a link can ask for: the counts, and each mean through the cases it averages over.
+FIGURES = COUNTS
+
+
+def _conditions(now: datetime) -> dict[str, ColumnElement[bool]]:
+    """Which cohort cases each count counts. One table for the sums and for the cases behind them, so that
+    a figure and its list can never disagree."""
+    registered = Case.registered_at.is_not(None)
+    return {
+        "reported": true(),
+        "voided": Case.status == VOIDED,  # includes duplicates merged into their original
+        "valid": Case.status != VOIDED,
+        "registered": registered,
+        "due_to_handle": and_(registered, or_(Case.handled_at.is_not(None), Case.due_at < now)),
+        "handled_on_time": Case.handled_on_time.is_(True),
+        "due_to_close": and_(registered, Case.status != SUSPENDED),
+        "closed": Case.status == CLOSED,
+        "closed_on_time": Case.closed_on_time.is_(True),
+        "handled": Case.handled_at.is_not(None),
+        "rework": Case.rework_count > 0,
+        "rated": Case.rating.is_not(None),
+        "satisfied": Case.rating == "satisfied",
+        "fairly_satisfied": Case.rating == "fairly_satisfied",
+        "dissatisfied": Case.rating == "dissatisfied",
+        "responded": Case.response_hours.is_not(None),
+        "handling_timed": Case.handling_hours.is_not(None),
+    }
+
+
+def _rate(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+@dataclass
+class Row:
+    """The figures of one group (or of the whole cohort): counts, then rates and means derived from them."""
+
+    key: str
+    name: str | None = None  # None for the group without a unit, department or assignee
+    reported: int = 0
+    voided: int = 0
+    registered: int = 0
+    due_to_handle: int = 0
+    handled_on_time: int = 0
+    due_to_close: int = 0
+    closed: int = 0
+    closed_on_time: int = 0
+    handled: int = 0
+    rework: int = 0
+    rated: int = 0
+    satisfied: int = 0
+    fairly_satisfied: int = 0
+    dissatisfied: int = 0
+    responded: int = 0
+    handling_timed: int = 0
+    # Sums, not averages, so that groups add up into the totals exactly.
+    response_hours_sum: float = 0.0
+    handling_hours_sum: float = 0.0
+
+    @property
+    def valid(self) -> int:
+        return self.reported - self.voided
+
+    @property
+    def registration_rate(self) -> float | None:
+        return _rate(self.registered, self.valid)
+
+    @property
+    def handled_on_time_rate(self) -> float | None:
+        return _rate(self.handled_on_time, self.due_to_handle)
+
+    @property
+    def closure_rate(self) -> float | None:
+        return _rate(self.closed, self.due_to_close)
+
+    @property
+    def closed_on_time_rate(self) -> float | None:
+        return _rate(self.closed_on_time, self.due_to_close)
+
+    @property
+    def rework_rate(self) -> float | None:
+        return _rate(self.rework, self.handled)
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        return _rate(self.satisfied + self.fairly_satisfied, self.rated)
+
+    @property
+    def mean_response_hours(self) -> float | None:
+        return round(self.response_hours_sum / self.responded, 2) if self.responded else None
+
+    @property
+    def mean_handling_hours(self) -> float | None:
+        return round(self.handling_hours_sum / self.handling_timed, 2) if self.handling_timed else None
+
+    def add(self, other: Row) -> None:
+        for f in fields(self):
+            if f.name not in ("key", "name"):
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "name": self.name, **{c: getattr(self, c) for c in (*COUNTS, *RATES, *MEANS)}}
+
+
+@dataclass
+class Report:
+    start: date
+    end: date
+    by: str
+    rows: list[Row]
+    totals: Row
+    generated_at: datetime = field(default_factory=utcnow)
+
+
+# The period.
+
+
+def month_of(day: date) -> tuple[date, date]:
+    """The calendar month holding `day`: [first day, first day of the next month)."""
+    first = day.replace(day=1)
+    return first, (first.replace(year=first.year + 1, month=1) if first.month == 12
+                   else first.replace(month=first.month + 1))
+
+
+def check_period(start: date, end: date) -> None:
+    if end <= start:
+        raise Invalid("must be after start (the end date is not included)", field="end")
+    if (end - start).days > MAX_DAYS:
+        raise Invalid(f"the period is longer than two years ({MAX_DAYS} days); choose a shorter one", field="end")
+
+
+def bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """Dates in Beijing time as the UTC moments the reported_at range is compared with."""
+    return (datetime.combine(start, time(0), TIMEZONE).astimezone(UTC),
+            datetime.combine(end, time(0), TIMEZONE).astimezone(UTC))
+
+
+def check_by(by: str) -> str:
+    if by not in GROUPINGS:
+        raise Invalid(f"one of {', '.join(GROUPINGS)}", field="by")
+    return by
+
+
+def default_by(principal: Principal) -> str:
+    """The level just below the caller's scope: a district looks at its streets, a community at its grids."""
+    if principal.role == Role.department:
+        return "person"
+    length = len(principal.scope_code or "")
+    return {6: "street", 9: "community"}.get(length, "grid")
+
+
+# The cohort and its groups.
+
+
+def _district_clause(principal: Principal) -> ColumnElement[bool]:
+    """The caller's districts, stated on district_code itself so that the planner starts from the
+    (district_code, reported_at) index; visible() then narrows to the scope inside them."""
+    exact, ranges = set(), []
+    for p in principal.scope.prefixes:
+        if p == "":
+            return true()
+        if len(p) >= 6:
+            exact.add(p[:6])
+        else:  # a city or province prefix: every district under it
+            ranges.append(and_(Case.district_code >= p, Case.district_code < p + ":"))
+    parts: list[ColumnElement[bool]] = list(ranges)
+    if exact:
+        parts.insert(0, (Case.district_code == next(iter(exact))) if len(exact) == 1
+                     else Case.district_code.in_(sorted(exact)))
+    return or_(*parts) if parts else false()
+
+
+def cohort(principal: Principal, start: date, end: date) -> ColumnElement[bool]:
+    """The cases reported in [start, end) (Beijing dates) that the caller may see."""
+    since, until = bounds(start, end)
+    return and_(_district_clause(principal), Case.reported_at >= since, Case.reported_at < until,
+                visible(principal))
+
+
+def _key_column(by: str) -> ColumnElement[Any]:
+    if by == "department":
+        return Case.department
+    if by == "person":
+        return Case.assignee_id
+    # Literal numbers, not bound parameters: the same expression appears in SELECT and GROUP BY, and
+    # PostgreSQL only sees them as equal when their text is equal.
+    n = literal_column(str(LEVEL_LENGTH[by]))
+    # A case reported to a unit above the grid has a shorter origin_code: it has no unit at finer levels.
+    return case((func.length(Case.origin_code) >= n, func.substr(Case.origin_code, literal_column("1"), n)),
+                else_=None)
+
+
+def _key_clause(by: str, key: str) -> ColumnElement[bool]:
+    """The cases of one group, written so that a unit uses the (district_code, origin_code, …) index."""
+    if key == ALL_KEY:
+        return true()
+    if by in LEVEL_LENGTH:
+        n = LEVEL_LENGTH[by]
+        if key == NONE_KEY:
+            return func.length(Case.origin_code) < n
+        if len(key) != n or not key.isdigit():
+            raise Invalid(f"a {by} code of {n} digits, {NONE_KEY} or {ALL_KEY}", field="key")
+        return and_(Case.district_code == key[:6], Case.origin_code >= key, Case.origin_code < key + ":")
+    if by == "department":
+        return Case.department.is_(None) if key == NONE_KEY else Case.department == key
+    if key == NONE_KEY:
+        return Case.assignee_id.is_(None)
+    try:
+        return Case.assignee_id == uuid.UUID(key)
+    except ValueError:
+        raise Invalid(f"a user id, {NONE_KEY} or {ALL_KEY}", field="key") from None
+
+
+def compute(session: Session, principal: Principal, start: date, end: date, by: str, *,
+            now: datetime | None = None) -> Report:
+    """The figures of every group and the totals, from one aggregate query over the cohort."""
+    check_period(start, end)
+    check_by(by)
+    now = now or utcnow()
+    conds = _conditions(now)
+    one, zero = literal_column("1"), literal_column("0")
+    key = _key_column(by).label("key")
+    summed = [c for c in COUNTS if c not in ("reported", "valid")]
+    stmt = (
+        select(key, func.count().label("reported"),
+               *[func.sum(case((conds[c], one), else_=zero)).label(c) for c in summed],
+               func.sum(Case.response_hours).label("response_hours_sum"),
+               func.sum(Case.handling_hours).label("handling_hours_sum"))
+        .where(cohort(principal, start, end))
+        .group_by(_key_column(by))
+    )
+    rows: list[Row] = []
+    for r in session.execute(stmt).mappings():
+        k = r["key"]
+        row = Row(key=NONE_KEY if k is None else str(k), reported=r["reported"],
+                  response_hours_sum=float(r["response_hours_sum"] or 0.0),
+                  handling_hours_sum=float(r["handling_hours_sum"] or 0.0),
+                  **{c: int(r[c] or 0) for c in summed})
+        rows.append(row)
+    _name_rows(session, by, rows)
+    # Named groups first in key order, the group without a unit / department / assignee last.
+    rows.sort(key=lambda r: (r.key == NONE_KEY, r.key))
+    totals = Row(key=ALL_KEY)
+    for row in rows:
+        totals.add(row)
+    return Report(start, end, by, rows, totals, generated_at=now)
+
+
+def cases_behind(session: Session, principal: Principal, start: date, end: date, key: str, by: str,
+                 figure: str, *, now: datetime | None = None) -> Select[tuple[Case]]:
+    """The cases a figure counts: the same cohort, the group `key` (ALL_KEY for the totals) and the figure's
+    condition, newest first. The statement is the caller's to page and run (see numbers_behind); `session`
+    keeps the signature of compute() and is not queried."""
+    check_period(start, end)
+    check_by(by)
+    if figure not in FIGURES:
+        raise Invalid(f"one of {', '.join(FIGURES)}", field="figure")
+    cond = _conditions(now or utcnow())[figure]
+    return (select(Case).where(cohort(principal, start, end), _key_clause(by, key), cond)
+            .order_by(Case.reported_at.desc(), Case.number))
+
+
+def count_behind(session: Session, stmt: Select[tuple[Case]]) -> int:
+    """How many cases a `cases_behind` statement selects."""
+    where = stmt.whereclause if stmt.whereclause is not None else true()
+    return session.scalar(select(func.count()).select_from(Case).where(where)) or 0
+
+
+def numbers_behind(session: Session, stmt: Select[tuple[Case]], *, limit: int = 100,
+                   offset: int = 0) -> tuple[int, list[str]]:
+    """A page of the tracking numbers a `cases_behind` statement selects, and how many there are in all."""
+    numbers = list(session.scalars(stmt.with_only_columns(Case.number).limit(limit).offset(offset)))
+    return count_behind(session, stmt), numbers
+
+
+def points(session: Session, principal: Principal, start: date, end: date, *,
+           limit: int = MAX_POINTS) -> tuple[list[tuple[str, float, float, str]], bool]:
+    """The cohort's located cases for the map, newest first: (number, lat, lon, status), and whether more
+    than `limit` were left out."""
+    check_period(start, end)
+    rows = session.execute(
+        select(Case.number, Case.lat, Case.lon, Case.status)
+        .where(cohort(principal, start, end), Case.lat.is_not(None), Case.lon.is_not(None))
+        .order_by(Case.reported_at.desc()).limit(limit + 1)).all()
+    return [tuple(r) for r in rows[:limit]], len(rows) > limit
+
+
+# Names of the groups.
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+@dataclass
+class _Names:
+    version: str
+    names: dict[str, str]
+
+
+_names_cache: dict[str, _Names] = {}
+_names_lock = threading.Lock()
+
+
+def unit_names(session: Session) -> dict[str, str]:
+    """Every unit's name by code, kept per process until the units change (the grid index's version row):
+    a grid-level table of a city would otherwise load thousands of polygons to read their names."""
+    version = cache.current(session, units.UNITS_CACHE)
+    key = str(session.get_bind().engine.url)
+    cached = _names_cache.get(key)
+    if cached is None or cached.version != version:
+        with _names_lock:
+            cached = _names_cache.get(key)
+            if cached is None or cached.version != version:
+                everything = units.list_units(session, Scope.everything())  # system use: names only
+                cached = _names_cache[key] = _Names(version, {u.code: u.name for u in everything})
+    return cached.names
+
+
+def group_name(session: Session, by: str, key: str) -> str:
+    """The name of one group (a unit, department or person) by its key; the key itself when unknown."""
+    row = Row(key=key)
+    _name_rows(session, check_by(by), [row])
+    return row.name or key
+
+
+def _name_rows(session: Session, by: str, rows: list[Row]) -> None:
+    named = [r for r in rows if r.key != NONE_KEY]
+    if not named:
+        return
+    if by in LEVEL_LENGTH:
+        names = unit_names(session)
+        for r in named:
+            r.name = names.get(r.key, r.key)
+    elif by == "person":
+        ids = {r.key: _uuid(r.key) for r in named}
+        users = accounts.users_by_ids(session, [i for i in ids.values() if i is not None])
+        for r in named:
+            user = users.get(ids[r.key])  # type: ignore[arg-type]
+            r.name = user.full_name if user else r.key
+    else:
+        # Department accounts are few (one per line department); their user name is what cases store.
+        for r in named:
+            user = accounts.user_by_username(session, r.key)
+            r.name = user.full_name if user else r.key
