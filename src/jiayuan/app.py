@@ -20,6 +20,8 @@ from jiayuan.accounts import api as accounts_api
 from jiayuan.accounts import pages as accounts_pages
 from jiayuan.cases import api as cases_api
 from jiayuan.cases import calendar_pages, metrics_api, open311, open311_keys
+from jiayuan.cases import pages as cases_pages
+from jiayuan.cases import workbench as cases_workbench
 from jiayuan.config import Settings, get_settings
 from jiayuan.kit.db import Database
 from jiayuan.kit.errors import Conflict, DomainError, NotFound, Unauthorized
@@ -79,7 +81,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     # metrics_api before cases_api and any /cases/{number} page: /…/cases/metrics is not a case number.
     for module in (accounts_api, units_api, metrics_api, cases_api, accounts_pages, units_pages, calendar_pages,
-                   open311, open311_keys):
+                   open311, open311_keys, cases_workbench, cases_pages):
         app.include_router(module.router)
 
     @app.get("/healthz", tags=["health"])

@@ -27,6 +27,11 @@ app.add_typer(units_app, name="units")
 app.add_typer(users_app, name="users")
 calendar_app = typer.Typer(help="The working-day calendar: public holidays and make-up workdays", no_args_is_help=True)
 app.add_typer(calendar_app, name="calendar")
+open311_app = typer.Typer(help="Open311 GeoReport v2: the outside applications that post service requests",
+                          no_args_is_help=True)
+open311_keys_app = typer.Typer(help="API keys of Open311 clients", no_args_is_help=True)
+open311_app.add_typer(open311_keys_app, name="keys")
+app.add_typer(open311_app, name="open311")
 # soft_wrap: a message stays on one line in logs and pipes, whatever the terminal width.
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -253,6 +258,58 @@ def calendar_show(year: Annotated[int, typer.Argument(help="the year to list")])
     for day, workday, note in days:
         console.print(f"{day.isoformat()} {'一二三四五六日'[day.weekday()]} {'班' if workday else '休'} "
                       f"{escape(note or '')}", highlight=False)
+
+
+@open311_keys_app.command("create")
+def open311_keys_create(
+    name: Annotated[str, typer.Argument(help="the client's name, e.g. the app that posts")],
+) -> None:
+    """Issue a key to a new client. The key is printed once, as the last line; only its hash is stored."""
+    from sqlalchemy.orm import Session
+
+    from jiayuan.cases.open311_keys import create_client
+
+    def create(session: Session) -> tuple[str, str]:
+        client, key = create_client(session, name)
+        return client.name, key
+
+    created, key = run(database(), create)
+    console.print(f"created Open311 client {escape(created)}; the key below is not shown again:",
+                  highlight=False)
+    # Plain print, last: scripts read the key as the last line, unwrapped and uncoloured.
+    print(key, flush=True)
+
+
+@open311_keys_app.command("list")
+def open311_keys_list() -> None:
+    """List the clients, when each was created, and whether its key still works (keys are never shown)."""
+    from datetime import datetime
+
+    from sqlalchemy.orm import Session
+
+    from jiayuan.cases.open311_keys import case_counts, list_clients
+    from jiayuan.kit.i18n import TIMEZONE
+
+    def read(session: Session) -> list[tuple[str, datetime, datetime | None, int]]:
+        counts = case_counts(session)
+        return [(c.name, c.created_at, c.revoked_at, counts.get(c.id, 0)) for c in list_clients(session)]
+
+    rows = run(database(), read)
+    if not rows:
+        console.print("no Open311 clients yet; create one with `jiayuan open311 keys create NAME`")
+    for client, created, revoked, cases in rows:
+        state = f"revoked {revoked.astimezone(TIMEZONE):%Y-%m-%d %H:%M}" if revoked else "active"
+        console.print(f"{escape(client)}\tcreated {created.astimezone(TIMEZONE):%Y-%m-%d %H:%M}\t{state}\t"
+                      f"{cases} cases", highlight=False)
+
+
+@open311_keys_app.command("revoke")
+def open311_keys_revoke(name: Annotated[str, typer.Argument(help="the client's name")]) -> None:
+    """Stop a client's key from working; the cases it posted stay."""
+    from jiayuan.cases.open311_keys import revoke_client
+
+    revoked = run(database(), lambda s: revoke_client(s, name=name).name)
+    console.print(f"revoked the key of {escape(revoked)}", highlight=False)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from jiayuan.accounts import service
 from jiayuan.accounts.roles import SUPERVISORS, Role
 from jiayuan.cases import calendar
+from jiayuan.cases import workbench as cases_workbench
 from jiayuan.deps import DbSession, OptionalPrincipal, client_ip, verify_csrf
 from jiayuan.kit import i18n
 from jiayuan.kit.errors import Unauthorized
@@ -80,6 +81,8 @@ def home(request: Request, principal: OptionalPrincipal, session: DbSession) -> 
         context["my_grids"] = [units.chain_of(session, code)[-1] for code in principal.grids]
     if principal.role in SUPERVISORS:
         context["unstaffed"] = len(units.grids_without_workers(session, principal.scope))
+    if principal.role in (Role.grid_worker, Role.department):
+        context["todo"] = cases_workbench.todo_count(session, principal)
     if principal.role == Role.district_admin:
         context["calendar_missing"] = calendar.unknown_years(session, calendar.local_today())
     return render(request, "home.html", context)

@@ -1,4 +1,4 @@
-"""Routes of the case metrics: the JSON API, the page with its charts and map, the cases behind a figure, Excel."""
+"""Routes of the case metrics: JSON API, the page with charts and a map, the cases behind a figure, Excel."""
 
 from __future__ import annotations
 
@@ -32,10 +32,11 @@ Figure = Literal[FIGURES]  # type: ignore[valid-type]
 PAGE_SIZE = 100
 
 # The table's columns, in the order of the loop: counts, each rate beside what it divides.
-COLUMNS = ("reported", "voided", "valid", "registered", "registration_rate", "due_to_handle", "handled_on_time",
-           "handled_on_time_rate", "due_to_close", "closed", "closure_rate", "closed_on_time",
-           "closed_on_time_rate", "handled", "rework", "rework_rate", "rated", "satisfied", "fairly_satisfied",
-           "dissatisfied", "satisfaction_rate", "mean_response_hours", "mean_handling_hours")
+COLUMNS = ("reported", "voided", "valid", "registered", "registration_rate", "due_to_handle",
+           "handled_on_time", "handled_on_time_rate", "due_to_close", "closed", "closure_rate",
+           "closed_on_time", "closed_on_time_rate", "handled", "rework", "rework_rate", "rated", "satisfied",
+           "fairly_satisfied", "dissatisfied", "satisfaction_rate", "mean_response_hours",
+           "mean_handling_hours")
 # A mean links to the cases it averages over.
 MEAN_FIGURE = {"mean_response_hours": "responded", "mean_handling_hours": "handling_timed"}
 # Each rate as numerator(s) / denominator, for the page's list of formulas.
@@ -59,7 +60,8 @@ def labels(_: Callable[[str], str]) -> dict[str, str]:
         "closed": _("Closed cases"), "closure_rate": _("Closure rate"), "closed_on_time": _("Closed on time"),
         "closed_on_time_rate": _("On-time closure rate"), "handled": _("Handled cases"),
         "rework": _("Reworked cases"), "rework_rate": _("Rework rate"), "rated": _("Rated cases"),
-        "satisfied": _("Satisfied"), "fairly_satisfied": _("Fairly satisfied"), "dissatisfied": _("Dissatisfied"),
+        "satisfied": _("Satisfied"), "fairly_satisfied": _("Fairly satisfied"),
+        "dissatisfied": _("Dissatisfied"),
         "satisfaction_rate": _("Satisfaction rate"), "responded": _("With a response time"),
         "handling_timed": _("With a handling time"),
         "mean_response_hours": _("Mean response time (working hours)"),
@@ -168,20 +170,22 @@ def _row_json(_: Callable[[str], str], by: str, row: Row) -> dict[str, Any]:
     return {**row.as_dict(), "name": row_name(_, by, row)}
 
 
-StartQ = Annotated[date | None, Query(description="first day, YYYY-MM-DD (Beijing time); default: this month")]
+StartQ = Annotated[date | None, Query(description="first day, YYYY-MM-DD (Beijing time); default: this "
+                                                   "month")]
 EndQ = Annotated[date | None, Query(description="day after the last, YYYY-MM-DD (exclusive)")]
 
 
 @router.get("/api/v1/cases/metrics", response_model=MetricsReport, tags=["metrics"])
-def metrics_json(request: Request, principal: Staff, session: ReadSession, start: StartQ = None, end: EndQ = None,
-                 by: Grouping | None = None) -> Any:
+def metrics_json(request: Request, principal: Staff, session: ReadSession, start: StartQ = None,
+                 end: EndQ = None, by: Grouping | None = None) -> Any:
     """The figures of the cases reported in [start, end) within the caller's scope, per group and in total.
     Formulas: docs/metrics.md."""
     start, end = default_period(start, end)
     report = metrics.compute(session, principal, start, end, by or metrics.default_by(principal))
     _ = gettext_for(request)
     return {"start": report.start, "end": report.end, "by": report.by, "generated_at": report.generated_at,
-            "rows": [_row_json(_, report.by, r) for r in report.rows], "totals": _row_json(_, report.by, report.totals)}
+            "rows": [_row_json(_, report.by, r) for r in report.rows],
+            "totals": _row_json(_, report.by, report.totals)}
 
 
 @router.get("/api/v1/cases/metrics/cases", response_model=CasesBehind, tags=["metrics"])
@@ -191,9 +195,11 @@ def metrics_cases_json(principal: Staff, session: ReadSession, figure: Figure, s
                        offset: Annotated[int, Query(ge=0)] = 0) -> Any:
     """The tracking numbers of the cases behind one figure of one group (key=_all: of the totals)."""
     start, end = default_period(start, end)
-    stmt = metrics.cases_behind(session, principal, start, end, key, by or metrics.default_by(principal), figure)
+    grouping = by or metrics.default_by(principal)
+    stmt = metrics.cases_behind(session, principal, start, end, key, grouping, figure)
     total, numbers = metrics.numbers_behind(session, stmt, limit=limit, offset=offset)
-    return {"figure": figure, "key": key, "total": total, "limit": limit, "offset": offset, "numbers": numbers}
+    return {"figure": figure, "key": key, "total": total, "limit": limit, "offset": offset,
+            "numbers": numbers}
 
 
 @router.get("/api/v1/cases/metrics/points", response_model=MapPoints, tags=["metrics"])
@@ -244,8 +250,9 @@ def _presets(_: Callable[[str], str], today: date) -> list[tuple[str, date, date
     last_month = metrics.month_of(this_month[0] - timedelta(days=1))
     q_first = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
     q_end = metrics.month_of(metrics.month_of(metrics.month_of(q_first)[1])[1])[0]
-    return [(_("This month"), *this_month), (_("Last month"), *last_month), (_("This quarter"), q_first, q_end),
-            (_("This year"), today.replace(month=1, day=1), today.replace(year=today.year + 1, month=1, day=1))]
+    year = (today.replace(month=1, day=1), today.replace(year=today.year + 1, month=1, day=1))
+    return [(_("This month"), *this_month), (_("Last month"), *last_month),
+            (_("This quarter"), q_first, q_end), (_("This year"), *year)]
 
 
 @router.get("/cases/metrics", include_in_schema=False)
@@ -258,8 +265,8 @@ def metrics_page(request: Request, principal: Staff, session: ReadSession, start
     rows = [(r, row_name(_, grouping, r)) for r in report.rows]
     chart = {
         "units": [n for _r, n in rows],
-        "closed_on_time_rate": [None if r.closed_on_time_rate is None else round(r.closed_on_time_rate * 100, 1)
-                                for r, _n in rows],
+        "closed_on_time_rate": [None if r.closed_on_time_rate is None
+                                else round(r.closed_on_time_rate * 100, 1) for r, _n in rows],
         "satisfaction": [{"name": names[f], "value": getattr(report.totals, f)}
                          for f in ("satisfied", "fairly_satisfied", "dissatisfied")],
         "statuses": status_labels(_),
@@ -288,7 +295,7 @@ def metrics_cases_page(request: Request, principal: Staff, session: ReadSession,
     try:
         stmt = metrics.cases_behind(session, principal, s, e, key, grouping, figure)
     except Invalid:
-        key, error = ALL_KEY, _("Unknown unit, department or person; showing the whole period.")
+        key, error = ALL_KEY, _("Unknown unit, department or person; showing every case in your scope.")
         stmt = metrics.cases_behind(session, principal, s, e, key, grouping, figure)
     total = metrics.count_behind(session, stmt)
     cases = list(session.execute(stmt.with_only_columns(
@@ -322,7 +329,7 @@ def metrics_xlsx(request: Request, principal: Staff, session: ReadSession, start
 
 
 def workbook(report: Report, _: Callable[[str], str], period_text: str) -> bytes:
-    """The table as an Excel workbook: a title row with the period, the headers, a row per group, the totals."""
+    """The table as an Excel workbook: a title row with the period, the headers, a row per group, totals."""
     names = labels(_)
     wb = Workbook()
     ws = wb.active

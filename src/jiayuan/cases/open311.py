@@ -38,17 +38,17 @@ MEDIA_TYPES = {"json": "application/json", "xml": "text/xml; charset=utf-8"}
 MAX_RESULTS = 1000
 WINDOW = timedelta(days=90)  # the spec's default range of GET requests, and the widest it allows
 # Tags of the items of each list in the spec's XML (<services><service>, <service_requests><request>, …).
-ITEM_TAGS = {"services": "service", "service_requests": "request", "attributes": "attribute", "values": "value",
-             "endpoints": "endpoint", "formats": "format", "errors": "error"}
+ITEM_TAGS = {"services": "service", "service_requests": "request", "attributes": "attribute",
+             "values": "value", "endpoints": "endpoint", "formats": "format", "errors": "error"}
 # Our field names in intake's errors, as the Open311 client named them.
-FIELD_NAMES = {"category": "service_code", "lon": "long", "address": "address_string", "reporter_phone": "phone",
-               "reporter_name": "first_name", "unit_code": "jurisdiction_id"}
-# Social-governance cases (disputes, help requests, whistle-blowing…) are about people, not the street: the public
-# list gives their category, status and dates, never their text or where they happened.
+FIELD_NAMES = {"category": "service_code", "lon": "long", "address": "address_string",
+               "reporter_phone": "phone", "reporter_name": "first_name", "unit_code": "jurisdiction_id"}
+# Social-governance cases (disputes, help requests, whistle-blowing…) are about people, not the street: the
+# public list gives their category, status and dates, never their text or where they happened.
 PRIVATE_KINDS = frozenset({"social"})
-# Phone numbers, ID card numbers and e-mail addresses that residents type into a description or staff into a note.
+# Phone and ID card numbers and e-mail addresses that residents type into a description, or staff into a note.
 _PERSONAL = re.compile(r"(?<![\dA-Za-z])(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|\d{17}[\dXx])(?![\dA-Za-z])"
-                       r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+                       r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 router = APIRouter(prefix=PREFIX, tags=["open311"])
@@ -64,7 +64,8 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def respond(fmt: str, root: str, data: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+def respond(fmt: str, root: str, data: Any, status_code: int = 200,
+            headers: dict[str, str] | None = None) -> Response:
     if fmt == "xml":
         element = ET.Element(root)
         _fill(element, root, data)
@@ -93,7 +94,7 @@ def w3c(value: datetime | None) -> str | None:
 
 
 def spec_error(request: Request, exc: Exception) -> Response | None:
-    """The spec's error list for anything under /open311/ (None elsewhere): [{code, description}] or <errors>."""
+    """The spec's error list under /open311/ (None elsewhere): [{code, description}], or <errors> for .xml."""
     path = request.url.path
     if not (path == "/open311" or path.startswith("/open311/")):
         return None
@@ -167,8 +168,8 @@ def discovery(fmt: str, request: Request, session: DbSession, settings: AppSetti
     base = str(request.base_url)
     data = {
         "changeset": w3c(changed),
-        "contact": _("The district administrator of this platform, through the district's 12345 hotline"),
-        "key_service": _("Keys are issued by the district administrator: %(url)s") % {
+        "contact": _("The district administrator of this platform"),
+        "key_service": _("Keys are issued by the district administrator on the page %(url)s") % {
             "url": f"{base}admin/open311"},
         "endpoints": [{"specification": SPECIFICATION, "url": f"{base}{PREFIX.lstrip('/')}/",
                        "changeset": w3c(changed), "type": "production" if settings.production else "test",
@@ -241,7 +242,8 @@ _ATTRIBUTE = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
 
 
 async def post_body(request: Request) -> PostBody:
-    """The POST's fields and attributes: attribute[code]=value in a form, {"attribute": {code: value}} in JSON."""
+    """The POST's fields and attributes: attribute[code]=value in a form, {"attribute": {code: value}} in
+    JSON."""
     content_type = request.headers.get("content-type", "")
     body = PostBody({})
     if content_type.startswith("application/json"):
@@ -252,7 +254,9 @@ async def post_body(request: Request) -> PostBody:
         if not isinstance(data, dict):
             raise Invalid("a JSON object of the request's fields", field="body")
         for key, value in data.items():
-            if key in ("attribute", "attributes") and isinstance(value, dict):
+            if key in ("attribute", "attributes"):
+                if not isinstance(value, dict):
+                    raise Invalid('an object of attribute codes and values: {"code": "value"}', field=key)
                 body.attributes.update({str(k): v for k, v in value.items()})
             elif m := _ATTRIBUTE.match(key):
                 body.attributes[m.group(1)] = value
@@ -317,7 +321,8 @@ def _check_shapes(item: Category, given: dict[str, Any]) -> None:
     for code, value in given.items():
         many = kinds.get(code) == "multivaluelist"
         values = value if many and isinstance(value, list) else [value]
-        if any(v is not None and (isinstance(v, bool) or not isinstance(v, str | int | float)) for v in values):
+        if not all(v is None or (isinstance(v, str | int | float) and not isinstance(v, bool))
+                   for v in values):
             raise Invalid("a list of values" if many else "a single value", field=f"attribute[{code}]")
 
 
@@ -329,7 +334,8 @@ def _rename(exc: Invalid) -> Invalid:
 
 
 @router.post("/requests.{fmt}", status_code=201)
-def post_request(fmt: str, request: Request, session: DbSession, body: Annotated[PostBody, Depends(post_body)],
+def post_request(fmt: str, request: Request, session: DbSession,
+                 body: Annotated[PostBody, Depends(post_body)],
                  idempotency_key: IdempotencyKey = None) -> Response:
     """Create a service request (a case on the "open311" channel). A repeat with the same Idempotency-Key
     returns the first request (200)."""
@@ -337,13 +343,13 @@ def post_request(fmt: str, request: Request, session: DbSession, body: Annotated
     f, query = body.fields, request.query_params
     client = _client(session, _text(f, "api_key") or query.get("api_key"))
     jurisdiction = _jurisdiction(session, _text(f, "jurisdiction_id") or query.get("jurisdiction_id"))
-    locale, _ = _gettext(_text(f, "locale") or query.get("locale"))
+    _ = _gettext(_text(f, "locale") or query.get("locale"))[1]
     code = _text(f, "service_code")
     if code is None:
         raise Invalid("required; services.json lists the codes", field="service_code")
     item = next((c for c, _g in _items(session) if c.code == code), None)
     if item is None:
-        raise Invalid(f"unknown category {code!r}; services.{fmt} lists the service codes", field="service_code")
+        raise Invalid(f"unknown category {code!r}; services.{fmt} lists the codes", field="service_code")
     lat, lon = _coordinate(f, "lat", 90), _coordinate(f, "long", 180)
     if (lat is None) != (lon is None):
         raise Invalid("give both lat and long", field="long" if lon is None else "lat")
@@ -361,7 +367,8 @@ def post_request(fmt: str, request: Request, session: DbSession, body: Annotated
         raise Invalid("an http or https URL", field="media_url")
     first, last = _text(f, "first_name", 40), _text(f, "last_name", 40)
     _check_shapes(item, body.attributes)
-    extra = {k: v for k in ("email", "device_id", "account_id") if (v := _text(f, k, 254 if k == "email" else 100))}
+    extra = {k: v for k, limit in (("email", 254), ("device_id", 100), ("account_id", 100))
+             if (v := _text(f, k, limit))}
     data = intake.CaseInput(
         category=code, description=_text(f, "description") or "", lat=lat, lon=lon, address=address,
         unit_code=jurisdiction if lat is None else None, reporter_name=_reporter_name(first, last),
@@ -385,8 +392,9 @@ def post_request(fmt: str, request: Request, session: DbSession, body: Annotated
 def _keep_contact(session: Session, case: Case, extra: dict[str, str]) -> None:
     """The client's e-mail, device, account and media URL, kept on the report step for staff (no columns of
     their own); the public list reads only the media URL back."""
-    event = session.scalar(select(CaseEvent).where(CaseEvent.district_code == case.district_code,
-                                                   CaseEvent.case_id == case.id, CaseEvent.action == "report"))
+    event = session.scalar(select(CaseEvent).where(
+        CaseEvent.district_code == case.district_code, CaseEvent.case_id == case.id,
+        CaseEvent.action == "report"))
     if event is not None:
         event.data = {**(event.data or {}), "open311": extra}  # a new dict: the JSON column sees the change
         session.flush()
@@ -420,7 +428,8 @@ def _when(value: str | None, name: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise Invalid(f"{value!r} is not a W3C date-time, e.g. 2026-01-05T00:00:00+08:00", field=name) from None
+        raise Invalid(f"{value!r} is not a W3C date-time, e.g. 2026-01-05T00:00:00+08:00",
+                      field=name) from None
     return moment.replace(tzinfo=i18n.TIMEZONE) if moment.tzinfo is None else moment
 
 
@@ -445,11 +454,10 @@ def list_requests(fmt: str, session: DbSession, service_request_id: str | None =
         stmt = stmt.where(Case.number.in_(numbers[:MAX_RESULTS]))
     else:
         codes = _split(service_code)
-        known = {c.code for c in session.scalars(select(Category).where(Category.parent_code.is_not(None)))}
-        for code in codes:
-            if code not in known:
-                raise Invalid(f"unknown category {code!r}", field="service_code")
         if codes:
+            known = set(session.scalars(select(Category.code).where(Category.parent_code.is_not(None))))
+            if unknown := [c for c in codes if c not in known]:
+                raise Invalid(f"unknown category {unknown[0]!r}", field="service_code")
             stmt = stmt.where(Case.category_code.in_(codes))
         start, end = _when(start_date, "start_date"), _when(end_date, "end_date")
         if start and end and end < start:
@@ -466,7 +474,8 @@ def list_requests(fmt: str, session: DbSession, service_request_id: str | None =
             stmt = stmt.where(Case.status.not_in(FINAL))
         elif wanted == {"closed"}:
             stmt = stmt.where(Case.status.in_(FINAL))
-    cases = list(session.scalars(stmt.order_by(Case.reported_at.desc(), Case.number.desc()).limit(MAX_RESULTS)))
+    stmt = stmt.order_by(Case.reported_at.desc(), Case.number.desc()).limit(MAX_RESULTS)
+    cases = list(session.scalars(stmt))
     return respond(fmt, "service_requests", present(session, cases, locale))
 
 
@@ -525,12 +534,13 @@ def _chunks(cases: list[Case], size: int = 500) -> Iterable[list[Case]]:
 
 
 def _last_notes(session: Session, cases: list[Case]) -> dict[uuid.UUID, str]:
-    """The last note staff wrote on each case's timeline (a resident's rating comment is not staff's to publish)."""
+    """The last note staff wrote on each case's timeline (a resident's rating comment is theirs, not ours)."""
     notes: dict[uuid.UUID, str] = {}
     for chunk in _chunks(cases):
         rows = session.execute(select(CaseEvent.case_id, CaseEvent.note).where(
             CaseEvent.case_id.in_([c.id for c in chunk]), CaseEvent.note.is_not(None),
-            CaseEvent.action != "rate", CaseEvent.actor_role.not_in(("resident", "open311"))).order_by(CaseEvent.at))
+            CaseEvent.action != "rate", CaseEvent.actor_role.not_in(("resident", "open311")),
+        ).order_by(CaseEvent.at))
         notes.update({case_id: note for case_id, note in rows})  # later rows win: the last note
     return notes
 
@@ -539,10 +549,10 @@ def _agencies(session: Session, cases: list[Case]) -> dict[uuid.UUID, str]:
     """The unit answerable for each case, or the department it was transferred to."""
     codes = {c.unit_code for c in cases}
     units = dict(session.execute(select(Unit.code, Unit.name).where(
-        Unit.district_code.in_({c[:6] for c in codes}), Unit.code.in_(codes))).tuples().all()) if codes else {}
+        Unit.district_code.in_({c[:6] for c in codes}), Unit.code.in_(codes))).all()) if codes else {}
     usernames = {c.department for c in cases if c.level == "department" and c.department}
     departments = dict(session.execute(select(User.username, User.full_name).where(
-        User.username.in_(usernames))).tuples().all()) if usernames else {}
+        User.username.in_(usernames))).all()) if usernames else {}
     out: dict[uuid.UUID, str] = {}
     for case in cases:
         if case.level == "department" and case.department:

@@ -58,7 +58,8 @@ def list_clients(session: Session) -> list[Open311Client]:
                                                                Open311Client.name)))
 
 
-def revoke_client(session: Session, *, name: str | None = None, client_id: uuid.UUID | None = None) -> Open311Client:
+def revoke_client(session: Session, *, name: str | None = None,
+                  client_id: uuid.UUID | None = None) -> Open311Client:
     """Stop a client's key from working; its cases stay as they are."""
     stmt = select(Open311Client)
     stmt = stmt.where(Open311Client.id == client_id) if client_id else stmt.where(Open311Client.name == name)
@@ -79,9 +80,8 @@ def client_for_key(session: Session, key: str) -> Open311Client | None:
 
 
 def case_counts(session: Session) -> dict[uuid.UUID, int]:
-    rows = session.execute(select(Case.open311_client_id, func.count()).where(
-        Case.open311_client_id.is_not(None)).group_by(Case.open311_client_id))
-    return {client_id: count for client_id, count in rows}
+    return dict(session.execute(select(Case.open311_client_id, func.count()).where(
+        Case.open311_client_id.is_not(None)).group_by(Case.open311_client_id)).all())
 
 
 # The district administrator's page.

@@ -1,0 +1,649 @@
+"""Pages of cases for residents and handlers: report, track and rate, patrol and hotline intake, the case page."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.datastructures import FormData, UploadFile
+
+from jiayuan.accounts import service as accounts
+from jiayuan.accounts.roles import Role
+from jiayuan.accounts.service import Principal
+from jiayuan.cases import actions, categories, intake, service, views
+from jiayuan.cases.models import Case, CaseEvent
+from jiayuan.cases.workflow import DISPATCHERS, RATINGS, SUPERVISION_LEVELS, TRANSITIONS
+from jiayuan.config import Settings
+from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, OptionalPrincipal, client_ip, verify_csrf
+from jiayuan.kit.db import utcnow
+from jiayuan.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from jiayuan.kit.scope import Scope
+from jiayuan.units import service as units
+from jiayuan.web import gettext_for, render, request_locale
+
+
+class CaseNumber(Convertor[str]):
+    """Tracking numbers are digits: /cases/metrics, /cases/export.xlsx and the like stay free for other routes."""
+
+    regex = r"\d{6,20}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return str(value)
+
+
+register_url_convertor("caseno", CaseNumber())
+
+router = APIRouter(include_in_schema=False)
+
+HOTLINE_ROLES = frozenset({Role.hotline_operator, *DISPATCHERS})
+# The loop's main steps get a prominent form; the rest sit under "more actions".
+PRIMARY = ("accept", "register", "dispatch", "start", "handle", "check", "close", "rework", "approve_extension",
+           "approve_suspension", "resume", "rate")
+PHOTO_ACTIONS = frozenset({"handle", "check", "close", "rework"})
+# Steps that only make sense while something waits for them.
+WAITING = {"approve_extension": "extension_requested_hours", "reject_extension": "extension_requested_hours",
+           "approve_suspension": "suspension_requested"}
+
+
+async def form_data(request: Request) -> FormData:
+    """The posted form, parsed once (the CSRF check reads the same cached form); fields are read by hand so
+    that bad input comes back as a message on the page, not as a JSON 422."""
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(form_data)]
+
+
+# Labels: every status, action, rating, channel and level in the reader's language.
+
+
+def labels(_: Any) -> dict[str, dict[str, str]]:
+    return {
+        "status": {
+            "reported": _("Reported"), "accepted": _("Accepted"), "voided": _("Voided"),
+            "registered": _("Registered"), "dispatched": _("Dispatched"), "in_progress": _("In progress"),
+            "handled": _("Handled"), "checking": _("Checking"), "closed": _("Closed"),
+            "suspended": _("Suspended"),
+        },
+        "action": {
+            "report": _("Report"), "accept": _("Accept"), "void": _("Void"), "merge": _("Merge as duplicate"),
+            "register": _("Register"), "dispatch": _("Dispatch"), "return": _("Return (wrong dispatch)"),
+            "start": _("Start handling"), "handle": _("Report handling done"), "check": _("Check on site"),
+            "close": _("Close"), "rework": _("Send back for rework"), "request_extension": _("Request extension"),
+            "approve_extension": _("Approve extension"), "reject_extension": _("Reject extension"),
+            "request_suspension": _("Request suspension"), "approve_suspension": _("Approve suspension"),
+            "resume": _("Resume"), "supervise": _("Supervise"), "escalate": _("Escalate"),
+            "mark_urgent": _("Mark urgent"), "rate": _("Rate"), "handled_on_spot": _("Handled on the spot"),
+            "merged_in": _("Duplicate merged in"),
+        },
+        "rating": {"satisfied": _("Satisfied"), "fairly_satisfied": _("Fairly satisfied"),
+                   "dissatisfied": _("Dissatisfied")},
+        "channel": {"resident": _("Resident report"), "hotline": _("12343 hotline"), "patrol": _("Grid patrol"),
+                    "api": _("API"), "open311": _("Open311 app")},
+        "level": {"grid": _("Grid"), "community": _("Community"), "street": _("Street"), "district": _("District"),
+                  "department": _("Department")},
+        "supervision": {"normal": _("Supervised (normal)"), "yellow": _("Yellow card"), "red": _("Red card")},
+        "light": {"green": _("On time"), "yellow": _("Due soon"), "red": _("Overdue")},
+        "role": {"resident": _("Resident"), "grid_worker": _("Grid worker"), "community_staff": _("Community staff"),
+                 "street_staff": _("Street staff"), "district_admin": _("District administrator"),
+                 "department": _("Department"), "hotline_operator": _("Hotline operator"), "system": _("System"),
+                 "open311": _("Open311 app")},
+    }
+
+
+def due_phrase(_: Any, due: datetime | None, now: datetime | None = None) -> str:
+    """How long is left, or how late it is, in words a busy worker reads at a glance."""
+    if due is None:
+        return ""
+    now = now or utcnow()
+    due = due.replace(tzinfo=UTC) if due.tzinfo is None else due
+    minutes = int((due - now).total_seconds() // 60)
+    late, minutes = minutes < 0, abs(minutes)
+    days, hours, mins = minutes // 1440, minutes % 1440 // 60, minutes % 60
+    if days:
+        text = _("%(days)s d %(hours)s h") % {"days": days, "hours": hours}
+    else:
+        text = _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": mins}
+    return (_("%(time)s overdue") if late else _("%(time)s left")) % {"time": text}
+
+
+def page_context(request: Request) -> dict[str, Any]:
+    """What every case page uses: the label tables and the deadline phrase."""
+    _ = gettext_for(request)
+    return {"L": labels(_), "due_phrase": lambda due: due_phrase(_, due)}
+
+
+# Errors: a domain error becomes a message by the form field it concerns.
+
+
+def explain(request: Request, exc: DomainError) -> tuple[str, str]:
+    """(form field, message in the reader's language) for a domain error raised by the services."""
+    _ = gettext_for(request)
+    field, message = exc.field or "", exc.message or ""
+    if field.startswith("photos"):
+        n = field[7:-1] if field.startswith("photos[") else ""
+        number = int(n) + 1 if n.isdigit() else 1
+        if "at most" in message:
+            return "photos", _("At most %(n)s photos.") % {"n": message.rsplit("at most ", 1)[1].split()[0]}
+        if "not an image" in message:
+            return "photos", _("Photo %(n)s is not a picture (JPEG, PNG or WebP).") % {"n": number}
+        if "megapixel" in message:
+            return "photos", _("Photo %(n)s has too many pixels.") % {"n": number}
+        if "limit" in message:
+            limit = message.rsplit("over the ", 1)[-1].removesuffix(" limit")
+            return "photos", _("Photo %(n)s is too large (at most %(limit)s).") % {"n": number, "limit": limit}
+        return "photos", _("Photo %(n)s is damaged or empty.") % {"n": number}
+    if field in ("lat", "lon", "crs"):
+        nearest = (exc.details or {}).get("nearest") if isinstance(exc.details, dict) else None
+        if nearest:
+            return "location", _("This place is outside the district (the nearest grid, %(name)s, is %(m)s m "
+                                 "away). Move the pin, or type the address instead.") % {
+                "name": nearest.get("name"), "m": int(nearest.get("distance_m") or 0)}
+        return "location", _("This place could not be found in the district. Move the pin, or type the "
+                             "address instead.")
+    if field.startswith("attributes."):
+        return "attr_" + field.split(".", 1)[1], _("Please answer this question.")
+    if isinstance(exc, Conflict) and field in ("version", "action"):
+        return "version", _("This case has been updated by someone else; please reload.")
+    if isinstance(exc, Forbidden):
+        return field or "action", _("You may not do this on this case.")
+    known = {
+        "category": _("Please choose a category."),
+        "reporter_phone": _("Enter a mobile number (11 digits) or a landline number."),
+        "phone": _("Please enter the phone number you reported with."),
+        "address": _("The address may be at most 200 characters."),
+        "unit_code": _("Choose a community or grid."),
+        "note": _("Please write a note: this step needs one."),
+        "assignee": _("No staff account with this user name."),
+        "hours": _("Enter the working hours to add, from 1 to 400."),
+        "level": _("Choose a supervision level."),
+        "original": _("Give the tracking number of another open case."),
+        "rating": _("Choose one of the three answers."),
+        "handled_on_spot": _("Only a grid worker's patrol report can be handled on the spot."),
+    }
+    if field == "description":
+        if message == "required":
+            return field, _("Please describe the problem.")
+        return field, _("At most %(n)s characters.") % {"n": intake.MAX_DESCRIPTION}
+    if field == "rating" and isinstance(exc, Conflict):
+        return field, _("This case has been rated already.")
+    if field == "number":
+        return field, _("No case with this tracking number and phone. Check both and try again.")
+    if field in known:
+        return field, known[field]
+    return field or "form", _(message)
+
+
+def _text(form: FormData, name: str, limit: int = 5000) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def _float(form: FormData, name: str) -> float | None:
+    try:
+        return float(_text(form, name)) if _text(form, name) else None
+    except ValueError:
+        return None
+
+
+def _int(form: FormData, name: str) -> int | None:
+    try:
+        return int(_text(form, name)) if _text(form, name) else None
+    except ValueError:
+        return None
+
+
+def photo_bytes(form: FormData, settings: Settings) -> list[bytes]:
+    """The chosen photos; an empty file input sends an empty string, which is no photo."""
+    files = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
+    # One byte over the limit is enough for the photo check to refuse it with the limit in the message.
+    return [f.file.read(settings.max_photo_bytes + 1) for f in files]
+
+
+# The report form, shared by residents (/report) and grid workers on patrol (/patrol).
+
+
+def category_tree(session: Session, locale: str) -> list[dict[str, Any]]:
+    """Groups with their items, names in the reader's language, each item with its extra questions."""
+    zh = locale == "zh_CN"
+    groups: dict[str, dict[str, Any]] = {}
+    for c in categories.list_categories(session):
+        name = c.name_zh if zh else c.name_en
+        if c.parent_code is None:
+            groups[c.code] = {"code": c.code, "name": name, "items": []}
+        elif c.parent_code in groups:
+            questions = [{"code": a["code"], "label": a["zh"] if zh else a["en"], "datatype": a["datatype"],
+                          "required": a.get("required", False),
+                          "values": [(v["key"], v["zh"] if zh else v["en"]) for v in a.get("values", [])]}
+                         for a in c.attributes or []]
+            groups[c.parent_code]["items"].append({"code": c.code, "name": name, "urgent": c.urgent,
+                                                   "questions": questions})
+    return [g for g in groups.values() if g["items"]]
+
+
+def _district_outline(session: Session) -> dict | None:
+    code = units.single_district(session)
+    chain = units.chain_of(session, code) if code else []
+    return chain[-1].geometry if chain else None
+
+
+def _report_page(request: Request, session: Session, principal: Principal | None, mode: str,
+                 values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+                 status_code: int = 200) -> Response:
+    values = dict(values or {})
+    values.setdefault("idempotency_key", uuid.uuid4().hex)
+    grids = []
+    if mode == "patrol" and principal is not None:
+        grids = [u.geometry for g in principal.grids for u in units.chain_of(session, g)[-1:] if u.geometry]
+    return render(request, "cases/report.html", {
+        **page_context(request), "mode": mode, "values": values, "errors": errors or {},
+        "groups": category_tree(session, request_locale(request)), "district_geometry": _district_outline(session),
+        "grid_geometries": grids, "max_description": intake.MAX_DESCRIPTION,
+        "max_photos": request.app.state.settings.max_photos}, status_code=status_code)
+
+
+def _case_input(form: FormData, values: dict[str, Any], errors: dict[str, str], request: Request
+                ) -> intake.CaseInput:
+    _ = gettext_for(request)
+    category = _text(form, "category", 10)
+    lat, lon = _float(form, "lat"), _float(form, "lon")
+    attributes = {}
+    for key, value in form.multi_items():
+        if key.startswith(f"attr_{category}_") and isinstance(value, str) and value.strip():
+            attributes[key.removeprefix(f"attr_{category}_")] = value.strip()
+    values.update({k: _text(form, k) for k in ("category", "description", "address", "reporter_name",
+                                                "reporter_phone", "unit_code", "idempotency_key")})
+    values.update({k: v for k, v in form.multi_items() if k.startswith("attr_") and isinstance(v, str)})
+    values.update(lat=lat, lon=lon, anonymous=bool(form.get("anonymous")),
+                  handled_on_spot=bool(form.get("handled_on_spot")))
+    if not category:
+        errors["category"] = _("Please choose a category.")
+    if not _text(form, "description"):
+        errors["description"] = _("Please describe the problem.")
+    elif len(_text(form, "description", intake.MAX_DESCRIPTION + 1000)) > intake.MAX_DESCRIPTION:
+        errors["description"] = _("At most %(n)s characters.") % {"n": intake.MAX_DESCRIPTION}
+    if (lat is None) != (lon is None) or (_text(form, "lat") and lat is None):
+        errors["location"] = _("This place could not be found in the district. Move the pin, or type the "
+                               "address instead.")
+    return intake.CaseInput(
+        category=category, description=_text(form, "description", intake.MAX_DESCRIPTION + 1000), lat=lat,
+        lon=lon, address=_text(form, "address", 300) or None, unit_code=_text(form, "unit_code", 20) or None,
+        reporter_name=_text(form, "reporter_name", 100) or None,
+        reporter_phone=_text(form, "reporter_phone", 40) or None, anonymous=bool(form.get("anonymous")),
+        attributes=attributes, handled_on_spot=bool(form.get("handled_on_spot")))
+
+
+def file_case(request: Request, session: Session, settings: Settings, form: FormData, data: intake.CaseInput,
+              *, channel: str, actor: Principal | None) -> Case:
+    """Create the case with its photos in one savepoint: a bad photo leaves no case behind, and a repeated
+    POST (a double tap, a reload) returns the case the first one made."""
+    photos = photo_bytes(form, settings)
+    with session.begin_nested():
+        result = intake.report_case(session, data, channel=channel, actor=actor,
+                                    idempotency_key=_text(form, "idempotency_key", 80) or None)
+        if not result.replayed:
+            views.attach_photos(session, settings, result.case, photos)
+    return result.case
+
+
+def _failed(request: Request, errors: dict[str, str], form: FormData, exc: DomainError | None = None) -> int:
+    """Record the error by its field; photos cannot be kept by the browser, so ask for them again."""
+    _ = gettext_for(request)
+    if exc is not None:
+        field, message = explain(request, exc)
+        errors[field] = message
+    if any(isinstance(f, UploadFile) and f.filename for f in form.getlist("photos")) and "photos" not in errors:
+        errors["photos"] = _("Please choose the photos again.")
+    return exc.status_code if exc is not None and exc.status_code != 404 else 422
+
+
+@router.get("/report")
+def report_page(request: Request, principal: OptionalPrincipal, session: DbSession) -> Response:
+    return _report_page(request, session, principal, "resident")
+
+
+@router.post("/report", dependencies=[Depends(verify_csrf)])
+def report(request: Request, principal: OptionalPrincipal, session: DbSession, settings: AppSettings,
+           form: PostedForm) -> Response:
+    _ = gettext_for(request)
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    data = _case_input(form, values, errors, request)
+    data.unit_code, data.handled_on_spot = None, False
+    if data.lat is None and not data.address and "location" not in errors:
+        errors["location"] = _("Drop a pin on the map, use your location, or type the address.")
+    # Only a resident's own account makes the case theirs; staff reporting here do so as anyone would.
+    actor = principal if principal is not None and principal.role == Role.resident else None
+    if errors:
+        return _report_page(request, session, principal, "resident", values, errors, _failed(request, errors, form))
+    try:
+        case = file_case(request, session, settings, form, data, channel="resident", actor=actor)
+    except DomainError as exc:
+        status = _failed(request, errors, form, exc)
+        return _report_page(request, session, principal, "resident", values, errors, status)
+    return render(request, "cases/reported.html", {**page_context(request), "case": case,
+                                                   "signed_in": actor is not None,
+                                                   "has_phone": bool(case.reporter_phone)})
+
+
+@router.get("/patrol")
+def patrol_page(request: Request, principal: CurrentPrincipal, session: DbSession) -> Response:
+    _grid_worker(principal)
+    return _report_page(request, session, principal, "patrol")
+
+
+@router.post("/patrol", dependencies=[Depends(verify_csrf)])
+def patrol(request: Request, principal: CurrentPrincipal, session: DbSession, settings: AppSettings,
+           form: PostedForm) -> Response:
+    _grid_worker(principal)
+    _ = gettext_for(request)
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    data = _case_input(form, values, errors, request)
+    data.unit_code, data.reporter_name, data.reporter_phone, data.anonymous = None, None, None, False
+    if errors:
+        return _report_page(request, session, principal, "patrol", values, errors, _failed(request, errors, form))
+    try:
+        case = file_case(request, session, settings, form, data, channel="patrol", actor=principal)
+    except DomainError as exc:
+        status = _failed(request, errors, form, exc)
+        return _report_page(request, session, principal, "patrol", values, errors, status)
+    request.session["flash"] = _("Reported. Tracking number %(number)s.") % {"number": case.number}
+    return RedirectResponse(f"/cases/{case.number}", status_code=303)
+
+
+def _grid_worker(principal: Principal) -> None:
+    if principal.role != Role.grid_worker:
+        raise Forbidden("your role may not do this", field="role")
+
+
+# The hotline console (12343): one form for a caller's problem, and the caller's earlier cases.
+
+
+def _hotline_page(request: Request, session: Session, principal: Principal, values: dict[str, Any] | None = None,
+                  errors: dict[str, str] | None = None, status_code: int = 200, **extra: Any) -> Response:
+    values = dict(values or {})
+    values.setdefault("idempotency_key", uuid.uuid4().hex)
+    picker = [u for u in units.list_units(session, principal.scope) if u.level in ("community", "grid")]
+    return render(request, "cases/hotline.html", {
+        **page_context(request), "values": values, "errors": errors or {}, "units": picker,
+        "groups": category_tree(session, request_locale(request)), "max_description": intake.MAX_DESCRIPTION,
+        **extra}, status_code=status_code)
+
+
+def _hotline_staff(principal: Principal) -> None:
+    if principal.role not in HOTLINE_ROLES:
+        raise Forbidden("your role may not do this", field="role")
+
+
+def cases_by_phone(request: Request, session: Session, principal: Principal, phone: str,
+                   exclude: str | None = None) -> list[dict[str, Any]]:
+    """A caller's earlier cases in the operator's scope, masked; the look-up itself is audited."""
+    phone = phone.replace(" ", "")
+    if not phone:
+        return []
+    rows = list(session.scalars(select(Case).where(service.visible(principal), Case.reporter_phone == phone)
+                                .order_by(Case.reported_at.desc()).limit(20)))
+    accounts.audit_for(session, principal, "cases_by_phone", target="/hotline", ip=client_ip(request),
+                       detail={"found": len(rows)})
+    return [c for c in views.present_many(session, rows, principal, request_locale(request))
+            if c["number"] != exclude]
+
+
+@router.get("/hotline")
+def hotline_page(request: Request, principal: CurrentPrincipal, session: DbSession) -> Response:
+    _hotline_staff(principal)
+    return _hotline_page(request, session, principal)
+
+
+@router.post("/hotline", dependencies=[Depends(verify_csrf)])
+def hotline(request: Request, principal: CurrentPrincipal, session: DbSession, settings: AppSettings,
+            form: PostedForm) -> Response:
+    _hotline_staff(principal)
+    _ = gettext_for(request)
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    data = _case_input(form, values, errors, request)
+    data.lat = data.lon = None
+    data.urgent = bool(form.get("urgent"))
+    values["urgent"] = data.urgent
+    if not data.reporter_phone:
+        errors["reporter_phone"] = _("Enter the caller's phone: it is how the caller tracks the case.")
+    if not data.unit_code and not data.address:
+        errors["unit_code"] = _("Choose the community or grid, or type the address.")
+    if errors:
+        return _hotline_page(request, session, principal, values, errors, 422)
+    try:
+        case = file_case(request, session, settings, form, data, channel="hotline", actor=principal)
+    except DomainError as exc:
+        field, message = explain(request, exc)
+        errors[field] = message
+        return _hotline_page(request, session, principal, values, errors, exc.status_code)
+    created = views.present(session, case, principal, locale=request_locale(request))
+    earlier = cases_by_phone(request, session, principal, data.reporter_phone or "", exclude=case.number)
+    return _hotline_page(request, session, principal, created=created, earlier=earlier,
+                         looked_up=True)
+
+
+@router.post("/hotline/lookup", dependencies=[Depends(verify_csrf)])
+def hotline_lookup(request: Request, principal: CurrentPrincipal, session: DbSession, form: PostedForm) -> Response:
+    _hotline_staff(principal)
+    phone = _text(form, "reporter_phone", 40)
+    earlier = cases_by_phone(request, session, principal, phone)
+    return _hotline_page(request, session, principal, {"reporter_phone": phone}, earlier=earlier, looked_up=True)
+
+
+# Tracking by number + phone (no account), and rating.
+
+
+def public_steps(session: Session, case: Case) -> list[CaseEvent]:
+    """The timeline a resident sees without signing in: what happened and when; names and notes stay inside."""
+    return service.timeline(session, case)
+
+
+def _track_page(request: Request, session: Session, values: dict[str, str], case: Case | None = None,
+                errors: dict[str, str] | None = None, status_code: int = 200, **extra: Any) -> Response:
+    context: dict[str, Any] = {**page_context(request), "values": values, "errors": errors or {}, "case": case,
+                               **extra}
+    if case is not None:
+        category = views.category_names(session).get(case.category_code)
+        context["category_name"] = (category.name_zh if request_locale(request) == "zh_CN" else category.name_en
+                                    ) if category else ""
+        context["steps"] = public_steps(session, case)
+        context["can_rate"] = case.status == "closed" and case.rating is None
+        context["ratings"] = RATINGS
+    return render(request, "cases/track.html", context, status_code=status_code)
+
+
+@router.get("/track")
+def track_page(request: Request) -> Response:
+    return render(request, "cases/track.html", {**page_context(request), "values": {}, "errors": {},
+                                                "case": None})
+
+
+@router.post("/track", dependencies=[Depends(verify_csrf)])
+def track(request: Request, session: DbSession, form: PostedForm) -> Response:
+    values = {"number": _text(form, "number", 30), "phone": _text(form, "phone", 40)}
+    try:
+        case = service.track(session, values["number"], values["phone"])
+    except DomainError as exc:
+        field, message = explain(request, exc)
+        return _track_page(request, session, values, errors={field: message}, status_code=exc.status_code)
+    return _track_page(request, session, values, case)
+
+
+@router.post("/track/rate", dependencies=[Depends(verify_csrf)])
+def track_rate(request: Request, session: DbSession, form: PostedForm) -> Response:
+    values = {"number": _text(form, "number", 30), "phone": _text(form, "phone", 40),
+              "comment": _text(form, "comment", 500)}
+    try:
+        with session.begin_nested():
+            case = actions.rate_by_phone(session, values["number"], values["phone"], _text(form, "rating", 30),
+                                         values["comment"] or None)
+    except DomainError as exc:
+        field, message = explain(request, exc)
+        try:
+            case = service.track(session, values["number"], values["phone"])
+        except DomainError:
+            case = None
+        return _track_page(request, session, values, case, {field: message}, exc.status_code)
+    return _track_page(request, session, values, case, rated=True)
+
+
+@router.get("/my/cases")
+def my_cases(request: Request, principal: CurrentPrincipal, session: DbSession, page: int = 1) -> Response:
+    if principal.role != Role.resident:
+        return RedirectResponse("/workbench", status_code=303)
+    page = max(page, 1)
+    rows, total = service.list_cases(session, principal, service.CaseFilter(), limit=20, offset=(page - 1) * 20,
+                                     order="recent")
+    return render(request, "cases/my_cases.html", {
+        **page_context(request), "cases": views.present_many(session, rows, principal, request_locale(request)),
+        "total": total, "page": page, "pages": max((total + 19) // 20, 1)})
+
+
+# The case page: facts, the whole timeline with photos, and one form per action the caller may take.
+
+
+def may(session: Session, principal: Principal, case: Case, action: str) -> bool:
+    """Whether the caller passes the per-case check of who (the role is already allowed)."""
+    try:
+        # The service's own check, so that the page offers exactly what the service will accept.
+        actions._check_who(session, principal, case, TRANSITIONS[action])  # noqa: SLF001
+    except Forbidden:
+        return False
+    return True
+
+
+def offered_actions(session: Session, principal: Principal, case: Case, view: dict[str, Any]) -> list[str]:
+    out = []
+    for action in view["actions"]:
+        waiting = WAITING.get(action)
+        if waiting and not view.get(waiting):
+            continue
+        if action == "request_extension" and view.get("extension_requested_hours"):
+            continue
+        if action == "request_suspension" and view.get("suspension_requested"):
+            continue
+        if action == "mark_urgent" and view["urgent"]:
+            continue
+        if action == "rate" and view["rating"]:
+            continue
+        if may(session, principal, case, action):
+            out.append(action)
+    return out
+
+
+def assignee_options(request: Request, session: Session, principal: Principal, case: Case
+                     ) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Who a dispatcher may send the case to: the workers of its grid, of its community, and the departments."""
+    _ = gettext_for(request)
+    groups: list[tuple[str, list[tuple[str, str]]]] = []
+    seen: set[str] = set()
+    if case.grid_code:
+        try:
+            members = units.members_of(session, principal.scope, case.grid_code)
+        except DomainError:
+            members = []
+        users = accounts.users_by_ids(session, [m.user_id for m in members])
+        options = [(users[m.user_id].username, users[m.user_id].full_name + (f" ({_('Grid lead')})" if m.is_lead else ""))
+                   for m in members if m.user_id in users]
+        seen.update(u for u, _n in options)
+        groups.append(("grid", options))
+    area = case.origin_code[:12] if len(case.origin_code) >= 12 else case.unit_code
+    workers = [(u.username, u.full_name) for u in accounts.list_users(session, Scope((area,)), role="grid_worker")
+               if u.username not in seen and u.is_active]
+    groups.append(("community", workers))
+    departments = [(u.username, u.full_name) for u in accounts.list_users(
+        session, Scope((case.district_code,)), role="department") if u.is_active]
+    groups.append(("department", departments))
+    return [(k, opts) for k, opts in groups if opts]
+
+
+def case_page(request: Request, session: Session, principal: Principal, case: Case, *,
+              error: dict[str, str] | None = None, values: dict[str, str] | None = None,
+              status_code: int = 200) -> Response:
+    locale = request_locale(request)
+    view = views.present(session, case, principal, locale=locale)
+    events = service.timeline(session, case)
+    photo_rows = service.photos_of(session, case)
+    urls = {p["id"]: p for p in views.photo_urls(session, case)}
+    by_event: dict[Any, list[dict[str, Any]]] = {}
+    for p in photo_rows:
+        by_event.setdefault(p.event_id, []).append(urls[str(p.id)])
+    offered = offered_actions(session, principal, case, view)
+    place = units.chain_of(session, case.origin_code)
+    answerable = units.chain_of(session, case.unit_code)[-1:] if case.unit_code else []
+    grid_geometry = None
+    if case.grid_code and principal.role != Role.resident:
+        chain = units.chain_of(session, case.grid_code)
+        grid_geometry = chain[-1].geometry if chain else None
+    return render(request, "cases/case.html", {
+        **page_context(request), "case": view, "events": events, "photos_by_event": by_event,
+        "primary": [a for a in offered if a in PRIMARY], "secondary": [a for a in offered if a not in PRIMARY],
+        "transitions": TRANSITIONS, "photo_actions": PHOTO_ACTIONS, "ratings": RATINGS,
+        "supervision_levels": SUPERVISION_LEVELS,
+        "assignees": assignee_options(request, session, principal, case) if "dispatch" in offered else [],
+        "place": place, "answerable": answerable[0] if answerable else None, "grid_geometry": grid_geometry,
+        "is_resident": principal.role == Role.resident, "error": error or {}, "values": values or {},
+        "flash": request.session.pop("flash", None), "max_photos": request.app.state.settings.max_photos,
+    }, status_code=status_code)
+
+
+@router.get("/cases/{number:caseno}")
+def case_view(number: str, request: Request, principal: CurrentPrincipal, session: DbSession) -> Response:
+    return case_page(request, session, principal, service.get_case(session, principal, number))
+
+
+@router.post("/cases/{number:caseno}/actions/{action}", dependencies=[Depends(verify_csrf)])
+def case_action(number: str, action: str, request: Request, principal: CurrentPrincipal, session: DbSession,
+                settings: AppSettings, form: PostedForm) -> Response:
+    _ = gettext_for(request)
+    values = {k: _text(form, k, 2000) for k in ("note", "assignee", "hours", "level", "original", "rating")}
+    data = actions.ActionInput(note=values["note"] or None, version=_int(form, "version"),
+                               assignee=values["assignee"] or None, hours=_int(form, "hours"),
+                               level=values["level"] or None, rating=values["rating"] or None,
+                               original=values["original"] or None)
+    try:
+        if values["hours"] and data.hours is None:
+            raise Invalid("working hours to add, 1 to 400", field="hours")
+        photos = photo_bytes(form, settings) if action in PHOTO_ACTIONS else []
+        with session.begin_nested():
+            case = actions.act(session, principal, number, action, data)
+            if photos:
+                event = max(service.timeline(session, case), key=lambda e: (e.at, e.id))
+                views.attach_photos(session, settings, case, photos, event_id=event.id)
+    except StaleDataError:
+        return _action_failed(request, session, principal, number, action, values,
+                              Conflict("changed meanwhile", field="version"))
+    except NotFound as exc:
+        if action != "merge" or exc.field != "number" or values["original"] == number:
+            raise
+        # The original named for a merge does not exist (or lies outside the caller's scope).
+        return _action_failed(request, session, principal, number, action, values,
+                              Invalid("no such case", field="original"))
+    except DomainError as exc:
+        return _action_failed(request, session, principal, number, action, values, exc)
+    label = labels(_)["action"].get(action, action)
+    request.session["flash"] = _("Done: %(action)s.") % {"action": label}
+    return RedirectResponse(f"/cases/{number}", status_code=303)
+
+
+def _action_failed(request: Request, session: Session, principal: Principal, number: str, action: str,
+                   values: dict[str, str], exc: DomainError) -> Response:
+    """The case page again, as it is now, with the message by the form that failed and the note kept."""
+    field, message = explain(request, exc)
+    case = service.get_case(session, principal, number)
+    status = exc.status_code if exc.status_code in (403, 409, 422) else 422
+    return case_page(request, session, principal, case, error={"action": action, "field": field, "message": message},
+                     values=values, status_code=status)

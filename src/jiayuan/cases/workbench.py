@@ -1,0 +1,319 @@
+"""Staff pages of cases: the handler's to-do with a map, the dispatchers' queue with its Excel export, and the
+district administrator's category editor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from io import BytesIO
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from jiayuan.accounts import service as accounts
+from jiayuan.accounts.roles import STAFF_ROLES, Role
+from jiayuan.accounts.service import Principal
+from jiayuan.cases import categories, service, timing, views
+from jiayuan.cases.models import Case
+from jiayuan.cases.pages import PRIMARY, PostedForm, explain, labels, offered_actions, page_context
+from jiayuan.cases.workflow import (
+    ACCEPTED,
+    CHECKING,
+    DISPATCHED,
+    DISPATCHERS,
+    FINAL,
+    HANDLED,
+    IN_PROGRESS,
+    OPEN,
+    REGISTERED,
+    REPORTED,
+    STATUSES,
+    SUSPENDED,
+)
+from jiayuan.deps import CurrentPrincipal, DbSession, client_ip, require_role, verify_csrf
+from jiayuan.kit.db import utcnow
+from jiayuan.kit.errors import DomainError, Forbidden
+from jiayuan.kit.i18n import TIMEZONE
+from jiayuan.notify.senders import mask_phone
+from jiayuan.units import service as units
+from jiayuan.web import gettext_for, render, request_locale
+
+router = APIRouter(include_in_schema=False)
+Admin = Annotated[Principal, Depends(require_role(Role.district_admin))]
+
+QUEUE_ROLES = frozenset({*DISPATCHERS, Role.hotline_operator})
+TABS = ("new", "dispatch", "progress", "overdue", "supervised", "all")
+TAB_STATUSES: dict[str, frozenset[str]] = {
+    "new": frozenset({REPORTED, ACCEPTED}),
+    "dispatch": frozenset({REGISTERED}),
+    "progress": frozenset({DISPATCHED, IN_PROGRESS, HANDLED, CHECKING, SUSPENDED}),
+    "overdue": OPEN,
+    "supervised": OPEN,
+}
+PAGE_SIZE = 50
+TODO_LIMIT = 300
+EXPORT_LIMIT = 50_000
+
+
+# The handler's to-do: what waits for them first, then the rest of what is open in their grids.
+
+
+def todo(session: Session, principal: Principal, locale: str = "zh_CN") -> tuple[list[dict], list[dict]]:
+    """(cases waiting for the caller's next step, other open cases they can see), each sorted by due time."""
+    rows, _total = service.list_cases(session, principal, service.CaseFilter(status="open"), limit=TODO_LIMIT)
+    mine, others = [], []
+    for case, view in zip(rows, views.present_many(session, rows, principal, locale), strict=True):
+        view["next"] = [a for a in offered_actions(session, principal, case, view) if a in PRIMARY]
+        (mine if view["next"] else others).append(view)
+    return mine, others
+
+
+def todo_count(session: Session, principal: Principal) -> int:
+    """How many cases wait for the caller's next step (the number on the home page's tile)."""
+    return len(todo(session, principal)[0])
+
+
+def _handler_page(request: Request, session: Session, principal: Principal) -> Response:
+    mine, others = todo(session, principal, request_locale(request))
+    points = [{"lat": v["lat"], "lon": v["lon"], "number": v["number"], "light": v["light"] or "none",
+               "category": v["category_name"], "mine": bool(v.get("next"))}
+              for v in mine + others if v["lat"] is not None]
+    grids = [u.geometry for g in principal.grids for u in units.chain_of(session, g)[-1:] if u.geometry]
+    return render(request, "cases/workbench.html", {**page_context(request), "mine": mine, "others": others,
+                                                    "points": points, "grid_geometries": grids})
+
+
+# The dispatchers' queue.
+
+
+@dataclass
+class QueueFilter:
+    tab: str = "new"
+    status: str = ""
+    category: str = ""
+    unit: str = ""
+    q: str = ""
+
+    def query(self, **changes: Any) -> str:
+        params = {"tab": self.tab, "status": self.status, "category": self.category, "unit": self.unit,
+                  "q": self.q, **changes}
+        return urlencode({k: v for k, v in params.items() if v})
+
+
+def queue_filter(tab: str | None, status: str | None, category: str | None, unit: str | None,
+                 q: str | None) -> QueueFilter:
+    """The filters from the query string; anything unknown is dropped rather than refused."""
+    unit = (unit or "").strip()
+    return QueueFilter(
+        tab=tab if tab in TABS else "new",
+        status=status if status in (*STATUSES, "open", "final") else "",
+        category=(category or "").strip() if (category or "").strip().isdigit() else "",
+        unit=unit if unit.isdigit() and len(unit) in (6, 9, 12, 15) else "",
+        q=(q or "").strip()[:100],
+    )
+
+
+def queue_statement(principal: Principal, f: QueueFilter, *, tab: str | None = None) -> Select[tuple[Case]]:
+    """The caller's cases (scope through service.visible, the one place for it) narrowed by tab and filters."""
+    tab = tab or f.tab
+    stmt = select(Case).where(service.visible(principal))
+    if tab in TAB_STATUSES:
+        stmt = stmt.where(Case.status.in_(TAB_STATUSES[tab]))
+    if tab == "overdue":
+        stmt = stmt.where(Case.stage_due_at < utcnow())
+    elif tab == "supervised":
+        stmt = stmt.where(Case.supervision.is_not(None))
+    if f.status == "open":
+        stmt = stmt.where(Case.status.in_(OPEN))
+    elif f.status == "final":
+        stmt = stmt.where(Case.status.in_(FINAL))
+    elif f.status:
+        stmt = stmt.where(Case.status == f.status)
+    if f.category:
+        stmt = stmt.where(Case.category_code.startswith(f.category) if len(f.category) == 2
+                          else Case.category_code == f.category)
+    if f.unit:
+        stmt = stmt.where(Case.district_code == f.unit[:6], Case.origin_code >= f.unit,
+                          Case.origin_code < f.unit + ":")
+    if f.q:
+        stmt = stmt.where(Case.number == f.q) if f.q.isdigit() else stmt.where(
+            or_(Case.description.contains(f.q), Case.address.contains(f.q)))
+    return stmt
+
+
+def _ordered(stmt: Select[tuple[Case]], tab: str) -> Select[tuple[Case]]:
+    if tab == "all":
+        return stmt.order_by(Case.reported_at.desc())
+    return stmt.order_by(Case.stage_due_at.is_(None), Case.stage_due_at, Case.reported_at)
+
+
+def _count(session: Session, stmt: Select[tuple[Case]]) -> int:
+    return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+
+
+def _unit_names(session: Session, principal: Principal) -> dict[str, str]:
+    return {u.code: u.name for u in units.list_units(session, principal.scope, with_ancestors=True)}
+
+
+def _queue_page(request: Request, session: Session, principal: Principal, f: QueueFilter, page: int) -> Response:
+    locale = request_locale(request)
+    stmt = queue_statement(principal, f)
+    total = _count(session, stmt)
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    page = min(max(page, 1), pages)
+    rows = list(session.scalars(_ordered(stmt, f.tab).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
+    counts = {t: _count(session, queue_statement(principal, f, tab=t)) for t in TABS if t != "all"}
+    scope_units = [u for u in units.list_units(session, principal.scope) if u.level != "district"]
+    return render(request, "cases/queue.html", {
+        **page_context(request), "f": f, "tabs": TABS, "counts": counts, "total": total, "page": page,
+        "pages": pages, "cases": views.present_many(session, rows, principal, locale),
+        "unit_names": _unit_names(session, principal), "scope_units": scope_units,
+        "groups": _category_groups(session, locale), "statuses": STATUSES})
+
+
+def _category_groups(session: Session, locale: str) -> list[tuple[Any, list[Any]]]:
+    rows = categories.list_categories(session, active_only=False)
+    groups = [c for c in rows if c.parent_code is None]
+    name = (lambda c: c.name_zh) if locale == "zh_CN" else (lambda c: c.name_en)
+    return [({"code": g.code, "name": name(g)}, [{"code": c.code, "name": name(c)} for c in rows
+                                                 if c.parent_code == g.code]) for g in groups]
+
+
+@router.get("/workbench")
+def workbench(request: Request, principal: CurrentPrincipal, session: DbSession, tab: str | None = None,
+              status: str | None = None, category: str | None = None, unit: str | None = None,
+              q: str | None = None, page: int = 1) -> Response:
+    if principal.role == Role.resident:
+        return RedirectResponse("/my/cases", status_code=303)
+    if principal.role in QUEUE_ROLES:
+        return _queue_page(request, session, principal, queue_filter(tab, status, category, unit, q), page)
+    if principal.role in (Role.grid_worker, Role.department):
+        return _handler_page(request, session, principal)
+    raise Forbidden("your role may not do this", field="role")
+
+
+@router.get("/cases/export.xlsx")
+def export(request: Request, principal: CurrentPrincipal, session: DbSession, tab: str | None = None,
+           status: str | None = None, category: str | None = None, unit: str | None = None,
+           q: str | None = None) -> Response:
+    """The list as filtered on the page, as an Excel workbook with Chinese headers; phones masked."""
+    if principal.role not in STAFF_ROLES:
+        raise Forbidden("your role may not do this", field="role")
+    f = queue_filter(tab if principal.role in QUEUE_ROLES else "all", status, category, unit, q)
+    if principal.role not in QUEUE_ROLES and tab is None and status is None:
+        f.status = "open"  # a handler's export is their open list, as the to-do page shows it
+    rows = list(session.scalars(_ordered(queue_statement(principal, f), f.tab).limit(EXPORT_LIMIT)))
+    data = workbook(request, session, principal, rows)
+    accounts.audit_for(session, principal, "cases_exported", target="/cases/export.xlsx", ip=client_ip(request),
+                       detail={"rows": len(rows), "filters": f.query()})
+    name = f"cases-{datetime.now(TIMEZONE):%Y%m%d-%H%M}.xlsx"
+    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"})
+
+
+def _local(value: datetime | None) -> datetime | None:
+    """Excel has no time zones: Beijing time, as the staff read it."""
+    if value is None:
+        return None
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+    return value.astimezone(TIMEZONE).replace(tzinfo=None)
+
+
+def workbook(request: Request, session: Session, principal: Principal, rows: list[Case]) -> bytes:
+    _ = gettext_for(request)
+    L = labels(_)  # noqa: N806 - the same name as in the templates
+    zh = request_locale(request) == "zh_CN"
+    names = _unit_names(session, principal)
+    cats = views.category_names(session)
+    users = accounts.users_by_ids(session, list({c.assignee_id for c in rows if c.assignee_id}))
+    now = utcnow()
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_("Cases"))
+    headers = [_("Tracking number"), _("Status"), _("Category"), _("Description"), _("Address"), _("Place"),
+               _("Answerable unit"), _("Handler"), _("Channel"), _("Reported at"), _("Stage due"), _("Time limit"),
+               _("Handling due"), _("Closed at"), _("Supervision"), _("Urgent"), _("Reporter"), _("Phone"),
+               _("Rating")]
+    bold = Font(bold=True)
+    ws.append([_cell(ws, h, bold) for h in headers])
+    for c in rows:
+        category = cats.get(c.category_code)
+        light = timing.light(session, c.stage_started_at, c.stage_due_at, now) if (
+            c.status in OPEN and c.stage_due_at) else None
+        assignee = users.get(c.assignee_id)
+        ws.append([
+            c.number, L["status"].get(c.status, c.status),
+            ((category.name_zh if zh else category.name_en) if category else c.category_code),
+            c.description, c.address or "", names.get(c.origin_code, c.origin_code),
+            names.get(c.unit_code, c.department or c.unit_code), assignee.full_name if assignee else "",
+            L["channel"].get(c.channel, c.channel), _local(c.reported_at), _local(c.stage_due_at),
+            L["light"].get(light, "") if light else "", _local(c.due_at), _local(c.closed_at),
+            L["supervision"].get(c.supervision, "") if c.supervision else "", _("Urgent") if c.urgent else "",
+            _("Anonymous") if c.anonymous else (c.reporter_name or ""),
+            mask_phone(c.reporter_phone) if c.reporter_phone else "", L["rating"].get(c.rating, "") if c.rating else ""])
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _cell(ws: Any, value: str, font: Font) -> WriteOnlyCell:
+    cell = WriteOnlyCell(ws, value=value)
+    cell.font = font
+    return cell
+
+
+# Categories, edited by the district administrator.
+
+
+def _categories_page(request: Request, session: Session, principal: Principal, *, saved: str | None = None,
+                     error: dict[str, str] | None = None, status_code: int = 200) -> Response:
+    rows = categories.list_categories(session, active_only=False)
+    departments = accounts.list_users(session, principal.scope, role="department")
+    return render(request, "cases/categories.html", {
+        **page_context(request), "groups": [(g, [c for c in rows if c.parent_code == g.code])
+                                            for g in rows if g.parent_code is None],
+        "levels": categories.LEVELS, "departments": departments, "saved": saved, "error": error or {}},
+        status_code=status_code)
+
+
+@router.get("/admin/categories")
+def categories_page(request: Request, principal: Admin, session: DbSession, saved: str | None = None) -> Response:
+    return _categories_page(request, session, principal, saved=saved)
+
+
+@router.post("/admin/categories/{code}", dependencies=[Depends(verify_csrf)])
+def category_save(code: str, request: Request, principal: Admin, session: DbSession, form: PostedForm) -> Response:
+    changes: dict[str, Any] = {}
+    for key in ("name_zh", "name_en"):
+        if isinstance(form.get(key), str):
+            changes[key] = str(form.get(key)).strip()
+    if form.get("handling_level") is not None:
+        changes["handling_level"] = str(form.get("handling_level"))
+        hours = str(form.get("time_limit_hours") or "").strip()
+        changes["time_limit_hours"] = int(hours) if hours.isdigit() else hours
+        changes["urgent"] = bool(form.get("urgent"))
+        changes["department"] = str(form.get("department") or "").strip() or None
+    changes["is_active"] = bool(form.get("is_active"))
+    try:
+        with session.begin_nested():
+            categories.update_category(session, code, changes)
+    except DomainError as exc:
+        _ = gettext_for(request)
+        field, message = explain(request, exc)
+        if field == "time_limit_hours":
+            message = _("A whole number of hours from 1 to 2000.")
+        elif field == "department":
+            message = _("A department category needs the department account that receives it.")
+        elif field in ("name_zh", "name_en"):
+            message = _("A name is required.")
+        return _categories_page(request, session, principal, status_code=exc.status_code,
+                                error={"code": code, "field": field, "message": message})
+    accounts.audit_for(session, principal, "category_updated", target=f"categories/{code}", ip=client_ip(request),
+                       detail={k: v for k, v in changes.items() if k != "name_en"})
+    return RedirectResponse(f"/admin/categories?saved={code}#c-{code}", status_code=303)
