@@ -49,9 +49,9 @@ def _form(client: TestClient, path: str) -> dict[str, str]:
 
 
 def _number(html: str) -> str:
-    m = re.search(r'id="tracking-number">(\d+)<', html)
+    m = re.search(r'id="tracking-number">(.*?)</p>', html)
     assert m, "no tracking number on the page"
-    return m.group(1)
+    return re.sub(r"<[^>]+>", "", m.group(1))
 
 
 def _version(html: str, action: str) -> str:

@@ -36,8 +36,10 @@ def hours_between(session: Session, start: datetime | None, end: datetime | None
     return round(calendar.calendar_for(session).working_hours_between(start, end), 2)
 
 
-def light(session: Session, started: datetime | None, due: datetime | None, now: datetime) -> str | None:
-    """green / yellow / red: under 80 %, 80–100 %, over 100 % of the stage's time used."""
+def light(session: Session, started: datetime | None, due: datetime | None, now: datetime, *, urgent: bool = False,
+          cal: calendar.WorkCalendar | None = None) -> str | None:
+    """green / yellow / red: under 80 %, 80–100 %, over 100 % of the stage's time used (pass `cal` when
+    colouring a list, so that the calendar's version is checked once, not per row)."""
     if started is None or due is None:
         return None
-    return calendar.traffic_light(started, due, now, calendar.calendar_for(session))
+    return calendar.traffic_light(started, due, now, cal or calendar.calendar_for(session), urgent=urgent)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.service import Principal
-from jiayuan.cases import service, timing
+from jiayuan.cases import calendar, service, timing
 from jiayuan.cases.models import Case, CasePhoto, Category
 from jiayuan.cases.photos import discard_photos, save_photos
 from jiayuan.cases.workflow import OPEN, allowed_actions
@@ -24,7 +24,8 @@ def category_names(session: Session) -> dict[str, Category]:
 
 
 def present(session: Session, case: Case, principal: Principal | None, *, categories: dict[str, Category] | None = None,
-            users: dict[Any, Any] | None = None, locale: str = "zh_CN") -> dict[str, Any]:
+            users: dict[Any, Any] | None = None, locale: str = "zh_CN",
+            cal: calendar.WorkCalendar | None = None) -> dict[str, Any]:
     """One case as a dict of CaseRead's fields."""
     categories = categories if categories is not None else category_names(session)
     if users is None:
@@ -50,7 +51,7 @@ def present(session: Session, case: Case, principal: Principal | None, *, catego
         "reported_at": case.reported_at, "accepted_at": case.accepted_at, "dispatched_at": case.dispatched_at,
         "handled_at": case.handled_at, "closed_at": case.closed_at, "stage_due_at": case.stage_due_at,
         "due_at": case.due_at,
-        "light": timing.light(session, case.stage_started_at, case.stage_due_at, now)
+        "light": timing.light(session, case.stage_started_at, case.stage_due_at, now, urgent=case.urgent, cal=cal)
         if case.status in OPEN and case.stage_due_at else None,
         "rework_count": case.rework_count, "rating": case.rating, "version": case.version,
         "actions": allowed_actions(case.status, principal.role) if principal else [],
@@ -62,7 +63,9 @@ def present(session: Session, case: Case, principal: Principal | None, *, catego
 def present_many(session: Session, cases: list[Case], principal: Principal, locale: str = "zh_CN") -> list[dict]:
     categories = category_names(session)
     users = accounts.users_by_ids(session, list({c.assignee_id for c in cases if c.assignee_id}))
-    return [present(session, c, principal, categories=categories, users=users, locale=locale) for c in cases]
+    cal = calendar.calendar_for(session)
+    return [present(session, c, principal, categories=categories, users=users, locale=locale, cal=cal)
+            for c in cases]
 
 
 def photo_urls(session: Session, case: Case) -> list[dict[str, Any]]:
