@@ -35,17 +35,23 @@ def get_db(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_read_db(request: Request) -> Iterator[Session]:
-    """A session on the replica (the primary when none is configured) for figures that only read; it never
-    commits, and closing it ends its transaction."""
+AppSettings = Annotated[Settings, Depends(get_settings)]
+# scope="function": commit before the response is sent, so that a failed commit is an error response.
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def get_read_db(request: Request, primary: DbSession) -> Iterator[Session]:
+    """A session on the replica for figures that only read; it never commits. Without a replica it is the
+    request's own session: a second SQLite connection would wait on the write lock (BEGIN IMMEDIATE) that
+    the request's first one holds until the response."""
     db: Database = request.app.state.db
+    if db.replica_engine is db.engine:
+        yield primary
+        return
     with db.read_sessions() as session:
         yield session
 
 
-AppSettings = Annotated[Settings, Depends(get_settings)]
-# scope="function": commit before the response is sent, so that a failed commit is an error response.
-DbSession = Annotated[Session, Depends(get_db, scope="function")]
 ReadSession = Annotated[Session, Depends(get_read_db, scope="function")]
 
 _bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)

@@ -37,7 +37,8 @@ PHONE_SCREEN = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "h
 
 pytestmark = pytest.mark.browser
 if not Path(CHROMIUM).exists() and os.environ.get("JIAYUAN_REQUIRE_BROWSER") != "1":
-    pytestmark = [pytest.mark.browser, pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}: apt-get install chromium")]
+    pytestmark = [pytest.mark.browser,
+                  pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}: apt-get install chromium")]
 
 
 def _free_port() -> int:
@@ -66,10 +67,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Data
         load_reference_data(s)
         load_demo(s, "small")
     # No base map here (no internet): the district and grid outlines must be enough to place a pin.
-    settings = Settings(database_url=url, secret_key="browser-" + "x" * 32, node_modules=ROOT / "node_modules",
-                        tile_url="", var_dir=folder / "var")
+    settings = Settings(database_url=url, secret_key="browser-" + "x" * 32,
+                        node_modules=ROOT / "node_modules", tile_url="", var_dir=folder / "var")
     port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=port, log_level="warning")
+    srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()
     while not srv.started:
@@ -125,8 +127,18 @@ def test_resident_files_worker_closes_resident_rates(server, browser, grid_a_poi
     page.select_option("[data-category-group]", "11")
     page.select_option("select[name=category]", "1101")
     page.fill("textarea[name=description]", "小区东门口有一堆暴露垃圾，已经两天没人清理，气味很大。")
-    page.set_input_files("input[name=photos]", files=[{"name": "rubbish.jpg", "mimeType": "image/jpeg",
-                                                       "buffer": _jpeg()}])
+    photo = [{"name": "rubbish.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}]
+    page.set_input_files("input[name=photos]", files=photo)
+    page.fill("input[name=reporter_name]", "张阿姨")
+    page.fill("input[name=reporter_phone]", PHONE)
+    # Sent without a place: the form comes back with the message by the map, and what was typed is kept.
+    page.click("button[type=submit].huge")
+    page.wait_for_selector("#err-location")
+    assert "请在地图上标出位置" in page.inner_text("#err-location")
+    assert "两天没人清理" in page.input_value("textarea[name=description]")
+    assert page.input_value("input[name=reporter_phone]") == PHONE
+    page.screenshot(path=str(shots / "report-error.png"), full_page=True)
+    page.set_input_files("input[name=photos]", files=photo)  # a browser never keeps chosen files
     # "Use my location" fills the pin from the phone's position...
     page.click("[data-locate]")
     page.wait_for_function("document.querySelector('input[name=lat]').value !== ''")
@@ -135,14 +147,12 @@ def test_resident_files_worker_closes_resident_rates(server, browser, grid_a_poi
     assert page.input_value("input[name=lat]") == ""
     # ...and so does a tap on the map: tap exactly where grid A's inner point is drawn.
     page.locator("#pickmap").scroll_into_view_if_needed()
-    spot = page.evaluate("([la, lo]) => document.getElementById('pickmap').leafletMap.latLngToContainerPoint([la, lo])",
-                         [lat, lon])
+    to_pixel = "([la, lo]) => document.getElementById('pickmap').leafletMap.latLngToContainerPoint([la, lo])"
+    spot = page.evaluate(to_pixel, [lat, lon])
     page.locator("#pickmap").click(position={"x": spot["x"], "y": spot["y"]})
     page.wait_for_function("document.querySelector('input[name=lat]').value !== ''")
     tapped = float(page.input_value("input[name=lat]")), float(page.input_value("input[name=lon]"))
     assert abs(tapped[0] - lat) < 2e-4 and abs(tapped[1] - lon) < 2e-4, tapped  # within a pixel or two
-    page.fill("input[name=reporter_name]", "张阿姨")
-    page.fill("input[name=reporter_phone]", PHONE)
     page.screenshot(path=str(shots / "report-filled.png"), full_page=True)
     page.click("button[type=submit].huge")
     page.wait_for_selector("#tracking-number")
@@ -196,7 +206,7 @@ def test_resident_files_worker_closes_resident_rates(server, browser, grid_a_poi
 
 
 def test_staff_pages_on_a_desk(server, browser, shots) -> None:  # noqa: ANN001
-    """The hotline desk files a case, the dispatcher's queue shows it; the pages are screenshotted to look at."""
+    """The hotline desk files a case, the dispatcher's queue shows it; screenshots of the staff pages."""
     base = server[0]
     desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = desk.new_page()

@@ -321,7 +321,7 @@ def test_the_worker_task_drains_the_outbox_and_schedules_the_rest_of_the_minute(
     assert delays == [15, 30, 45]
 
 
-def test_the_worker_command_registers_the_outbox_task(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_worker_command_registers_the_periodic_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
     import huey.consumer
 
     from jiayuan import cli
@@ -343,4 +343,5 @@ def test_the_worker_command_registers_the_outbox_task(monkeypatch: pytest.Monkey
     result = CliRunner().invoke(cli.app, ["worker"])
     assert result.exit_code == 0, result.output
     assert ran == [queue]
-    assert [t.name for t in queue.read_periodic(datetime.now())] == ["notify.deliver_outbox"]
+    assert sorted(t.name for t in queue.read_periodic(datetime.now())) == ["cases.sweep_overdue",
+                                                                          "notify.deliver_outbox"]

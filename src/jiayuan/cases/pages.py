@@ -1,4 +1,4 @@
-"""Pages of cases for residents and handlers: report, track and rate, patrol and hotline intake, the case page."""
+"""Pages of cases for residents and handlers: report, track and rate, my cases, and the case page."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.convertors import Convertor, register_url_convertor
@@ -18,10 +17,10 @@ from jiayuan.accounts import service as accounts
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.cases import actions, categories, intake, service, views
-from jiayuan.cases.models import Case, CaseEvent
-from jiayuan.cases.workflow import DISPATCHERS, RATINGS, SUPERVISION_LEVELS, TRANSITIONS
+from jiayuan.cases.models import Case, CaseEvent, Category
+from jiayuan.cases.workflow import RATINGS, SUPERVISION_LEVELS, TRANSITIONS
 from jiayuan.config import Settings
-from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, OptionalPrincipal, client_ip, verify_csrf
+from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, OptionalPrincipal, verify_csrf
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from jiayuan.kit.scope import Scope
@@ -30,7 +29,7 @@ from jiayuan.web import gettext_for, render, request_locale
 
 
 class CaseNumber(Convertor[str]):
-    """Tracking numbers are digits: /cases/metrics, /cases/export.xlsx and the like stay free for other routes."""
+    """Tracking numbers are digits: /cases/metrics, /cases/export.xlsx and the like stay free for others."""
 
     regex = r"\d{6,20}"
 
@@ -45,9 +44,9 @@ register_url_convertor("caseno", CaseNumber())
 
 router = APIRouter(include_in_schema=False)
 
-HOTLINE_ROLES = frozenset({Role.hotline_operator, *DISPATCHERS})
 # The loop's main steps get a prominent form; the rest sit under "more actions".
-PRIMARY = ("accept", "register", "dispatch", "start", "handle", "check", "close", "rework", "approve_extension",
+PRIMARY = ("accept", "register", "dispatch", "start", "handle", "check", "close", "rework",
+           "approve_extension",
            "approve_suspension", "resume", "rate")
 PHOTO_ACTIONS = frozenset({"handle", "check", "close", "rework"})
 # Steps that only make sense while something waits for them.
@@ -79,7 +78,8 @@ def labels(_: Any) -> dict[str, dict[str, str]]:
             "report": _("Report"), "accept": _("Accept"), "void": _("Void"), "merge": _("Merge as duplicate"),
             "register": _("Register"), "dispatch": _("Dispatch"), "return": _("Return (wrong dispatch)"),
             "start": _("Start handling"), "handle": _("Report handling done"), "check": _("Check on site"),
-            "close": _("Close"), "rework": _("Send back for rework"), "request_extension": _("Request extension"),
+            "close": _("Close"), "rework": _("Send back for rework"),
+            "request_extension": _("Request extension"),
             "approve_extension": _("Approve extension"), "reject_extension": _("Reject extension"),
             "request_suspension": _("Request suspension"), "approve_suspension": _("Approve suspension"),
             "resume": _("Resume"), "supervise": _("Supervise"), "escalate": _("Escalate"),
@@ -88,15 +88,17 @@ def labels(_: Any) -> dict[str, dict[str, str]]:
         },
         "rating": {"satisfied": _("Satisfied"), "fairly_satisfied": _("Fairly satisfied"),
                    "dissatisfied": _("Dissatisfied")},
-        "channel": {"resident": _("Resident report"), "hotline": _("12343 hotline"), "patrol": _("Grid patrol"),
-                    "api": _("API"), "open311": _("Open311 app")},
-        "level": {"grid": _("Grid"), "community": _("Community"), "street": _("Street"), "district": _("District"),
-                  "department": _("Department")},
+        "channel": {"resident": _("Resident report"), "hotline": _("12343 hotline"),
+                    "patrol": _("Grid patrol"), "api": _("API"), "open311": _("Open311 app")},
+        "level": {"grid": _("Grid"), "community": _("Community"), "street": _("Street"),
+                  "district": _("District"), "department": _("Department")},
         "supervision": {"normal": _("Supervised (normal)"), "yellow": _("Yellow card"), "red": _("Red card")},
         "light": {"green": _("On time"), "yellow": _("Due soon"), "red": _("Overdue")},
-        "role": {"resident": _("Resident"), "grid_worker": _("Grid worker"), "community_staff": _("Community staff"),
+        "role": {"resident": _("Resident"), "grid_worker": _("Grid worker"),
+                 "community_staff": _("Community staff"),
                  "street_staff": _("Street staff"), "district_admin": _("District administrator"),
-                 "department": _("Department"), "hotline_operator": _("Hotline operator"), "system": _("System"),
+                 "department": _("Department"), "hotline_operator": _("Hotline operator"),
+                 "system": _("System"),
                  "open311": _("Open311 app")},
     }
 
@@ -141,7 +143,8 @@ def explain(request: Request, exc: DomainError) -> tuple[str, str]:
             return "photos", _("Photo %(n)s has too many pixels.") % {"n": number}
         if "limit" in message:
             limit = message.rsplit("over the ", 1)[-1].removesuffix(" limit")
-            return "photos", _("Photo %(n)s is too large (at most %(limit)s).") % {"n": number, "limit": limit}
+            return "photos", _("Photo %(n)s is too large (at most %(limit)s).") % {"n": number,
+                                                                                   "limit": limit}
         return "photos", _("Photo %(n)s is damaged or empty.") % {"n": number}
     if field in ("lat", "lon", "crs"):
         nearest = (exc.details or {}).get("nearest") if isinstance(exc.details, dict) else None
@@ -184,21 +187,21 @@ def explain(request: Request, exc: DomainError) -> tuple[str, str]:
     return field or "form", _(message)
 
 
-def _text(form: FormData, name: str, limit: int = 5000) -> str:
+def field_text(form: FormData, name: str, limit: int = 5000) -> str:
     value = form.get(name)
     return value.strip()[:limit] if isinstance(value, str) else ""
 
 
 def _float(form: FormData, name: str) -> float | None:
     try:
-        return float(_text(form, name)) if _text(form, name) else None
+        return float(field_text(form, name)) if field_text(form, name) else None
     except ValueError:
         return None
 
 
 def _int(form: FormData, name: str) -> int | None:
     try:
-        return int(_text(form, name)) if _text(form, name) else None
+        return int(field_text(form, name)) if field_text(form, name) else None
     except ValueError:
         return None
 
@@ -237,7 +240,7 @@ def _district_outline(session: Session) -> dict | None:
     return chain[-1].geometry if chain else None
 
 
-def _report_page(request: Request, session: Session, principal: Principal | None, mode: str,
+def report_form(request: Request, session: Session, principal: Principal | None, mode: str,
                  values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
                  status_code: int = 200) -> Response:
     values = dict(values or {})
@@ -247,39 +250,41 @@ def _report_page(request: Request, session: Session, principal: Principal | None
         grids = [u.geometry for g in principal.grids for u in units.chain_of(session, g)[-1:] if u.geometry]
     return render(request, "cases/report.html", {
         **page_context(request), "mode": mode, "values": values, "errors": errors or {},
-        "groups": category_tree(session, request_locale(request)), "district_geometry": _district_outline(session),
+        "groups": category_tree(session, request_locale(request)),
+        "district_geometry": _district_outline(session),
         "grid_geometries": grids, "max_description": intake.MAX_DESCRIPTION,
         "max_photos": request.app.state.settings.max_photos}, status_code=status_code)
 
 
-def _case_input(form: FormData, values: dict[str, Any], errors: dict[str, str], request: Request
+def case_input(form: FormData, values: dict[str, Any], errors: dict[str, str], request: Request
                 ) -> intake.CaseInput:
     _ = gettext_for(request)
-    category = _text(form, "category", 10)
+    category = field_text(form, "category", 10)
     lat, lon = _float(form, "lat"), _float(form, "lon")
     attributes = {}
     for key, value in form.multi_items():
         if key.startswith(f"attr_{category}_") and isinstance(value, str) and value.strip():
             attributes[key.removeprefix(f"attr_{category}_")] = value.strip()
-    values.update({k: _text(form, k) for k in ("category", "description", "address", "reporter_name",
+    values.update({k: field_text(form, k) for k in ("category", "description", "address", "reporter_name",
                                                 "reporter_phone", "unit_code", "idempotency_key")})
     values.update({k: v for k, v in form.multi_items() if k.startswith("attr_") and isinstance(v, str)})
     values.update(lat=lat, lon=lon, anonymous=bool(form.get("anonymous")),
                   handled_on_spot=bool(form.get("handled_on_spot")))
     if not category:
         errors["category"] = _("Please choose a category.")
-    if not _text(form, "description"):
+    if not field_text(form, "description"):
         errors["description"] = _("Please describe the problem.")
-    elif len(_text(form, "description", intake.MAX_DESCRIPTION + 1000)) > intake.MAX_DESCRIPTION:
+    elif len(field_text(form, "description", intake.MAX_DESCRIPTION + 1000)) > intake.MAX_DESCRIPTION:
         errors["description"] = _("At most %(n)s characters.") % {"n": intake.MAX_DESCRIPTION}
-    if (lat is None) != (lon is None) or (_text(form, "lat") and lat is None):
+    if (lat is None) != (lon is None) or (field_text(form, "lat") and lat is None):
         errors["location"] = _("This place could not be found in the district. Move the pin, or type the "
                                "address instead.")
     return intake.CaseInput(
-        category=category, description=_text(form, "description", intake.MAX_DESCRIPTION + 1000), lat=lat,
-        lon=lon, address=_text(form, "address", 300) or None, unit_code=_text(form, "unit_code", 20) or None,
-        reporter_name=_text(form, "reporter_name", 100) or None,
-        reporter_phone=_text(form, "reporter_phone", 40) or None, anonymous=bool(form.get("anonymous")),
+        category=category, description=field_text(form, "description", intake.MAX_DESCRIPTION + 1000),
+        lat=lat, lon=lon, address=field_text(form, "address", 300) or None,
+        unit_code=field_text(form, "unit_code", 20) or None,
+        reporter_name=field_text(form, "reporter_name", 100) or None,
+        reporter_phone=field_text(form, "reporter_phone", 40) or None, anonymous=bool(form.get("anonymous")),
         attributes=attributes, handled_on_spot=bool(form.get("handled_on_spot")))
 
 
@@ -290,26 +295,30 @@ def file_case(request: Request, session: Session, settings: Settings, form: Form
     photos = photo_bytes(form, settings)
     with session.begin_nested():
         result = intake.report_case(session, data, channel=channel, actor=actor,
-                                    idempotency_key=_text(form, "idempotency_key", 80) or None)
+                                    idempotency_key=field_text(form, "idempotency_key", 80) or None)
         if not result.replayed:
             views.attach_photos(session, settings, result.case, photos)
     return result.case
 
 
-def _failed(request: Request, errors: dict[str, str], form: FormData, exc: DomainError | None = None) -> int:
+def mark_failed(request: Request, errors: dict[str, str], form: FormData,
+                exc: DomainError | None = None) -> int:
     """Record the error by its field; photos cannot be kept by the browser, so ask for them again."""
     _ = gettext_for(request)
     if exc is not None:
         field, message = explain(request, exc)
         errors[field] = message
-    if any(isinstance(f, UploadFile) and f.filename for f in form.getlist("photos")) and "photos" not in errors:
+    chosen = any(isinstance(f, UploadFile) and f.filename for f in form.getlist("photos"))
+    if chosen and "photos" not in errors:
         errors["photos"] = _("Please choose the photos again.")
     return exc.status_code if exc is not None and exc.status_code != 404 else 422
 
 
 @router.get("/report")
 def report_page(request: Request, principal: OptionalPrincipal, session: DbSession) -> Response:
-    return _report_page(request, session, principal, "resident")
+    mine = principal is not None and principal.role == Role.resident
+    values = {"reporter_name": principal.full_name} if mine else None
+    return report_form(request, session, principal, "resident", values)
 
 
 @router.post("/report", dependencies=[Depends(verify_csrf)])
@@ -318,147 +327,42 @@ def report(request: Request, principal: OptionalPrincipal, session: DbSession, s
     _ = gettext_for(request)
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    data = _case_input(form, values, errors, request)
+    data = case_input(form, values, errors, request)
     data.unit_code, data.handled_on_spot = None, False
     if data.lat is None and not data.address and "location" not in errors:
         errors["location"] = _("Drop a pin on the map, use your location, or type the address.")
     # Only a resident's own account makes the case theirs; staff reporting here do so as anyone would.
     actor = principal if principal is not None and principal.role == Role.resident else None
     if errors:
-        return _report_page(request, session, principal, "resident", values, errors, _failed(request, errors, form))
+        status = mark_failed(request, errors, form)
+        return report_form(request, session, principal, "resident", values, errors, status)
     try:
         case = file_case(request, session, settings, form, data, channel="resident", actor=actor)
     except DomainError as exc:
-        status = _failed(request, errors, form, exc)
-        return _report_page(request, session, principal, "resident", values, errors, status)
+        status = mark_failed(request, errors, form, exc)
+        return report_form(request, session, principal, "resident", values, errors, status)
     return render(request, "cases/reported.html", {**page_context(request), "case": case,
                                                    "signed_in": actor is not None,
                                                    "has_phone": bool(case.reporter_phone)})
-
-
-@router.get("/patrol")
-def patrol_page(request: Request, principal: CurrentPrincipal, session: DbSession) -> Response:
-    _grid_worker(principal)
-    return _report_page(request, session, principal, "patrol")
-
-
-@router.post("/patrol", dependencies=[Depends(verify_csrf)])
-def patrol(request: Request, principal: CurrentPrincipal, session: DbSession, settings: AppSettings,
-           form: PostedForm) -> Response:
-    _grid_worker(principal)
-    _ = gettext_for(request)
-    values: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    data = _case_input(form, values, errors, request)
-    data.unit_code, data.reporter_name, data.reporter_phone, data.anonymous = None, None, None, False
-    if errors:
-        return _report_page(request, session, principal, "patrol", values, errors, _failed(request, errors, form))
-    try:
-        case = file_case(request, session, settings, form, data, channel="patrol", actor=principal)
-    except DomainError as exc:
-        status = _failed(request, errors, form, exc)
-        return _report_page(request, session, principal, "patrol", values, errors, status)
-    request.session["flash"] = _("Reported. Tracking number %(number)s.") % {"number": case.number}
-    return RedirectResponse(f"/cases/{case.number}", status_code=303)
-
-
-def _grid_worker(principal: Principal) -> None:
-    if principal.role != Role.grid_worker:
-        raise Forbidden("your role may not do this", field="role")
-
-
-# The hotline console (12343): one form for a caller's problem, and the caller's earlier cases.
-
-
-def _hotline_page(request: Request, session: Session, principal: Principal, values: dict[str, Any] | None = None,
-                  errors: dict[str, str] | None = None, status_code: int = 200, **extra: Any) -> Response:
-    values = dict(values or {})
-    values.setdefault("idempotency_key", uuid.uuid4().hex)
-    picker = [u for u in units.list_units(session, principal.scope) if u.level in ("community", "grid")]
-    return render(request, "cases/hotline.html", {
-        **page_context(request), "values": values, "errors": errors or {}, "units": picker,
-        "groups": category_tree(session, request_locale(request)), "max_description": intake.MAX_DESCRIPTION,
-        **extra}, status_code=status_code)
-
-
-def _hotline_staff(principal: Principal) -> None:
-    if principal.role not in HOTLINE_ROLES:
-        raise Forbidden("your role may not do this", field="role")
-
-
-def cases_by_phone(request: Request, session: Session, principal: Principal, phone: str,
-                   exclude: str | None = None) -> list[dict[str, Any]]:
-    """A caller's earlier cases in the operator's scope, masked; the look-up itself is audited."""
-    phone = phone.replace(" ", "")
-    if not phone:
-        return []
-    rows = list(session.scalars(select(Case).where(service.visible(principal), Case.reporter_phone == phone)
-                                .order_by(Case.reported_at.desc()).limit(20)))
-    accounts.audit_for(session, principal, "cases_by_phone", target="/hotline", ip=client_ip(request),
-                       detail={"found": len(rows)})
-    return [c for c in views.present_many(session, rows, principal, request_locale(request))
-            if c["number"] != exclude]
-
-
-@router.get("/hotline")
-def hotline_page(request: Request, principal: CurrentPrincipal, session: DbSession) -> Response:
-    _hotline_staff(principal)
-    return _hotline_page(request, session, principal)
-
-
-@router.post("/hotline", dependencies=[Depends(verify_csrf)])
-def hotline(request: Request, principal: CurrentPrincipal, session: DbSession, settings: AppSettings,
-            form: PostedForm) -> Response:
-    _hotline_staff(principal)
-    _ = gettext_for(request)
-    values: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    data = _case_input(form, values, errors, request)
-    data.lat = data.lon = None
-    data.urgent = bool(form.get("urgent"))
-    values["urgent"] = data.urgent
-    if not data.reporter_phone:
-        errors["reporter_phone"] = _("Enter the caller's phone: it is how the caller tracks the case.")
-    if not data.unit_code and not data.address:
-        errors["unit_code"] = _("Choose the community or grid, or type the address.")
-    if errors:
-        return _hotline_page(request, session, principal, values, errors, 422)
-    try:
-        case = file_case(request, session, settings, form, data, channel="hotline", actor=principal)
-    except DomainError as exc:
-        field, message = explain(request, exc)
-        errors[field] = message
-        return _hotline_page(request, session, principal, values, errors, exc.status_code)
-    created = views.present(session, case, principal, locale=request_locale(request))
-    earlier = cases_by_phone(request, session, principal, data.reporter_phone or "", exclude=case.number)
-    return _hotline_page(request, session, principal, created=created, earlier=earlier,
-                         looked_up=True)
-
-
-@router.post("/hotline/lookup", dependencies=[Depends(verify_csrf)])
-def hotline_lookup(request: Request, principal: CurrentPrincipal, session: DbSession, form: PostedForm) -> Response:
-    _hotline_staff(principal)
-    phone = _text(form, "reporter_phone", 40)
-    earlier = cases_by_phone(request, session, principal, phone)
-    return _hotline_page(request, session, principal, {"reporter_phone": phone}, earlier=earlier, looked_up=True)
 
 
 # Tracking by number + phone (no account), and rating.
 
 
 def public_steps(session: Session, case: Case) -> list[CaseEvent]:
-    """The timeline a resident sees without signing in: what happened and when; names and notes stay inside."""
+    """The steps a resident sees without signing in: what happened and when; names and notes stay inside."""
     return service.timeline(session, case)
 
 
 def _track_page(request: Request, session: Session, values: dict[str, str], case: Case | None = None,
                 errors: dict[str, str] | None = None, status_code: int = 200, **extra: Any) -> Response:
-    context: dict[str, Any] = {**page_context(request), "values": values, "errors": errors or {}, "case": case,
+    context: dict[str, Any] = {**page_context(request), "values": values, "errors": errors or {},
+                               "case": case,
                                **extra}
     if case is not None:
         category = views.category_names(session).get(case.category_code)
-        context["category_name"] = (category.name_zh if request_locale(request) == "zh_CN" else category.name_en
-                                    ) if category else ""
+        zh = request_locale(request) == "zh_CN"
+        context["category_name"] = (category.name_zh if zh else category.name_en) if category else ""
         context["steps"] = public_steps(session, case)
         context["can_rate"] = case.status == "closed" and case.rating is None
         context["ratings"] = RATINGS
@@ -473,7 +377,7 @@ def track_page(request: Request) -> Response:
 
 @router.post("/track", dependencies=[Depends(verify_csrf)])
 def track(request: Request, session: DbSession, form: PostedForm) -> Response:
-    values = {"number": _text(form, "number", 30), "phone": _text(form, "phone", 40)}
+    values = {"number": field_text(form, "number", 30), "phone": field_text(form, "phone", 40)}
     try:
         case = service.track(session, values["number"], values["phone"])
     except DomainError as exc:
@@ -484,11 +388,12 @@ def track(request: Request, session: DbSession, form: PostedForm) -> Response:
 
 @router.post("/track/rate", dependencies=[Depends(verify_csrf)])
 def track_rate(request: Request, session: DbSession, form: PostedForm) -> Response:
-    values = {"number": _text(form, "number", 30), "phone": _text(form, "phone", 40),
-              "comment": _text(form, "comment", 500)}
+    values = {"number": field_text(form, "number", 30), "phone": field_text(form, "phone", 40),
+              "comment": field_text(form, "comment", 500)}
     try:
         with session.begin_nested():
-            case = actions.rate_by_phone(session, values["number"], values["phone"], _text(form, "rating", 30),
+            case = actions.rate_by_phone(session, values["number"], values["phone"],
+                                         field_text(form, "rating", 30),
                                          values["comment"] or None)
     except DomainError as exc:
         field, message = explain(request, exc)
@@ -501,15 +406,17 @@ def track_rate(request: Request, session: DbSession, form: PostedForm) -> Respon
 
 
 @router.get("/my/cases")
-def my_cases(request: Request, principal: CurrentPrincipal, session: DbSession, page: int = 1) -> Response:
+def my_cases(request: Request, principal: CurrentPrincipal, session: DbSession, page: str = "1") -> Response:
     if principal.role != Role.resident:
         return RedirectResponse("/workbench", status_code=303)
-    page = max(page, 1)
-    rows, total = service.list_cases(session, principal, service.CaseFilter(), limit=20, offset=(page - 1) * 20,
+    number = max(int(page) if page.isdigit() else 1, 1)
+    rows, total = service.list_cases(session, principal, service.CaseFilter(), limit=20,
+                                     offset=(number - 1) * 20,
                                      order="recent")
     return render(request, "cases/my_cases.html", {
-        **page_context(request), "cases": views.present_many(session, rows, principal, request_locale(request)),
-        "total": total, "page": page, "pages": max((total + 19) // 20, 1)})
+        **page_context(request),
+        "cases": views.present_many(session, rows, principal, request_locale(request)),
+        "total": total, "page": number, "pages": max((total + 19) // 20, 1)})
 
 
 # The case page: facts, the whole timeline with photos, and one form per action the caller may take.
@@ -546,7 +453,7 @@ def offered_actions(session: Session, principal: Principal, case: Case, view: di
 
 def assignee_options(request: Request, session: Session, principal: Principal, case: Case
                      ) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Who a dispatcher may send the case to: the workers of its grid, of its community, and the departments."""
+    """Who a dispatcher may send the case to: workers of its grid, of its community, and the departments."""
     _ = gettext_for(request)
     groups: list[tuple[str, list[tuple[str, str]]]] = []
     seen: set[str] = set()
@@ -556,18 +463,35 @@ def assignee_options(request: Request, session: Session, principal: Principal, c
         except DomainError:
             members = []
         users = accounts.users_by_ids(session, [m.user_id for m in members])
-        options = [(users[m.user_id].username, users[m.user_id].full_name + (f" ({_('Grid lead')})" if m.is_lead else ""))
+        lead = f" ({_('Grid lead')})"
+        options = [(users[m.user_id].username, users[m.user_id].full_name + (lead if m.is_lead else ""))
                    for m in members if m.user_id in users]
         seen.update(u for u, _n in options)
         groups.append(("grid", options))
     area = case.origin_code[:12] if len(case.origin_code) >= 12 else case.unit_code
-    workers = [(u.username, u.full_name) for u in accounts.list_users(session, Scope((area,)), role="grid_worker")
+    workers = [(u.username, u.full_name)
+               for u in accounts.list_users(session, Scope((area,)), role="grid_worker")
                if u.username not in seen and u.is_active]
     groups.append(("community", workers))
     departments = [(u.username, u.full_name) for u in accounts.list_users(
         session, Scope((case.district_code,)), role="department") if u.is_active]
     groups.append(("department", departments))
     return [(k, opts) for k, opts in groups if opts]
+
+
+def answers(session: Session, case: Case, locale: str) -> list[tuple[str, str]]:
+    """The answers to the category's extra questions, as (question, answer) in the reader's language."""
+    category = session.get(Category, case.category_code)
+    zh = locale == "zh_CN"
+    out = []
+    for attr in (category.attributes or []) if category else []:
+        value = (case.attributes or {}).get(attr["code"])
+        if value is None:
+            continue
+        names = {v["key"]: v["zh"] if zh else v["en"] for v in attr.get("values", [])}
+        shown = names.get(value, f"{value:g}" if isinstance(value, float) else str(value))
+        out.append((attr["zh"] if zh else attr["en"], shown))
+    return out
 
 
 def case_page(request: Request, session: Session, principal: Principal, case: Case, *,
@@ -590,11 +514,13 @@ def case_page(request: Request, session: Session, principal: Principal, case: Ca
         grid_geometry = chain[-1].geometry if chain else None
     return render(request, "cases/case.html", {
         **page_context(request), "case": view, "events": events, "photos_by_event": by_event,
-        "primary": [a for a in offered if a in PRIMARY], "secondary": [a for a in offered if a not in PRIMARY],
+        "primary": [a for a in offered if a in PRIMARY],
+        "secondary": [a for a in offered if a not in PRIMARY],
         "transitions": TRANSITIONS, "photo_actions": PHOTO_ACTIONS, "ratings": RATINGS,
         "supervision_levels": SUPERVISION_LEVELS,
         "assignees": assignee_options(request, session, principal, case) if "dispatch" in offered else [],
-        "place": place, "answerable": answerable[0] if answerable else None, "grid_geometry": grid_geometry,
+        "answers": answers(session, case, locale), "place": place,
+        "answerable": answerable[0] if answerable else None, "grid_geometry": grid_geometry,
         "is_resident": principal.role == Role.resident, "error": error or {}, "values": values or {},
         "flash": request.session.pop("flash", None), "max_photos": request.app.state.settings.max_photos,
     }, status_code=status_code)
@@ -609,7 +535,8 @@ def case_view(number: str, request: Request, principal: CurrentPrincipal, sessio
 def case_action(number: str, action: str, request: Request, principal: CurrentPrincipal, session: DbSession,
                 settings: AppSettings, form: PostedForm) -> Response:
     _ = gettext_for(request)
-    values = {k: _text(form, k, 2000) for k in ("note", "assignee", "hours", "level", "original", "rating")}
+    fields = ("note", "assignee", "hours", "level", "original", "rating")
+    values = {k: field_text(form, k, 2000) for k in fields}
     data = actions.ActionInput(note=values["note"] or None, version=_int(form, "version"),
                                assignee=values["assignee"] or None, hours=_int(form, "hours"),
                                level=values["level"] or None, rating=values["rating"] or None,
@@ -645,5 +572,5 @@ def _action_failed(request: Request, session: Session, principal: Principal, num
     field, message = explain(request, exc)
     case = service.get_case(session, principal, number)
     status = exc.status_code if exc.status_code in (403, 409, 422) else 422
-    return case_page(request, session, principal, case, error={"action": action, "field": field, "message": message},
-                     values=values, status_code=status)
+    error = {"action": action, "field": field, "message": message}
+    return case_page(request, session, principal, case, error=error, values=values, status_code=status)

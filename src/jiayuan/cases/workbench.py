@@ -1,8 +1,8 @@
-"""Staff pages of cases: the handler's to-do with a map, the dispatchers' queue with its Excel export, and the
-district administrator's category editor."""
+"""Staff pages of cases: to-do and map, queue and Excel export, patrol and hotline intake, categories."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
@@ -20,9 +20,22 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.roles import STAFF_ROLES, Role
 from jiayuan.accounts.service import Principal
-from jiayuan.cases import categories, service, timing, views
+from jiayuan.cases import categories, intake, service, timing, views
 from jiayuan.cases.models import Case
-from jiayuan.cases.pages import PRIMARY, PostedForm, explain, labels, offered_actions, page_context
+from jiayuan.cases.pages import (
+    PRIMARY,
+    PostedForm,
+    case_input,
+    category_tree,
+    explain,
+    field_text,
+    file_case,
+    labels,
+    mark_failed,
+    offered_actions,
+    page_context,
+    report_form,
+)
 from jiayuan.cases.workflow import (
     ACCEPTED,
     CHECKING,
@@ -37,7 +50,7 @@ from jiayuan.cases.workflow import (
     STATUSES,
     SUSPENDED,
 )
-from jiayuan.deps import CurrentPrincipal, DbSession, client_ip, require_role, verify_csrf
+from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip, require_role, verify_csrf
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import DomainError, Forbidden
 from jiayuan.kit.i18n import TIMEZONE
@@ -49,6 +62,7 @@ router = APIRouter(include_in_schema=False)
 Admin = Annotated[Principal, Depends(require_role(Role.district_admin))]
 
 QUEUE_ROLES = frozenset({*DISPATCHERS, Role.hotline_operator})
+HOTLINE_ROLES = QUEUE_ROLES
 TABS = ("new", "dispatch", "progress", "overdue", "supervised", "all")
 TAB_STATUSES: dict[str, frozenset[str]] = {
     "new": frozenset({REPORTED, ACCEPTED}),
@@ -121,7 +135,7 @@ def queue_filter(tab: str | None, status: str | None, category: str | None, unit
 
 
 def queue_statement(principal: Principal, f: QueueFilter, *, tab: str | None = None) -> Select[tuple[Case]]:
-    """The caller's cases (scope through service.visible, the one place for it) narrowed by tab and filters."""
+    """The caller's cases (scoped by service.visible, the one place for it), narrowed by tab and filters."""
     tab = tab or f.tab
     stmt = select(Case).where(service.visible(principal))
     if tab in TAB_STATUSES:
@@ -162,7 +176,8 @@ def _unit_names(session: Session, principal: Principal) -> dict[str, str]:
     return {u.code: u.name for u in units.list_units(session, principal.scope, with_ancestors=True)}
 
 
-def _queue_page(request: Request, session: Session, principal: Principal, f: QueueFilter, page: int) -> Response:
+def _queue_page(request: Request, session: Session, principal: Principal, f: QueueFilter,
+                page: int) -> Response:
     locale = request_locale(request)
     stmt = queue_statement(principal, f)
     total = _count(session, stmt)
@@ -189,11 +204,12 @@ def _category_groups(session: Session, locale: str) -> list[tuple[Any, list[Any]
 @router.get("/workbench")
 def workbench(request: Request, principal: CurrentPrincipal, session: DbSession, tab: str | None = None,
               status: str | None = None, category: str | None = None, unit: str | None = None,
-              q: str | None = None, page: int = 1) -> Response:
+              q: str | None = None, page: str = "1") -> Response:
     if principal.role == Role.resident:
         return RedirectResponse("/my/cases", status_code=303)
     if principal.role in QUEUE_ROLES:
-        return _queue_page(request, session, principal, queue_filter(tab, status, category, unit, q), page)
+        number = int(page) if page.isdigit() else 1  # a page asked for by hand is never an error page
+        return _queue_page(request, session, principal, queue_filter(tab, status, category, unit, q), number)
     if principal.role in (Role.grid_worker, Role.department):
         return _handler_page(request, session, principal)
     raise Forbidden("your role may not do this", field="role")
@@ -211,11 +227,13 @@ def export(request: Request, principal: CurrentPrincipal, session: DbSession, ta
         f.status = "open"  # a handler's export is their open list, as the to-do page shows it
     rows = list(session.scalars(_ordered(queue_statement(principal, f), f.tab).limit(EXPORT_LIMIT)))
     data = workbook(request, session, principal, rows)
-    accounts.audit_for(session, principal, "cases_exported", target="/cases/export.xlsx", ip=client_ip(request),
+    accounts.audit_for(session, principal, "cases_exported", target="/cases/export.xlsx",
+                       ip=client_ip(request),
                        detail={"rows": len(rows), "filters": f.query()})
     name = f"cases-{datetime.now(TIMEZONE):%Y%m%d-%H%M}.xlsx"
     return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"})
+                    headers={"Content-Disposition":
+                             f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"})
 
 
 def _local(value: datetime | None) -> datetime | None:
@@ -237,7 +255,8 @@ def workbook(request: Request, session: Session, principal: Principal, rows: lis
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(_("Cases"))
     headers = [_("Tracking number"), _("Status"), _("Category"), _("Description"), _("Address"), _("Place"),
-               _("Answerable unit"), _("Handler"), _("Channel"), _("Reported at"), _("Stage due"), _("Time limit"),
+               _("Answerable unit"), _("Handler"), _("Channel"), _("Reported at"), _("Stage due"),
+               _("Time limit"),
                _("Handling due"), _("Closed at"), _("Supervision"), _("Urgent"), _("Reporter"), _("Phone"),
                _("Rating")]
     bold = Font(bold=True)
@@ -256,7 +275,8 @@ def workbook(request: Request, session: Session, principal: Principal, rows: lis
             L["light"].get(light, "") if light else "", _local(c.due_at), _local(c.closed_at),
             L["supervision"].get(c.supervision, "") if c.supervision else "", _("Urgent") if c.urgent else "",
             _("Anonymous") if c.anonymous else (c.reporter_name or ""),
-            mask_phone(c.reporter_phone) if c.reporter_phone else "", L["rating"].get(c.rating, "") if c.rating else ""])
+            mask_phone(c.reporter_phone) if c.reporter_phone else "",
+            L["rating"].get(c.rating, "") if c.rating else ""])
     out = BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -266,6 +286,122 @@ def _cell(ws: Any, value: str, font: Font) -> WriteOnlyCell:
     cell = WriteOnlyCell(ws, value=value)
     cell.font = font
     return cell
+
+
+# Staff intake: the grid worker's patrol report, and the 12343 hotline desk.
+
+
+@router.get("/patrol")
+def patrol_page(request: Request, principal: CurrentPrincipal, session: DbSession) -> Response:
+    _grid_worker(principal)
+    return report_form(request, session, principal, "patrol")
+
+
+@router.post("/patrol", dependencies=[Depends(verify_csrf)])
+def patrol(request: Request, principal: CurrentPrincipal, session: DbSession, settings: AppSettings,
+           form: PostedForm) -> Response:
+    _grid_worker(principal)
+    _ = gettext_for(request)
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    data = case_input(form, values, errors, request)
+    data.unit_code, data.reporter_name, data.reporter_phone, data.anonymous = None, None, None, False
+    if errors:
+        status = mark_failed(request, errors, form)
+        return report_form(request, session, principal, "patrol", values, errors, status)
+    try:
+        case = file_case(request, session, settings, form, data, channel="patrol", actor=principal)
+    except DomainError as exc:
+        status = mark_failed(request, errors, form, exc)
+        return report_form(request, session, principal, "patrol", values, errors, status)
+    request.session["flash"] = _("Reported. Tracking number %(number)s.") % {"number": case.number}
+    return RedirectResponse(f"/cases/{case.number}", status_code=303)
+
+
+def _grid_worker(principal: Principal) -> None:
+    if principal.role != Role.grid_worker:
+        raise Forbidden("your role may not do this", field="role")
+
+
+# The hotline console (12343): one form for a caller's problem, and the caller's earlier cases.
+
+
+def _hotline_page(request: Request, session: Session, principal: Principal,
+                  values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
+                  status_code: int = 200, **extra: Any) -> Response:
+    values = dict(values or {})
+    values.setdefault("idempotency_key", uuid.uuid4().hex)
+    picker = [u for u in units.list_units(session, principal.scope) if u.level in ("community", "grid")]
+    return render(request, "cases/hotline.html", {
+        **page_context(request), "values": values, "errors": errors or {}, "units": picker,
+        "groups": category_tree(session, request_locale(request)), "max_description": intake.MAX_DESCRIPTION,
+        **extra}, status_code=status_code)
+
+
+def _hotline_staff(principal: Principal) -> None:
+    if principal.role not in HOTLINE_ROLES:
+        raise Forbidden("your role may not do this", field="role")
+
+
+def cases_by_phone(request: Request, session: Session, principal: Principal, phone: str,
+                   exclude: str | None = None) -> list[dict[str, Any]]:
+    """A caller's earlier cases in the operator's scope, masked; the look-up itself is audited."""
+    phone = phone.replace(" ", "")
+    if not phone:
+        return []
+    rows = list(session.scalars(select(Case).where(service.visible(principal), Case.reporter_phone == phone)
+                                .order_by(Case.reported_at.desc()).limit(20)))
+    accounts.audit_for(session, principal, "cases_by_phone", target="/hotline", ip=client_ip(request),
+                       detail={"found": len(rows)})
+    return [c for c in views.present_many(session, rows, principal, request_locale(request))
+            if c["number"] != exclude]
+
+
+@router.get("/hotline")
+def hotline_page(request: Request, principal: CurrentPrincipal, session: DbSession) -> Response:
+    _hotline_staff(principal)
+    return _hotline_page(request, session, principal)
+
+
+@router.post("/hotline", dependencies=[Depends(verify_csrf)])
+def hotline(request: Request, principal: CurrentPrincipal, session: DbSession, settings: AppSettings,
+            form: PostedForm) -> Response:
+    _hotline_staff(principal)
+    _ = gettext_for(request)
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    data = case_input(form, values, errors, request)
+    data.lat = data.lon = None
+    data.urgent = bool(form.get("urgent"))
+    values["urgent"] = data.urgent
+    if not data.reporter_phone:
+        errors["reporter_phone"] = _("Enter the caller's phone: it is how the caller tracks the case.")
+    if not data.unit_code and not data.address:
+        errors["unit_code"] = _("Choose the community or grid, or type the address.")
+    if errors:
+        return _hotline_page(request, session, principal, values, errors, 422)
+    try:
+        case = file_case(request, session, settings, form, data, channel="hotline", actor=principal)
+    except DomainError as exc:
+        field, message = explain(request, exc)
+        errors[field] = message
+        return _hotline_page(request, session, principal, values, errors, exc.status_code)
+    created = views.present(session, case, principal, locale=request_locale(request))
+    earlier = cases_by_phone(request, session, principal, data.reporter_phone or "", exclude=case.number)
+    return _hotline_page(request, session, principal, created=created, earlier=earlier,
+                         looked_up=True)
+
+
+@router.post("/hotline/lookup", dependencies=[Depends(verify_csrf)])
+def hotline_lookup(request: Request, principal: CurrentPrincipal, session: DbSession,
+                   form: PostedForm) -> Response:
+    _hotline_staff(principal)
+    phone = field_text(form, "reporter_phone", 40)
+    earlier = cases_by_phone(request, session, principal, phone)
+    return _hotline_page(request, session, principal, {"reporter_phone": phone}, earlier=earlier,
+                         looked_up=True)
+
+
 
 
 # Categories, edited by the district administrator.
@@ -283,12 +419,14 @@ def _categories_page(request: Request, session: Session, principal: Principal, *
 
 
 @router.get("/admin/categories")
-def categories_page(request: Request, principal: Admin, session: DbSession, saved: str | None = None) -> Response:
+def categories_page(request: Request, principal: Admin, session: DbSession,
+                    saved: str | None = None) -> Response:
     return _categories_page(request, session, principal, saved=saved)
 
 
 @router.post("/admin/categories/{code}", dependencies=[Depends(verify_csrf)])
-def category_save(code: str, request: Request, principal: Admin, session: DbSession, form: PostedForm) -> Response:
+def category_save(code: str, request: Request, principal: Admin, session: DbSession,
+                  form: PostedForm) -> Response:
     changes: dict[str, Any] = {}
     for key in ("name_zh", "name_en"):
         if isinstance(form.get(key), str):
@@ -314,6 +452,7 @@ def category_save(code: str, request: Request, principal: Admin, session: DbSess
             message = _("A name is required.")
         return _categories_page(request, session, principal, status_code=exc.status_code,
                                 error={"code": code, "field": field, "message": message})
-    accounts.audit_for(session, principal, "category_updated", target=f"categories/{code}", ip=client_ip(request),
+    accounts.audit_for(session, principal, "category_updated", target=f"categories/{code}",
+                       ip=client_ip(request),
                        detail={k: v for k, v in changes.items() if k != "name_en"})
     return RedirectResponse(f"/admin/categories?saved={code}#c-{code}", status_code=303)

@@ -33,8 +33,9 @@
       color: ["#1e8449", "#f1c40f", "#c0392b"],
       tooltip: { trigger: "item", formatter: "{b}: {c} ({d}%)" },
       legend: { bottom: 0 },
-      series: [{ type: "pie", radius: ["35%", "65%"], center: ["50%", "45%"], data: data.satisfaction,
-                 label: { formatter: "{b}\n{c}" } }],
+      // Counts inside the ring and names in the legend: outside labels get cut off on a phone.
+      series: [{ type: "pie", radius: ["35%", "70%"], center: ["50%", "45%"], data: data.satisfaction,
+                 label: { position: "inside", formatter: (p) => (p.value ? `${p.value}\n${p.percent}%` : ""), color: "#fff" } }],
     });
     charts.push(chart);
   }
