@@ -230,6 +230,11 @@ def test_staff_pages_on_a_desk(server, browser, shots) -> None:  # noqa: ANN001
     page.screenshot(path=str(shots / "queue.png"), full_page=True)
     page.click(f"table.queue a[href='/cases/{number}']")
     page.wait_for_selector("#act-accept")
+    page.click("#act-accept button[type=submit]")
+    page.wait_for_selector("#act-register")
+    page.click("#act-register button[type=submit]")
+    page.wait_for_selector("#act-dispatch select[name=assignee]")
+    assert "已立案" in page.inner_text(".case-head")
     page.screenshot(path=str(shots / "case-dispatcher.png"), full_page=True)
     desk.close()
 

@@ -3,10 +3,12 @@ period, scope, the cases behind each figure, the API's refusals, the page and th
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from io import BytesIO
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -19,7 +21,11 @@ from jiayuan.accounts.models import User
 from jiayuan.accounts.service import Principal, principal_of
 from jiayuan.cases import metrics
 from jiayuan.cases.metrics import ALL_KEY, FIGURES, NONE_KEY
+from jiayuan.cases.metrics_api import presets
 from jiayuan.cases.models import Case
+from jiayuan.deps import get_read_db
+from jiayuan.kit.db import Database
+from jiayuan.kit.scope import Scope
 from jiayuan.units.service import grids_of_user
 from tests.personas import COMMUNITY, GRID_A, GRID_B, PERSONAS
 
@@ -260,6 +266,17 @@ def test_by_person_and_by_department(world: World) -> None:
 # Scope.
 
 
+def test_a_city_wide_scope_counts_every_district_under_it(world: World) -> None:
+    admin = world.as_("admin")
+    city = Principal(admin.user_id, admin.username, admin.full_name, admin.role, admin.scope_code, Scope(("3608",)))
+    for by in ("street", "grid"):
+        mine, theirs = (metrics.compute(world.session, p, START, END, by) for p in (city, admin))
+        assert [row_values(r) for r in mine.rows] == [row_values(r) for r in theirs.rows]
+    assert metrics.compute(world.session, city, START, END, "district").totals.reported == 12
+    elsewhere = dataclasses.replace(city, scope=Scope(("3609",)))
+    assert metrics.compute(world.session, elsewhere, START, END, "district").rows == []
+
+
 def test_a_grid_worker_sees_only_their_grid(world: World) -> None:
     report = metrics.compute(world.session, world.as_("grid_a"), START, END, "grid")
     assert [r.key for r in report.rows] == [GRID_A]
@@ -364,6 +381,9 @@ def test_api_map_points_are_scoped(world: World, api) -> None:  # noqa: ANN001
     ({"start": "2025-03-01", "end": "2025-03-01"}, "end"),
     ({"start": "2025-03-02", "end": "2025-03-01"}, "end"),
     ({"start": "2023-01-01", "end": "2025-01-03"}, "end"),
+    ({"start": "0001-01-01", "end": "0001-01-02"}, "start"),
+    ({"start": "9999-12-01"}, "start"),
+    ({"end": "9999-12-31"}, "end"),
 ])
 def test_api_refuses_bad_periods_and_groupings(api, params: dict[str, str], field: str) -> None:  # noqa: ANN001
     for url in ("/api/v1/cases/metrics", "/api/v1/cases/metrics/points"):
@@ -411,6 +431,18 @@ def test_every_staff_role_may(api, persona: str) -> None:  # noqa: ANN001
 # The page and the export.
 
 
+@pytest.mark.parametrize(("today", "expected"), [
+    (date(2025, 3, 15), [(date(2025, 3, 1), date(2025, 4, 1)), (date(2025, 2, 1), date(2025, 3, 1)),
+                         (date(2025, 1, 1), date(2025, 4, 1)), (date(2025, 1, 1), date(2026, 1, 1))]),
+    (date(2025, 1, 1), [(date(2025, 1, 1), date(2025, 2, 1)), (date(2024, 12, 1), date(2025, 1, 1)),
+                        (date(2025, 1, 1), date(2025, 4, 1)), (date(2025, 1, 1), date(2026, 1, 1))]),
+    (date(2025, 12, 31), [(date(2025, 12, 1), date(2026, 1, 1)), (date(2025, 11, 1), date(2025, 12, 1)),
+                          (date(2025, 10, 1), date(2026, 1, 1)), (date(2025, 1, 1), date(2026, 1, 1))]),
+])
+def test_the_quick_periods(today: date, expected: list[tuple[date, date]]) -> None:
+    assert [(s, e) for _name, s, e in presets(str, today)] == expected
+
+
 def test_the_page_shows_the_figures_in_chinese_with_links(world: World, api) -> None:  # noqa: ANN001
     r = api("community").get("/cases/metrics", params={**Q, "by": "grid"})
     assert r.status_code == 200, r.text
@@ -441,6 +473,37 @@ def test_the_page_explains_bad_input_and_refuses_residents(world: World, api) ->
     assert r.status_code == 422 and "YYYY-MM-DD" in r.text
     r = api("admin").get("/cases/metrics", params={"start": "2025-03-01", "to": "2025-03-31", "by": "grid"})
     assert r.status_code == 200 and GRID_A in r.text  # "to" is the last day, included
+
+
+def test_the_page_in_english(world: World, api) -> None:  # noqa: ANN001
+    r = api("street").get("/cases/metrics", params={**Q, "by": "community"}, headers={"Cookie": "jiayuan_lang=en"})
+    assert r.status_code == 200
+    for text in ("Case metrics", "On-time closure rate", "Satisfaction rate", "Total", "March 1, 2025"):
+        assert text in r.text, text
+
+
+def test_the_page_refuses_dates_out_of_range_without_failing(world: World, api) -> None:  # noqa: ANN001
+    for params in ({"start": "2025-03-01", "to": "9999-12-31"}, {"start": "0001-01-01"}, {"end": "0001-01-01"}):
+        r = api("admin").get("/cases/metrics", params=params)
+        assert r.status_code == 422 and "1900" in r.text, params
+    r = api("admin").get("/cases/metrics.xlsx", params={"start": "2025-03-01", "to": "9999-12-31"})
+    assert r.status_code == 422
+
+
+def test_figures_read_through_the_replica_when_there_is_one(migrated: Database) -> None:
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(db=migrated)))
+    primary = object()
+    it = get_read_db(request, primary)  # type: ignore[arg-type]
+    assert next(it) is primary  # no replica: the request's own session (SQLite would wait on its own lock)
+    replica = Database(migrated.url, replica_url=migrated.url)
+    try:
+        request.app.state.db = replica
+        it = get_read_db(request, primary)  # type: ignore[arg-type]
+        session = next(it)
+        assert session is not primary and session.get_bind() is replica.replica_engine
+        it.close()
+    finally:
+        replica.dispose()
 
 
 def test_the_excel_export_holds_the_same_numbers(world: World, api) -> None:  # noqa: ANN001

@@ -1,4 +1,4 @@
-"""Case pages through the test client: report, track, rate, workbench, queue, case page, hotline, categories."""
+"""Case pages through the test client: report, track, rate, workbench, queue, case page, hotline, admin."""
 
 from __future__ import annotations
 
@@ -118,7 +118,8 @@ def test_tracking_by_number_and_phone_shows_the_status_and_when_closed_rates(cli
     token = _form(client, "/track")["csrf_token"]
     assert client.post("/track", data={"csrf_token": token, "number": number, "phone": "13900000000"}
                        ).status_code == 404
-    r = client.post("/track", data={"csrf_token": token, "number": number, "phone": PHONE})
+    spaced = f"{number[:6]} {number[6:]}"  # as the confirmation page shows it
+    r = client.post("/track", data={"csrf_token": token, "number": spaced, "phone": PHONE})
     assert r.status_code == 200 and "已派遣" in r.text and "满意" not in r.text.split('id="result"')[1]
     assert PERSONAS["grid_a"].username not in r.text and "系统" not in r.text.split('id="result"')[1]
     for step, body in (("handle", {"note": "已清理"}), ("check", {}), ("close", {})):
@@ -214,6 +215,8 @@ def test_dispatcher_queue_filters_and_exports_to_excel(client, api) -> None:  # 
     assert "案件队列" in client.get("/home").text
     new = client.get("/workbench").text
     assert f"/cases/{lamp}" in new and f"/cases/{elsewhere}" in new and f"/cases/{trash}" not in new
+    assert client.get("/workbench?tab=overdue").status_code == 200
+    assert client.get("/workbench?tab=nonsense&page=x&unit=abc").status_code == 200
     progress = client.get("/workbench?tab=progress").text
     assert f"/cases/{trash}" in progress and f"/cases/{lamp}" not in progress
     by_unit = client.get(f"/workbench?tab=new&unit={GRID_A}").text
@@ -322,3 +325,14 @@ def test_pages_without_sign_in(client) -> None:  # noqa: ANN001
         assert r.status_code == 303 and r.headers["location"].startswith("/login"), path
     r = client.post("/report", data={"category": "1101", "description": "x"})
     assert r.status_code == 403
+
+
+def test_pages_speak_english_on_request(client, api) -> None:  # noqa: ANN001
+    number = report(api, "resident", GRID_A)["number"]
+    client.get("/lang/en?next=/report")
+    page = client.get("/report").text
+    assert "Report a problem" in page and "我要反映" not in page and "Use my location" in page
+    page_login(client, PERSONAS["grid_a"].username)
+    case = client.get(f"/cases/{number}").text
+    assert "Dispatched" in case and "Start handling" in case and "Report handling done" in case
+    assert "已派遣" not in case

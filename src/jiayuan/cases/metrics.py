@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -31,6 +31,8 @@ NONE_KEY = "_none"
 ALL_KEY = "_all"
 # Two years, a leap day included: longer periods are refused (they are archive queries, not a dashboard's).
 MAX_DAYS = 731
+# Dates a period may start or end on: beyond them the Beijing-to-UTC conversion leaves Python's date range.
+MIN_DATE, MAX_DATE = date(1900, 1, 1), date(2200, 1, 1)
 MAX_POINTS = 5000
 
 # The counts of a row, in the order the table shows them. "valid" is derived (reported − voided), not summed.
@@ -135,11 +137,6 @@ class Row:
     def mean_handling_hours(self) -> float | None:
         return round(self.handling_hours_sum / self.handling_timed, 2) if self.handling_timed else None
 
-    def add(self, other: Row) -> None:
-        for f in fields(self):
-            if f.name not in ("key", "name"):
-                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
     def as_dict(self) -> dict[str, Any]:
         figures = {c: getattr(self, c) for c in (*COUNTS, *RATES, *MEANS)}
         return {"key": self.key, "name": self.name, **figures}
@@ -165,7 +162,15 @@ def month_of(day: date) -> tuple[date, date]:
                    else first.replace(month=first.month + 1))
 
 
+def check_date(day: date, field: str) -> date:
+    if not MIN_DATE <= day <= MAX_DATE:
+        raise Invalid(f"must lie between {MIN_DATE.isoformat()} and {MAX_DATE.isoformat()}", field=field)
+    return day
+
+
 def check_period(start: date, end: date) -> None:
+    check_date(start, "start")
+    check_date(end, "end")
     if end <= start:
         raise Invalid("must be after start (the end date is not included)", field="end")
     if (end - start).days > MAX_DAYS:
@@ -302,22 +307,25 @@ def compute(session: Session, principal: Principal, start: date, end: date, by: 
         .where(cohort(session, principal, start, end))
         .group_by(group)
     )
-    groups: dict[str, Row] = {}
-    for r in session.execute(stmt).mappings():
-        key = _group_key(by, r["grp"])
-        part = Row(key=key, reported=r["reported"], response_hours_sum=float(r["response_hours_sum"] or 0.0),
-                   handling_hours_sum=float(r["handling_hours_sum"] or 0.0), **{c: r[c] for c in counted})
-        if key in groups:
-            groups[key].add(part)
+    # Roll the grouped values up to the groups asked for, in plain lists: a city has thousands of codes.
+    sums: dict[str, list[Any]] = {}
+    for grp, *values in session.execute(stmt):
+        key = _group_key(by, grp)
+        acc = sums.get(key)
+        if acc is None:
+            sums[key] = [v or 0 for v in values]
         else:
-            groups[key] = part
-    rows = list(groups.values())
+            for i, v in enumerate(values):
+                if v:
+                    acc[i] += v
+    names = ("reported", *counted, "response_hours_sum", "handling_hours_sum")
+    rows = [Row(key=key, **dict(zip(names, acc, strict=True))) for key, acc in sums.items()]
     _name_rows(session, by, rows)
     # Named groups first in key order, the group without a unit / department / assignee last.
     rows.sort(key=lambda r: (r.key == NONE_KEY, r.key))
-    totals = Row(key=ALL_KEY)
-    for row in rows:
-        totals.add(row)
+    # Every case is in exactly one group: the totals are the column sums (means from summed sums and counts).
+    total = [sum(column) for column in zip(*sums.values(), strict=True)] if sums else [0] * len(names)
+    totals = Row(key=ALL_KEY, **dict(zip(names, total, strict=True)))
     return Report(start, end, by, rows, totals, generated_at=now)
 
 

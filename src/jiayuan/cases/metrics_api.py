@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from io import BytesIO
 from typing import Annotated, Any, Literal
@@ -98,6 +99,10 @@ def row_name(_: Callable[[str], str], by: str, row: Row) -> str:
 
 def default_period(start: date | None, end: date | None) -> tuple[date, date]:
     """This month when neither is given; otherwise the month the given bound lies in completes the other."""
+    if start is not None:
+        metrics.check_date(start, "start")
+    if end is not None:
+        metrics.check_date(end, "end")
     if start is None and end is None:
         return metrics.month_of(local_today())
     if start is None:
@@ -213,43 +218,64 @@ def metrics_points(principal: Staff, session: ReadSession, start: StartQ = None,
 # Pages.
 
 
+@dataclass
+class PageParams:
+    start: date
+    end: date
+    by: str
+    error: str | None = None  # in the reader's language; the page shows this month / the default grouping
+    field: str | None = None
+
+
 def _page_params(request: Request, principal: Principal, start: str | None, end: str | None, to: str | None,
-                 by: str | None) -> tuple[date, date, str, str | None]:
+                 by: str | None) -> PageParams:
     """The period and grouping a page asks for; on bad input this month and the default grouping, with the
     reason in the reader's language."""
     _ = gettext_for(request)
-    error = None
     grouping = by if by in GROUPINGS else metrics.default_by(principal)
-    if by and by not in GROUPINGS:
-        error = _("Unknown grouping; showing the default one.")
+    this_month = metrics.month_of(local_today())
     try:
         s = date.fromisoformat(start) if start else None
-        e = date.fromisoformat(end) if end else (date.fromisoformat(to) + timedelta(days=1) if to else None)
+        last = date.fromisoformat(to) if to and not end else None
+        e = date.fromisoformat(end) if end else None
     except ValueError:
-        return *metrics.month_of(local_today()), grouping, _("Enter dates as YYYY-MM-DD.")
-    s, e = default_period(s, e)
+        return PageParams(*this_month, grouping, _("Enter dates as YYYY-MM-DD."), "start")
     try:
+        if last is not None:
+            e = metrics.check_date(last, "to") + timedelta(days=1)
+        s, e = default_period(s, e)
         metrics.check_period(s, e)
-    except Invalid:
-        message = (_("The last day must not be before the first day.") if e <= s
-                   else _("The period may be at most two years."))
-        return *metrics.month_of(local_today()), grouping, message
-    return s, e, grouping, error
+    except Invalid as exc:
+        if exc.message.startswith("must lie between"):
+            message = _("Dates must lie between 1900 and 2200.")
+        elif s is not None and e is not None and e <= s:
+            message = _("The last day must not be before the first day.")
+        else:
+            message = _("The period may be at most two years.")
+        return PageParams(*this_month, grouping, message, exc.field)
+    if by and by not in GROUPINGS:
+        return PageParams(s, e, grouping, _("Unknown grouping; showing the default one."), "by")
+    return PageParams(s, e, grouping)
 
 
 def _period_text(locale: str, _: Callable[[str], str], start: date, end: date) -> str:
+    """The period as the reader writes dates ("2025年3月1日 至 2025年3月31日"), its last day included."""
+    def day(d: date) -> str:
+        return fmt_date(d, locale)  # type: ignore[arg-type]  # Babel formats a date as well as a datetime
+
     last = end - timedelta(days=1)
     if last == start:
-        return fmt_date(start, locale)  # type: ignore[arg-type]
-    return _("%(start)s to %(end)s") % {"start": fmt_date(start, locale),  # type: ignore[arg-type]
-                                        "end": fmt_date(last, locale)}  # type: ignore[arg-type]
+        return day(start)
+    return _("%(start)s to %(end)s") % {"start": day(start), "end": day(last)}
 
 
-def _presets(_: Callable[[str], str], today: date) -> list[tuple[str, date, date]]:
+def presets(_: Callable[[str], str], today: date) -> list[tuple[str, date, date]]:
+    """Quick periods: this month, last month, this quarter, this year (each [start, end))."""
     this_month = metrics.month_of(today)
     last_month = metrics.month_of(this_month[0] - timedelta(days=1))
     q_first = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
-    q_end = metrics.month_of(metrics.month_of(metrics.month_of(q_first)[1])[1])[0]
+    after = q_first.month + 3
+    q_end = date(q_first.year + (after > 12), (after - 1) % 12 + 1, 1)
     year = (today.replace(month=1, day=1), today.replace(year=today.year + 1, month=1, day=1))
     return [(_("This month"), *this_month), (_("Last month"), *last_month),
             (_("This quarter"), q_first, q_end), (_("This year"), *year)]
@@ -258,7 +284,8 @@ def _presets(_: Callable[[str], str], today: date) -> list[tuple[str, date, date
 @router.get("/cases/metrics", include_in_schema=False)
 def metrics_page(request: Request, principal: Staff, session: ReadSession, start: str | None = None,
                  end: str | None = None, to: str | None = None, by: str | None = None) -> Response:
-    s, e, grouping, error = _page_params(request, principal, start, end, to, by)
+    params = _page_params(request, principal, start, end, to, by)
+    s, e, grouping, error = params.start, params.end, params.by, params.error
     report = metrics.compute(session, principal, s, e, grouping)
     _ = gettext_for(request)
     names = labels(_)
@@ -275,7 +302,7 @@ def metrics_page(request: Request, principal: Staff, session: ReadSession, start
         "view": "metrics", "report": report, "rows": rows, "totals_name": _("Total"), "labels": names,
         "columns": COLUMNS, "mean_figure": MEAN_FIGURE, "formulas": FORMULAS, "by": grouping,
         "groupings": grouping_labels(_), "start": s, "end": e, "to": e - timedelta(days=1),
-        "period_text": _period_text(request_locale(request), _, s, e), "presets": _presets(_, local_today()),
+        "period_text": _period_text(request_locale(request), _, s, e), "presets": presets(_, local_today()),
         "error": error, "chart": chart, "all_key": ALL_KEY,
         "query": {"start": s.isoformat(), "end": e.isoformat(), "by": grouping},
         "generated_at": report.generated_at,
@@ -287,7 +314,8 @@ def metrics_page(request: Request, principal: Staff, session: ReadSession, start
 def metrics_cases_page(request: Request, principal: Staff, session: ReadSession, figure: str = "reported",
                        key: str = ALL_KEY, start: str | None = None, end: str | None = None,
                        by: str | None = None, page: Annotated[int, Query(ge=1, le=10_000)] = 1) -> Response:
-    s, e, grouping, error = _page_params(request, principal, start, end, None, by)
+    params = _page_params(request, principal, start, end, None, by)
+    s, e, grouping, error = params.start, params.end, params.by, params.error
     _ = gettext_for(request)
     names = labels(_)
     if figure not in FIGURES:
@@ -317,9 +345,10 @@ def metrics_cases_page(request: Request, principal: Staff, session: ReadSession,
 @router.get("/cases/metrics.xlsx", include_in_schema=False)
 def metrics_xlsx(request: Request, principal: Staff, session: ReadSession, start: str | None = None,
                  end: str | None = None, to: str | None = None, by: str | None = None) -> Response:
-    s, e, grouping, error = _page_params(request, principal, start, end, to, by)
-    if error:
-        raise Invalid(error, field="start")
+    params = _page_params(request, principal, start, end, to, by)
+    if params.error:
+        raise Invalid(params.error, field=params.field)
+    s, e, grouping = params.start, params.end, params.by
     report = metrics.compute(session, principal, s, e, grouping)
     _ = gettext_for(request)
     data = workbook(report, _, _period_text(request_locale(request), _, s, e))

@@ -46,8 +46,7 @@ router = APIRouter(include_in_schema=False)
 
 # The loop's main steps get a prominent form; the rest sit under "more actions".
 PRIMARY = ("accept", "register", "dispatch", "start", "handle", "check", "close", "rework",
-           "approve_extension",
-           "approve_suspension", "resume", "rate")
+           "approve_extension", "approve_suspension", "resume", "rate")
 PHOTO_ACTIONS = frozenset({"handle", "check", "close", "rework"})
 # Steps that only make sense while something waits for them.
 WAITING = {"approve_extension": "extension_requested_hours", "reject_extension": "extension_requested_hours",
@@ -156,8 +155,14 @@ def explain(request: Request, exc: DomainError) -> tuple[str, str]:
                              "address instead.")
     if field.startswith("attributes."):
         return "attr_" + field.split(".", 1)[1], _("Please answer this question.")
-    if isinstance(exc, Conflict) and field in ("version", "action"):
-        return "version", _("This case has been updated by someone else; please reload.")
+    if isinstance(exc, Conflict):
+        if "higher" in message:
+            return "action", _("This case is already at the top level; it cannot be escalated further.")
+        if field == "hours":
+            return "hours", _("An extension is already waiting for approval.")
+        if field in ("version", "action"):
+            # The version moved, or the state no longer allows the step: either way the page was stale.
+            return "version", _("This case has been updated by someone else; please reload.")
     if isinstance(exc, Forbidden):
         return field or "action", _("You may not do this on this case.")
     known = {
@@ -357,8 +362,7 @@ def public_steps(session: Session, case: Case) -> list[CaseEvent]:
 def _track_page(request: Request, session: Session, values: dict[str, str], case: Case | None = None,
                 errors: dict[str, str] | None = None, status_code: int = 200, **extra: Any) -> Response:
     context: dict[str, Any] = {**page_context(request), "values": values, "errors": errors or {},
-                               "case": case,
-                               **extra}
+                               "case": case, **extra}
     if case is not None:
         category = views.category_names(session).get(case.category_code)
         zh = request_locale(request) == "zh_CN"
@@ -369,6 +373,11 @@ def _track_page(request: Request, session: Session, values: dict[str, str], case
     return render(request, "cases/track.html", context, status_code=status_code)
 
 
+def tracking_number(form: FormData) -> str:
+    """The number as typed: the confirmation page shows it in two groups, and people copy the gap too."""
+    return "".join(field_text(form, "number", 40).split())
+
+
 @router.get("/track")
 def track_page(request: Request) -> Response:
     return render(request, "cases/track.html", {**page_context(request), "values": {}, "errors": {},
@@ -377,7 +386,7 @@ def track_page(request: Request) -> Response:
 
 @router.post("/track", dependencies=[Depends(verify_csrf)])
 def track(request: Request, session: DbSession, form: PostedForm) -> Response:
-    values = {"number": field_text(form, "number", 30), "phone": field_text(form, "phone", 40)}
+    values = {"number": tracking_number(form), "phone": field_text(form, "phone", 40)}
     try:
         case = service.track(session, values["number"], values["phone"])
     except DomainError as exc:
@@ -388,13 +397,12 @@ def track(request: Request, session: DbSession, form: PostedForm) -> Response:
 
 @router.post("/track/rate", dependencies=[Depends(verify_csrf)])
 def track_rate(request: Request, session: DbSession, form: PostedForm) -> Response:
-    values = {"number": field_text(form, "number", 30), "phone": field_text(form, "phone", 40),
+    values = {"number": tracking_number(form), "phone": field_text(form, "phone", 40),
               "comment": field_text(form, "comment", 500)}
     try:
         with session.begin_nested():
             case = actions.rate_by_phone(session, values["number"], values["phone"],
-                                         field_text(form, "rating", 30),
-                                         values["comment"] or None)
+                                         field_text(form, "rating", 30), values["comment"] or None)
     except DomainError as exc:
         field, message = explain(request, exc)
         try:
@@ -411,8 +419,7 @@ def my_cases(request: Request, principal: CurrentPrincipal, session: DbSession, 
         return RedirectResponse("/workbench", status_code=303)
     number = max(int(page) if page.isdigit() else 1, 1)
     rows, total = service.list_cases(session, principal, service.CaseFilter(), limit=20,
-                                     offset=(number - 1) * 20,
-                                     order="recent")
+                                     offset=(number - 1) * 20, order="recent")
     return render(request, "cases/my_cases.html", {
         **page_context(request),
         "cases": views.present_many(session, rows, principal, request_locale(request)),
@@ -443,6 +450,8 @@ def offered_actions(session: Session, principal: Principal, case: Case, view: di
         if action == "request_suspension" and view.get("suspension_requested"):
             continue
         if action == "mark_urgent" and view["urgent"]:
+            continue
+        if action == "escalate" and view["level"] == "district":
             continue
         if action == "rate" and view["rating"]:
             continue

@@ -70,9 +70,12 @@
     input.addEventListener("change", () => {
       const names = Array.from(input.files).map((f) => f.name);
       const max = Number(input.dataset.max);
-      out.textContent = names.join("、");
+      out.textContent = names.length ? input.dataset.chosen.replace("%(n)s", names.join("、")) : "";
       out.classList.toggle("error", names.length > max);
       if (names.length > max) out.textContent = input.dataset.tooMany + " " + out.textContent;
+      // "Choose the photos again" is answered once they are chosen.
+      const asked = out.nextElementSibling;
+      if (asked && asked.classList.contains("field-error") && names.length && names.length <= max) asked.hidden = true;
     });
   });
 
