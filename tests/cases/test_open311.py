@@ -42,7 +42,9 @@ from tests.conftest import csrf_from, page_login
 from tests.personas import GRID_A
 
 ROOT = Path(__file__).resolve().parents[2]
-SCHEMAS = ROOT.parent / "shared" / "open311-schema"
+# A copy of ../shared/open311-schema (the official schemas; see SOURCE.md there), so that the tests need
+# nothing outside the repository.
+SCHEMAS = Path(__file__).resolve().parent / "open311-schema"
 V2 = "/open311/v2"
 SPEC = "http://wiki.open311.org/GeoReport_v2"
 REQUEST_FIELDS = {"service_request_id", "status", "status_notes", "service_name", "service_code",
@@ -98,7 +100,7 @@ LOCAL_SCHEMAS: dict[str, dict[str, Any]] = {
 
 def _registry() -> Registry:
     if not SCHEMAS.is_dir():
-        pytest.fail(f"the official Open311 schemas are missing at {SCHEMAS} (shared/open311-schema)")
+        pytest.fail(f"the official Open311 schemas are missing at {SCHEMAS}")
     return Registry().with_resources(
         (p.as_uri(), Resource.from_contents(json.loads(p.read_text(encoding="utf-8")),
                                             default_specification=DRAFT7)) for p in SCHEMAS.glob("*.json"))

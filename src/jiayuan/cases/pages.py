@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -53,10 +54,14 @@ WAITING = {"approve_extension": "extension_requested_hours", "reject_extension":
            "approve_suspension": "suspension_requested"}
 
 
-async def form_data(request: Request) -> FormData:
+async def form_data(request: Request) -> AsyncIterator[FormData]:
     """The posted form, parsed once (the CSRF check reads the same cached form); fields are read by hand so
-    that bad input comes back as a message on the page, not as a JSON 422."""
-    return await request.form()
+    that bad input comes back as a message on the page, not as a JSON 422. Uploaded files are closed after."""
+    form = await request.form()
+    try:
+        yield form
+    finally:
+        await form.close()
 
 
 PostedForm = Annotated[FormData, Depends(form_data)]
