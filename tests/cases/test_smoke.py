@@ -36,3 +36,14 @@ def test_dissatisfied_within_seven_days_reopens_as_rework(api) -> None:  # noqa:
     r = act(api, "resident", n, "rate", rating="dissatisfied", note="还是很脏")
     assert r["status"] == "in_progress" and r["rework_count"] == 1 and r["assignee"] == PERSONAS["grid_a"].username
     assert act(api, "resident", n, "rate", expect=409, rating="satisfied")
+
+
+def test_a_worker_dispatched_outside_their_grid_sees_and_handles_the_case(api) -> None:  # noqa: ANN001
+    n = report(api, "resident", GRID_A, category="1502")["number"]  # community level, grid A's community
+    assert api("grid_b").get(f"/api/v1/cases/{n}").status_code == 404  # not theirs yet
+    for step in ("accept", "register"):
+        act(api, "community", n, step)
+    act(api, "community", n, "dispatch", assignee=PERSONAS["grid_b"].username)
+    assert api("grid_b").get(f"/api/v1/cases/{n}").status_code == 200
+    assert n in [c["number"] for c in api("grid_b").get("/api/v1/cases", params={"mine": True}).json()["items"]]
+    assert act(api, "grid_b", n, "handle", note="已协助处理")["status"] == "handled"

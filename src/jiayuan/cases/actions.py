@@ -74,7 +74,7 @@ def act(session: Session, principal: Principal, number: str, action: str, data: 
     check_state(case, transition, data.version)
     if principal.role not in transition.roles:
         raise Forbidden(f"a {principal.role.value} may not {action} a case", field="action")
-    _check_who(session, principal, case, transition)
+    check_who(session, principal, case, transition)
     return apply(session, case, transition, data, actor_of(principal))
 
 
@@ -87,7 +87,7 @@ def check_state(case: Case, transition: Transition, version: int | None) -> None
                        details={"status": case.status, "version": case.version})
 
 
-def _check_who(session: Session, p: Principal, case: Case, t: Transition) -> None:
+def check_who(session: Session, p: Principal, case: Case, t: Transition) -> None:
     if t.who == HANDLER:
         if case.assignee_id == p.user_id or (p.role == Role.department and case.department == p.username):
             return

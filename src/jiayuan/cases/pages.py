@@ -438,7 +438,7 @@ def may(session: Session, principal: Principal, case: Case, action: str) -> bool
     """Whether the caller passes the per-case check of who (the role is already allowed)."""
     try:
         # The service's own check, so that the page offers exactly what the service will accept.
-        actions._check_who(session, principal, case, TRANSITIONS[action])  # noqa: SLF001
+        actions.check_who(session, principal, case, TRANSITIONS[action])
     except Forbidden:
         return False
     return True

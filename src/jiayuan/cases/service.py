@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, false, func, select
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.roles import Role
@@ -17,14 +17,17 @@ from jiayuan.kit.errors import Invalid, NotFound
 
 
 def visible(principal: Principal) -> ColumnElement[bool]:
-    """The cases a caller may see: by the scope of where they arose; a department sees what was transferred
-    to it; a resident sees their own reports."""
+    """The cases a caller may see: by the scope of where they arose, plus any case assigned to them (a worker
+    dispatched to help outside their grid); a department sees what was transferred to it; a resident sees
+    their own reports."""
     if principal.role == Role.resident:
         return Case.reporter_id == principal.user_id
     if principal.role == Role.department:
         return and_(Case.district_code.in_(principal.scope.districts), Case.department == principal.username)
     if not principal.scope.prefixes:
         return false()
+    if principal.role == Role.grid_worker:
+        return or_(principal.scope.where(Case), Case.assignee_id == principal.user_id)
     return principal.scope.where(Case)
 
 
