@@ -7,6 +7,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -50,10 +51,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         return
+    with scratch_postgres("jiayuan_test") as url:
+        yield url
+
+
+@contextmanager
+def scratch_postgres(prefix: str) -> Iterator[str]:
+    """A new empty PostgreSQL database on the server of JIAYUAN_TEST_DATABASE_URL, dropped afterwards."""
     if not PG_URL:
         pytest.fail("JIAYUAN_REQUIRE_POSTGRES=1 but JIAYUAN_TEST_DATABASE_URL is not set")
     base = make_url(normalize_url(PG_URL))
-    name = f"jiayuan_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))

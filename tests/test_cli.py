@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import sys
-import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,11 +20,11 @@ import pytest
 import shapely
 from shapely.geometry import shape
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from jiayuan.accounts.service import check_password
 from jiayuan.kit.db import normalize_url
 from jiayuan.units.geo import wgs84_to_gcj02
+from tests.conftest import scratch_postgres
 
 PG_URL = os.environ.get("JIAYUAN_TEST_DATABASE_URL")
 REQUIRE_PG = os.environ.get("JIAYUAN_REQUIRE_POSTGRES") == "1"
@@ -50,19 +49,8 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path}/cli.db"
         return
-    if not PG_URL:
-        pytest.fail("JIAYUAN_REQUIRE_POSTGRES=1 but JIAYUAN_TEST_DATABASE_URL is not set")
-    base = make_url(normalize_url(PG_URL))
-    name = f"jiayuan_cli_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield base.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres("jiayuan_cli") as url:
+        yield url
 
 
 def run_cli(url: str, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -105,8 +105,8 @@ def run_worker(threads: Annotated[int, typer.Option(min=1)] = 2) -> None:
     """Run the background worker (notifications, sweeps, long imports and reports)."""
     from huey.consumer import Consumer
 
-    from jiayuan.kit.jobs import queue
     from jiayuan.cases.tasks import register as register_cases
+    from jiayuan.kit.jobs import queue
     from jiayuan.notify.tasks import register as register_notify
 
     database().dispose()

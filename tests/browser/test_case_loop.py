@@ -5,46 +5,23 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from io import BytesIO
 from pathlib import Path
 
 import pytest
-import uvicorn
 from PIL import Image
 from shapely.geometry import shape
 
-from jiayuan.app import create_app
-from jiayuan.config import Settings
-from jiayuan.demo.load import DEMO_PASSWORD, load_demo
+from jiayuan.demo.load import DEMO_PASSWORD
 from jiayuan.kit.db import Database
-from jiayuan.kit.migrate import upgrade
-from jiayuan.reference import load_reference_data
 from jiayuan.units import service as units
 from tests.personas import COMMUNITY, GRID_A, PERSONAS
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
-ROOT = Path(__file__).resolve().parents[2]
 PHONE = "13812345678"
 PHONE_SCREEN = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
                 "device_scale_factor": 2, "locale": "zh-CN"}
 
 pytestmark = pytest.mark.browser
-if not Path(CHROMIUM).exists() and os.environ.get("JIAYUAN_REQUIRE_BROWSER") != "1":
-    pytestmark = [pytest.mark.browser,
-                  pytest.mark.skip(reason=f"no Chromium at {CHROMIUM}: apt-get install chromium")]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -54,43 +31,6 @@ def grid_a_point(server: tuple[str, Database]) -> tuple[float, float]:
         geometry = units.chain_of(s, GRID_A)[-1].geometry
     p = shape(geometry).representative_point()
     return p.y, p.x
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Database]]:
-    """The app on its own SQLite database with the reference data and the small demo, served by uvicorn."""
-    folder = tmp_path_factory.mktemp("caseloop")
-    url = f"sqlite:///{folder / 'b.db'}"
-    db = Database(url)
-    upgrade(db.engine)
-    with db.unit_of_work() as s:
-        load_reference_data(s)
-        load_demo(s, "small")
-    # No base map here (no internet): the district and grid outlines must be enough to place a pin.
-    settings = Settings(database_url=url, secret_key="browser-" + "x" * 32,
-                        node_modules=ROOT / "node_modules", tile_url="", var_dir=folder / "var")
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=port, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", db
-    srv.should_exit = True
-    thread.join(10)
-    db.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
-
-    assert shutil.which(CHROMIUM) or Path(CHROMIUM).exists(), f"Chromium is required at {CHROMIUM}"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-import threading
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from itertools import accumulate
 from typing import Literal
@@ -169,30 +167,18 @@ def traffic_light(started: datetime, due: datetime, now: datetime, cal: WorkCale
 # Loading and caching.
 
 
-@dataclass
-class _Cached:
-    version: str
-    calendar: WorkCalendar
+def _load(session: Session) -> WorkCalendar:
+    special = {day: workday for day, workday in session.execute(
+        select(WorkCalendarDay.day, WorkCalendarDay.is_workday))}
+    return WorkCalendar(special, session.scalars(select(WorkCalendarYear.year)).all())
 
 
-_cache: dict[str, _Cached] = {}
-_lock = threading.Lock()
+_calendars = cache.ProcessCache(CACHE_NAME, _load)
 
 
 def calendar_for(session: Session) -> WorkCalendar:
     """The calendar of this database, rebuilt when its version row has moved."""
-    version = cache.current(session, CACHE_NAME)
-    key = str(session.get_bind().engine.url)
-    cached = _cache.get(key)
-    if cached is None or cached.version != version:
-        with _lock:
-            cached = _cache.get(key)
-            if cached is None or cached.version != version:
-                rows = session.execute(select(WorkCalendarDay.day, WorkCalendarDay.is_workday))
-                special = {day: workday for day, workday in rows}
-                years = session.scalars(select(WorkCalendarYear.year)).all()
-                cached = _cache[key] = _Cached(version, WorkCalendar(special, years))
-    return cached.calendar
+    return _calendars.get(session)
 
 
 def known_years(session: Session) -> list[WorkCalendarYear]:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from sqlalchemy import String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from jiayuan.kit.db import Base, Local
+
+T = TypeVar("T")
 
 
 class CacheVersion(Local, Base):
@@ -31,3 +36,27 @@ def bump(session: Session, name: str) -> None:
 
 def current(session: Session, name: str) -> str:
     return session.scalar(select(CacheVersion.token).where(CacheVersion.name == name)) or ""
+
+
+class ProcessCache(Generic[T]):
+    """A value built from the database and kept in this process, per database, until its version row moves.
+
+    Several processes may each hold one; every use checks the version (one primary-key read), so none of
+    them serves a stale copy after another process changed the data."""
+
+    def __init__(self, name: str, build: Callable[[Session], T]) -> None:
+        self.name = name
+        self.build = build
+        self._held: dict[str, tuple[str, T]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session) -> T:
+        version = current(session, self.name)
+        key = str(session.get_bind().engine.url)
+        held = self._held.get(key)
+        if held is None or held[0] != version:
+            with self._lock:  # one build at a time; the others wait and take it
+                held = self._held.get(key)
+                if held is None or held[0] != version:
+                    held = self._held[key] = (version, self.build(session))
+        return held[1]

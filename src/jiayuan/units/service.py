@@ -3,7 +3,6 @@ grid, and keep the grid workers answerable for each grid."""
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -322,29 +321,17 @@ def count_units(session: Session, scope: Scope) -> dict[str, int]:
 # Point in grid.
 
 
-@dataclass
-class _CachedIndex:
-    version: str
-    index: GridIndex
+def _build_index(session: Session) -> GridIndex:
+    rows = session.execute(select(Unit.code, Unit.geometry).where(Unit.level == "grid"))
+    return GridIndex((code, shape(geom)) for code, geom in rows if geom)
 
 
-_index_cache: dict[str, _CachedIndex] = {}
-_index_lock = threading.Lock()
+_grid_indexes = cache.ProcessCache(UNITS_CACHE, _build_index)
 
 
 def grid_index(session: Session) -> GridIndex:
     """The spatial index of every grid, rebuilt when the units' version row has moved."""
-    version = cache.current(session, UNITS_CACHE)
-    key = str(session.get_bind().engine.url)
-    cached = _index_cache.get(key)
-    if cached is None or cached.version != version:
-        with _index_lock:
-            cached = _index_cache.get(key)
-            if cached is None or cached.version != version:
-                rows = session.execute(select(Unit.code, Unit.geometry).where(Unit.level == "grid"))
-                index = GridIndex((code, shape(geom)) for code, geom in rows if geom)
-                cached = _index_cache[key] = _CachedIndex(version, index)
-    return cached.index
+    return _grid_indexes.get(session)
 
 
 @dataclass
