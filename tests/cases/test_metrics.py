@@ -361,8 +361,10 @@ def test_api_cases_behind_a_figure_paginated(world: World, api) -> None:  # noqa
     assert {n for p in pages for n in p["numbers"]} == BEHIND["registered"]
     r = api("street").get(url, params={**Q, "by": "grid", "figure": "closed"})  # key defaults to the totals
     assert set(r.json()["numbers"]) == BEHIND["closed"] | nums("O1")  # the street holds both communities
-    # Outside the caller's scope: nothing, whatever the key says.
+    # Outside the caller's scope only what was dispatched to them (A4, in grid A, handled by grid B's lead).
     r = api("grid_b").get(url, params={**Q, "by": "grid", "key": GRID_A, "figure": "reported"})
+    assert r.status_code == 200 and set(r.json()["numbers"]) == nums("A4")
+    r = api("other_community").get(url, params={**Q, "by": "grid", "key": GRID_A, "figure": "reported"})
     assert r.status_code == 200 and r.json()["total"] == 0
 
 
