@@ -336,3 +336,13 @@ def test_pages_speak_english_on_request(client, api) -> None:  # noqa: ANN001
     case = client.get(f"/cases/{number}").text
     assert "Dispatched" in case and "Start handling" in case and "Report handling done" in case
     assert "已派遣" not in case
+
+
+def test_the_case_page_suggests_duplicates_to_merge(client, api) -> None:  # noqa: ANN001
+    from tests.cases.helpers import report as report_case
+
+    first = report_case(api, "resident", GRID_A, category="1502")["number"]
+    second = report_case(api, "hotline", GRID_A, category="1502")["number"]
+    page_login(client, PERSONAS["community"].username)
+    html = client.get(f"/cases/{second}").text
+    assert "疑似重复" in html and f'href="/cases/{first}"' in html
