@@ -172,6 +172,22 @@ def _count(session: Session, stmt: Select[tuple[Case]]) -> int:
     return session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
 
 
+def tab_counts(session: Session, principal: Principal, f: QueueFilter) -> dict[str, int]:
+    """How many cases each tab holds, in one pass over the filtered cases rather than one query per tab."""
+    base = queue_statement(principal, f, tab="all").subquery()
+    now = utcnow()
+    figures = {
+        "new": base.c.status.in_(TAB_STATUSES["new"]),
+        "dispatch": base.c.status.in_(TAB_STATUSES["dispatch"]),
+        "progress": base.c.status.in_(TAB_STATUSES["progress"]),
+        "overdue": base.c.status.in_(OPEN) & (base.c.stage_due_at < now),
+        "supervised": base.c.status.in_(OPEN) & base.c.supervision.is_not(None),
+    }
+    row = session.execute(select(*(func.count().filter(cond).label(t) for t, cond in figures.items()))
+                          .select_from(base)).one()
+    return {t: int(getattr(row, t) or 0) for t in figures}
+
+
 def _unit_names(session: Session, principal: Principal) -> dict[str, str]:
     return {u.code: u.name for u in units.list_units(session, principal.scope, with_ancestors=True)}
 
@@ -184,7 +200,7 @@ def _queue_page(request: Request, session: Session, principal: Principal, f: Que
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(max(page, 1), pages)
     rows = list(session.scalars(_ordered(stmt, f.tab).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
-    counts = {t: _count(session, queue_statement(principal, f, tab=t)) for t in TABS if t != "all"}
+    counts = tab_counts(session, principal, f)
     scope_units = [u for u in units.list_units(session, principal.scope) if u.level != "district"]
     return render(request, "cases/queue.html", {
         **page_context(request), "f": f, "tabs": TABS, "counts": counts, "total": total, "page": page,
