@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
     max_photo_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_photos: int = Field(default=3, ge=0)
+    # Personal data at rest (kit.crypto): "id:base64key,..." of 32-byte AES keys, the first encrypts and
+    # the rest only decrypt (rotation); the blind-index key is separate so rotating data keys keeps look-ups.
+    # Unset in development: both are derived from secret_key. Production refuses to start without them.
+    data_keys: str | None = None
+    index_key: str | None = None
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
@@ -58,6 +63,11 @@ class Settings(BaseSettings):
             raise ValueError("JIAYUAN_SECRET_KEY: set a secret key of your own before running in production")
         if self.production and len(self.secret_key) < 32:
             raise ValueError("JIAYUAN_SECRET_KEY: must be at least 32 characters in production")
+        # Keys derived from the secret in development would tie every record to it: production names its own.
+        if self.production and not (self.data_keys or "").strip():
+            raise ValueError("JIAYUAN_DATA_KEYS: set the personal-data keys before running in production")
+        if self.production and not (self.index_key or "").strip():
+            raise ValueError("JIAYUAN_INDEX_KEY: set the blind-index key before running in production")
         return self
 
 

@@ -29,6 +29,10 @@ def test_production_refuses_the_default_secret(monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(ValidationError, match="JIAYUAN_SECRET_KEY"):
         Settings()
     monkeypatch.setenv("JIAYUAN_SECRET_KEY", "s" * 40)
+    with pytest.raises(ValidationError, match="JIAYUAN_DATA_KEYS"):
+        Settings()  # personal data needs its own keys in production
+    monkeypatch.setenv("JIAYUAN_DATA_KEYS", "k1:" + "A" * 43 + "=")
+    monkeypatch.setenv("JIAYUAN_INDEX_KEY", "A" * 43 + "=")
     assert Settings().production
 
 
