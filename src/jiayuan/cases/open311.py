@@ -28,7 +28,7 @@ from jiayuan.deps import AppSettings, DbSession
 from jiayuan.kit import i18n
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import DomainError, Forbidden, Invalid, NotFound
-from jiayuan.notify.senders import mask_phone
+from jiayuan.kit.identity import mask_phone
 from jiayuan.units.models import Unit
 from jiayuan.units.service import single_district
 

@@ -15,8 +15,8 @@ from jiayuan.cases.photos import discard_photos, save_photos
 from jiayuan.cases.workflow import OPEN, allowed_actions
 from jiayuan.config import Settings
 from jiayuan.kit.db import utcnow
+from jiayuan.kit.identity import mask_phone
 from jiayuan.kit.storage import storage_from_settings
-from jiayuan.notify.senders import mask_phone
 
 
 def category_names(session: Session) -> dict[str, Category]:

@@ -54,7 +54,7 @@ from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip, re
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import DomainError, Forbidden
 from jiayuan.kit.i18n import TIMEZONE
-from jiayuan.notify.senders import mask_phone
+from jiayuan.kit.identity import mask_phone
 from jiayuan.units import service as units
 from jiayuan.web import gettext_for, render, request_locale
 

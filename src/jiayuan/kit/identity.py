@@ -235,3 +235,25 @@ def parse_mobile(value: str, *, field: str = "phone") -> str:
             "Mobile number must be 11 digits starting with 13 to 19 (a +86 prefix is allowed)", field=field
         )
     return text
+
+
+def mask_phone(phone: str) -> str:
+    """138****5678: enough to recognise a number on screen or in a log, not enough to call it."""
+    digits = re.sub(r"\D", "", phone or "")
+    prefix = ""
+    # A mainland number written with its country code: mask the 11 digits, keep the code readable.
+    if len(digits) == 13 and digits.startswith("86"):
+        prefix, digits = "+86 ", digits[2:]
+    if len(digits) >= 11:
+        return f"{prefix}{digits[:3]}****{digits[-4:]}"
+    if len(digits) >= 5:
+        return f"{prefix}****{digits[-2:]}"
+    return "****"
+
+
+def mask_email(email: str) -> str:
+    """w***@example.com: the first letter of the mailbox and the domain."""
+    local, at, domain = (email or "").strip().rpartition("@")
+    if not at or not local or not domain:
+        return "***"
+    return f"{local[0]}***@{domain}"

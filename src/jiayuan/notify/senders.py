@@ -8,6 +8,7 @@ import re
 from typing import Protocol, runtime_checkable
 
 from jiayuan.config import Settings, get_settings
+from jiayuan.kit.identity import mask_email, mask_phone
 from jiayuan.notify.models import OutboxMessage
 
 logger = logging.getLogger("jiayuan.notify")
@@ -17,28 +18,6 @@ logger = logging.getLogger("jiayuan.notify")
 class Sender(Protocol):
     def send(self, message: OutboxMessage) -> None:
         """Deliver one message; raise to signal failure (the worker retries with back-off)."""
-
-
-def mask_phone(phone: str) -> str:
-    """138****5678: enough to recognise a number on screen or in a log, not enough to call it."""
-    digits = re.sub(r"\D", "", phone or "")
-    prefix = ""
-    # A mainland number written with its country code: mask the 11 digits, keep the code readable.
-    if len(digits) == 13 and digits.startswith("86"):
-        prefix, digits = "+86 ", digits[2:]
-    if len(digits) >= 11:
-        return f"{prefix}{digits[:3]}****{digits[-4:]}"
-    if len(digits) >= 5:
-        return f"{prefix}****{digits[-2:]}"
-    return "****"
-
-
-def mask_email(email: str) -> str:
-    """w***@example.com: the first letter of the mailbox and the domain."""
-    local, at, domain = (email or "").strip().rpartition("@")
-    if not at or not local or not domain:
-        return "***"
-    return f"{local[0]}***@{domain}"
 
 
 def mask_recipient(channel: str, recipient: str) -> str:
