@@ -13,9 +13,21 @@ from jiayuan.cases.models import (
 from jiayuan.kit.cache import CacheVersion
 from jiayuan.kit.db import Base
 from jiayuan.notify.models import OutboxMessage
+from jiayuan.registry.models import (
+    Building,
+    Compound,
+    Household,
+    Organization,
+    Person,
+    PersonMove,
+    PersonTag,
+    Room,
+    Thing,
+)
 from jiayuan.units.models import GridMember, Unit
 
 __all__ = [
-    "AuditEntry", "Base", "CacheVersion", "Case", "CaseEvent", "CasePhoto", "Category", "GridMember",
+    "AuditEntry", "Base", "Building", "Compound", "Household", "Organization", "Person", "PersonMove", "PersonTag",
+    "Room", "Thing", "CacheVersion", "Case", "CaseEvent", "CasePhoto", "Category", "GridMember",
     "Open311Client", "OutboxMessage", "Unit", "User", "WorkCalendarDay", "WorkCalendarYear",
 ]

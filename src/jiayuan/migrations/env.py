@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import DateTime, String, TypeDecorator
 
 from jiayuan.config import get_settings
 from jiayuan.kit.db import make_engine
@@ -23,12 +24,24 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
+def _render_item(kind: str, obj: object, autogen_context: object) -> str | bool:
+    """Write our column types as the plain SQLAlchemy types they store, so migrations import nothing of ours."""
+    if kind == "type" and isinstance(obj, TypeDecorator):
+        impl = obj.impl_instance
+        if isinstance(impl, DateTime):
+            return f"sa.DateTime(timezone={impl.timezone})"
+        if isinstance(impl, String):
+            return f"sa.String(length={impl.length})"
+    return False
+
+
 def _run(connection) -> None:  # noqa: ANN001
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=_render_item,
     )
     with context.begin_transaction():
         context.run_migrations()

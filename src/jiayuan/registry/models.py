@@ -1,0 +1,220 @@
+"""Tables of the registry. Personal data (ID numbers, phones) is stored encrypted, with a blind index for
+exact look-ups; every row carries the grid it belongs to, which scopes who may see it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from jiayuan.kit.crypto import Encrypted
+from jiayuan.kit.db import Base, CodeString, Tenant, Timestamped, UtcDateTime, tenant_fk
+
+# Fixed vocabularies (the pages translate them).
+ROOM_USES = ("self_occupied", "rented", "vacant", "commercial")
+RESIDENCE_TYPES = ("registered", "floating", "foreign", "unsettled")  # 户籍, 流动, 境外, 未落户
+TAGS = ("aged_60", "aged_80", "living_alone", "empty_nest", "disabled", "allowance", "left_behind_child",
+        "entitled", "attention")
+THING_KINDS = ("street_lamp", "manhole_cover", "well", "septic_tank", "hydrant", "camera", "anti_theft_door",
+               "pocket_park", "fitness_equipment", "other")
+THING_STATUSES = ("ok", "damaged", "missing", "removed")
+ORGANIZATION_KINDS = ("enterprise", "social_welfare", "social_charity", "social_service", "social_rights",
+                      "property_company", "homeowners_committee")
+
+
+class Compound(Tenant, Timestamped, Base):
+    """小区: a residential estate; no property company means 无物业小区."""
+
+    __tablename__ = "compounds"
+    __scope_column__ = "grid_code"
+
+    grid_code: Mapped[str] = mapped_column(CodeString)
+    name: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(String(200))
+    property_company: Mapped[str | None] = mapped_column(String(100))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    geometry: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (UniqueConstraint("district_code", "grid_code", "name"),)
+
+
+class Building(Tenant, Timestamped, Base):
+    """楼栋 of a compound (or standing alone)."""
+
+    __tablename__ = "buildings"
+    __scope_column__ = "grid_code"
+
+    compound_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    grid_code: Mapped[str] = mapped_column(CodeString)
+    name: Mapped[str] = mapped_column(String(60))  # e.g. 3栋
+    floors: Mapped[int | None] = mapped_column(Integer)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (
+        tenant_fk(["compound_id"], "compounds"),
+        UniqueConstraint("district_code", "compound_id", "name"),
+        Index("ix_buildings_district_code_grid_code", "district_code", "grid_code"),
+    )
+
+
+class Room(Tenant, Timestamped, Base):
+    """房屋: a dwelling or shop in a building, by entrance (单元) and number."""
+
+    __tablename__ = "rooms"
+    __scope_column__ = "grid_code"
+
+    building_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    grid_code: Mapped[str] = mapped_column(CodeString)
+    entrance: Mapped[str] = mapped_column(String(20), default="")  # 单元, e.g. 2单元; "" when none
+    number: Mapped[str] = mapped_column(String(20))  # e.g. 502
+    use: Mapped[str] = mapped_column(String(16))
+    area: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (
+        tenant_fk(["building_id"], "buildings"),
+        UniqueConstraint("district_code", "building_id", "entrance", "number"),
+        Index("ix_rooms_district_code_grid_code", "district_code", "grid_code"),
+    )
+
+
+class Household(Tenant, Timestamped, Base):
+    """户: the people who live together, with a head."""
+
+    __tablename__ = "households"
+    __scope_column__ = "grid_code"
+
+    grid_code: Mapped[str] = mapped_column(CodeString)
+    number: Mapped[str | None] = mapped_column(String(30))  # 户号 on the household register
+    room_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    head_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+    __table_args__ = (
+        tenant_fk(["room_id"], "rooms"),
+        Index("ix_households_district_code_grid_code", "district_code", "grid_code"),
+    )
+
+
+class Person(Tenant, Timestamped, Base):
+    """人: a resident. The ID number and phone are ciphertext; look-ups go through their blind indexes."""
+
+    __tablename__ = "people"
+    __scope_column__ = "grid_code"
+
+    grid_code: Mapped[str] = mapped_column(CodeString)
+    name: Mapped[str] = mapped_column(String(60))
+    name_initials: Mapped[str | None] = mapped_column(String(30))  # pinyin initials, for search (e.g. ZSF)
+    id_number: Mapped[str | None] = mapped_column(Encrypted("people.id_number", 200))
+    id_number_index: Mapped[str | None] = mapped_column(String(64))
+    phone: Mapped[str | None] = mapped_column(Encrypted("people.phone", 200))
+    phone_index: Mapped[str | None] = mapped_column(String(64))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str | None] = mapped_column(String(6))
+    residence_type: Mapped[str] = mapped_column(String(12), default="registered")
+    floating_expires_on: Mapped[date | None] = mapped_column(Date)
+    household_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    relation: Mapped[str | None] = mapped_column(String(20))  # to the head: 户主, 配偶, 子女 …
+    room_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    notes: Mapped[str | None] = mapped_column(Text)
+    anonymized_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        tenant_fk(["household_id"], "households"),
+        tenant_fk(["room_id"], "rooms"),
+        # One person per ID number in a district (NULLs — people without one — do not collide).
+        UniqueConstraint("district_code", "id_number_index"),
+        Index("ix_people_district_code_grid_code", "district_code", "grid_code"),
+        Index("ix_people_district_code_phone_index", "district_code", "phone_index"),
+        Index("ix_people_district_code_name", "district_code", "name"),
+        Index("ix_people_district_code_name_initials", "district_code", "name_initials"),
+    )
+
+
+class PersonTag(Tenant, Base):
+    """A group a person belongs to for a time: aged 80+, living alone, on the allowance, disabled …"""
+
+    __tablename__ = "person_tags"
+    __scope_column__ = "grid_code"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    grid_code: Mapped[str] = mapped_column(CodeString)  # copied from the person, moved with them
+    tag: Mapped[str] = mapped_column(String(20))
+    grade: Mapped[str | None] = mapped_column(String(10))  # disability grade
+    starts_on: Mapped[date | None] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        tenant_fk(["person_id"], "people", ondelete="CASCADE"),
+        Index("ix_person_tags_district_code_person_id", "district_code", "person_id"),
+        Index("ix_person_tags_district_code_tag_grid_code", "district_code", "tag", "grid_code"),
+    )
+
+
+class PersonMove(Tenant, Base):
+    """One move of a person to another room or grid: the history a move keeps."""
+
+    __tablename__ = "person_moves"
+
+    person_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    moved_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    from_grid: Mapped[str | None] = mapped_column(CodeString)
+    to_grid: Mapped[str] = mapped_column(CodeString)
+    from_room_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    to_room_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    note: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        tenant_fk(["person_id"], "people", ondelete="CASCADE"),
+        Index("ix_person_moves_district_code_person_id", "district_code", "person_id"),
+    )
+
+
+class Thing(Tenant, Timestamped, Base):
+    """物: a facility or urban component (部件) — a street lamp, a manhole cover, a camera …"""
+
+    __tablename__ = "things"
+    __scope_column__ = "grid_code"
+
+    grid_code: Mapped[str] = mapped_column(CodeString)
+    kind: Mapped[str] = mapped_column(String(20))
+    code: Mapped[str | None] = mapped_column(String(40))  # the component's own number, if it has one
+    name: Mapped[str | None] = mapped_column(String(100))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(10), default="ok")
+    owner: Mapped[str | None] = mapped_column(String(100))  # owning department
+    maintainer: Mapped[str | None] = mapped_column(String(100))
+    installed_on: Mapped[date | None] = mapped_column(Date)
+
+    __table_args__ = (
+        UniqueConstraint("district_code", "code"),
+        Index("ix_things_district_code_grid_code_kind", "district_code", "grid_code", "kind"),
+    )
+
+
+class Organization(Tenant, Timestamped, Base):
+    """组织: an enterprise, social organization, property company or homeowners' committee."""
+
+    __tablename__ = "organizations"
+    __scope_column__ = "grid_code"
+
+    grid_code: Mapped[str] = mapped_column(CodeString)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(24))
+    credit_code: Mapped[str | None] = mapped_column(String(18))
+    address: Mapped[str | None] = mapped_column(String(200))
+    contact_name: Mapped[str | None] = mapped_column(String(60))
+    contact_phone: Mapped[str | None] = mapped_column(Encrypted("organizations.contact_phone", 200))
+    staff_count: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    __table_args__ = (
+        UniqueConstraint("district_code", "credit_code"),
+        Index("ix_organizations_district_code_grid_code_kind", "district_code", "grid_code", "kind"),
+    )
