@@ -312,5 +312,41 @@ def open311_keys_revoke(name: Annotated[str, typer.Argument(help="the client's n
     console.print(f"revoked the key of {escape(revoked)}", highlight=False)
 
 
+keys_app = typer.Typer(help="Personal-data encryption keys", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("rotate")
+def keys_rotate(batch: Annotated[int, typer.Option(min=1, help="rows per transaction")] = 500) -> None:
+    """Re-encrypt every ID number and phone still under an old key with the current (first) data key."""
+    from rich.progress import Progress
+
+    from jiayuan.kit.crypto import DecryptionError, get_cipher
+    from jiayuan.registry.keys import count_stale, rotate_keys
+
+    db, cipher = database(), get_cipher()
+    with db.sessions() as session:
+        stale = count_stale(session, cipher)
+        total = sum(stale.values())
+        if not total:
+            console.print(f"every token is under the current key {cipher.current_key_id!r}")
+            return
+        with Progress(console=console) as progress:
+            bar = progress.add_task(f"re-encrypting under {cipher.current_key_id}", total=total)
+
+            def batch_done(_column: str, n: int) -> None:
+                session.commit()  # each batch its own transaction: an interrupted run resumes where it stopped
+                progress.advance(bar, n)
+
+            try:
+                done = rotate_keys(session, cipher=cipher, batch_size=batch, on_batch=batch_done)
+            except DecryptionError as exc:
+                # Batches already done stay committed; the message names the key, never a value.
+                fail(f"{exc}; keep every old key after the new one in JIAYUAN_DATA_KEYS until rotation ends")
+            session.commit()
+    for column, n in done.items():
+        console.print(f"{column}: {n} re-encrypted")
+
+
 if __name__ == "__main__":
     app()
