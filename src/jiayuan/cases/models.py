@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from jiayuan.kit.crypto import Encrypted
 from jiayuan.kit.db import (
     Base,
     CodeString,
@@ -103,7 +104,9 @@ class Case(Tenant, Timestamped, Base):
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     reporter_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     reporter_name: Mapped[str | None] = mapped_column(String(60))
-    reporter_phone: Mapped[str | None] = mapped_column(String(20))
+    # Encrypted at rest; found through its blind index (tracking, a caller's earlier cases).
+    reporter_phone: Mapped[str | None] = mapped_column(Encrypted("cases.reporter_phone", 200))
+    reporter_phone_index: Mapped[str | None] = mapped_column(String(64))
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     supervision: Mapped[str | None] = mapped_column(String(8))  # normal | yellow | red
@@ -134,6 +137,8 @@ class Case(Tenant, Timestamped, Base):
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     idempotency_key: Mapped[str | None] = mapped_column(String(120))
     open311_client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("open311_clients.id"))
+    # The facility or component (部件) the case is about, from the registry of things.
+    thing_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     # Optimistic concurrency: an UPDATE that finds another version changed the case first (409).
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -142,6 +147,7 @@ class Case(Tenant, Timestamped, Base):
         UniqueConstraint("district_code", "number"),
         UniqueConstraint("district_code", "idempotency_key"),
         tenant_fk(["merged_into_id"], "cases"),
+        tenant_fk(["thing_id"], "things"),
         Index("ix_cases_district_code_unit_code_status", "district_code", "unit_code", "status"),
         Index("ix_cases_district_code_origin_code_reported_at", "district_code", "origin_code", "reported_at"),
         Index("ix_cases_district_code_status_stage_due_at", "district_code", "status", "stage_due_at"),
@@ -149,6 +155,7 @@ class Case(Tenant, Timestamped, Base):
         Index("ix_cases_district_code_category_code_reported_at", "district_code", "category_code", "reported_at"),
         Index("ix_cases_district_code_assignee_id_status", "district_code", "assignee_id", "status"),
         Index("ix_cases_reporter_id", "reporter_id"),
+        Index("ix_cases_district_code_reporter_phone_index", "district_code", "reporter_phone_index"),
         # Tracking numbers are looked up without knowing the district (a resident tracking a case).
         Index("ix_cases_number", "number"),
     )

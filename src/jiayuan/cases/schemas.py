@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +49,7 @@ class CaseCreate(BaseModel):
     urgent: bool = False
     attributes: dict[str, Any] = Field(default_factory=dict)
     handled_on_spot: bool = Field(default=False, description="a grid worker's patrol report handled there")
+    thing_id: uuid.UUID | None = Field(default=None, description="the registry facility or component it is about")
 
 
 class EventRead(BaseModel):
@@ -104,6 +106,7 @@ class CaseRead(BaseModel):
     version: int
     actions: list[str] = Field(default_factory=list, description="what the caller may do now")
     merged_into: str | None = None
+    thing_id: uuid.UUID | None = Field(default=None, description="the registry facility the case is about")
 
 
 class CaseDetail(CaseRead):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
+from jiayuan.cases import intake
 from jiayuan.cases.models import Case, CaseEvent, CasePhoto
 from jiayuan.cases.workflow import FINAL, OPEN
 from jiayuan.kit.errors import Invalid, NotFound
@@ -46,12 +47,12 @@ def get_case(session: Session, principal: Principal, number: str, *, for_update:
 
 def track(session: Session, number: str, phone: str) -> Case:
     """A case found by its tracking number plus the phone it was reported with (no account needed)."""
-    number, phone = (number or "").strip(), (phone or "").replace(" ", "")
+    number, phone = (number or "").strip(), intake.normalise_phone(phone) or ""
     if not number:
         raise Invalid("required", field="number")
     if not phone:
         raise Invalid("required", field="phone")
-    case = session.scalar(select(Case).where(Case.number == number, Case.reporter_phone == phone))
+    case = session.scalar(select(Case).where(Case.number == number, Case.reporter_phone_index == intake.phone_key(phone)))
     if case is None:
         # One message for both: it must not reveal whether a number exists.
         raise NotFound("no case with this tracking number and phone", field="number")

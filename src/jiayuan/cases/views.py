@@ -56,7 +56,7 @@ def present(session: Session, case: Case, principal: Principal | None, *, catego
         "rework_count": case.rework_count, "rating": case.rating, "version": case.version,
         "actions": allowed_actions(case.status, principal.role) if principal else [],
         "merged_into": merged, "extension_requested_hours": case.extension_requested_hours,
-        "suspension_requested": case.suspension_requested,
+        "suspension_requested": case.suspension_requested, "thing_id": case.thing_id,
     }
 
 

@@ -362,10 +362,11 @@ def _hotline_staff(principal: Principal) -> None:
 def cases_by_phone(request: Request, session: Session, principal: Principal, phone: str,
                    exclude: str | None = None) -> list[dict[str, Any]]:
     """A caller's earlier cases in the operator's scope, masked; the look-up itself is audited."""
-    phone = phone.replace(" ", "")
+    phone = intake.normalise_phone(phone) or ""
     if not phone:
         return []
-    rows = list(session.scalars(select(Case).where(service.visible(principal), Case.reporter_phone == phone)
+    rows = list(session.scalars(select(Case).where(service.visible(principal),
+                                                   Case.reporter_phone_index == intake.phone_key(phone))
                                 .order_by(Case.reported_at.desc()).limit(20)))
     accounts.audit_for(session, principal, "cases_by_phone", target="/hotline", ip=client_ip(request),
                        detail={"found": len(rows)})

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts.models import User
 from jiayuan.cases.calendar import calendar_for
+from jiayuan.cases.intake import phone_key
 from jiayuan.cases.models import Case, CaseEvent, Category
 from jiayuan.kit.db import utcnow, uuid7
 from jiayuan.kit.i18n import TIMEZONE
@@ -67,6 +68,8 @@ def load_demo_cases(session: Session, scale: str = "district", seed: int = 2026,
         day = reported.astimezone(TIMEZONE).strftime("%y%m%d")
         numbers[day] = numbers.get(day, 0) + 1
         case["number"] = f"{day}{numbers[day]:05d}"
+        phone = case["reporter_phone"]
+        case["reporter_phone_index"] = phone_key(phone) if phone else None
         rows.append(case)
         events.extend(case_events)
     for i in range(0, len(rows), 2000):

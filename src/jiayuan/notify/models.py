@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, String, Text, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from jiayuan.kit.crypto import Encrypted
 from jiayuan.kit.db import Base, Tenant, UtcDateTime, utcnow
 
 
@@ -15,7 +16,8 @@ class OutboxMessage(Tenant, Base):
     __tablename__ = "outbox"
 
     channel: Mapped[str] = mapped_column(String(10))  # sms | email | inapp
-    recipient: Mapped[str] = mapped_column(String(200))  # phone, e-mail address, or user id for in-app
+    # Phone, e-mail address, or user id for in-app; encrypted at rest like every contact detail.
+    recipient: Mapped[str] = mapped_column(Encrypted("outbox.recipient", 400))
     user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     subject: Mapped[str | None] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)

@@ -78,6 +78,11 @@ def set_status(session: Session, principal: Principal, thing_id: uuid.UUID, stat
     return thing
 
 
+def thing_exists(session: Session, district: str, thing_id: uuid.UUID) -> bool:
+    """Whether a facility is registered in the district (a case may point at it, whoever reports it)."""
+    return session.scalar(select(Thing.id).where(Thing.district_code == district, Thing.id == thing_id)) is not None
+
+
 def get_thing(session: Session, principal: Principal, thing_id: uuid.UUID) -> Thing:
     return get_scoped(session, principal, Thing, thing_id, "facility")
 

@@ -44,7 +44,7 @@ def upgrade() -> None:
     )
     op.create_table('outbox',
     sa.Column('channel', sa.String(length=10), nullable=False),
-    sa.Column('recipient', sa.String(length=200), nullable=False),
+    sa.Column('recipient', sa.String(length=400), nullable=False),
     sa.Column('user_id', sa.Uuid(), nullable=True),
     sa.Column('subject', sa.String(length=200), nullable=True),
     sa.Column('body', sa.Text(), nullable=False),
@@ -92,7 +92,8 @@ def upgrade() -> None:
     sa.Column('assignee_id', sa.Uuid(), nullable=True),
     sa.Column('reporter_id', sa.Uuid(), nullable=True),
     sa.Column('reporter_name', sa.String(length=60), nullable=True),
-    sa.Column('reporter_phone', sa.String(length=20), nullable=True),
+    sa.Column('reporter_phone', sa.String(length=200), nullable=True),
+    sa.Column('reporter_phone_index', sa.String(length=64), nullable=True),
     sa.Column('anonymous', sa.Boolean(), nullable=False),
     sa.Column('urgent', sa.Boolean(), nullable=False),
     sa.Column('supervision', sa.String(length=8), nullable=True),
@@ -141,6 +142,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_cases_district_code_unit_code_status', ['district_code', 'unit_code', 'status'], unique=False)
         batch_op.create_index('ix_cases_number', ['number'], unique=False)
         batch_op.create_index('ix_cases_reporter_id', ['reporter_id'], unique=False)
+        batch_op.create_index('ix_cases_district_code_reporter_phone_index', ['district_code', 'reporter_phone_index'], unique=False)
 
     op.create_table('case_events',
     sa.Column('case_id', sa.Uuid(), nullable=False),
@@ -192,6 +194,7 @@ def downgrade() -> None:
 
     op.drop_table('case_events')
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_district_code_reporter_phone_index')
         batch_op.drop_index('ix_cases_reporter_id')
         batch_op.drop_index('ix_cases_number')
         batch_op.drop_index('ix_cases_district_code_unit_code_status')

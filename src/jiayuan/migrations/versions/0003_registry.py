@@ -189,9 +189,17 @@ def upgrade() -> None:
         batch_op.create_index('ix_person_tags_district_code_person_id', ['district_code', 'person_id'], unique=False)
         batch_op.create_index('ix_person_tags_district_code_tag_grid_code', ['district_code', 'tag', 'grid_code'], unique=False)
 
+    # A case may be about a facility or component (部件) of the registry.
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('thing_id', sa.Uuid(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_cases_district_code_thing_id_things'), 'things', ['district_code', 'thing_id'], ['district_code', 'id'])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_cases_district_code_thing_id_things'), type_='foreignkey')
+        batch_op.drop_column('thing_id')
+
     with op.batch_alter_table('person_tags', schema=None) as batch_op:
         batch_op.drop_index('ix_person_tags_district_code_tag_grid_code')
         batch_op.drop_index('ix_person_tags_district_code_person_id')
