@@ -322,7 +322,7 @@ def keys_rotate(batch: Annotated[int, typer.Option(min=1, help="rows per transac
     from rich.progress import Progress
 
     from jiayuan.kit.crypto import DecryptionError, get_cipher
-    from jiayuan.registry.keys import count_stale, rotate_keys
+    from jiayuan.keys import count_stale, rotate_keys
 
     db, cipher = database(), get_cipher()
     with db.sessions() as session:

@@ -21,7 +21,17 @@ from jiayuan.kit.crypto import blind_index
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kit.identity import mask_id_number, mask_phone, parse_id_number, parse_mobile
-from jiayuan.registry.models import RESIDENCE_TYPES, TAGS, Household, Person, PersonMove, PersonTag, Room
+from jiayuan.registry.models import (
+    RESIDENCE_TYPES,
+    TAGS,
+    Building,
+    Compound,
+    Household,
+    Person,
+    PersonMove,
+    PersonTag,
+    Room,
+)
 from jiayuan.units import service as units
 
 ID_CONTEXT = "people.id_number"
@@ -235,10 +245,20 @@ def list_people(session: Session, principal: Principal, *, grid: str | None = No
 
 
 def _name_clause(q: str) -> Any:
+    """A name, pinyin initials, or an address: the compound's name or street address the person lives at."""
     text = unicodedata.normalize("NFKC", q).strip()
     clauses = [Person.name.contains(text, autoescape=True)]
     if text.isascii() and text.isalpha():
         clauses.append(Person.name_initials.startswith(text.upper(), autoescape=True))
+    if len(text) >= 2:  # one character would match half the district's compounds
+        rooms = (select(Room.id).join(Building, and_(Building.district_code == Room.district_code,
+                                                     Building.id == Room.building_id))
+                 .join(Compound, and_(Compound.district_code == Building.district_code,
+                                      Compound.id == Building.compound_id))
+                 .where(Room.district_code == Person.district_code,
+                        or_(Compound.name.contains(text, autoescape=True),
+                            Compound.address.contains(text, autoescape=True))))
+        clauses.append(Person.room_id.in_(rooms))
     return or_(*clauses)
 
 
@@ -248,7 +268,8 @@ def looks_personal(q: str) -> bool:
 
 
 def search(session: Session, principal: Principal, q: str, limit: int = 20) -> list[Person]:
-    """By ID number or phone (exact, through the blind index), else by name or pinyin initials; in scope."""
+    """By ID number or phone (exact, through the blind index), else by name, pinyin initials or address; in
+    scope."""
     text = unicodedata.normalize("NFKC", q or "").strip()
     if not text:
         raise Invalid("Type something to search for", field="q")
