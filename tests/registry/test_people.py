@@ -319,3 +319,39 @@ def test_may_unmask_roles(session: Session) -> None:
 def test_age_turns_on_the_birthday() -> None:
     assert people.age_on(date(1940, 5, 5), date(2020, 5, 4)) == 79
     assert people.age_on(date(1940, 5, 5), date(2020, 5, 5)) == 80
+
+
+def _principal(session: Session, who: str):  # noqa: ANN202
+    from jiayuan.accounts.service import principal_of, user_by_username
+    from jiayuan.units.service import grids_of_user
+    from tests.personas import PERSONAS
+
+    user = user_by_username(session, PERSONAS[who].username)
+    return principal_of(user, grids_of_user(session, user.id) if user.role == "grid_worker" else ())
+
+
+def test_count_agrees_with_the_list_and_anonymized_people_are_in_neither(api, session: Session) -> None:
+    admin = _principal(session, "admin")
+    before = people.count_people(session, admin, grid=GRID_A, tag="entitled")
+    kept = new_person(api)
+    gone = new_person(api, name="李四", id_number=id_number(serial="456"), phone=None)
+    for p in (kept, gone):
+        assert api("grid_a").post(f"{URL}/{p['id']}/tags", json={"tag": "entitled"}).status_code == 201
+    assert people.count_people(session, admin, grid=GRID_A, tag="entitled") == before + 2
+    assert api("admin").post(f"{URL}/{gone['id']}/anonymize", json={"reason": "erasure request"}).status_code == 200
+    session.expire_all()
+    assert people.count_people(session, admin, grid=GRID_A, tag="entitled") == before + 1
+    listed = {str(p.id) for p in people.list_people(session, admin, grid=GRID_A, tag="entitled", limit=before + 10)}
+    assert kept["id"] in listed and gone["id"] not in listed and len(listed) == before + 1
+    assert people.count_people(session, admin, q="张三丰") == 1
+    assert people.count_people(session, _principal(session, "grid_b"), q="张三丰") == 0
+
+
+def test_households_of_a_grid_with_their_heads(api, session: Session) -> None:
+    p = new_person(api)
+    admin = _principal(session, "admin")
+    household = people.create_household(session, admin, GRID_A, number="0002")
+    people.add_member(session, admin, uuid.UUID(p["id"]), household.id, "户主", head=True)
+    found = people.households_in(session, _principal(session, "grid_a"), GRID_A)
+    assert (household.id, "张三丰") in [(h.id, name) for h, name in found]
+    assert people.households_in(session, _principal(session, "grid_b"), GRID_A) == []

@@ -221,3 +221,66 @@ def test_profile_counts_what_was_created(api: Any) -> None:
     assert api("other_community").get(f"{R}/profile/{GRID_A}").status_code == 404
     refused(a.get(f"{R}/profile/abc"), 422, "unit_code")
     assert _profile(api, "admin", GRID_A[:6])["things"]["total"] >= 4
+
+
+def _principal(session: Any, who: str) -> Any:
+    from jiayuan.accounts.service import principal_of, user_by_username
+    from jiayuan.units.service import grids_of_user
+    from tests.personas import PERSONAS
+
+    user = user_by_username(session, PERSONAS[who].username)
+    return principal_of(user, grids_of_user(session, user.id) if user.role == "grid_worker" else ())
+
+
+def test_room_addresses_within_scope(api: Any, session: Any) -> None:
+    import uuid
+
+    from jiayuan.registry import houses
+
+    room = created(api("grid_a").post(f"{R}/rooms", json={"grid_code": GRID_A, "compound": "地址小区",
+                                                           "building": "5栋", "entrance": "1单元", "number": "203",
+                                                           "use": "vacant"}))
+    rid = uuid.UUID(room["id"])
+    found = houses.room_addresses(session, _principal(session, "grid_a"), [rid, None])
+    assert {k: found[rid][k] for k in ("compound", "building", "entrance", "number")} == {
+        "compound": "地址小区", "building": "5栋", "entrance": "1单元", "number": "203"}
+    assert houses.room_addresses(session, _principal(session, "grid_b"), [rid]) == {}
+
+
+def test_organizations_listed_by_whether_they_operate(api: Any) -> None:
+    org = created(api("grid_a").post(f"{R}/organizations", json={"kind": "homeowners_committee",
+                                                                  "name": "停运业委会", "grid_code": GRID_A}))
+    created(api("grid_a").patch(f"{R}/organizations/{org['id']}", json={"active": False}), 200)
+
+    def names(**params: Any) -> list[str]:
+        body = api("grid_a").get(f"{R}/organizations", params={"grid": GRID_A, "limit": 500, **params}).json()
+        return [o["name"] for o in body["items"]]
+
+    assert "停运业委会" in names() and "停运业委会" in names(active="false")
+    assert "停运业委会" not in names(active="true")
+    before = _profile(api, "grid_a", GRID_A)["organizations"]["by_kind"]["homeowners_committee"]
+    assert before == api("grid_a").get(f"{R}/organizations", params={
+        "grid": GRID_A, "kind": "homeowners_committee", "active": "true"}).json()["total"]
+
+
+def test_profile_counts_age_groups_from_birth_dates_and_leaves_anonymized_people_out(
+        api: Any, session: Any) -> None:
+    from jiayuan.kit.identity import id_check_char
+    from jiayuan.registry import profile
+
+    before = _profile(api, "grid_a", GRID_A)
+    first17 = "360802" + "19400505" + "321"
+    old = created(api("grid_a").post(f"{R}/people", json={"name": "百岁老人", "grid_code": GRID_A,
+                                                            "id_number": first17 + id_check_char(first17)}))
+    assert created(api("grid_a").post(f"{R}/people/{old['id']}/tags", json={"tag": "living_alone"}))
+    after = _profile(api, "grid_a", GRID_A)
+    by_tag = {k: after["people"]["by_tag"][k] - before["people"]["by_tag"][k] for k in after["people"]["by_tag"]}
+    assert {k: n for k, n in by_tag.items() if n} == {"aged_60": 1, "aged_80": 1, "living_alone": 1}
+    # The community's table of grids adds up to the community's own total.
+    community = _principal(session, "community")
+    per_grid = profile.people_by_child(session, community, COMMUNITY)
+    assert per_grid[GRID_A] >= 1 and all(c.startswith(COMMUNITY) and len(c) == 15 for c in per_grid)
+    assert sum(per_grid.values()) == _profile(api, "community", COMMUNITY)["people"]["total"]
+    created(api("admin").post(f"{R}/people/{old['id']}/anonymize", json={"reason": "erasure request"}), 200)
+    assert _profile(api, "grid_a", GRID_A)["people"] == before["people"]
+    assert profile.people_by_child(session, community, COMMUNITY).get(GRID_A, 0) == per_grid[GRID_A] - 1

@@ -7,7 +7,7 @@ from typing import Any
 
 from shapely.geometry import mapping, shape
 from shapely.validation import explain_validity
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
@@ -273,3 +273,20 @@ def list_rooms(session: Session, principal: Principal, *, grid: str | None = Non
     if use is not None:
         stmt = stmt.where(Room.use == one_of(use, ROOM_USES, "use"))
     return page(session, stmt, (Room.grid_code, Room.building_id, Room.entrance, Room.number), limit, offset)
+
+
+def room_addresses(session: Session, principal: Principal, room_ids: Any) -> dict[uuid.UUID, dict[str, str]]:
+    """Where each room is — compound, building, entrance, number — for lists and pages, in one query; rooms
+    outside the caller's scope are left out."""
+    ids = {r for r in room_ids if r is not None}
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Room.id, Room.entrance, Room.number, Building.name, Compound.name, Compound.id)
+        .join(Building, and_(Building.district_code == Room.district_code, Building.id == Room.building_id))
+        .outerjoin(Compound, and_(Compound.district_code == Building.district_code,
+                                  Compound.id == Building.compound_id))
+        .where(principal.scope.where(Room), Room.id.in_(ids)))
+    return {rid: {"compound": compound or "", "building": building, "entrance": entrance or "", "number": number,
+                  "compound_id": str(compound_id) if compound_id else ""}
+            for rid, entrance, number, building, compound, compound_id in rows}

@@ -92,8 +92,13 @@ def get_organization(session: Session, principal: Principal, org_id: uuid.UUID) 
 
 
 def list_organizations(session: Session, principal: Principal, *, grid: str | None = None,
-                       kind: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[Organization], int]:
+                       kind: str | None = None, active: bool | None = None, limit: int = 50,
+                       offset: int = 0) -> tuple[list[Organization], int]:
+    """Organizations in scope; `active` True or False keeps only those in or out of operation (the grid
+    profile counts the active ones)."""
     stmt = scoped_select(principal, Organization, grid)
     if kind is not None:
         stmt = stmt.where(Organization.kind == one_of(kind, ORGANIZATION_KINDS, "kind"))
+    if active is not None:
+        stmt = stmt.where(Organization.active.is_(active))
     return page(session, stmt, (Organization.grid_code, Organization.name), limit, offset)

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy import and_, exists, or_, select, true, update
+from sqlalchemy import and_, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
@@ -81,7 +81,8 @@ def age_on(birth: date, on: date) -> int:
     return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
-def _years_before(on: date, years: int) -> date:
+def aged_cutoff(on: date, years: int) -> date:
+    """The latest birth date of someone who is `years` old or more on `on`."""
     # 29 February has no twin in most years: someone born then turns N on 1 March.
     try:
         return on.replace(year=on.year - years)
@@ -212,17 +213,17 @@ def get_person(session: Session, principal: Principal, person_id: uuid.UUID) -> 
     return person
 
 
-def _tag_active(today: date) -> Any:
+def tag_active(today: date) -> Any:
+    """A tag in force on `today` (the profile counts by the same rule)."""
     return and_(or_(PersonTag.starts_on.is_(None), PersonTag.starts_on <= today),
                 or_(PersonTag.ends_on.is_(None), PersonTag.ends_on >= today))
 
 
-def list_people(session: Session, principal: Principal, *, grid: str | None = None, tag: str | None = None,
-                residence_type: str | None = None, q: str | None = None, limit: int = 50, offset: int = 0,
-                today: date | None = None) -> list[Person]:
-    """People in the caller's scope, filtered; `q` searches names and initials only (it travels in a URL)."""
-    today = today or date.today()
-    stmt = select(Person).where(principal.scope.where(Person))
+def _people_statement(principal: Principal, *, grid: str | None, tag: str | None, residence_type: str | None,
+                      q: str | None, today: date) -> Any:
+    """The filtered people in the caller's scope; anonymized records are no longer anyone and stay out, as
+    the grid profile leaves them out of its counts (its figures link to these lists)."""
+    stmt = select(Person).where(principal.scope.where(Person), Person.anonymized_at.is_(None))
     if grid is not None:
         units.check_code(grid, "grid")
         stmt = stmt.where(Person.grid_code >= grid, Person.grid_code < grid + ":")  # the grid or a unit above
@@ -234,14 +235,33 @@ def list_people(session: Session, principal: Principal, *, grid: str | None = No
         if tag not in TAGS:
             raise Invalid(f"tag must be one of {', '.join(TAGS)}", field="tag")
         if tag in DERIVED_TAGS:
-            stmt = stmt.where(Person.birth_date <= _years_before(today, DERIVED_TAGS[tag]))
+            stmt = stmt.where(Person.birth_date <= aged_cutoff(today, DERIVED_TAGS[tag]))
         else:
             stmt = stmt.where(exists().where(
                 PersonTag.district_code == Person.district_code, PersonTag.person_id == Person.id,
-                PersonTag.tag == tag, _tag_active(today)))
+                PersonTag.tag == tag, tag_active(today)))
     if q:
         stmt = stmt.where(_name_clause(q))
-    return list(session.scalars(stmt.order_by(Person.name, Person.id).limit(limit).offset(offset)))
+    return stmt
+
+
+def list_people(session: Session, principal: Principal, *, grid: str | None = None, tag: str | None = None,
+                residence_type: str | None = None, q: str | None = None, limit: int = 50, offset: int = 0,
+                today: date | None = None) -> list[Person]:
+    """People in the caller's scope, filtered; `q` searches names and initials only (it travels in a URL)."""
+    stmt = _people_statement(principal, grid=grid, tag=tag, residence_type=residence_type, q=q,
+                             today=today or date.today())
+    # In pinyin order, as a Chinese register is read (Unicode order would scatter the same surname).
+    order = (Person.name_initials, Person.name, Person.id)
+    return list(session.scalars(stmt.order_by(*order).limit(limit).offset(offset)))
+
+
+def count_people(session: Session, principal: Principal, *, grid: str | None = None, tag: str | None = None,
+                 residence_type: str | None = None, q: str | None = None, today: date | None = None) -> int:
+    """How many people `list_people` would page through with the same filters."""
+    stmt = _people_statement(principal, grid=grid, tag=tag, residence_type=residence_type, q=q,
+                             today=today or date.today())
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
 def _name_clause(q: str) -> Any:
@@ -400,6 +420,16 @@ def add_member(session: Session, principal: Principal, person_id: uuid.UUID, hou
         household.head_id = person.id
     session.flush()
     return person
+
+
+def households_in(session: Session, principal: Principal, grid: str, limit: int = 300
+                  ) -> list[tuple[Household, str | None]]:
+    """The households of a grid in the caller's scope, each with its head's name, to choose one to join."""
+    rows = session.execute(select(Household, Person.name).outerjoin(Person, and_(
+        Person.district_code == Household.district_code, Person.id == Household.head_id)).where(
+        principal.scope.where(Household), Household.grid_code == grid).order_by(
+        Person.name, Household.number, Household.id).limit(limit))
+    return [(household, name) for household, name in rows]
 
 
 def members_of(session: Session, principal: Principal, household_id: uuid.UUID) -> list[Person]:

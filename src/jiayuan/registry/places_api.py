@@ -174,8 +174,8 @@ def create_organization(body: OrganizationCreate, principal: Registrar, session:
 
 @router.get("/organizations", response_model=OrganizationList)
 def list_organizations(principal: Registrar, session: DbSession, grid: Grid = None, kind: str | None = None,
-                       limit: Limit = 50, offset: Offset = 0) -> Any:
-    items, total = organizations.list_organizations(session, principal, grid=grid, kind=kind,
+                       active: bool | None = None, limit: Limit = 50, offset: Offset = 0) -> Any:
+    items, total = organizations.list_organizations(session, principal, grid=grid, kind=kind, active=active,
                                                     limit=limit, offset=offset)
     return {"total": total, "items": items}
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
@@ -15,6 +15,7 @@ from jiayuan.cases.models import Case
 from jiayuan.cases.workflow import OPEN
 from jiayuan.kit.errors import NotFound
 from jiayuan.kit.scope import Scope
+from jiayuan.registry import people as people_service
 from jiayuan.registry.models import (
     ORGANIZATION_KINDS,
     RESIDENCE_TYPES,
@@ -48,14 +49,18 @@ def profile(session: Session, principal: Principal, unit_code: str, *, today: da
     unit = Scope((code,))
     today = today or date.today()
 
-    people = _grouped(session, select(Person.residence_type, func.count()).where(
-        unit.where(Person), Person.anonymized_at.is_(None)).group_by(Person.residence_type), RESIDENCE_TYPES)
-    # A tag counts while it is in force; a person is counted once per tag even if it was recorded twice.
-    tags = _grouped(session, select(PersonTag.tag, func.count(PersonTag.person_id.distinct())).where(
-        unit.where(PersonTag),
-        or_(PersonTag.starts_on.is_(None), PersonTag.starts_on <= today),
-        or_(PersonTag.ends_on.is_(None), PersonTag.ends_on >= today),
+    living = (unit.where(Person), Person.anonymized_at.is_(None))
+    people = _grouped(session, select(Person.residence_type, func.count()).where(*living)
+                      .group_by(Person.residence_type), RESIDENCE_TYPES)
+    # Counted by the same rules as the people list filters them (its links drill down to it): a stored tag
+    # while it is in force, once per person however often recorded; an age group from the birth date.
+    tags = _grouped(session, select(PersonTag.tag, func.count(Person.id.distinct())).join(
+        Person, and_(Person.district_code == PersonTag.district_code, Person.id == PersonTag.person_id)).where(
+        *living, people_service.tag_active(today), PersonTag.tag.not_in(tuple(people_service.DERIVED_TAGS)),
     ).group_by(PersonTag.tag), TAGS)
+    for tag, years in people_service.DERIVED_TAGS.items():
+        tags[tag] = session.scalar(select(func.count()).select_from(Person).where(
+            *living, Person.birth_date <= people_service.aged_cutoff(today, years))) or 0
     households = session.scalar(select(func.count()).select_from(Household).where(unit.where(Household))) or 0
     rooms = _grouped(session, select(Room.use, func.count()).where(unit.where(Room)).group_by(Room.use),
                      ROOM_USES)
@@ -82,3 +87,19 @@ def profile(session: Session, principal: Principal, unit_code: str, *, today: da
         "organizations": {"total": sum(organizations.values()), "by_kind": organizations},
         "open_cases": open_cases,
     }
+
+
+def people_by_child(session: Session, principal: Principal, unit_code: str) -> dict[str, int]:
+    """People (not anonymized) in each unit directly below `unit_code` — a community's grids, a street's
+    communities — for the profile's table of child units; one grouped query over the unit's grids."""
+    code = units.check_code(unit_code, "unit_code")
+    if not principal.scope.covers(code):
+        raise NotFound(f"no unit {code} in your scope", field="unit_code")
+    child_length = {6: 9, 9: 12, 12: 15}.get(len(code))
+    if child_length is None:
+        return {}
+    counts: dict[str, int] = {}
+    for grid, n in session.execute(select(Person.grid_code, func.count()).where(
+            Scope((code,)).where(Person), Person.anonymized_at.is_(None)).group_by(Person.grid_code)):
+        counts[grid[:child_length]] = counts.get(grid[:child_length], 0) + n
+    return counts
