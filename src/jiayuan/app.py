@@ -30,6 +30,7 @@ from jiayuan.registry import people_api as registry_people_api
 from jiayuan.registry import people_pages as registry_people_pages
 from jiayuan.registry import places_api as registry_places_api
 from jiayuan.registry import places_pages as registry_places_pages
+from jiayuan.registry import transfer_api as registry_transfer_api
 from jiayuan.units import api as units_api
 from jiayuan.units import pages as units_pages
 from jiayuan.web import gettext_for, render
@@ -86,7 +87,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     # metrics_api before cases_api and any /cases/{number} page: /…/cases/metrics is not a case number.
     for module in (accounts_api, units_api, metrics_api, cases_api, accounts_pages, units_pages, calendar_pages,
-                   open311, open311_keys, cases_workbench, cases_pages, registry_people_api,
+                   open311, open311_keys, cases_workbench, cases_pages,
+                   registry_transfer_api,  # before people/places: /people/export is no person id
+                   registry_people_api,
                    registry_places_api, registry_pages, registry_people_pages, registry_places_pages):
         app.include_router(module.router)
 

@@ -348,5 +348,73 @@ def keys_rotate(batch: Annotated[int, typer.Option(min=1, help="rows per transac
         console.print(f"{column}: {n} re-encrypted")
 
 
+@app.command("import")
+def registry_import(
+    kind: Annotated[str, typer.Argument(help="people, houses, facilities or organizations")],
+    file: Annotated[Path, typer.Argument(help="an .xlsx or .csv filled in from the template")],
+    valid_only: Annotated[bool, typer.Option("--valid-only", help="import the rows without errors, "
+                                             "leave out the others (by default any error imports nothing)")] = False,
+    report: Annotated[Path | None, typer.Option(help="write the errors (row, column, reason) to this .xlsx")] = None,
+) -> None:
+    """Import people, houses, facilities or organizations from a spreadsheet, for the whole district.
+    Importing the same file again updates and never duplicates."""
+    import uuid
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from jiayuan.accounts.models import NO_DISTRICT
+    from jiayuan.accounts.roles import Role
+    from jiayuan.accounts.service import Principal, record
+    from jiayuan.registry import imports
+    from jiayuan.units.service import single_district
+
+    if kind not in imports.KINDS:
+        fail(f"KIND: must be one of {', '.join(imports.KINDS)}")
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        fail(f"FILE: {file} does not exist")
+    except OSError as exc:
+        fail(f"FILE: cannot read {file}: {exc.strerror}")
+    db = database()
+
+    def work(session):  # noqa: ANN001, ANN202
+        # The command line acts for the system over the whole district (every district, should there be several).
+        district = single_district(session)
+        principal = Principal(uuid.UUID(int=0), "cli", "命令行", Role.district_admin, district,
+                              Scope((district,)) if district else Scope.everything())
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=True) as progress:
+            tasks: dict[str, int] = {}
+
+            def advance(stage: str, done: int, total: int | None) -> None:
+                if stage not in tasks:
+                    tasks[stage] = progress.add_task("checking rows" if stage == "check" else "writing", total=total)
+                progress.update(tasks[stage], completed=done, total=total)
+
+            result = imports.import_file(session, principal, kind, data, file.name,
+                                         mode="valid_only" if valid_only else "all_or_nothing", progress=advance)
+        record(session, district or NO_DISTRICT, actor="cli", action="registry_imported",
+               target=f"registry/imports/{kind}", detail={"file": file.name, "mode": result.mode, **result.counts()})
+        return result
+
+    result = run(db, work)
+    if report is not None:
+        from jiayuan.kit.i18n import DEFAULT_LOCALE, translations
+
+        # The report goes to the people who correct the file: in the platform's language, as the template.
+        report.write_bytes(imports.error_report(kind, result.errors, translations(DEFAULT_LOCALE).gettext))
+    for e in result.errors[:200]:
+        err.print(f"row {e.row}, {escape(imports.column_label(kind, e.column, 'en')) or '-'}: {escape(e.message())}",
+                  highlight=False)
+    if result.error_count > 200:
+        err.print(f"… {result.error_count - 200} more errors" + (f" in {report}" if report else ""), highlight=False)
+    counts = (f"{result.total} rows: {result.created} created, {result.updated} updated, {result.unchanged} unchanged, "
+              f"{result.rejected} rejected")
+    if result.errors and not result.written and not valid_only:
+        fail(f"{counts}; nothing was imported: correct the rows above, or pass --valid-only")
+    console.print(counts, highlight=False)
+
+
 if __name__ == "__main__":
     app()

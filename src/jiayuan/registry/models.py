@@ -218,3 +218,28 @@ class Organization(Tenant, Timestamped, Base):
         UniqueConstraint("district_code", "credit_code"),
         Index("ix_organizations_district_code_grid_code_kind", "district_code", "grid_code", "kind"),
     )
+
+
+class RegistryImport(Tenant, Timestamped, Base):
+    """One import of a spreadsheet from a page or the API: who, what, how it went, and its row errors (which
+    name a row, a column and a reason, never a value), so that the importer can download the report later."""
+
+    __tablename__ = "registry_imports"
+    __scope_column__ = "scope_code"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    scope_code: Mapped[str] = mapped_column(CodeString)  # the importer's unit
+    kind: Mapped[str] = mapped_column(String(16))  # people, houses, facilities, organizations
+    file_name: Mapped[str] = mapped_column(String(200))
+    mode: Mapped[str] = mapped_column(String(16))  # all_or_nothing, valid_only
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    rejected: Mapped[int] = mapped_column(Integer, default=0)
+    written: Mapped[bool] = mapped_column(Boolean, default=False)
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    __table_args__ = (
+        Index("ix_registry_imports_district_code_user_id_created_at", "district_code", "user_id", "created_at"),
+    )

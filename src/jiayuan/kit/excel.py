@@ -1,0 +1,366 @@
+"""Spreadsheets in and out, with no domain knowledge: import templates with drop-down lists, rows read from
+.xlsx or .csv by column key, lists and error reports written as .xlsx."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from jiayuan.kit.errors import Invalid
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+NOTES_SHEET = "说明"
+LISTS_SHEET = "选项"
+REQUIRED_MARK = "*"
+# Excel's own limits: rows per sheet, and characters in an inline list of a data validation.
+MAX_ROWS = 1_048_576
+_INLINE_LIST = 250
+_HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
+_BOLD = Font(bold=True)
+_REQUIRED_FONT = Font(bold=True, color="C00000")
+# A header cell may say "姓名", "姓名*", "name", "姓名(name)" or "姓名（name）".
+_HEADER_NOISE = re.compile(r"[\s*＊]+")
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention: marks a message for the catalogue
+    return message
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a sheet: an English key for code, a Chinese title for people."""
+
+    key: str
+    title: str
+    required: bool = False
+    choices: tuple[str, ...] = ()  # offered as a drop-down list (other values may still be typed)
+    note: str = ""  # what goes in it, for the notes sheet and the header's comment
+    text: bool = False  # formatted as text, so that Excel keeps every digit of an ID number or a phone
+    width: float = 14
+    aliases: tuple[str, ...] = ()  # other headers that mean this column
+
+
+@dataclass
+class Table:
+    """The rows of an uploaded sheet: (row number as the user sees it, values by column key)."""
+
+    columns: list[str]  # keys of the columns present, in sheet order
+    rows: Iterator[tuple[int, dict[str, Any]]]
+    total: int | None = None  # data rows, as far as the file tells before reading it (for progress bars)
+    unknown: list[str] = field(default_factory=list)  # headers that name no column (ignored)
+
+
+def bad_file(problem: str, message: str, **details: Any) -> Invalid:
+    """A file that cannot be read as the table expected; `problem` is a code the pages translate."""
+    return Invalid(message, field="file", details={"problem": problem, **details})
+
+
+# Templates.
+
+
+def template(columns: Sequence[Column], *, sheet: str = "数据", notes: Sequence[str] = (),
+             choices: dict[str, Sequence[str]] | None = None) -> bytes:
+    """An empty import workbook: the header row (required columns marked *), drop-down lists for vocabulary
+    columns, text format where digits must survive, and a second sheet "说明" explaining every column.
+
+    `choices` adds or replaces drop-down lists by column key (e.g. the grids of the person downloading it)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet
+    lists: dict[str, Sequence[str]] = {c.key: c.choices for c in columns if c.choices}
+    lists.update({k: v for k, v in (choices or {}).items() if v})
+    list_sheet = None
+    for i, col in enumerate(columns, 1):
+        letter = get_column_letter(i)
+        cell = ws.cell(row=1, column=i, value=col.title + (REQUIRED_MARK if col.required else ""))
+        cell.font = _REQUIRED_FONT if col.required else _BOLD
+        cell.fill = _HEADER_FILL
+        cell.alignment = Alignment(horizontal="center")
+        cell.comment = Comment(f"{col.key}{' (必填)' if col.required else ''}\n{col.note}".strip(), "Jiayuan",
+                               width=260, height=110)
+        ws.column_dimensions[letter].width = col.width
+        if col.text:
+            ws.column_dimensions[letter].number_format = "@"
+        options = lists.get(col.key)
+        if not options:
+            continue
+        inline = ",".join(options)
+        if len(inline) <= _INLINE_LIST and not any("," in o or '"' in o for o in options):
+            formula = f'"{inline}"'
+        else:  # too long for Excel's inline list: the options go on a hidden sheet
+            if list_sheet is None:
+                list_sheet = wb.create_sheet(LISTS_SHEET)
+                list_sheet.sheet_state = "hidden"
+            list_col = list_sheet.max_column + (1 if list_sheet.max_row > 1 or list_sheet["A1"].value else 0)
+            for r, option in enumerate(options, 1):
+                list_sheet.cell(row=r, column=list_col, value=option)
+            ref = get_column_letter(list_col)
+            formula = f"{quote_sheetname(LISTS_SHEET)}!${ref}$1:${ref}${len(options)}"
+        # A warning, not a stop: a value outside the list is the import's to judge and explain.
+        dv = DataValidation(type="list", formula1=formula, allow_blank=True, showDropDown=False,
+                            showErrorMessage=True, errorStyle="warning", errorTitle=col.title,
+                            error="请从下拉列表中选择", promptTitle=col.title, prompt=col.note[:250] or None,
+                            showInputMessage=bool(col.note))
+        dv.add(f"{letter}2:{letter}{MAX_ROWS}")
+        ws.add_data_validation(dv)
+    ws.freeze_panes = "A2"
+    _notes_sheet(wb, columns, notes, lists)
+    # The data sheet first and active: it is the one read back.
+    wb.active = 0
+    return _save(wb)
+
+
+def _notes_sheet(wb: Workbook, columns: Sequence[Column], notes: Sequence[str],
+                 lists: dict[str, Sequence[str]]) -> None:
+    ws = wb.create_sheet(NOTES_SHEET, 1)
+    row = 1
+    for line in notes:
+        ws.cell(row=row, column=1, value=line)
+        row += 1
+    if notes:
+        row += 1
+    for i, title in enumerate(("列名", "英文键", "必填", "说明", "可选值"), 1):
+        cell = ws.cell(row=row, column=i, value=title)
+        cell.font, cell.fill = _BOLD, _HEADER_FILL
+    for col in columns:
+        row += 1
+        options = lists.get(col.key) or ()
+        shown = "、".join(options[:60]) + ("…" if len(options) > 60 else "")
+        for i, value in enumerate((col.title, col.key, "是" if col.required else "", col.note, shown), 1):
+            ws.cell(row=row, column=i, value=value).alignment = Alignment(wrap_text=True, vertical="top")
+    for letter, width in zip("ABCDE", (16, 20, 6, 60, 40), strict=True):
+        ws.column_dimensions[letter].width = width
+
+
+# Reading.
+
+
+def _norm(header: str) -> str:
+    return _HEADER_NOISE.sub("", unicodedata.normalize("NFKC", header)).lower()
+
+
+def _header_names(col: Column) -> set[str]:
+    names = {_norm(col.title), _norm(col.key), _norm(f"{col.title}({col.key})")}
+    return names | {_norm(a) for a in col.aliases}
+
+
+def read_table(data: bytes, filename: str, columns: Sequence[Column]) -> Table:
+    """Rows of the first sheet of an .xlsx, or of a .csv (UTF-8 with or without BOM, or GB18030 as Chinese
+    Excel writes it), by column key. The header, in Chinese or English, is the first row that names columns
+    (a title row above it is skipped); blank rows are skipped; a file of another kind, without a header or
+    without a required column is refused."""
+    name = (filename or "").lower()
+    if not data:
+        raise bad_file("empty", N_("the file is empty"))
+    if name.endswith(".xls") or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise bad_file("xls", N_("save the workbook as .xlsx (Excel 2007 or later) or .csv"))
+    if name.endswith((".xlsx", ".xlsm")) or data[:4] == b"PK\x03\x04":
+        rows, total = _xlsx_rows(data)
+    elif name.endswith(".csv"):
+        rows, total = _csv_rows(data)
+    else:
+        raise bad_file("not_table", N_("the file must be an Excel workbook (.xlsx) or a CSV file (.csv)"))
+    by_name: dict[str, Column] = {}
+    for col in columns:
+        for n in _header_names(col):
+            by_name.setdefault(n, col)
+    header_row = _header(rows, by_name, min(2, len(columns)))
+    if header_row is None:
+        raise bad_file("empty", N_("the file is empty"))
+    number, header = header_row
+    positions: dict[str, int] = {}
+    unknown = []
+    for i, cell in enumerate(header):
+        text = cell_text(cell)
+        if text is None:
+            continue
+        col = by_name.get(_norm(text))
+        if col is None:
+            unknown.append(text)
+        elif col.key in positions:
+            raise bad_file("duplicate_column", f"the column {col.title} ({col.key}) appears twice",
+                           columns=[f"{col.title} ({col.key})"])
+        else:
+            positions[col.key] = i
+    missing = [f"{c.title} ({c.key})" for c in columns if c.required and c.key not in positions]
+    if missing:
+        raise bad_file("missing_columns", f"required columns are missing: {', '.join(missing)}", columns=missing,
+                       header_row=number)
+    if total is not None:
+        total = max(total - number, 0)
+    return Table(columns=list(positions), rows=_by_key(rows, positions), total=total, unknown=unknown)
+
+
+def _by_key(rows: Iterator[tuple[int, Sequence[Any]]], positions: dict[str, int],
+            ) -> Iterator[tuple[int, dict[str, Any]]]:
+    for number, cells in rows:
+        values = {}
+        for key, i in positions.items():
+            value = cells[i] if i < len(cells) else None
+            if isinstance(value, str):
+                value = value.strip() or None
+            values[key] = value
+        if any(v is not None for v in values.values()):
+            yield number, values
+
+
+HEADER_SEARCH = 10  # non-empty rows looked at for the header: forms often carry a title or a note above it
+
+
+def _header(rows: Iterator[tuple[int, Sequence[Any]]], known: dict[str, Column],
+            enough: int) -> tuple[int, Sequence[Any]] | None:
+    """The header row: the first that names `enough` known columns, else the first non-empty one (which then
+    fails for the columns it lacks)."""
+    first = None
+    seen = 0
+    for number, cells in rows:
+        texts = [t for t in (cell_text(c) for c in cells) if t is not None]
+        if not texts:
+            continue
+        first = first or (number, cells)
+        if len({known[n].key for n in map(_norm, texts) if n in known}) >= enough:
+            return number, cells
+        seen += 1
+        if seen >= HEADER_SEARCH:
+            break
+    return first
+
+
+def _xlsx_rows(data: bytes) -> tuple[Iterator[tuple[int, Sequence[Any]]], int | None]:
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        sheets = [ws for ws in book.worksheets if ws.title not in (NOTES_SHEET, LISTS_SHEET)]
+        ws = sheets[0] if sheets else book.worksheets[0]
+        total = ws.max_row if isinstance(ws.max_row, int) and ws.max_row > 0 else None
+        cells = enumerate(ws.iter_rows(min_row=1, values_only=True), 1)
+    except Exception:  # noqa: BLE001 - openpyxl and zipfile raise many kinds for a file that is not a workbook
+        raise bad_file("unreadable", N_("the file is not a readable Excel .xlsx workbook")) from None
+
+    def rows() -> Iterator[tuple[int, Sequence[Any]]]:
+        try:
+            yield from cells
+        except Exception:  # noqa: BLE001 - a workbook broken half-way
+            raise bad_file("unreadable", N_("the file is not a readable Excel .xlsx workbook")) from None
+        finally:
+            book.close()
+
+    return rows(), total
+
+
+def _decode(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:  # what Excel on Chinese Windows writes when saving "CSV"
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise bad_file("encoding", N_("the CSV file is neither UTF-8 nor GB18030 text")) from None
+
+
+def _csv_rows(data: bytes) -> tuple[Iterator[tuple[int, Sequence[Any]]], int | None]:
+    text = _decode(data)
+    if "\x00" in text:
+        raise bad_file("not_table", N_("the file must be an Excel workbook (.xlsx) or a CSV file (.csv)"))
+    reader = csv.reader(io.StringIO(text, newline=""))
+
+    def numbered() -> Iterator[tuple[int, Sequence[Any]]]:
+        start = 1
+        try:
+            for cells in reader:
+                # The line a row starts on: a quoted value may span lines, and the user counts from the top.
+                yield start, cells
+                start = reader.line_num + 1
+        except csv.Error:
+            raise bad_file("unreadable", N_("the CSV file is malformed"), row=start) from None
+
+    return numbered(), text.count("\n") + 1
+
+
+def cell_text(value: Any) -> str | None:
+    """A cell as text, None when blank: 13812345678.0 (Excel's number) → "13812345678"."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime) and value.time() == datetime.min.time():
+        value = value.date()
+    # Stripped only: full-width punctuation is normal in Chinese text; validators normalise what they check.
+    text = str(value).strip()
+    return text or None
+
+
+_DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+_EXCEL_EPOCH = date(1899, 12, 30).toordinal()
+
+
+def cell_date(value: Any) -> date | None:
+    """A date from a date cell, "2026-12-31", "2026/12/31", "2026年12月31日" or Excel's day number; None when
+    blank; ValueError when it is no date."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 1 <= value < 2_958_466:
+        return date.fromordinal(_EXCEL_EPOCH + int(value))  # a date cell read as a number
+    m = _DATE.fullmatch(unicodedata.normalize("NFKC", str(value)).strip())
+    if not m:
+        raise ValueError("not a date")
+    return date(*map(int, m.groups()))  # ValueError for 2026-02-30
+
+
+# Writing.
+
+
+def _cell(ws: Any, value: Any, font: Font | None = None) -> Any:
+    cell = WriteOnlyCell(ws, value=value)
+    if isinstance(value, str) and value.startswith("="):
+        cell.data_type = "s"  # text from the database is never a formula when the file is opened
+    if font is not None:
+        cell.font = font
+    return cell
+
+
+def write_list(columns: Sequence[Column | str], rows: Iterable[Sequence[Any]], *, sheet: str = "列表") -> bytes:
+    """A list as a workbook: a bold header row, then one row per item. Streams, so large lists fit."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
+    titles = [c.title if isinstance(c, Column) else c for c in columns]
+    for i, c in enumerate(columns, 1):
+        ws.column_dimensions[get_column_letter(i)].width = c.width if isinstance(c, Column) else 16
+    ws.freeze_panes = "A2"
+    ws.append([_cell(ws, t, _BOLD) for t in titles])
+    for row in rows:
+        ws.append([_cell(ws, v) for v in row])
+    return _save(wb)
+
+
+def error_report(errors: Iterable[tuple[int | None, str, str]], *, headers: Sequence[str] = ("行", "列", "原因"),
+                 sheet: str = "错误") -> bytes:
+    """Rows of (row number, column, reason) — reasons say what is wrong, never repeat the value."""
+    widths = (8, 18, 70)
+    cols = [Column(key=f"c{i}", title=h, width=w) for i, (h, w) in enumerate(zip(headers, widths, strict=True))]
+    return write_list(cols, errors, sheet=sheet)
+
+
+def _save(wb: Workbook) -> bytes:
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

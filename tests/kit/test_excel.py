@@ -1,0 +1,105 @@
+"""kit/excel, with no domain: templates with drop-downs (inline and on a hidden sheet), reading .xlsx and .csv
+by Chinese or English header with the row numbers the user sees, dates and numbers in cells, lists written
+without formulas, and files refused with the problem named."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from jiayuan.kit import excel
+from jiayuan.kit.errors import Invalid
+
+COLUMNS = (
+    excel.Column("name", "姓名", required=True),
+    excel.Column("code", "编码", text=True),
+    excel.Column("kind", "类型", choices=("甲", "乙")),
+    excel.Column("when", "日期"),
+)
+
+
+def _xlsx(rows: list[list]) -> bytes:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_template_header_lists_and_notes() -> None:
+    long = tuple(f"选项{i:03d}" for i in range(100))  # too long for an inline list
+    data = excel.template(COLUMNS, sheet="数据", notes=("第一行是表头",), choices={"code": long})
+    book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames[:2] == ["数据", "说明"] and book[excel.LISTS_SHEET].sheet_state == "hidden"
+    sheet = book["数据"]
+    assert [c.value for c in sheet[1]] == ["姓名*", "编码", "类型", "日期"]
+    assert sheet["A1"].comment.text.startswith("name (必填)")
+    formulas = {str(dv.sqref): dv.formula1 for dv in sheet.data_validations.dataValidation}
+    assert formulas == {"C2:C1048576": '"甲,乙"', "B2:B1048576": "'选项'!$A$1:$A$100"}
+    assert [book[excel.LISTS_SHEET].cell(row=r, column=1).value for r in (1, 100)] == ["选项000", "选项099"]
+    assert sheet.column_dimensions["B"].number_format == "@"
+    notes = [[c.value for c in row] for row in book["说明"].iter_rows()]
+    assert notes[0] == ["第一行是表头", None, None, None, None]
+    assert ["姓名", "name", "是", None, None] in notes and ["类型", "kind", None, None, "甲、乙"] in [
+        [v or None for v in row] for row in notes]
+    # An untouched template reads as a table without rows.
+    assert list(excel.read_table(data, "t.xlsx", COLUMNS).rows) == []
+
+
+def test_rows_by_key_with_the_row_numbers_the_user_sees() -> None:
+    data = _xlsx([["说明：请从第三行填写"], ["编码", "姓名 *", "多余的列", "kind"], ["001", " 张三 ", "x", "甲"], [],
+                  [None, "李四", None, None, datetime(2026, 5, 1)]])
+    table = excel.read_table(data, "名单.xlsx", COLUMNS)
+    assert table.columns == ["code", "name", "kind"] and table.unknown == ["多余的列"]
+    rows = list(table.rows)
+    assert rows == [(3, {"code": "001", "name": "张三", "kind": "甲"}), (5, {"code": None, "name": "李四", "kind": None})]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+def test_csv_in_each_encoding(encoding: str) -> None:
+    data = "姓名,编码,日期\n张三,00123,2026/5/1\n\n\"王\n五\",7,\n".encode(encoding)
+    rows = list(excel.read_table(data, "a.csv", COLUMNS).rows)
+    assert rows == [(2, {"name": "张三", "code": "00123", "when": "2026/5/1"}),
+                    (4, {"name": "王\n五", "code": "7", "when": None})]
+
+
+@pytest.mark.parametrize(("data", "name", "problem"), [
+    (b"", "a.csv", "empty"),
+    (b"hello", "a.txt", "not_table"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "a.xls", "xls"),
+    (b"PK\x03\x04 not really", "a.xlsx", "unreadable"),
+    ("编码\n1\n".encode(), "a.csv", "missing_columns"),
+    ("姓名,name\n".encode(), "a.csv", "duplicate_column"),
+    (b"\xff\xfe\x00\x00", "a.csv", "encoding"),
+])
+def test_bad_files_name_the_problem(data: bytes, name: str, problem: str) -> None:
+    with pytest.raises(Invalid) as caught:
+        excel.read_table(data, name, COLUMNS)
+    assert caught.value.field == "file" and caught.value.details["problem"] == problem
+    if problem == "missing_columns":
+        assert caught.value.details["columns"] == ["姓名 (name)"] and "姓名 (name)" in caught.value.message
+
+
+def test_cell_values() -> None:
+    assert excel.cell_text(13812345678.0) == "13812345678" and excel.cell_text("  ") is None
+    assert excel.cell_text(datetime(2026, 5, 1)) == "2026-05-01" and excel.cell_text("（全角）") == "（全角）"
+    for value in ("2026-05-01", "2026/5/1", "2026年5月1日", "２０２６-05-01", datetime(2026, 5, 1), 46143):
+        assert excel.cell_date(value) == date(2026, 5, 1), value
+    assert excel.cell_date(None) is None
+    for bad in ("tomorrow", "2026-02-30"):
+        with pytest.raises(ValueError):
+            excel.cell_date(bad)
+
+
+def test_lists_are_written_without_formulas() -> None:
+    data = excel.write_list([excel.Column("a", "甲"), "乙"], [["=HYPERLINK(\"http://x\")", 1], [None, "+1"]])
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert [[c.value for c in row] for row in sheet.iter_rows()] == [["甲", "乙"], ['=HYPERLINK("http://x")', 1],
+                                                                       [None, "+1"]]
+    assert sheet["A2"].data_type == "s"
+    report = load_workbook(io.BytesIO(excel.error_report([(3, "姓名", "必填")]))).active
+    assert [[c.value for c in row] for row in report.iter_rows()] == [["行", "列", "原因"], [3, "姓名", "必填"]]
