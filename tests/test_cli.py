@@ -13,6 +13,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy import create_engine, text
 
 from jiayuan.accounts.service import check_password
 from jiayuan.kit.db import normalize_url
+from jiayuan.registry.people import aged_cutoff
 from jiayuan.units.geo import wgs84_to_gcj02
 from tests.conftest import scratch_postgres
 
@@ -53,11 +55,11 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
-def run_cli(url: str, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(url: str, *args: str, input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run `jiayuan ARGS…` against the database at `url`, as a user would."""
     return subprocess.run([sys.executable, "-m", "jiayuan.cli", *args], check=False,
                           env={**os.environ, "JIAYUAN_DATABASE_URL": url},
-                          input=input, capture_output=True, text=True, timeout=120)
+                          input=input, capture_output=True, text=True, timeout=timeout)
 
 
 def run_cli_each(url: str, calls: Sequence[Call]) -> list[subprocess.CompletedProcess[str]]:
@@ -312,7 +314,22 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
 def test_district_demo_loads_once_and_if_empty_makes_it_idempotent(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/district.db"
     ok(run_cli(url, "init"))
-    assert "loaded 346 units" in ok(run_cli(url, "demo", "--scale", "district")).stdout
+    # Units, 50,000 cases and the registry take about 90 s on a 2-core machine; more when it is shared.
+    out = ok(run_cli(url, "demo", "--scale", "district", timeout=400)).stdout
+    assert "loaded 346 units" in out
+
+    # The registry: residents in households in every grid, as in the source document.
+    people, households = (query(url, f"SELECT count(*) FROM {t}")[0][0] for t in ("people", "households"))
+    assert f"loaded {people} residents in {households} households" in out
+    assert 215_000 <= people <= 235_000 and 72_000 <= households <= 78_000
+    assert query(url, "SELECT count(DISTINCT grid_code) FROM people")[0][0] == 305
+    assert query(url, "SELECT count(DISTINCT grid_code) FROM things")[0][0] == 305
+    aged = query(url, "SELECT count(*) FROM people WHERE birth_date <= :d",
+                 d=aged_cutoff(date.today(), 60).isoformat())
+    assert 0.16 <= aged[0][0] / people <= 0.20  # about 18 % aged 60 or older
+    social = query(url, "SELECT count(*) FROM organizations WHERE kind LIKE 'social%'")[0][0]
+    assert social >= 400
+    assert query(url, "SELECT count(*) FROM compounds WHERE property_company IS NULL")[0][0] == 152
 
     collection = export(url, tmp_path / "district.geojson")
     levels = Counter(f["properties"]["level"] for f in collection["features"])

@@ -122,7 +122,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="the same seed gives the same district")] = 2026,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="do nothing when data is already loaded")] = False,
 ) -> None:
-    """Load the demo district (吉州区): streets, communities, grids, grid workers and staff."""
+    """Load the demo district (吉州区): streets, communities, grids, grid workers and staff, a year of cases, and
+    the registry: residents and households, houses, facilities and organizations in every grid."""
     from jiayuan.demo.load import DEMO_PASSWORD, demo_loaded, load_demo
 
     if scale not in ("small", "district"):
@@ -139,6 +140,10 @@ def demo(
         result = run(db, lambda s: load_demo(s, scale, seed))
     console.print(f"loaded {result.units} units, {result.staff} staff accounts, "
                   f"{result.grid_members} grid assignments, {result.cases} cases")
+    if result.registry:
+        r = result.registry
+        console.print(f"loaded {r.people} residents in {r.households} households, {r.rooms} rooms in "
+                      f"{r.compounds} compounds, {r.things} facilities, {r.organizations} organizations")
     console.print(f"sign in as [bold]admin[/bold] (district) or any demo account with password "
                   f"[bold]{DEMO_PASSWORD}[/bold]")
 

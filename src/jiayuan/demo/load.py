@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts import service as accounts
 from jiayuan.demo.cases import load_demo_cases
 from jiayuan.demo.generate import build_demo, feature_collection
+from jiayuan.demo.registry import RegistryLoaded, load_registry
 from jiayuan.units import service as units
 from jiayuan.units.models import GridMember, Unit
 
@@ -22,6 +23,7 @@ class Loaded:
     staff: int
     grid_members: int
     cases: int = 0
+    registry: RegistryLoaded | None = None
 
 
 def demo_loaded(session: Session, district_code: str = "360802") -> bool:
@@ -29,7 +31,7 @@ def demo_loaded(session: Session, district_code: str = "360802") -> bool:
 
 
 def load_demo(session: Session, scale: str = "district", seed: int = 2026, password: str = DEMO_PASSWORD,
-              *, with_cases: bool = True) -> Loaded:
+              *, with_cases: bool = True, with_registry: bool = True) -> Loaded:
     demo = build_demo(scale, seed)
     units.import_units(session, feature_collection(demo))
     # Hashing a password takes ~50 ms by design; the demo's accounts share one hash and one password.
@@ -44,4 +46,6 @@ def load_demo(session: Session, scale: str = "district", seed: int = 2026, passw
                                is_lead=m.is_lead))
     session.flush()
     cases = load_demo_cases(session, scale, seed) if with_cases else 0
-    return Loaded(len(demo.units), len(demo.staff), len(demo.grid_members), cases)
+    # People, houses, facilities and organizations in every grid (人、房、物、组织).
+    registry = load_registry(session, demo, scale, seed) if with_registry else None
+    return Loaded(len(demo.units), len(demo.staff), len(demo.grid_members), cases, registry)
