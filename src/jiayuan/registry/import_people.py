@@ -29,6 +29,7 @@ from jiayuan.registry.import_common import (
     chunks,
     finish,
     read_rows,
+    write,
 )
 from jiayuan.registry.models import Building, Compound, Household, Person, PersonMove, PersonTag, Room
 from jiayuan.units import service as units
@@ -322,29 +323,15 @@ def _write(session: Session, principal: Principal, valid: list[_Row], households
             tags.append({"district_code": district, "id": uuid7(), "person_id": p.person_id, "grid_code": p.grid,
                          "tag": tag, "grade": None, "starts_on": today, "ends_on": None, "note": None})
 
-    steps = len(new_households) + len(changed_households) + len(inserts) + len(updates) + len(tags) + len(moves)
-    done = 0
-
-    def run(statement: Any, items: list[dict[str, Any]]) -> None:
-        nonlocal done
-        for part in chunks(items):
-            session.execute(statement, list(part))
-            done += len(part)
-            if progress:
-                progress("write", done, steps)
-
     # Households before people (people point at them), people before their tags and moves.
-    run(insert(Household), new_households)
-    run(update(Household), changed_households)
-    run(insert(Person), inserts)
-    run(update(Person), updates)
+    result.written = write(session, [(insert(Household), new_households), (update(Household), changed_households),
+                                     (insert(Person), inserts), (update(Person), updates)], progress)
     for (district, grid), ids in moved_tags.items():
         for part in chunks(ids):
             session.execute(update(PersonTag).where(PersonTag.district_code == district,
                                                     PersonTag.person_id.in_(part)).values(grid_code=grid))
-    run(insert(PersonTag), tags)
-    run(insert(PersonMove), moves)
-    result.written = bool(steps)
+    result.written = write(session, [(insert(PersonTag), tags), (insert(PersonMove), moves)],
+                           None) or result.written
 
 
 def _changes(p: _Row, cur: dict[str, Any], household_id: uuid.UUID | None) -> dict[str, Any]:
