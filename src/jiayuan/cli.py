@@ -67,9 +67,10 @@ def init() -> None:
     db = database(migrated=False)
     upgrade(db.engine)
     loaded = run(db, load_reference_data)
-    if loaded.categories or loaded.calendar_days:
+    if loaded.categories or loaded.calendar_days or loaded.catalogue:
         console.print(f"reference data: {loaded.categories} case categories, "
-                      f"{loaded.calendar_days} holiday and make-up workdays")
+                      f"{loaded.calendar_days} holiday and make-up workdays, "
+                      f"{loaded.catalogue} service catalogue entries and centre kinds")
     console.print(f"database ready: {escape(db.engine.url.render_as_string(hide_password=True))}")
 
 

@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     # Unset in development: both are derived from secret_key. Production refuses to start without them.
     data_keys: str | None = None
     index_key: str | None = None
+    # Service orders (12343): how long a provider has to accept an offer before the next one is asked.
+    order_offer_minutes: int = Field(default=15, gt=0)
+    # A provider whose mean rating over the period falls under this (with at least `provider_min_ratings`
+    # ratings) is flagged for the district to consider suspending it.
+    provider_rating_threshold: float = Field(default=3.5, ge=1, le=5)
+    provider_min_ratings: int = Field(default=5, ge=1)
+    # A subsidised centre counts as open as required when it opened on at least this share of its scheduled days.
+    centre_required_open_share: float = Field(default=0.9, gt=0, le=1)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -24,10 +24,33 @@ from jiayuan.registry.models import (
     Room,
     Thing,
 )
+from jiayuan.services.models import (
+    CentreException,
+    CentreKind,
+    CentreOpening,
+    CentreSubsidy,
+    OrderEvent,
+    OrderOffer,
+    ProducePoint,
+    ProjectActivity,
+    ProjectBeneficiary,
+    Provider,
+    ProviderArea,
+    ProviderEvent,
+    ProviderItem,
+    ProviderStaff,
+    ServiceCentre,
+    ServiceItem,
+    ServiceOrder,
+    ServiceProject,
+)
 from jiayuan.units.models import GridMember, Unit
 
 __all__ = [
     "AuditEntry", "Base", "Building", "Compound", "Household", "Organization", "Person", "PersonMove", "PersonTag",
     "Room", "Thing", "CacheVersion", "Case", "CaseEvent", "CasePhoto", "Category", "GridMember",
     "Open311Client", "OutboxMessage", "Unit", "User", "WorkCalendarDay", "WorkCalendarYear",
+    "CentreException", "CentreKind", "CentreOpening", "CentreSubsidy", "OrderEvent", "OrderOffer", "ProducePoint",
+    "ProjectActivity", "ProjectBeneficiary", "Provider", "ProviderArea", "ProviderEvent", "ProviderItem",
+    "ProviderStaff", "ServiceCentre", "ServiceItem", "ServiceOrder", "ServiceProject",
 ]
