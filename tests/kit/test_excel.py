@@ -103,3 +103,87 @@ def test_lists_are_written_without_formulas() -> None:
     assert sheet["A2"].data_type == "s"
     report = load_workbook(io.BytesIO(excel.error_report([(3, "姓名", "必填")]))).active
     assert [[c.value for c in row] for row in report.iter_rows()] == [["行", "列", "原因"], [3, "姓名", "必填"]]
+
+
+def _shared_strings(data: bytes) -> bytes:
+    """The workbook with its text moved into a shared-string table, as Excel and WPS write it (openpyxl writes
+    inline strings only)."""
+    import re
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    source = zipfile.ZipFile(io.BytesIO(data))
+    strings: dict[str, int] = {}
+
+    def share(m: re.Match) -> str:
+        index = strings.setdefault(m.group(2), len(strings))
+        return f'<c{m.group(1)} t="s"><v>{index}</v></c>'
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in source.namelist():
+            part = source.read(name)
+            if name.startswith("xl/worksheets/"):
+                part = re.sub(r'<c([^>]*?) t="inlineStr"><is><t[^>]*>(.*?)</t></is></c>', share,
+                              part.decode()).encode()
+            elif name == "xl/_rels/workbook.xml.rels":
+                part = part.replace(b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats'
+                                    b'.org/officeDocument/2006/relationships/sharedStrings" Target="/xl/sharedStrings'
+                                    b'.xml"/></Relationships>')
+            elif name == "[Content_Types].xml":
+                part = part.replace(b"</Types>", b'<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+                                    b'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+            target.writestr(name, part)
+        items = "".join(f"<si><t>{s}</t></si>" if i % 2 else f"<si><r><t>{s}</t></r><rPh sb='0' eb='1'><t>x</t></rPh></si>"
+                        for i, s in enumerate(strings))  # plain items and rich-text runs with a phonetic guide
+        target.writestr("xl/sharedStrings.xml", '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+                        f'main" count="{len(strings)}">{items}</sst>')
+    return out.getvalue()
+
+
+def _both(data: bytes) -> tuple[list, list]:
+    fast = [(n, list(r)) for n, r in excel._fast_xlsx_rows(data)[0]]
+    slow = [(n, list(r)) for n, r in excel._openpyxl_rows(data)[0]]
+    # openpyxl pads every row to the sheet's width and yields blank rows; compare what they hold.
+    trim = lambda rows: [(n, r[:max((i + 1 for i, v in enumerate(r) if v is not None), default=0)])  # noqa: E731
+                         for n, r in rows if any(v is not None for v in r)]
+    return trim(fast), trim(slow)
+
+
+@pytest.mark.parametrize("epoch", ["1900", "1904"])
+def test_the_fast_reader_reads_what_openpyxl_reads(epoch: str) -> None:
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+    from openpyxl.utils.datetime import MAC_EPOCH
+
+    book = Workbook()
+    if epoch == "1904":
+        book.epoch = MAC_EPOCH
+    sheet = book.active
+    sheet.append(["姓名", "编码", "类型", "日期", "数", "真假", "公式"])
+    sheet.append(["张三 & <李四>", "00123", "甲", datetime(2026, 5, 1), 3.5, True, "=1+1"])
+    sheet.append([None, 360802198001011000, "乙", date(1999, 12, 31), -2, False])
+    sheet["A5"] = CellRichText("粗", TextBlock(InlineFont(b=True), "体"))
+    sheet["C7"] = "隔行"
+    sheet["D7"] = datetime(2026, 5, 1, 8, 30)
+    sheet["D7"].number_format = "yyyy-mm-dd hh:mm"
+    out = io.BytesIO()
+    book.save(out)
+    for data in (out.getvalue(), _shared_strings(out.getvalue())):
+        fast, slow = _both(data)
+        assert fast == slow
+        assert fast[1] == (2, ["张三 & <李四>", "00123", "甲", datetime(2026, 5, 1), 3.5, True])
+        assert fast[3] == (5, ["粗体"]) and fast[4] == (7, [None, None, "隔行", datetime(2026, 5, 1, 8, 30)])
+    total = excel._fast_xlsx_rows(out.getvalue())[1]
+    assert total == 7
+
+
+def test_a_workbook_the_fast_reader_cannot_place_goes_to_openpyxl(monkeypatch) -> None:  # noqa: ANN001
+    data = excel.write_list(COLUMNS, [["张三", "1", "甲", None]])
+
+    def broken(_data: bytes) -> None:
+        raise KeyError("xl/workbook.xml")
+
+    monkeypatch.setattr(excel, "_fast_xlsx_rows", broken)
+    assert list(excel.read_table(data, "a.xlsx", COLUMNS).rows) == [
+        (2, {"name": "张三", "code": "1", "kind": "甲", "when": None})]

@@ -5,22 +5,30 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
+import posixpath
 import re
 import unicodedata
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from xml.etree import ElementTree
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
 from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.utils.datetime import MAC_EPOCH, WINDOWS_EPOCH, from_excel, from_ISO8601
+from openpyxl.utils.escape import unescape
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from jiayuan.kit.errors import Invalid
 
+log = logging.getLogger(__name__)
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 NOTES_SHEET = "说明"
 LISTS_SHEET = "选项"
@@ -241,6 +249,14 @@ def _header(rows: Iterator[tuple[int, Sequence[Any]]], known: dict[str, Column],
 
 def _xlsx_rows(data: bytes) -> tuple[Iterator[tuple[int, Sequence[Any]]], int | None]:
     try:
+        return _fast_xlsx_rows(data)
+    except Exception:  # noqa: BLE001 - a part laid out as we did not expect: openpyxl reads what it can
+        log.debug("reading the workbook with openpyxl", exc_info=True)
+    return _openpyxl_rows(data)
+
+
+def _openpyxl_rows(data: bytes) -> tuple[Iterator[tuple[int, Sequence[Any]]], int | None]:
+    try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheets = [ws for ws in book.worksheets if ws.title not in (NOTES_SHEET, LISTS_SHEET)]
         ws = sheets[0] if sheets else book.worksheets[0]
@@ -258,6 +274,151 @@ def _xlsx_rows(data: bytes) -> tuple[Iterator[tuple[int, Sequence[Any]]], int | 
             book.close()
 
     return rows(), total
+
+
+# A streaming reader of the first worksheet, for speed: openpyxl builds an object per cell (about 20 µs, and
+# most of an import's time); this reads the same values straight from the XML, about three times faster.
+# Anything unexpected in the workbook's parts sends the file to openpyxl instead (_xlsx_rows).
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
+_DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Z]*\d*:?[A-Z]+(\d+)\"")
+
+
+def _rels(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+    """Relationship id → (type, path of the target) of a part ("" for the package itself)."""
+    folder, name = posixpath.split(part)
+    found = {}
+    with zf.open(posixpath.join(folder, "_rels", name + ".rels")) as f:
+        for rel in ElementTree.parse(f).getroot().iter(_PKG_REL):
+            target = rel.get("Target", "")
+            path = target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+            found[rel.get("Id", "")] = (rel.get("Type", "").rsplit("/", 1)[-1], path)
+    return found
+
+
+def _fast_xlsx_rows(data: bytes) -> tuple[Iterator[tuple[int, Sequence[Any]]], int | None]:
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    book_part = next(path for kind, path in _rels(zf, "").values() if kind == "officeDocument")
+    with zf.open(book_part) as f:
+        root = ElementTree.parse(f).getroot()
+    ns = root.tag[1:].split("}", 1)[0]
+    if ns not in (_MAIN, _STRICT):
+        raise ValueError("not a SpreadsheetML workbook")
+    q = f"{{{ns}}}"
+    rels = _rels(zf, book_part)
+    pr = root.find(f"{q}workbookPr")
+    epoch = MAC_EPOCH if pr is not None and pr.get("date1904") in ("1", "true") else WINDOWS_EPOCH
+    rid = f"{{{_DOC_REL}}}id" if ns == _MAIN else "{http://purl.oclc.org/ooxml/officeDocument/relationships}id"
+    sheets = [(s.get("name"), rels[s.get(rid, "")]) for s in root.iter(f"{q}sheet")]
+    sheets = [(name, path) for name, (kind, path) in sheets if kind == "worksheet"]
+    chosen = [path for name, path in sheets if name not in (NOTES_SHEET, LISTS_SHEET)] or [sheets[0][1]]
+    shared = next((path for kind, path in rels.values() if kind == "sharedStrings"), None)
+    styles = next((path for kind, path in rels.values() if kind == "styles"), None)
+    strings = _shared_strings(zf, shared, q) if shared else []
+    dates, durations = _date_styles(zf, styles, q) if styles else (set(), set())
+    with zf.open(chosen[0]) as f:
+        m = _DIMENSION.search(f.read(4096))
+    total = int(m.group(1)) if m else None
+    return _sheet_rows(zf, chosen[0], q, strings, dates, durations, epoch), total
+
+
+def _text_of(element: Any, q: str) -> str:
+    """A string item: its own text, or its runs' (phonetic guides <rPh> left out)."""
+    parts = []
+    for child in element:
+        if child.tag == f"{q}t":
+            parts.append(child.text or "")
+        elif child.tag == f"{q}r":
+            parts.extend(t.text or "" for t in child.iter(f"{q}t"))
+    text = "".join(parts)
+    return unescape(text) if "_x" in text else text
+
+
+def _shared_strings(zf: zipfile.ZipFile, part: str, q: str) -> list[str]:
+    strings = []
+    with zf.open(part) as f:
+        for _event, element in ElementTree.iterparse(f):
+            if element.tag == f"{q}si":
+                strings.append(_text_of(element, q))
+                element.clear()
+    return strings
+
+
+def _date_styles(zf: zipfile.ZipFile, part: str, q: str) -> tuple[set[int], set[int]]:
+    """Indexes of the cell styles whose number format shows a date, and those showing a duration."""
+    with zf.open(part) as f:
+        root = ElementTree.parse(f).getroot()
+    formats = dict(BUILTIN_FORMATS)
+    for fmt in root.iter(f"{q}numFmt"):
+        formats[int(fmt.get("numFmtId", "0"))] = fmt.get("formatCode", "")
+    dates, durations = set(), set()
+    xfs = root.find(f"{q}cellXfs")
+    for i, xf in enumerate(xfs if xfs is not None else ()):
+        code = formats.get(int(xf.get("numFmtId", "0")), "")
+        if code and is_date_format(code):
+            (durations if is_timedelta_format(code) else dates).add(i)
+    return dates, durations
+
+
+def _column(ref: str) -> int:
+    """0-based column of a reference like "AB12"."""
+    n = 0
+    for ch in ref:
+        if ch > "9":
+            n = n * 26 + ord(ch) - 64
+        else:
+            break
+    return n - 1
+
+
+def _sheet_rows(zf: zipfile.ZipFile, part: str, q: str, strings: list[str], dates: set[int], durations: set[int],
+                epoch: Any) -> Iterator[tuple[int, Sequence[Any]]]:
+    row_tag, cell_tag, value_tag, inline_tag = f"{q}row", f"{q}c", f"{q}v", f"{q}is"
+    counter = 0
+    try:
+        with zf.open(part) as f:
+            for _event, element in ElementTree.iterparse(f):
+                if element.tag != row_tag:
+                    continue
+                counter = int(element.get("r") or counter + 1)
+                cells: list[Any] = []
+                for c in element:
+                    if c.tag != cell_tag:
+                        continue
+                    ref = c.get("r")
+                    at = _column(ref) if ref else len(cells)
+                    if at > len(cells):
+                        cells.extend([None] * (at - len(cells)))
+                    kind = c.get("t", "n")
+                    raw = c.findtext(value_tag) or None  # <v/> of a formula never calculated
+                    if kind == "s":
+                        value: Any = strings[int(raw)] if raw is not None else None
+                    elif kind == "inlineStr":
+                        inline = c.find(inline_tag)
+                        value = _text_of(inline, q) if inline is not None else None
+                    elif raw is None:
+                        value = None
+                    elif kind == "n":
+                        value = float(raw) if "." in raw or "E" in raw or "e" in raw else int(raw)
+                        style = int(c.get("s") or 0)
+                        if style in dates:
+                            value = from_excel(value, epoch)
+                        elif style in durations:
+                            value = from_excel(value, epoch, timedelta=True)
+                    elif kind == "b":
+                        value = raw == "1"
+                    elif kind == "d":
+                        value = from_ISO8601(raw)
+                    else:  # "str" (a formula's text) and "e" (an error such as #N/A)
+                        value = raw
+                    cells.append(value)
+                element.clear()
+                yield counter, cells
+    except (ElementTree.ParseError, KeyError, ValueError, IndexError, zipfile.BadZipFile, EOFError):
+        raise bad_file("unreadable", N_("the file is not a readable Excel .xlsx workbook")) from None
 
 
 def _decode(data: bytes) -> str:
