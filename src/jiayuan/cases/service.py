@@ -15,6 +15,7 @@ from jiayuan.cases import intake
 from jiayuan.cases.models import Case, CaseEvent, CasePhoto
 from jiayuan.cases.workflow import FINAL, OPEN
 from jiayuan.kit.errors import Invalid, NotFound
+from jiayuan.kit.scope import Scope
 
 
 def visible(principal: Principal) -> ColumnElement[bool]:
@@ -103,6 +104,11 @@ def list_cases(session: Session, principal: Principal, f: CaseFilter, *, limit: 
     else:
         stmt = stmt.order_by(Case.reported_at.desc())
     return list(session.scalars(stmt.limit(limit).offset(offset))), total
+
+
+def count_open(session: Session, unit: Scope) -> int:
+    """Open cases that arose in the units of `unit` (a scope the caller covers whole): for profiles."""
+    return session.scalar(select(func.count()).select_from(Case).where(unit.where(Case), Case.status.in_(OPEN))) or 0
 
 
 def timeline(session: Session, case: Case) -> list[CaseEvent]:

@@ -11,8 +11,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
-from jiayuan.cases.models import Case
-from jiayuan.cases.workflow import OPEN
+from jiayuan.cases import service as cases
 from jiayuan.kit.errors import NotFound
 from jiayuan.kit.scope import Scope
 from jiayuan.registry import people as people_service
@@ -75,8 +74,7 @@ def profile(session: Session, principal: Principal, unit_code: str, *, today: da
     organizations = _grouped(session, select(Organization.kind, func.count()).where(
         unit.where(Organization), Organization.active.is_(True)).group_by(Organization.kind), ORGANIZATION_KINDS)
     # The caller covers the whole unit, so counting by where the cases arose matches what they can list.
-    open_cases = session.scalar(select(func.count()).select_from(Case).where(
-        unit.where(Case), Case.status.in_(OPEN))) or 0
+    open_cases = cases.count_open(session, unit)
 
     return {
         "unit_code": code,
