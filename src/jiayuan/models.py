@@ -1,56 +1,16 @@
 """Every domain's tables, imported once so that Base.metadata is complete (Alembic, tests)."""
 
-from jiayuan.accounts.models import AuditEntry, User
-from jiayuan.cases.models import (
-    Case,
-    CaseEvent,
-    CasePhoto,
-    Category,
-    Open311Client,
-    WorkCalendarDay,
-    WorkCalendarYear,
-)
-from jiayuan.kit.cache import CacheVersion
+from jiayuan.accounts import models as accounts  # noqa: F401
+from jiayuan.activities import models as activities  # noqa: F401
+from jiayuan.care import models as care  # noqa: F401
+from jiayuan.cases import models as cases  # noqa: F401
+from jiayuan.charity import models as charity  # noqa: F401
+from jiayuan.kit import cache  # noqa: F401 - the cache versions table
 from jiayuan.kit.db import Base
-from jiayuan.notify.models import OutboxMessage
-from jiayuan.registry.models import (
-    Building,
-    Compound,
-    Household,
-    Organization,
-    Person,
-    PersonMove,
-    PersonTag,
-    Room,
-    Thing,
-)
-from jiayuan.services.models import (
-    CentreException,
-    CentreKind,
-    CentreOpening,
-    CentreSubsidy,
-    OrderEvent,
-    OrderOffer,
-    ProducePoint,
-    ProjectActivity,
-    ProjectBeneficiary,
-    Provider,
-    ProviderArea,
-    ProviderEvent,
-    ProviderItem,
-    ProviderStaff,
-    ServiceCentre,
-    ServiceItem,
-    ServiceOrder,
-    ServiceProject,
-)
-from jiayuan.units.models import GridMember, Unit
+from jiayuan.notify import models as notify  # noqa: F401
+from jiayuan.registry import models as registry  # noqa: F401
+from jiayuan.services import models as services  # noqa: F401
+from jiayuan.units import models as units  # noqa: F401
+from jiayuan.volunteers import models as volunteers  # noqa: F401
 
-__all__ = [
-    "AuditEntry", "Base", "Building", "Compound", "Household", "Organization", "Person", "PersonMove", "PersonTag",
-    "Room", "Thing", "CacheVersion", "Case", "CaseEvent", "CasePhoto", "Category", "GridMember",
-    "Open311Client", "OutboxMessage", "Unit", "User", "WorkCalendarDay", "WorkCalendarYear",
-    "CentreException", "CentreKind", "CentreOpening", "CentreSubsidy", "OrderEvent", "OrderOffer", "ProducePoint",
-    "ProjectActivity", "ProjectBeneficiary", "Provider", "ProviderArea", "ProviderEvent", "ProviderItem",
-    "ProviderStaff", "ServiceCentre", "ServiceItem", "ServiceOrder", "ServiceProject",
-]
+__all__ = ["Base"]
