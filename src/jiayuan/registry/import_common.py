@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 from datetime import date
 from typing import Any, TypeVar
 
@@ -290,12 +291,21 @@ def finish(result: ImportResult, errors: Errors) -> ImportResult:
     return result
 
 
-def changed(current: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
-    """The fields of `wanted` that differ from `current`, ignoring those not given (None: blank keeps)."""
-    return {k: v for k, v in wanted.items() if v is not None and current.get(k) != v}
+class Lazy:
+    """Rows made as they are written, a chunk at a time: a district's worth of dicts never sits in memory."""
+
+    def __init__(self, count: int, rows: Iterable[dict[str, Any]]) -> None:
+        self.count, self.rows = count, rows
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.rows)
 
 
-def write(session: Any, batches: Sequence[tuple[Any, list[dict[str, Any]]]], progress: Progress | None) -> bool:
+def write(session: Any, batches: Sequence[tuple[Any, Sequence[dict[str, Any]] | Lazy]],
+          progress: Progress | None) -> bool:
     """Run each (INSERT or UPDATE statement, rows) in chunks, in order; True when anything was written.
 
     The ORM sends one executemany per run of rows with the same keys: INSERTs render NULLs rather than leave
@@ -306,10 +316,11 @@ def write(session: Any, batches: Sequence[tuple[Any, list[dict[str, Any]]]], pro
     for statement, items in batches:
         if isinstance(statement, Insert):
             statement = statement.execution_options(render_nulls=True)
+            rows: Iterator[dict[str, Any]] = iter(items)
         else:
-            items = sorted(items, key=lambda item: tuple(sorted(item)))
-        for part in chunks(items):
-            session.execute(statement, list(part))
+            rows = iter(sorted(items, key=lambda item: tuple(sorted(item))))
+        while part := list(islice(rows, CHUNK)):
+            session.execute(statement, part)
             done += len(part)
             if progress:
                 progress("write", done, steps)
@@ -319,8 +330,3 @@ def write(session: Any, batches: Sequence[tuple[Any, list[dict[str, Any]]]], pro
             # whole table per row, which made a first import into an empty district quadratic.
             session.execute(sql(f'ANALYZE "{statement.table.name}"'))
     return steps > 0
-
-
-def actor_of(principal: Principal) -> Any:
-    """The importing account's id, None for the system (the command line)."""
-    return principal.user_id if principal.user_id.int else None
