@@ -319,8 +319,12 @@ def write(session: Any, batches: Sequence[tuple[Any, Sequence[dict[str, Any]] | 
             rows: Iterator[dict[str, Any]] = iter(items)
         else:
             rows = iter(sorted(items, key=lambda item: tuple(sorted(item))))
+        copy = isinstance(statement, Insert) and session.get_bind().dialect.name == "postgresql"
         while part := list(islice(rows, CHUNK)):
-            session.execute(statement, part)
+            if copy:
+                _copy(session, statement.table, part)
+            else:
+                session.execute(statement, part)
             done += len(part)
             if progress:
                 progress("write", done, steps)
@@ -330,3 +334,17 @@ def write(session: Any, batches: Sequence[tuple[Any, Sequence[dict[str, Any]] | 
             # whole table per row, which made a first import into an empty district quadratic.
             session.execute(sql(f'ANALYZE "{statement.table.name}"'))
     return steps > 0
+
+
+def _copy(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    """INSERT by COPY on PostgreSQL, in the session's transaction: several times faster than executemany. Each
+    value goes through its column type's bind processing first (encryption of ID numbers and phones, UTC)."""
+    dialect = session.get_bind().dialect
+    columns = [c for c in table.columns if any(c.key in row for row in rows[:1])]
+    process = [c.type._cached_bind_processor(dialect) for c in columns]  # noqa: SLF001 - SQLAlchemy's own hook
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    raw = session.connection().connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([p(row.get(c.key)) if p else row.get(c.key) for c, p in zip(columns, process,
+                                                                                    strict=True)])
