@@ -135,6 +135,9 @@ def test_places_exports(api: Any, session: Session) -> None:
     whole = download(api, "community", f"{API}/organizations/export")
     assert next(r for r in whole[1:] if r[0] == "幸福物业")[6] == ORG_PHONE
     assert entries(session, "registry_exported_unmasked")[-1].detail["kind"] == "organizations"
+    assert "幸福物业" in {r[0] for r in download(api, "community", f"{API}/organizations/export", active="true")[1:]}
+    assert "幸福物业" not in {r[0] for r in download(api, "community", f"{API}/organizations/export",
+                                                  active="false")[1:]}
 
     compounds = download(api, "community", f"{API}/compounds/export", without_property="true")
     assert compounds[0] == [c.title for c in COMPOUNDS]

@@ -166,9 +166,10 @@ def export_things(request: Request, principal: Registrar, session: DbSession, gr
 
 @api.get("/organizations/export", **_XLSX)
 def export_organizations(request: Request, principal: Registrar, session: DbSession, grid: Grid = None,
-                         kind: str | None = None, masked: Masked = False) -> Response:
+                         kind: str | None = None, active: bool | None = None, masked: Masked = False) -> Response:
     """Organizations as GET /organizations lists them; contact phones masked unless you may unmask."""
-    return _export(request, session, principal, "organizations", {"grid": grid, "kind": kind}, masked)
+    return _export(request, session, principal, "organizations", {"grid": grid, "kind": kind, "active": active},
+                   masked)
 
 
 @api.get("/compounds/export", **_XLSX)
