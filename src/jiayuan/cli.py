@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from jiayuan.config import get_settings
-from jiayuan.kit.db import Database
+from jiayuan.kit.db import Database, analyze
 from jiayuan.kit.errors import DomainError
 from jiayuan.kit.migrate import is_up_to_date, upgrade
 from jiayuan.kit.scope import Scope
@@ -109,11 +109,13 @@ def run_worker(threads: Annotated[int, typer.Option(min=1)] = 2) -> None:
     from jiayuan.cases.tasks import register as register_cases
     from jiayuan.kit.jobs import queue
     from jiayuan.notify.tasks import register as register_notify
+    from jiayuan.services.tasks import register as register_services
 
     database().dispose()
     huey = queue()
     register_notify(huey)  # the outbox drain, every 15 seconds
     register_cases(huey)  # the overdue sweep, every minute
+    register_services(huey)  # the offer sweep of service orders, every minute
     Consumer(huey, workers=threads, worker_type="thread").run()
 
 
@@ -123,8 +125,9 @@ def demo(
     seed: Annotated[int, typer.Option(help="the same seed gives the same district")] = 2026,
     if_empty: Annotated[bool, typer.Option("--if-empty", help="do nothing when data is already loaded")] = False,
 ) -> None:
-    """Load the demo district (吉州区): streets, communities, grids, grid workers and staff, a year of cases, and
-    the registry: residents and households, houses, facilities and organizations in every grid."""
+    """Load the demo district (吉州区): streets, communities, grids, grid workers and staff, a year of cases, the
+    registry (residents and households, houses, facilities and organizations in every grid) and the services:
+    8+X centres, member providers with their staff accounts (provider001 …), orders, projects, produce points."""
     from jiayuan.demo.load import DEMO_PASSWORD, demo_loaded, load_demo
 
     if scale not in ("small", "district"):
@@ -139,12 +142,17 @@ def demo(
         fail("the demo district is already loaded in this database")
     with console.status(f"loading the {scale} demo district…"):
         result = run(db, lambda s: load_demo(s, scale, seed))
+        analyze(db.engine)  # statistics for the planner, or it guesses wrong over 225,000 people
     console.print(f"loaded {result.units} units, {result.staff} staff accounts, "
                   f"{result.grid_members} grid assignments, {result.cases} cases")
     if result.registry:
         r = result.registry
         console.print(f"loaded {r.people} residents in {r.households} households, {r.rooms} rooms in "
                       f"{r.compounds} compounds, {r.things} facilities, {r.organizations} organizations")
+    if result.services:
+        v = result.services
+        console.print(f"loaded {v.centres} service centres, {v.providers} providers ({v.active_providers} active), "
+                      f"{v.orders} service orders, {v.projects} service projects, {v.produce_points} produce points")
     console.print(f"sign in as [bold]admin[/bold] (district) or any demo account with password "
                   f"[bold]{DEMO_PASSWORD}[/bold]")
 
@@ -420,6 +428,25 @@ def registry_import(
     if result.errors and not result.written and not valid_only:
         fail(f"{counts}; nothing was imported: correct the rows above, or pass --valid-only")
     console.print(counts, highlight=False)
+
+
+export_app = typer.Typer(help="Write data to files for other systems", no_args_is_help=True)
+app.add_typer(export_app, name="export")
+
+
+@export_app.command("hsds")
+def export_hsds(directory: Annotated[Path, typer.Argument(help="the folder to write to (made if missing)")]) -> None:
+    """Write the service directory as Open Referral HSDS 3.0 to DIRECTORY: services.json, organizations.json and
+    service_at_locations.json, each a JSON array of fully nested objects (as GET /hsds/services/{id},
+    /hsds/organizations/{id} and /hsds/service_at_locations/{id} answer); files of those names are replaced."""
+    from jiayuan.services.hsds import export
+
+    try:
+        counts = run(database(), lambda s: export(s, directory))
+    except OSError as exc:
+        fail(f"DIRECTORY: cannot write to {directory}: {exc.strerror}")
+    for name, n in counts.items():
+        console.print(f"wrote {n} objects to {escape(str(directory / name))}", highlight=False)
 
 
 if __name__ == "__main__":

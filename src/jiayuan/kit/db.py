@@ -175,6 +175,13 @@ def _sqlite_on_begin(conn) -> None:  # noqa: ANN001
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def analyze(engine: Engine, table: str | None = None) -> None:
+    """Refresh the query planner's statistics after a bulk load (both engines know ANALYZE). Without them SQLite
+    and PostgreSQL plan as if the tables were still empty and pick the wrong index."""
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f'ANALYZE "{table}"' if table else "ANALYZE")
+
+
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
 

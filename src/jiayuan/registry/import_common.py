@@ -328,10 +328,11 @@ def write(session: Any, batches: Sequence[tuple[Any, Sequence[dict[str, Any]] | 
             done += len(part)
             if progress:
                 progress("write", done, steps)
-        if len(items) >= CHUNK and session.get_bind().dialect.name == "postgresql":
+        if len(items) >= CHUNK:
             # Fresh statistics for the foreign-key checks of the batches that follow (people → households,
             # tags → people): PostgreSQL keeps the plan it made while the table was nearly empty, a scan of the
-            # whole table per row, which made a first import into an empty district quadratic.
+            # whole table per row, which made a first import into an empty district quadratic. SQLite likewise
+            # picks the wrong index for list filters without statistics.
             session.execute(sql(f'ANALYZE "{statement.table.name}"'))
     return steps > 0
 

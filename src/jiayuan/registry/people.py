@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy import and_, exists, func, or_, select, true, update
+from sqlalchemy import and_, func, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
@@ -237,11 +237,12 @@ def _people_statement(principal: Principal, *, grid: str | None, tag: str | None
         if tag in DERIVED_TAGS:
             stmt = stmt.where(Person.birth_date <= aged_cutoff(today, DERIVED_TAGS[tag]))
         else:
-            stmt = stmt.where(exists().where(
-                PersonTag.district_code == Person.district_code, PersonTag.person_id == Person.id,
-                PersonTag.tag == tag, tag_active(today)))
+            # An uncorrelated IN: the tag's few thousand rows are read once through their index. (A correlated
+            # EXISTS made SQLite scan them again for each of a district's 225,000 people.)
+            stmt = stmt.where(Person.id.in_(select(PersonTag.person_id).where(
+                principal.scope.where(PersonTag), PersonTag.tag == tag, tag_active(today))))
     if q:
-        stmt = stmt.where(_name_clause(q))
+        stmt = stmt.where(_name_clause(principal, q))
     return stmt
 
 
@@ -264,7 +265,7 @@ def count_people(session: Session, principal: Principal, *, grid: str | None = N
     return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
-def _name_clause(q: str) -> Any:
+def _name_clause(principal: Principal, q: str) -> Any:
     """A name, pinyin initials, or an address: the compound's name or street address the person lives at."""
     text = unicodedata.normalize("NFKC", q).strip()
     clauses = [Person.name.contains(text, autoescape=True)]
@@ -275,7 +276,7 @@ def _name_clause(q: str) -> Any:
                                                      Building.id == Room.building_id))
                  .join(Compound, and_(Compound.district_code == Building.district_code,
                                       Compound.id == Building.compound_id))
-                 .where(Room.district_code == Person.district_code,
+                 .where(principal.scope.where(Room),  # uncorrelated: the matching rooms are found once
                         or_(Compound.name.contains(text, autoescape=True),
                             Compound.address.contains(text, autoescape=True))))
         clauses.append(Person.room_id.in_(rooms))
@@ -308,7 +309,7 @@ def search(session: Session, principal: Principal, q: str, limit: int = 20) -> l
             return []
         stmt = stmt.where(Person.phone_index == phone_index(phone))
     else:
-        stmt = stmt.where(_name_clause(text))
+        stmt = stmt.where(_name_clause(principal, text))
     return list(session.scalars(stmt.order_by(Person.name, Person.id).limit(limit)))
 
 
