@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     provider_min_ratings: int = Field(default=5, ge=1)
     # A subsidised centre counts as open as required when it opened on at least this share of its scheduled days.
     centre_required_open_share: float = Field(default=0.9, gt=0, le=1)
+    # Neighbourhood care: days without a visit before someone living alone raises an alert.
+    care_visit_days: int = Field(default=7, gt=0)
+    # Charity supermarket points given for one whole hour of volunteer service converted.
+    points_per_hour: int = Field(default=10, ge=0)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

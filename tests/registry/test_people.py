@@ -156,6 +156,15 @@ def test_move_to_another_grid(api, session: Session) -> None:
     assert [t.grid_code for t in tags] == [GRID_B]
 
 
+def test_a_move_tells_the_domains_that_keep_rows_by_grid(api, monkeypatch) -> None:
+    heard = []
+    monkeypatch.setattr(people, "MOVE_HOOKS", [lambda _s, district, ids, grid: heard.append((district, ids, grid))])
+    p = new_person(api)
+    assert heard == []
+    assert api("grid_a").post(f"{URL}/{p['id']}/move", json={"to_grid": GRID_B}).status_code == 201
+    assert heard == [(GRID_A[:6], [uuid.UUID(p["id"])], GRID_B)]
+
+
 def test_tags_and_age_groups(api) -> None:
     old = new_person(api, name="王奶奶", id_number=id_number(birth="19400505"), phone=None)
     young = new_person(api, name="小明", id_number=id_number(birth="20100101", serial="222"), phone=None)

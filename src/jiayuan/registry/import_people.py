@@ -322,6 +322,7 @@ def _write(session: Session, principal: Principal, valid: list[_Row], households
         for part in chunks(ids):
             session.execute(update(PersonTag).where(PersonTag.district_code == district,
                                                     PersonTag.person_id.in_(part)).values(grid_code=grid))
+            people.moved(session, district, part, grid)
     result.written = write(session, [(insert(PersonTag), tags), (insert(PersonMove), moves)],
                            None) or result.written
 

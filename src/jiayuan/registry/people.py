@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -46,6 +46,16 @@ UNMASK_FIELDS = ("id_number", "phone")
 MIN_REASON = 4
 _UNMASKERS = frozenset({Role.community_staff, Role.street_staff, Role.district_admin})
 _INITIALS = re.compile(r"[A-Za-z]+")
+# Called as hook(session, district, person_ids, to_grid) after people move to another grid (one by one, or in bulk by
+# an import): other domains that keep rows about a person in that person's grid (care) register here, so that the
+# registry need not know them.
+MOVE_HOOKS: list[Callable[[Session, str, list[uuid.UUID], str], None]] = []
+
+
+def moved(session: Session, district: str, person_ids: list[uuid.UUID], to_grid: str) -> None:
+    """Tell the other domains that these people now live in `to_grid`."""
+    for hook in MOVE_HOOKS:
+        hook(session, district, person_ids, to_grid)
 
 
 # --- Normalisation shared by writing and searching: blind indexes only match what was normalised alike ---
@@ -465,8 +475,11 @@ def move_person(session: Session, principal: Principal, person_id: uuid.UUID, to
     if to_grid != person.grid_code:
         session.execute(update(PersonTag).where(PersonTag.district_code == person.district_code,
                                                 PersonTag.person_id == person.id).values(grid_code=to_grid))
+    from_grid = person.grid_code
     person.grid_code, person.room_id = to_grid, room
     session.flush()
+    if to_grid != from_grid:
+        moved(session, person.district_code, [person.id], to_grid)
     return move
 
 
