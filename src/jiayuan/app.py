@@ -31,6 +31,8 @@ from jiayuan.registry import people_pages as registry_people_pages
 from jiayuan.registry import places_api as registry_places_api
 from jiayuan.registry import places_pages as registry_places_pages
 from jiayuan.registry import transfer_api as registry_transfer_api
+from jiayuan.services import centre_pages as services_centre_pages
+from jiayuan.services import centres_api as services_centres_api
 from jiayuan.units import api as units_api
 from jiayuan.units import pages as units_pages
 from jiayuan.web import gettext_for, render
@@ -92,6 +94,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                    registry_people_api,
                    registry_places_api, registry_pages, registry_people_pages, registry_places_pages):
         app.include_router(module.router)
+    app.include_router(services_centres_api.router)  # /api/v1/services: centres, subsidies, projects
+    app.include_router(services_centre_pages.router)  # /services/centres (public), catalogue, subsidies, projects
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:

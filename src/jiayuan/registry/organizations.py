@@ -41,6 +41,15 @@ def by_credit_code(session: Session, district: str, value: str) -> Organization 
         Organization.district_code == district, Organization.credit_code == code))
 
 
+def in_district(session: Session, district: str, org_id: uuid.UUID | None) -> Organization | None:
+    """An organization of a district by id, whoever asks: a project or provider may be run by one anywhere in
+    the district, outside the caller's own units (only its name is shown)."""
+    if org_id is None:
+        return None
+    return session.scalar(select(Organization).where(
+        Organization.district_code == district, Organization.id == org_id))
+
+
 def create_organization(session: Session, principal: Principal, **fields: Any) -> Organization:
     kind = one_of(fields.get("kind"), ORGANIZATION_KINDS, "kind")
     name = text(fields.get("name"), "name", 120, required=True) or ""

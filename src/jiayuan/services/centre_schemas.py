@@ -1,0 +1,311 @@
+"""Pydantic shapes of centres, kinds, subsidies, projects and produce points. Values the rules check (hours,
+phones, tags, amounts) are typed loosely here so that the services name the field and say what is wrong."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+HOURS_DESCRIPTION = ('ISO weekday "1" (Monday) to "7" → [["08:30", "12:00"], ["14:00", "17:30"]]; '
+                     "a missing or empty weekday is closed")
+
+
+class _Orm(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# Catalogue and kinds.
+
+
+class ItemRead(_Orm):
+    code: str
+    name_zh: str
+    name_en: str
+    unit_zh: str | None
+    unit_en: str | None
+    price_min_fen: int | None
+    price_max_fen: int | None
+    public_welfare: bool
+    round_the_clock: bool
+    hours: str | None
+
+
+class GroupRead(_Orm):
+    code: str
+    name_zh: str
+    name_en: str
+    items: list[ItemRead]
+
+
+class CatalogueRead(BaseModel):
+    groups: list[GroupRead]
+
+
+class KindRead(_Orm):
+    code: str
+    name_zh: str
+    name_en: str
+    standard: bool
+    sort: int
+
+
+class KindCreate(BaseModel):
+    code: Any = Field(description="2–24 lower-case letters, digits or _")
+    name_zh: Any
+    name_en: Any
+
+
+# Centres.
+
+
+class TodayRead(BaseModel):
+    day: date
+    open: bool = Field(description="the centre keeps hours today")
+    hours: list[list[str]]
+    reason: str = Field(description="week, exception, holiday or inactive")
+    note: str | None = None
+
+
+class CentreCreate(BaseModel):
+    unit_code: Any = Field(description="the street (9 digits) or community (12 digits) it belongs to")
+    kind_code: Any
+    name: Any
+    address: Any = None
+    lat: Any = None
+    lon: Any = None
+    capacity: Any = None
+    facilities: Any = Field(default=None, description="short names, e.g. [\"阅览室\", \"助餐点\"]")
+    contact_name: Any = None
+    phone: Any = Field(default=None, description="a landline with its area code, or a mobile number")
+    is_public: Any = True
+    weekly_hours: Any = Field(default=None, description=HOURS_DESCRIPTION)
+    description: Any = None
+
+
+class CentreUpdate(BaseModel):
+    unit_code: Any = None
+    kind_code: Any = None
+    name: Any = None
+    address: Any = None
+    lat: Any = None
+    lon: Any = None
+    capacity: Any = None
+    facilities: Any = None
+    contact_name: Any = None
+    phone: Any = None
+    is_public: Any = None
+    weekly_hours: Any = Field(default=None, description=HOURS_DESCRIPTION)
+    description: Any = None
+    active: Any = None
+
+
+class CentreRead(BaseModel):
+    id: uuid.UUID
+    unit_code: str
+    unit_name: str | None
+    street_code: str
+    street_name: str | None
+    kind_code: str
+    kind_name: str | None
+    standard_kind: bool
+    name: str
+    address: str | None
+    lat: float | None
+    lon: float | None
+    capacity: int | None
+    facilities: list[str] | None
+    contact_name: str | None = Field(description="shown to staff only")
+    phone: str | None
+    is_public: bool
+    active: bool
+    weekly_hours: dict[str, Any] | None
+    description: str | None
+    today: TodayRead
+    open_now: bool
+
+
+class CentreList(BaseModel):
+    total: int
+    items: list[CentreRead]
+
+
+class ExceptionPut(BaseModel):
+    closed: Any = True
+    hours: Any = Field(default=None, description='the day\'s intervals when not closed: [["09:00", "11:30"]]')
+    note: Any = None
+
+
+class ExceptionRead(_Orm):
+    day: date
+    closed: bool
+    hours: list[list[str]] | None
+    note: str | None
+
+
+class OpeningCreate(BaseModel):
+    day: date | None = Field(default=None, description="today (Beijing) when left out")
+
+
+class OpeningRead(_Orm):
+    day: date
+    opened_at: datetime
+    recorded_by: uuid.UUID | None
+
+
+class SubsidyCreate(BaseModel):
+    year: Any
+    amount_fen: Any = Field(description="in fen: 100,000 yuan is 10000000")
+    note: Any = None
+
+
+class SubsidyRead(_Orm):
+    id: uuid.UUID
+    centre_id: uuid.UUID
+    year: int
+    amount_fen: int
+    granted_on: date
+    note: str | None
+
+
+class ReportRowRead(BaseModel):
+    centre_id: uuid.UUID
+    name: str
+    unit_code: str
+    unit_name: str | None
+    street_name: str | None
+    kind_code: str
+    kind_name: str | None
+    subsidy_fen: int | None
+    scheduled_days: int
+    days_opened: int
+    share: float | None
+    open_as_required: bool
+
+
+class ReportRead(BaseModel):
+    year: int
+    start: date
+    end: date | None = Field(description="the last day counted: today for the current year")
+    required_share: float
+    calendar_known: bool = Field(description="false: the year's public holidays are not entered")
+    centres: int
+    subsidised: int
+    subsidised_fen: int
+    subsidised_open_as_required: int
+    rows: list[ReportRowRead]
+
+
+# Projects.
+
+
+class ProjectCreate(BaseModel):
+    unit_code: Any = Field(description="the district, a street or a community where it runs")
+    name: Any
+    organization_id: Any = Field(default=None, description="the registry organization that runs it")
+    description: Any = None
+    target_tags: Any = Field(default=None, description="registry tags of the people it serves")
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+class ProjectUpdate(BaseModel):
+    unit_code: Any = None
+    name: Any = None
+    organization_id: Any = None
+    description: Any = None
+    target_tags: Any = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+class ProjectRead(_Orm):
+    id: uuid.UUID
+    unit_code: str
+    name: str
+    organization_id: uuid.UUID | None
+    organization_name: str | None = None
+    description: str | None
+    target_tags: list[str] | None
+    starts_on: date | None
+    ends_on: date | None
+    beneficiaries: int = 0
+    created_at: datetime
+    updated_at: datetime
+
+
+class ProjectList(BaseModel):
+    total: int
+    items: list[ProjectRead]
+
+
+class BeneficiaryCreate(BaseModel):
+    person_id: uuid.UUID
+    enrolled_on: date | None = None
+    note: Any = None
+
+
+class LeaveRequest(BaseModel):
+    left_on: date | None = None
+
+
+class BeneficiaryRead(BaseModel):
+    person_id: uuid.UUID
+    name: str | None = Field(description="None when the person has moved out of your scope")
+    grid_code: str | None
+    enrolled_on: date
+    left_on: date | None
+    note: str | None
+
+
+class ActivityCreate(BaseModel):
+    held_on: date | None = None
+    title: Any
+    participants: Any = 0
+    notes: Any = None
+
+
+class ActivityRead(_Orm):
+    id: uuid.UUID
+    held_on: date
+    title: str
+    participants: int
+    notes: str | None
+
+
+# Produce points.
+
+
+class ProducePointCreate(BaseModel):
+    unit_code: Any = Field(description="the community (or grid) it stands in")
+    name: Any
+    address: Any = None
+    lat: Any = None
+    lon: Any = None
+    supplier: Any = None
+    weekly_hours: Any = Field(default=None, description=HOURS_DESCRIPTION)
+
+
+class ProducePointUpdate(BaseModel):
+    unit_code: Any = None
+    name: Any = None
+    address: Any = None
+    lat: Any = None
+    lon: Any = None
+    supplier: Any = None
+    weekly_hours: Any = None
+    active: Any = None
+
+
+class ProducePointRead(_Orm):
+    id: uuid.UUID
+    unit_code: str
+    name: str
+    address: str | None
+    lat: float | None
+    lon: float | None
+    supplier: str | None
+    weekly_hours: dict[str, Any] | None
+    active: bool
