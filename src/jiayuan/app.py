@@ -33,6 +33,8 @@ from jiayuan.registry import places_pages as registry_places_pages
 from jiayuan.registry import transfer_api as registry_transfer_api
 from jiayuan.services import centre_pages as services_centre_pages
 from jiayuan.services import centres_api as services_centres_api
+from jiayuan.services import provider_pages as services_provider_pages
+from jiayuan.services import providers_api as services_providers_api
 from jiayuan.units import api as units_api
 from jiayuan.units import pages as units_pages
 from jiayuan.web import gettext_for, render
@@ -94,6 +96,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                    registry_people_api,
                    registry_places_api, registry_pages, registry_people_pages, registry_places_pages):
         app.include_router(module.router)
+    app.include_router(services_providers_api.router)  # /api/v1/services/providers: member providers
+    app.include_router(services_provider_pages.router)  # /services/providers: list, pages, performance
     app.include_router(services_centres_api.router)  # /api/v1/services: centres, subsidies, projects
     app.include_router(services_centre_pages.router)  # /services/centres (public), catalogue, subsidies, projects
 
