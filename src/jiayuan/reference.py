@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from jiayuan.cases.calendar import seed_from_chinese_calendar
 from jiayuan.cases.categories import load_categories
 from jiayuan.services.catalogue import load_catalogue
+from jiayuan.volunteers.teams import load_teams
 
 
 @dataclass
@@ -16,9 +17,10 @@ class Loaded:
     categories: int
     calendar_days: int
     catalogue: int
+    volunteer_teams: int = 0
 
 
 def load_reference_data(session: Session) -> Loaded:
     """Idempotent: adds what is missing, never overwrites what an administrator has edited."""
     return Loaded(categories=load_categories(session), calendar_days=seed_from_chinese_calendar(session),
-                  catalogue=load_catalogue(session))
+                  catalogue=load_catalogue(session), volunteer_teams=load_teams(session))
