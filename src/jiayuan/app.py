@@ -47,7 +47,27 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
+    # Location for "use my location", the camera for scanning a care card; nothing else.
+    "Permissions-Policy": "geolocation=(self), camera=(self), microphone=(), payment=(), usb=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
 }
+# The OpenAPI pages load Swagger UI and ReDoc from their CDN: they keep FastAPI's defaults, every other page the CSP.
+_DOC_PATHS = ("/docs", "/redoc")
+
+
+def content_security_policy(tile_url: str) -> str:
+    """Scripts and styles only from this site (no inline script anywhere); map tiles from the configured server.
+
+    'unsafe-eval' stays allowed: htmx evaluates its trigger filters and browser-automation tools (Playwright's
+    wait_for_function) evaluate strings; what matters against injection — no inline and no foreign script — holds."""
+    tiles = ""
+    if tile_url.startswith(("https://", "http://")):
+        first, _, rest = tile_url.split("/")[2].partition(".")
+        host = f"*.{rest}" if "{" in first else f"{first}.{rest}"  # t{s}.tianditu.gov.cn → *.tianditu.gov.cn
+        tiles = f" {tile_url.split(':')[0]}://{host}"
+    return ("default-src 'self'; script-src 'self' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+            f"img-src 'self' data: blob:{tiles}; connect-src 'self'; font-src 'self'; object-src 'none'; "
+            "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
 class _DropQueryString(logging.Filter):
@@ -74,11 +94,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="jiayuan_session",
                        max_age=settings.session_max_age_seconds, same_site="lax", https_only=settings.production)
 
+    csp = content_security_policy(settings.tile_url)
+
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # noqa: ANN001, ANN202
         response = await call_next(request)
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
+        if not request.url.path.startswith(_DOC_PATHS):
+            response.headers.setdefault("Content-Security-Policy", csp)
+        if settings.production:  # served behind HTTPS: browsers must never come back over plain HTTP
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

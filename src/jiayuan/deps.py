@@ -93,8 +93,10 @@ def _session_principal(request: Request, session: Session, settings: Settings) -
     if now - data.get("iat", 0) > settings.session_max_age_seconds or (
         now - data.get("seen", 0) > settings.session_idle_seconds
     ):
+        # Anonymous from here: public pages still show; pages that need an account say why it is asked for.
         data.clear()
-        raise Unauthorized("your session has expired; sign in again", field="session")
+        request.state.session_expired = True
+        return None
     principal = accounts.load_principal(session, uuid.UUID(uid), int(tv), lambda u: grids_of_user(session, u.id))
     data["seen"] = int(now)
     return principal
@@ -123,8 +125,11 @@ async def optional_principal(
     return principal
 
 
-async def current_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+async def current_principal(request: Request,
+                            principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
     if principal is None:
+        if getattr(request.state, "session_expired", False):
+            raise Unauthorized("your session has expired; sign in again", field="session")
         raise Unauthorized("sign in first", field="token")
     return principal
 

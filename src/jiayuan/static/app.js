@@ -1,0 +1,6 @@
+// Behaviour every page shares, without inline handlers (the Content-Security-Policy allows no inline script).
+// <select data-autosubmit> submits its form when the choice changes.
+document.addEventListener("change", (event) => {
+  const field = event.target.closest("[data-autosubmit]");
+  if (field && field.form) field.form.requestSubmit ? field.form.requestSubmit() : field.form.submit();
+});
