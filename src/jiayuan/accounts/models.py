@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from jiayuan.kit.crypto import Encrypted
 from jiayuan.kit.db import Base, CodeString, Reference, Tenant, Timestamped, UtcDateTime, utcnow, uuid7
 
 
@@ -27,6 +28,11 @@ class User(Reference, Timestamped, Base):
     # Bumped to revoke every token and session of the account (password change, disabling).
     token_version: Mapped[int] = mapped_column(Integer, default=0)
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Two-factor sign-in (TOTP, RFC 6238): the shared secret, encrypted; set up when enabled_at is set. The last
+    # time step used is kept so that a code seen over someone's shoulder cannot be used a second time.
+    totp_secret: Mapped[str | None] = mapped_column(Encrypted("users.totp_secret", 200))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_users_scope_code", "scope_code"),)
 
@@ -51,4 +57,6 @@ class AuditEntry(Tenant, Base):
     __table_args__ = (
         Index("ix_audit_log_district_code_at", "district_code", "at"),
         Index("ix_audit_log_district_code_action", "district_code", "action"),
+        # Sign-in throttling reads an account's recent attempts.
+        Index("ix_audit_log_district_code_actor_at", "district_code", "actor", "at"),
     )
