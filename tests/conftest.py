@@ -80,7 +80,7 @@ def migrated(database_url: str) -> Iterator[Database]:
     upgrade(database.engine)
     with database.unit_of_work() as session:
         load_reference_data(session)
-        load_demo(session, "small", with_cases=False, with_registry=False)
+        load_demo(session, "small", with_cases=False, with_registry=False, with_services=False)
         create_user(session, username=RESIDENT, full_name="居民甲", role="resident", scope_code=None,
                     password=DEMO_PASSWORD)
     yield database

@@ -331,6 +331,19 @@ def test_district_demo_loads_once_and_if_empty_makes_it_idempotent(tmp_path: Pat
     assert social >= 400
     assert query(url, "SELECT count(*) FROM compounds WHERE property_company IS NULL")[0][0] == 152
 
+    # The services (新服务): 8 centres in each of the 5 streets and a few local ones; about 700 active providers,
+    # every catalogue item offered by three or more of them; a couple flagged for their ratings.
+    centres, providers, orders = (query(url, f"SELECT count(*) FROM {t}")[0][0]
+                                  for t in ("service_centres", "providers", "service_orders"))
+    assert f"loaded {centres} service centres, {providers} providers" in out and f"{orders} service orders" in out
+    assert query(url, "SELECT count(DISTINCT unit_code) FROM service_centres WHERE kind_code = 'health'")[0][0] == 5
+    assert query(url, "SELECT count(*) FROM providers WHERE status = 'active'")[0][0] == 700
+    offered = query(url, "SELECT i.item_code, count(*) FROM provider_items i JOIN providers p ON p.district_code = "
+                         "i.district_code AND p.id = i.provider_id WHERE p.status = 'active' GROUP BY i.item_code")
+    assert len(offered) == query(url, "SELECT count(*) FROM service_items WHERE parent_code IS NOT NULL")[0][0]
+    assert min(n for _, n in offered) >= 3
+    assert query(url, "SELECT count(*) FROM providers WHERE flagged_at IS NOT NULL")[0][0] >= 2
+
     collection = export(url, tmp_path / "district.geojson")
     levels = Counter(f["properties"]["level"] for f in collection["features"])
     assert levels == {"district": 1, "street": 5, "community": 35, "grid": 305}

@@ -31,6 +31,7 @@ from jiayuan.registry import people_pages as registry_people_pages
 from jiayuan.registry import places_api as registry_places_api
 from jiayuan.registry import places_pages as registry_places_pages
 from jiayuan.registry import transfer_api as registry_transfer_api
+from jiayuan.services import hsds_api as services_hsds_api
 from jiayuan.services import centre_pages as services_centre_pages
 from jiayuan.services import centres_api as services_centres_api
 from jiayuan.services import provider_pages as services_provider_pages
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                    registry_people_api,
                    registry_places_api, registry_pages, registry_people_pages, registry_places_pages):
         app.include_router(module.router)
+    app.include_router(services_hsds_api.router)  # /hsds: the Open Referral HSDS feed, no sign-in
     app.include_router(services_providers_api.router)  # /api/v1/services/providers: member providers
     app.include_router(services_provider_pages.router)  # /services/providers: list, pages, performance
     app.include_router(services_centres_api.router)  # /api/v1/services: centres, subsidies, projects

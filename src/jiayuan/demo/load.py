@@ -11,6 +11,7 @@ from jiayuan.accounts import service as accounts
 from jiayuan.demo.cases import load_demo_cases
 from jiayuan.demo.generate import build_demo, feature_collection
 from jiayuan.demo.registry import RegistryLoaded, load_registry
+from jiayuan.demo.services import ServicesLoaded, load_services
 from jiayuan.units import service as units
 from jiayuan.units.models import GridMember, Unit
 
@@ -24,6 +25,7 @@ class Loaded:
     grid_members: int
     cases: int = 0
     registry: RegistryLoaded | None = None
+    services: ServicesLoaded | None = None
 
 
 def demo_loaded(session: Session, district_code: str = "360802") -> bool:
@@ -31,7 +33,7 @@ def demo_loaded(session: Session, district_code: str = "360802") -> bool:
 
 
 def load_demo(session: Session, scale: str = "district", seed: int = 2026, password: str = DEMO_PASSWORD,
-              *, with_cases: bool = True, with_registry: bool = True) -> Loaded:
+              *, with_cases: bool = True, with_registry: bool = True, with_services: bool = True) -> Loaded:
     demo = build_demo(scale, seed)
     units.import_units(session, feature_collection(demo))
     # Hashing a password takes ~50 ms by design; the demo's accounts share one hash and one password.
@@ -48,4 +50,6 @@ def load_demo(session: Session, scale: str = "district", seed: int = 2026, passw
     cases = load_demo_cases(session, scale, seed) if with_cases else 0
     # People, houses, facilities and organizations in every grid (人、房、物、组织).
     registry = load_registry(session, demo, scale, seed) if with_registry else None
-    return Loaded(len(demo.units), len(demo.staff), len(demo.grid_members), cases, registry)
+    # Centres, providers (one staff account each, the demo's password), orders, projects, produce points (新服务).
+    services = load_services(session, demo, scale, seed, password_hash=shared_hash) if with_services else None
+    return Loaded(len(demo.units), len(demo.staff), len(demo.grid_members), cases, registry, services)
