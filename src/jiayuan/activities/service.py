@@ -1,0 +1,661 @@
+"""Use cases of community activities: events with capacity and a waitlist, registration by residents or by staff
+for registry people, QR check-in and the attendance list, closing attendance (which credits the volunteers who
+staffed a volunteer-run activity) and series with their figures (docs/care.md).
+
+Every change to an activity's registrations first locks the activity's row (SELECT … FOR UPDATE; SQLite holds the
+write lock from BEGIN IMMEDIATE) and bumps its version, so concurrent registrations never exceed the capacity.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from jiayuan.accounts import service as accounts
+from jiayuan.accounts.roles import Role
+from jiayuan.accounts.service import Principal
+from jiayuan.activities.models import ACTIVITY_KINDS, Activity, Registration, Series
+from jiayuan.kit.db import utcnow
+from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from jiayuan.kit.scope import Scope
+from jiayuan.notify.service import queue_message
+from jiayuan.registry import organizations, people
+from jiayuan.units import service as units
+from jiayuan.volunteers import opportunities as opps
+from jiayuan.volunteers import service as volunteers
+from jiayuan.volunteers.models import HoursEntry
+
+ORGANIZERS = frozenset({Role.community_staff, Role.street_staff, Role.district_admin})
+HOLDS_PLACE = ("registered", "attended")
+CHECKIN_OPENS = timedelta(minutes=30)
+TITLE_MAX = 120
+ORGANIZER_MAX = 120
+PLACE_MAX = 200
+DESCRIPTION_MAX = 4000
+NAME_MAX = 60
+MAX_CAPACITY = 100_000
+MAX_LENGTH = timedelta(days=31)
+PROMOTED_TEXT = "【家园】您候补的活动“{title}”已有名额，您已转为正式报名，请按时参加。"
+CANCELLED_TEXT = "【家园】您报名的活动“{title}”已取消。"
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or utcnow()
+
+
+# --- Reading -------------------------------------------------------------------------------------
+
+
+def staff_visible(principal: Principal) -> Any:
+    """Activities staff see: of a unit in their scope, or above it (the street's festival, to a community)."""
+    if principal.role not in ORGANIZERS and principal.role != Role.grid_worker:
+        return false()
+    clauses = [principal.scope.where(Activity)]
+    above = {a for p in principal.scope.prefixes if p for a in units.ancestors_of(p)}
+    if above:
+        clauses.append(and_(Activity.district_code.in_({c[:6] for c in above}), Activity.unit_code.in_(above)))
+    return or_(*clauses)
+
+
+def is_organizer(principal: Principal | None, activity: Activity) -> bool:
+    return principal is not None and principal.role in ORGANIZERS and principal.scope.covers(activity.unit_code)
+
+
+def get_activity(session: Session, principal: Principal | None, activity_id: uuid.UUID) -> Activity:
+    """A public activity for anyone; another only for staff who see it or someone registered for it."""
+    if not isinstance(activity_id, uuid.UUID):
+        raise NotFound("no such activity", field="activity_id")
+    activity = session.scalar(select(Activity).where(Activity.id == activity_id))
+    if activity is None:
+        raise NotFound("no such activity", field="activity_id")
+    if activity.public:
+        return activity
+    if principal is not None:
+        if session.scalar(select(Activity.id).where(Activity.id == activity.id, staff_visible(principal))):
+            return activity
+        if _own_registration(session, principal, activity) is not None:
+            return activity
+    raise NotFound("no such activity", field="activity_id")
+
+
+def get_managed(session: Session, principal: Principal, activity_id: uuid.UUID) -> Activity:
+    """An activity the caller organizes: staff whose scope covers its unit."""
+    activity = get_activity(session, principal, activity_id)
+    if not is_organizer(principal, activity):
+        if principal.role in ORGANIZERS and session.scalar(select(Activity.id).where(
+                Activity.id == activity.id, staff_visible(principal))):
+            raise Forbidden("only staff of the unit holding the activity may do this", field="role")
+        raise NotFound("no such activity", field="activity_id")
+    return activity
+
+
+def public_activities(session: Session, *, district: str | None = None, unit: str | None = None,
+                      series_id: uuid.UUID | None = None, upcoming: bool = True, kind: str | None = None,
+                      limit: int = 100, offset: int = 0, now: datetime | None = None) -> list[Activity]:
+    """Public activities for anyone, no sign-in: upcoming ones soonest first, or past ones latest first."""
+    stmt = select(Activity).where(Activity.public.is_(True), Activity.cancelled_at.is_(None))
+    if district:
+        stmt = stmt.where(Activity.district_code == district)
+    if unit:
+        code = units.check_code(unit, "unit")
+        stmt = stmt.where(Scope((code,)).where(Activity))
+    if series_id:
+        stmt = stmt.where(Activity.series_id == series_id)
+    if kind:
+        stmt = stmt.where(Activity.kind == kind)
+    moment = _now(now)
+    stmt = stmt.where(Activity.ends_at >= moment) if upcoming else stmt.where(Activity.ends_at < moment)
+    order = (Activity.starts_at,) if upcoming else (Activity.starts_at.desc(),)
+    return list(session.scalars(stmt.order_by(*order, Activity.id).limit(limit).offset(offset)))
+
+
+def staff_activities(session: Session, principal: Principal, *, upcoming: bool | None = None,
+                     series_id: uuid.UUID | None = None, limit: int = 200, offset: int = 0,
+                     now: datetime | None = None) -> list[Activity]:
+    if principal.role not in ORGANIZERS and principal.role != Role.grid_worker:
+        raise Forbidden("only staff list every activity", field="role")
+    stmt = select(Activity).where(staff_visible(principal))
+    if series_id:
+        stmt = stmt.where(Activity.series_id == series_id)
+    if upcoming is not None:
+        moment = _now(now)
+        stmt = stmt.where(Activity.ends_at >= moment) if upcoming else stmt.where(Activity.ends_at < moment)
+    order = Activity.starts_at if upcoming else Activity.starts_at.desc()
+    return list(session.scalars(stmt.order_by(order, Activity.id).limit(limit).offset(offset)))
+
+
+@dataclass
+class Counts:
+    registered: int = 0  # holding a place: registered or attended
+    waitlisted: int = 0
+    attended: int = 0
+
+
+def counts_of(session: Session, activities: list[Activity]) -> dict[uuid.UUID, Counts]:
+    ids = [a.id for a in activities]
+    out = {i: Counts() for i in ids}
+    if not ids:
+        return out
+    rows = session.execute(select(Registration.activity_id, Registration.status, func.count())
+                           .where(Registration.district_code.in_({a.district_code for a in activities}),
+                                  Registration.activity_id.in_(ids), Registration.status != "cancelled")
+                           .group_by(Registration.activity_id, Registration.status))
+    for aid, status, n in rows:
+        if status == "waitlisted":
+            out[aid].waitlisted += n
+        else:
+            out[aid].registered += n
+            if status == "attended":
+                out[aid].attended += n
+    return out
+
+
+def registrations_of(session: Session, activity: Activity) -> list[Registration]:
+    """The list: places first (in order of registration), then the waitlist in its order, then cancellations."""
+    rows = session.scalars(select(Registration).where(Registration.district_code == activity.district_code,
+                                                      Registration.activity_id == activity.id)
+                           .order_by(Registration.registered_at, Registration.id))
+    rank = {"waitlisted": 1, "cancelled": 2}
+    return sorted(rows, key=lambda r: rank.get(r.status, 0))
+
+
+def _own_registration(session: Session, principal: Principal, activity: Activity) -> Registration | None:
+    return session.scalar(select(Registration).where(Registration.district_code == activity.district_code,
+                                                     Registration.activity_id == activity.id,
+                                                     Registration.user_id == principal.user_id))
+
+
+def own_registration(session: Session, principal: Principal | None, activity: Activity) -> Registration | None:
+    return None if principal is None else _own_registration(session, principal, activity)
+
+
+def my_registrations(session: Session, principal: Principal, *, limit: int = 100
+                     ) -> list[tuple[Registration, Activity]]:
+    rows = session.execute(select(Registration, Activity).join(Activity, and_(
+        Activity.district_code == Registration.district_code, Activity.id == Registration.activity_id))
+        .where(Registration.user_id == principal.user_id, Registration.status != "cancelled")
+        .order_by(Activity.starts_at.desc()).limit(limit))
+    return [(r, a) for r, a in rows]
+
+
+# --- Keeping activities --------------------------------------------------------------------------
+
+
+def _text(value: Any, field: str, limit: int, *, required: bool = False) -> str | None:
+    return opps._text(value, field, limit, required=required)
+
+
+def _times(starts_at: Any, ends_at: Any) -> tuple[datetime, datetime]:
+    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
+        if not isinstance(value, datetime):
+            raise Invalid("required: a date and time", field=name)
+        if value.tzinfo is None:
+            raise Invalid("give the time zone (e.g. +08:00)", field=name)
+    if ends_at <= starts_at:
+        raise Invalid("must be after the start", field="ends_at")
+    if ends_at - starts_at > MAX_LENGTH:
+        raise Invalid("at most 31 days after the start", field="ends_at")
+    return starts_at, ends_at
+
+
+def _capacity(value: Any) -> int | None:
+    if value is None:
+        return None  # no limit
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise Invalid("a whole number, at least 1 (leave it out for no limit)", field="capacity")
+    if value < 1:
+        raise Invalid("at least 1 (leave it out for no limit)", field="capacity")
+    if value > MAX_CAPACITY:
+        raise Invalid(f"at most {MAX_CAPACITY}", field="capacity")
+    return value
+
+
+def _bool(value: Any, name: str, default: bool) -> bool:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise Invalid("must be true or false", field=name)
+    return value
+
+
+def _unit(session: Session, principal: Principal, code: Any) -> str:
+    code = units.check_code(code, "unit_code")
+    if not principal.scope.covers(code):
+        raise NotFound(f"no unit {code} in your scope", field="unit_code")
+    if not units.unit_exists(session, code):
+        raise Invalid(f"unknown unit {code}", field="unit_code")
+    return code
+
+
+def _series_for(session: Session, principal: Principal, series_id: Any, district: str) -> uuid.UUID | None:
+    if series_id is None:
+        return None
+    if not isinstance(series_id, uuid.UUID):
+        raise Invalid("must be an id", field="series_id")
+    series = session.scalar(select(Series).where(Series.district_code == district, Series.id == series_id,
+                                                 or_(staff_series(principal))))
+    if series is None:
+        raise Invalid("no such series in your scope", field="series_id")
+    return series.id
+
+
+def create_activity(session: Session, principal: Principal, data: dict[str, Any]) -> Activity:
+    """An activity of a unit in the caller's scope. A volunteer-run one gets an opportunity with
+    `volunteer_slots` slots at the same time and place, which volunteers sign up to."""
+    if principal.role not in ORGANIZERS:
+        raise Forbidden("only community, street or district staff organize activities", field="role")
+    unit = _unit(session, principal, data.get("unit_code") or principal.scope_code)
+    district = unit[:6]
+    kind = data.get("kind") or "other"
+    if kind not in ACTIVITY_KINDS:
+        raise Invalid(f"must be one of {', '.join(ACTIVITY_KINDS)}", field="kind")
+    starts_at, ends_at = _times(data.get("starts_at"), data.get("ends_at"))
+    org_id = data.get("organization_id")
+    if org_id is not None and (not isinstance(org_id, uuid.UUID)
+                               or organizations.in_district(session, district, org_id) is None):
+        raise Invalid("no such organization in the district", field="organization_id")
+    volunteer_run = _bool(data.get("volunteer_run"), "volunteer_run", False)
+    if volunteer_run and data.get("volunteer_slots") is None:
+        raise Invalid("how many volunteers are wanted (at least 1)", field="volunteer_slots")
+    activity = Activity(
+        district_code=district, unit_code=unit, series_id=_series_for(session, principal, data.get("series_id"),
+                                                                      district),
+        kind=kind, title=_text(data.get("title"), "title", TITLE_MAX, required=True),
+        description=_text(data.get("description"), "description", DESCRIPTION_MAX),
+        organizer=_text(data.get("organizer"), "organizer", ORGANIZER_MAX, required=True),
+        organization_id=org_id, place=_text(data.get("place"), "place", PLACE_MAX, required=True),
+        starts_at=starts_at, ends_at=ends_at, capacity=_capacity(data.get("capacity")),
+        public=_bool(data.get("public"), "public", True), volunteer_run=volunteer_run,
+        checkin_token=secrets.token_urlsafe(24))
+    session.add(activity)
+    session.flush()
+    if volunteer_run:
+        opps.create_opportunity(session, principal, {
+            "unit_code": unit, "title": activity.title, "description": activity.description, "place": activity.place,
+            "team_code": data.get("volunteer_team"), "starts_at": starts_at, "ends_at": ends_at,
+            "slots": opps.check_slots(data.get("volunteer_slots"), "volunteer_slots"), "activity_id": activity.id})
+    accounts.audit_for(session, principal, "activity_created", target=str(activity.id))
+    return activity
+
+
+def _lock(session: Session, activity: Activity) -> Activity:
+    locked = session.scalar(select(Activity).where(Activity.district_code == activity.district_code,
+                                                   Activity.id == activity.id)
+                            .with_for_update().execution_options(populate_existing=True))
+    assert locked is not None
+    return locked
+
+
+def update_activity(session: Session, principal: Principal, activity_id: uuid.UUID,
+                    data: dict[str, Any]) -> Activity:
+    """Change fields (a PATCH). A larger capacity moves the waitlist up; a smaller one never drops a place."""
+    activity = _lock(session, get_managed(session, principal, activity_id))
+    version = data.get("version")
+    if version is not None and version != activity.version:
+        raise Conflict("the activity was changed by someone else; reload it", field="version",
+                       details={"version": activity.version})
+    if activity.cancelled_at is not None:
+        raise Conflict("the activity is cancelled", field="cancelled_at")
+    for key, limit in (("title", TITLE_MAX), ("organizer", ORGANIZER_MAX), ("place", PLACE_MAX),
+                       ("description", DESCRIPTION_MAX)):
+        if key in data:
+            setattr(activity, key, _text(data[key], key, limit, required=key != "description"))
+    if "kind" in data:
+        if data["kind"] not in ACTIVITY_KINDS:
+            raise Invalid(f"must be one of {', '.join(ACTIVITY_KINDS)}", field="kind")
+        activity.kind = data["kind"]
+    if "starts_at" in data or "ends_at" in data:
+        activity.starts_at, activity.ends_at = _times(data.get("starts_at", activity.starts_at),
+                                                      data.get("ends_at", activity.ends_at))
+    if "capacity" in data:
+        activity.capacity = _capacity(data["capacity"])
+    if "public" in data:
+        activity.public = _bool(data["public"], "public", activity.public)
+    if "series_id" in data:
+        activity.series_id = _series_for(session, principal, data["series_id"], activity.district_code)
+    activity.updated_at = utcnow()
+    session.flush()
+    opportunity = opps.for_activity(session, activity.district_code, activity.id)
+    if opportunity is not None and ("starts_at" in data or "ends_at" in data or "title" in data):
+        opps.update_opportunity(session, principal, opportunity.id, {
+            "starts_at": activity.starts_at, "ends_at": activity.ends_at, "title": activity.title})
+    _fill_from_waitlist(session, activity)
+    return activity
+
+
+def cancel_activity(session: Session, principal: Principal, activity_id: uuid.UUID) -> Activity:
+    activity = _lock(session, get_managed(session, principal, activity_id))
+    if activity.cancelled_at is not None:
+        return activity
+    activity.cancelled_at = utcnow()
+    session.flush()
+    for reg in registrations_of(session, activity):
+        if reg.status != "cancelled" and reg.user_id is not None:
+            queue_message(session, district_code=activity.district_code, channel="inapp", recipient=str(reg.user_id),
+                          user_id=reg.user_id, body=CANCELLED_TEXT.format(title=activity.title),
+                          ref=f"activity:{activity.id}")
+    opportunity = opps.for_activity(session, activity.district_code, activity.id)
+    if opportunity is not None:
+        opps.cancel_opportunity(session, principal, opportunity.id)
+    accounts.audit_for(session, principal, "activity_cancelled", target=str(activity.id))
+    return activity
+
+
+# --- Registration --------------------------------------------------------------------------------
+
+
+def _place_taken(session: Session, activity: Activity) -> int:
+    return session.scalar(select(func.count()).select_from(Registration).where(
+        Registration.district_code == activity.district_code, Registration.activity_id == activity.id,
+        Registration.status.in_(HOLDS_PLACE))) or 0
+
+
+def _has_room(session: Session, activity: Activity) -> bool:
+    return activity.capacity is None or _place_taken(session, activity) < activity.capacity
+
+
+def register(session: Session, principal: Principal, activity_id: uuid.UUID, person_id: uuid.UUID | None = None,
+             *, now: datetime | None = None) -> Registration:
+    """Register the caller (their own account), or — staff — a registry person in their scope. A place while
+    there is room, else the end of the waitlist; a second registration is 409."""
+    activity = get_activity(session, principal, activity_id)
+    if person_id is None:
+        if not activity.public and not is_organizer(principal, activity):
+            raise NotFound("no such activity", field="activity_id")
+        who = {"user_id": principal.user_id, "name": principal.full_name[:NAME_MAX]}
+        mine = Registration.user_id == principal.user_id
+    else:
+        if principal.role not in ORGANIZERS and principal.role != Role.grid_worker:
+            raise Forbidden("only staff register someone else", field="person_id")
+        if not isinstance(person_id, uuid.UUID):
+            raise Invalid("must be an id", field="person_id")
+        try:
+            person = people.get_person(session, principal, person_id)
+        except NotFound:
+            raise NotFound("no such person in your scope", field="person_id") from None
+        if person.district_code != activity.district_code:
+            raise Invalid("the person lives in another district", field="person_id")
+        who = {"person_id": person.id, "name": person.name[:NAME_MAX]}
+        mine = Registration.person_id == person.id
+    activity = _lock(session, activity)
+    moment = _now(now)
+    if activity.cancelled_at is not None:
+        raise Conflict("the activity is cancelled", field="activity_id")
+    if activity.starts_at <= moment:
+        raise Conflict("registration closed when the activity began", field="activity_id")
+    reg = session.scalar(select(Registration).where(Registration.district_code == activity.district_code,
+                                                    Registration.activity_id == activity.id, mine))
+    if reg is not None and reg.status != "cancelled":
+        raise Conflict("already registered", field="activity_id",
+                       details={"registration_id": str(reg.id), "status": reg.status})
+    status = "registered" if _has_room(session, activity) else "waitlisted"
+    if reg is None:
+        reg = Registration(district_code=activity.district_code, activity_id=activity.id, **who)
+        session.add(reg)
+    reg.status, reg.registered_at, reg.checked_in_at = status, moment, None
+    reg.registered_by = principal.user_id if person_id is not None else None
+    activity.updated_at = moment  # bumps the version: the list changed
+    session.flush()
+    return reg
+
+
+def get_registration(session: Session, principal: Principal, registration_id: uuid.UUID
+                     ) -> tuple[Registration, Activity]:
+    """A registration the caller may act on: their own, or one of an activity they organize."""
+    reg = session.scalar(select(Registration).where(Registration.id == registration_id)) if isinstance(
+        registration_id, uuid.UUID) else None
+    if reg is None:
+        raise NotFound("no such registration", field="registration_id")
+    activity = session.get(Activity, (reg.district_code, reg.activity_id))
+    assert activity is not None
+    if reg.user_id == principal.user_id or is_organizer(principal, activity):
+        return reg, activity
+    if reg.person_id is not None and principal.role == Role.grid_worker:
+        try:
+            people.get_person(session, principal, reg.person_id)
+            return reg, activity
+        except NotFound:
+            pass
+    raise NotFound("no such registration", field="registration_id")
+
+
+def cancel_registration(session: Session, principal: Principal, registration_id: uuid.UUID) -> Registration:
+    """Give up a place or a waitlist place; the first of the waitlist moves up (and is told)."""
+    reg, activity = get_registration(session, principal, registration_id)
+    activity = _lock(session, activity)
+    session.refresh(reg)
+    if reg.status == "cancelled":
+        return reg
+    if reg.status == "attended":
+        raise Conflict("already checked in: attendance cannot be cancelled", field="status",
+                       details={"status": reg.status})
+    reg.status = "cancelled"
+    activity.updated_at = utcnow()
+    session.flush()
+    _fill_from_waitlist(session, activity)
+    return reg
+
+
+def _fill_from_waitlist(session: Session, activity: Activity) -> list[Registration]:
+    if activity.cancelled_at is not None or activity.ends_at <= utcnow():
+        return []
+    stmt = select(Registration).where(
+        Registration.district_code == activity.district_code, Registration.activity_id == activity.id,
+        Registration.status == "waitlisted").order_by(Registration.registered_at, Registration.id)
+    if activity.capacity is not None:
+        free = activity.capacity - _place_taken(session, activity)
+        if free <= 0:
+            return []
+        stmt = stmt.limit(free)
+    promoted = list(session.scalars(stmt))
+    for reg in promoted:
+        reg.status = "registered"
+        if reg.user_id is not None:
+            queue_message(session, district_code=activity.district_code, channel="inapp", recipient=str(reg.user_id),
+                          user_id=reg.user_id, body=PROMOTED_TEXT.format(title=activity.title),
+                          ref=f"activity:{activity.id}")
+    session.flush()
+    return promoted
+
+
+# --- Check-in and attendance ---------------------------------------------------------------------
+
+
+def by_token(session: Session, token: Any) -> Activity:
+    if not isinstance(token, str) or not 10 <= len(token) <= 40:
+        raise NotFound("no activity has this check-in code", field="token")
+    activity = session.scalar(select(Activity).where(Activity.checkin_token == token))
+    if activity is None:
+        raise NotFound("no activity has this check-in code", field="token")
+    return activity
+
+
+def check_in_by_token(session: Session, principal: Principal, token: str, *, now: datetime | None = None
+                      ) -> tuple[Registration, Activity, bool]:
+    """The scan of the QR code at the door, with one's own account: checks the caller in (from 30 minutes before
+    the start to the end). Someone not registered comes in while there is room. Returns (registration, activity,
+    whether this scan checked them in — a repeated scan changes nothing)."""
+    activity = _lock(session, by_token(session, token))
+    moment = _now(now)
+    if activity.cancelled_at is not None:
+        raise Conflict("the activity is cancelled", field="token")
+    if moment < activity.starts_at - CHECKIN_OPENS:
+        raise Conflict("check-in opens 30 minutes before the start", field="token",
+                       details={"opens_at": (activity.starts_at - CHECKIN_OPENS).isoformat()})
+    if moment > activity.ends_at:
+        raise Conflict("the activity is over", field="token")
+    reg = _own_registration(session, principal, activity)
+    if reg is not None and reg.status == "attended":
+        return reg, activity, False
+    if reg is not None and reg.status == "waitlisted":
+        raise Conflict("you are on the waitlist: there is no place for you yet", field="status",
+                       details={"status": reg.status})
+    if reg is None or reg.status == "cancelled":
+        if not activity.public:
+            raise Conflict("you are not on the list of this activity", field="token")
+        if not _has_room(session, activity):
+            raise Conflict("the activity is full", field="capacity")
+        if reg is None:
+            reg = Registration(district_code=activity.district_code, activity_id=activity.id,
+                               user_id=principal.user_id, name=principal.full_name[:NAME_MAX])
+            session.add(reg)
+        reg.registered_at = moment
+    reg.status, reg.checked_in_at = "attended", moment
+    activity.updated_at = moment
+    session.flush()
+    return reg, activity, True
+
+
+def tick(session: Session, principal: Principal, registration_id: uuid.UUID, attended: bool, *,
+         now: datetime | None = None) -> Registration:
+    """Staff tick the list: attended, or (a mistake) back to registered. The waitlist cannot be ticked."""
+    reg, activity = get_registration(session, principal, registration_id)
+    if not is_organizer(principal, activity):
+        raise Forbidden("only the activity's staff tick the attendance list", field="role")
+    if not isinstance(attended, bool):
+        raise Invalid("must be true or false", field="attended")
+    activity = _lock(session, activity)
+    session.refresh(reg)
+    if activity.cancelled_at is not None:
+        raise Conflict("the activity is cancelled", field="activity_id")
+    if attended and reg.status == "registered":
+        moment = _now(now)
+        if moment < activity.starts_at - CHECKIN_OPENS:
+            raise Conflict("check-in opens 30 minutes before the start", field="attended")
+        reg.status, reg.checked_in_at = "attended", moment
+    elif not attended and reg.status == "attended":
+        reg.status, reg.checked_in_at = "registered", None
+    elif reg.status in ("waitlisted", "cancelled"):
+        raise Conflict(f"cannot tick a registration that is {reg.status}", field="status",
+                       details={"status": reg.status})
+    activity.updated_at = utcnow()
+    session.flush()
+    return reg
+
+
+@dataclass
+class Closed:
+    attended: int
+    credited: list[HoursEntry] = field(default_factory=list)  # entries made by this close
+    already: int = 0  # volunteers credited by an earlier close
+
+
+def length_minutes(activity: Activity) -> int:
+    return int((activity.ends_at - activity.starts_at).total_seconds() // 60)
+
+
+def close_attendance(session: Session, principal: Principal, activity_id: uuid.UUID, *,
+                     now: datetime | None = None) -> Closed:
+    """After the end: credit each volunteer who staffed a volunteer-run activity (signed up to its opportunity and
+    checked in) with the activity's length, source "activity" — once: closing again credits only volunteers not
+    credited before."""
+    activity = _lock(session, get_managed(session, principal, activity_id))
+    if activity.cancelled_at is not None:
+        raise Conflict("the activity is cancelled", field="activity_id")
+    if _now(now) < activity.ends_at:
+        raise Conflict("attendance closes after the activity ends", field="ends_at",
+                       details={"ends_at": activity.ends_at.isoformat()})
+    result = Closed(attended=counts_of(session, [activity])[activity.id].attended)
+    opportunity = opps.for_activity(session, activity.district_code, activity.id)
+    if not activity.volunteer_run or opportunity is None:
+        return result
+    minutes = length_minutes(activity)
+    for signup in opps.staffed(session, opportunity):
+        before = session.scalar(select(HoursEntry.id).where(
+            HoursEntry.district_code == activity.district_code, HoursEntry.volunteer_id == signup.volunteer_id,
+            HoursEntry.source_type == "activity", HoursEntry.source_id == activity.id))
+        if before is not None:
+            result.already += 1
+            continue
+        result.credited.append(volunteers.credit_hours(
+            session, signup.volunteer_id, activity.district_code, minutes, "activity", "activity", activity.id,
+            note=activity.title[:200], actor=principal))
+    accounts.audit_for(session, principal, "activity_attendance_closed", target=str(activity.id),
+                       detail={"credited": len(result.credited)})
+    return result
+
+
+def credited_for(session: Session, activity: Activity) -> list[HoursEntry]:
+    return list(session.scalars(select(HoursEntry).where(
+        HoursEntry.district_code == activity.district_code, HoursEntry.source_type == "activity",
+        HoursEntry.source_id == activity.id).order_by(HoursEntry.at)))
+
+
+# --- Series --------------------------------------------------------------------------------------
+
+
+def staff_series(principal: Principal) -> Any:
+    if principal.role not in ORGANIZERS and principal.role != Role.grid_worker:
+        return false()
+    clauses = [principal.scope.where(Series)]
+    above = {a for p in principal.scope.prefixes if p for a in units.ancestors_of(p)}
+    if above:
+        clauses.append(and_(Series.district_code.in_({c[:6] for c in above}), Series.unit_code.in_(above)))
+    return or_(*clauses)
+
+
+def create_series(session: Session, principal: Principal, data: dict[str, Any]) -> Series:
+    if principal.role not in ORGANIZERS:
+        raise Forbidden("only community, street or district staff organize activities", field="role")
+    unit = _unit(session, principal, data.get("unit_code") or principal.scope_code)
+    name = _text(data.get("name"), "name", 120, required=True)
+    starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
+    for key, value in (("starts_on", starts_on), ("ends_on", ends_on)):
+        if value is not None and not isinstance(value, date):
+            raise Invalid("must be a date", field=key)
+    if starts_on and ends_on and ends_on < starts_on:
+        raise Invalid("must not be before the first day", field="ends_on")
+    if session.scalar(select(Series.id).where(Series.district_code == unit[:6], Series.unit_code == unit,
+                                              Series.name == name)) is not None:
+        raise Conflict("a series of this name already exists here", field="name")
+    series = Series(district_code=unit[:6], unit_code=unit, name=name,
+                    description=_text(data.get("description"), "description", DESCRIPTION_MAX),
+                    starts_on=starts_on, ends_on=ends_on)
+    session.add(series)
+    session.flush()
+    return series
+
+
+def get_series(session: Session, series_id: uuid.UUID) -> Series:
+    """A series is public: its name and figures are what a festival announces."""
+    series = session.scalar(select(Series).where(Series.id == series_id)) if isinstance(
+        series_id, uuid.UUID) else None
+    if series is None:
+        raise NotFound("no such series", field="series_id")
+    return series
+
+
+def list_series(session: Session, *, district: str | None = None, limit: int = 200) -> list[Series]:
+    stmt = select(Series)
+    if district:
+        stmt = stmt.where(Series.district_code == district)
+    return list(session.scalars(stmt.order_by(Series.starts_on.desc(), Series.name).limit(limit)))
+
+
+@dataclass
+class SeriesFigures:
+    shows: int  # activities of the series that are not cancelled
+    held: int  # of which have begun
+    participants: int  # people checked in, over every show
+    registered: int  # places taken, over every show
+
+
+def series_figures(session: Session, series: Series, *, now: datetime | None = None) -> SeriesFigures:
+    moment = _now(now)
+    shows = select(Activity.id).where(Activity.district_code == series.district_code,
+                                      Activity.series_id == series.id, Activity.cancelled_at.is_(None))
+    n_shows = session.scalar(select(func.count()).select_from(shows.subquery())) or 0
+    held = session.scalar(select(func.count()).select_from(
+        shows.where(Activity.starts_at <= moment).subquery())) or 0
+    counted = dict(session.execute(select(Registration.status, func.count()).where(
+        Registration.district_code == series.district_code, Registration.activity_id.in_(shows),
+        Registration.status.in_(HOLDS_PLACE)).group_by(Registration.status)).all())
+    attended = int(counted.get("attended", 0))
+    return SeriesFigures(shows=n_shows, held=held, participants=attended,
+                         registered=attended + int(counted.get("registered", 0)))
