@@ -18,6 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from jiayuan import __version__
 from jiayuan.accounts import api as accounts_api
 from jiayuan.accounts import pages as accounts_pages
+from jiayuan.accounts import totp_pages as accounts_totp_pages
 from jiayuan.cases import api as cases_api
 from jiayuan.cases import calendar_pages, metrics_api, open311, open311_keys
 from jiayuan.cases import pages as cases_pages
@@ -117,7 +118,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             log.warning("front-end library %s missing at %s; run `npm ci`", name, path)
 
     # metrics_api before cases_api and any /cases/{number} page: /…/cases/metrics is not a case number.
-    for module in (accounts_api, units_api, metrics_api, cases_api, accounts_pages, units_pages, calendar_pages,
+    for module in (accounts_api, units_api, metrics_api, cases_api, accounts_pages, accounts_totp_pages,
+                   units_pages, calendar_pages,
                    open311, open311_keys, cases_workbench, cases_pages,
                    registry_transfer_api,  # before people/places: /people/export is no person id
                    registry_people_api,
@@ -153,8 +155,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         if (spec := open311.spec_error(request, exc)) is not None:
             return spec
         if wants_json(request):
-            headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else None
-            return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers)
+            headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthorized) else {}
+            if isinstance(exc.details, dict) and "retry_after" in exc.details:
+                headers["Retry-After"] = str(exc.details["retry_after"])
+            return JSONResponse(exc.to_dict(), status_code=exc.status_code, headers=headers or None)
         if isinstance(exc, Unauthorized):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         _ = gettext_for(request)

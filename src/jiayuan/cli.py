@@ -235,6 +235,24 @@ def users_create(
     console.print(f"created {user.username} ({user.role}, scope {user.scope_code or '-'})")
 
 
+@users_app.command("reset-totp")
+def users_reset_totp(username: Annotated[str, typer.Argument(help="the account's sign-in name")]) -> None:
+    """Clear an account's two-factor sign-in (a lost phone): it sets it up again at the next sign-in, and every
+    session and token it had ends."""
+    from jiayuan.accounts.security import reset_totp
+    from jiayuan.accounts.service import user_by_username
+    from jiayuan.kit.errors import NotFound
+
+    def work(session):  # noqa: ANN001, ANN202
+        user = user_by_username(session, username)
+        if user is None:
+            raise NotFound(f"no account {username}", field="username")
+        reset_totp(session, user, actor="cli")
+
+    run(database(), work)
+    console.print(f"two-factor sign-in of {escape(username)} cleared")
+
+
 @calendar_app.command("import")
 def calendar_import(
     year: Annotated[int, typer.Argument(help="the year the schedule is for")],

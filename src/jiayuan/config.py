@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = Field(default=8 * 3600, gt=0)
     session_max_age_seconds: int = Field(default=12 * 3600, gt=0)
     session_idle_seconds: int = Field(default=2 * 3600, gt=0)
+    # Staff accounts must sign in with a TOTP code as well (China's MLPS 2.0 level 3 asks for two factors).
+    require_totp_for_staff: bool = False
     timezone: str = "Asia/Shanghai"
     # The background worker: "sqlite" keeps the queue in var/, "redis" uses redis_url.
     queue_backend: str = "sqlite"

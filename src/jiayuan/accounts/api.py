@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
-from jiayuan.accounts import service
+from jiayuan.accounts import security, service
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.schemas import MeRead, TokenRead, UserCreate, UserRead
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip, require_role
-from jiayuan.kit.errors import Forbidden
+from jiayuan.kit.errors import Forbidden, Unauthorized
 from jiayuan.units.service import unit_exists
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -21,11 +21,23 @@ Supervisor = Annotated[Principal, Depends(require_role(Role.district_admin, Role
                                                          Role.community_staff))]
 
 
-@router.post("/auth/token", response_model=TokenRead)
+@router.post("/auth/token", response_model=TokenRead,
+             responses={429: {"description": "too many failed sign-ins: locked for details.retry_after seconds"}})
 def issue_token(form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request, session: DbSession,
-                settings: AppSettings) -> TokenRead:
-    """Exchange a user name and password for a bearer token (OAuth2 password flow)."""
-    user = service.authenticate(session, form.username, form.password, ip=client_ip(request))
+                settings: AppSettings,
+                totp: Annotated[str | None, Form(description="the 6-digit code, for accounts with two-factor "
+                                                               "sign-in")] = None) -> TokenRead:
+    """Exchange a user name and password (and the code of two-factor sign-in) for a bearer token (OAuth2
+    password flow)."""
+    ip = client_ip(request)
+    user = security.check_password(session, form.username, form.password, ip=ip)
+    if security.needs_totp(user):
+        if not totp:
+            raise Unauthorized("this account signs in with a code as well: send it as `totp`", field="totp")
+        security.check_code(session, user, totp, ip)
+    elif security.must_set_up_totp(user, settings.require_totp_for_staff):
+        raise Forbidden("set up two-factor sign-in on the sign-in page first", field="totp")
+    security.signed_in(session, user, ip)
     return TokenRead(access_token=service.issue_token(settings.secret_key, user),
                      expires_in=settings.token_ttl_seconds)
 

@@ -9,11 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from jiayuan.accounts import service
+from jiayuan.accounts import security
+from jiayuan.accounts.models import User
 from jiayuan.accounts.roles import SUPERVISORS, Role
 from jiayuan.cases import calendar
 from jiayuan.cases import workbench as cases_workbench
-from jiayuan.deps import DbSession, OptionalPrincipal, client_ip, verify_csrf
+from jiayuan.deps import AppSettings, DbSession, OptionalPrincipal, client_ip, verify_csrf
 from jiayuan.kit import i18n
 from jiayuan.kit.errors import Unauthorized
 from jiayuan.units import service as units
@@ -42,19 +43,35 @@ def login_page(request: Request, principal: OptionalPrincipal, next: str | None 
 
 
 @router.post("/login", dependencies=[Depends(verify_csrf)])
-def login(request: Request, session: DbSession, username: Annotated[str, Form()] = "",
+def login(request: Request, session: DbSession, settings: AppSettings, username: Annotated[str, Form()] = "",
           password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/home") -> Response:
     _ = gettext_for(request)
     try:
-        user = service.authenticate(session, username, password, ip=client_ip(request))
+        user = security.check_password(session, username, password, ip=client_ip(request))
+    except security.TooManyAttempts as exc:
+        minutes = max(1, -(-exc.details["retry_after"] // 60))
+        return render(request, "login.html", {"next": safe_next(next), "username": username, "error": _(
+            "Too many failed sign-ins: this account is locked for %(minutes)s minutes.") % {"minutes": minutes}},
+            status_code=429, headers={"Retry-After": str(exc.details["retry_after"])})
     except Unauthorized:
         return render(request, "login.html", {"next": safe_next(next), "username": username,
                                               "error": _("Wrong user name or password.")}, status_code=401)
+    if security.needs_totp(user) or security.must_set_up_totp(user, settings.require_totp_for_staff):
+        # Half signed in: the password was right, the second factor is still to come (within PENDING_SECONDS).
+        request.session.clear()
+        request.session.update({"pending_uid": str(user.id), "pending_at": int(time.time()),
+                                "pending_next": safe_next(next), "csrf": secrets.token_urlsafe(32)})
+        return RedirectResponse("/login/code" if security.needs_totp(user) else "/login/setup", status_code=303)
+    security.signed_in(session, user, client_ip(request))
+    start_session(request, user)
+    return RedirectResponse(safe_next(next), status_code=303)
+
+
+def start_session(request: Request, user: User) -> None:
     now = int(time.time())
     request.session.clear()
     request.session.update({"uid": str(user.id), "tv": user.token_version, "iat": now, "seen": now,
                             "csrf": secrets.token_urlsafe(32)})
-    return RedirectResponse(safe_next(next), status_code=303)
 
 
 @router.post("/logout", dependencies=[Depends(verify_csrf)])

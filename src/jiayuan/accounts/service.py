@@ -22,7 +22,7 @@ from jiayuan.kit.scope import Scope
 
 _hasher = PasswordHasher()
 # Verified against when the user name is unknown, so that a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-password")
+DUMMY_HASH = _hasher.hash("not-a-password")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]{1,63}$")
 MIN_PASSWORD = 8
 
@@ -101,22 +101,6 @@ def create_user(
                 scope_code=scope_code or None, password_hash=password_hash)
     session.add(user)
     session.flush()
-    return user
-
-
-def authenticate(session: Session, username: str, password: str, *, ip: str | None = None) -> User:
-    """Check a user name and password; audit the outcome either way."""
-    username = username.strip().lower()
-    user = session.scalar(select(User).where(User.username == username))
-    ok = check_password(user.password_hash if user else _DUMMY_HASH, password) and user is not None
-    if not ok or not user.is_active:
-        district = user.scope_code[:6] if user and user.scope_code else NO_DISTRICT
-        record(session, district, actor=username, action="sign_in_failed", ip=ip,
-               actor_id=user.id if user else None)
-        raise Unauthorized("wrong user name or password", field="password")
-    user.last_login_at = utcnow()
-    record(session, user.scope_code[:6] if user.scope_code else NO_DISTRICT,
-           actor=user.username, actor_id=user.id, action="sign_in", ip=ip)
     return user
 
 
