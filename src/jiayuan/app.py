@@ -35,6 +35,9 @@ from jiayuan.registry import transfer_api as registry_transfer_api
 from jiayuan.services import hsds_api as services_hsds_api
 from jiayuan.services import centre_pages as services_centre_pages
 from jiayuan.services import centres_api as services_centres_api
+from jiayuan.services import order_desk as services_order_desk
+from jiayuan.services import order_pages as services_order_pages
+from jiayuan.services import orders_api as services_orders_api
 from jiayuan.services import provider_pages as services_provider_pages
 from jiayuan.services import providers_api as services_providers_api
 from jiayuan.units import api as units_api
@@ -126,6 +129,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                    registry_places_api, registry_pages, registry_people_pages, registry_places_pages):
         app.include_router(module.router)
     app.include_router(services_hsds_api.router)  # /hsds: the Open Referral HSDS feed, no sign-in
+    app.include_router(services_orders_api.router)  # /api/v1/services/orders: 12343 service orders
+    app.include_router(services_order_pages.router)  # /services/order, my-orders, orders/{number}
+    app.include_router(services_order_desk.router)  # /hotline/orders (12343 console), /provider
     app.include_router(services_providers_api.router)  # /api/v1/services/providers: member providers
     app.include_router(services_provider_pages.router)  # /services/providers: list, pages, performance
     app.include_router(services_centres_api.router)  # /api/v1/services: centres, subsidies, projects
