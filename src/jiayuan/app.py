@@ -19,6 +19,8 @@ from jiayuan import __version__
 from jiayuan.accounts import api as accounts_api
 from jiayuan.accounts import pages as accounts_pages
 from jiayuan.accounts import totp_pages as accounts_totp_pages
+from jiayuan.activities import api as activities_api
+from jiayuan.activities import pages as activities_pages
 from jiayuan.cases import api as cases_api
 from jiayuan.cases import calendar_pages, metrics_api, open311, open311_keys
 from jiayuan.cases import pages as cases_pages
@@ -42,6 +44,8 @@ from jiayuan.services import provider_pages as services_provider_pages
 from jiayuan.services import providers_api as services_providers_api
 from jiayuan.units import api as units_api
 from jiayuan.units import pages as units_pages
+from jiayuan.volunteers import api as volunteers_api
+from jiayuan.volunteers import pages as volunteers_pages
 from jiayuan.web import gettext_for, render
 
 log = logging.getLogger("jiayuan")
@@ -136,6 +140,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(services_provider_pages.router)  # /services/providers: list, pages, performance
     app.include_router(services_centres_api.router)  # /api/v1/services: centres, subsidies, projects
     app.include_router(services_centre_pages.router)  # /services/centres (public), catalogue, subsidies, projects
+    app.include_router(volunteers_api.router)  # /api/v1/volunteers: teams, profiles, opportunities, hours, honours
+    app.include_router(volunteers_pages.router)  # /volunteers: my page (phone), staff lists, certificates
+    app.include_router(activities_api.router)  # /api/v1/activities: public list, registration, check-in, series
+    app.include_router(activities_pages.router)  # /activities: public list and pages, QR check-in, attendance
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:

@@ -187,8 +187,8 @@ def my_registrations(session: Session, principal: Principal, *, limit: int = 100
 # --- Keeping activities --------------------------------------------------------------------------
 
 
-def _text(value: Any, field: str, limit: int, *, required: bool = False) -> str | None:
-    return opps._text(value, field, limit, required=required)
+def clean_text(value: Any, field: str, limit: int, *, required: bool = False) -> str | None:
+    return opps.clean_text(value, field, limit, required=required)
 
 
 def _times(starts_at: Any, ends_at: Any) -> tuple[datetime, datetime]:
@@ -266,10 +266,10 @@ def create_activity(session: Session, principal: Principal, data: dict[str, Any]
     activity = Activity(
         district_code=district, unit_code=unit, series_id=_series_for(session, principal, data.get("series_id"),
                                                                       district),
-        kind=kind, title=_text(data.get("title"), "title", TITLE_MAX, required=True),
-        description=_text(data.get("description"), "description", DESCRIPTION_MAX),
-        organizer=_text(data.get("organizer"), "organizer", ORGANIZER_MAX, required=True),
-        organization_id=org_id, place=_text(data.get("place"), "place", PLACE_MAX, required=True),
+        kind=kind, title=clean_text(data.get("title"), "title", TITLE_MAX, required=True),
+        description=clean_text(data.get("description"), "description", DESCRIPTION_MAX),
+        organizer=clean_text(data.get("organizer"), "organizer", ORGANIZER_MAX, required=True),
+        organization_id=org_id, place=clean_text(data.get("place"), "place", PLACE_MAX, required=True),
         starts_at=starts_at, ends_at=ends_at, capacity=_capacity(data.get("capacity")),
         public=_bool(data.get("public"), "public", True), volunteer_run=volunteer_run,
         checkin_token=secrets.token_urlsafe(24))
@@ -305,7 +305,7 @@ def update_activity(session: Session, principal: Principal, activity_id: uuid.UU
     for key, limit in (("title", TITLE_MAX), ("organizer", ORGANIZER_MAX), ("place", PLACE_MAX),
                        ("description", DESCRIPTION_MAX)):
         if key in data:
-            setattr(activity, key, _text(data[key], key, limit, required=key != "description"))
+            setattr(activity, key, clean_text(data[key], key, limit, required=key != "description"))
     if "kind" in data:
         if data["kind"] not in ACTIVITY_KINDS:
             raise Invalid(f"must be one of {', '.join(ACTIVITY_KINDS)}", field="kind")
@@ -604,7 +604,7 @@ def create_series(session: Session, principal: Principal, data: dict[str, Any]) 
     if principal.role not in ORGANIZERS:
         raise Forbidden("only community, street or district staff organize activities", field="role")
     unit = _unit(session, principal, data.get("unit_code") or principal.scope_code)
-    name = _text(data.get("name"), "name", 120, required=True)
+    name = clean_text(data.get("name"), "name", 120, required=True)
     starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
     for key, value in (("starts_on", starts_on), ("ends_on", ends_on)):
         if value is not None and not isinstance(value, date):
@@ -615,7 +615,7 @@ def create_series(session: Session, principal: Principal, data: dict[str, Any]) 
                                               Series.name == name)) is not None:
         raise Conflict("a series of this name already exists here", field="name")
     series = Series(district_code=unit[:6], unit_code=unit, name=name,
-                    description=_text(data.get("description"), "description", DESCRIPTION_MAX),
+                    description=clean_text(data.get("description"), "description", DESCRIPTION_MAX),
                     starts_on=starts_on, ends_on=ends_on)
     session.add(series)
     session.flush()

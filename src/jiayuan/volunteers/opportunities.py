@@ -51,7 +51,7 @@ def visible(principal: Principal) -> Any:
     if principal.role not in service.READERS and principal.role != Role.volunteer:
         return false()
     clauses = [principal.scope.where(Opportunity)]
-    above = service._ancestors(principal.scope)
+    above = service.ancestors_in_scope(principal.scope)
     if above:
         clauses.append(and_(Opportunity.district_code.in_({c[:6] for c in above}),
                             Opportunity.unit_code.in_(above)))
@@ -147,7 +147,7 @@ def get_signup(session: Session, principal: Principal, signup_id: uuid.UUID
 # --- Keeping opportunities -----------------------------------------------------------------------
 
 
-def _text(value: Any, field: str, limit: int, *, required: bool = False) -> str | None:
+def clean_text(value: Any, field: str, limit: int, *, required: bool = False) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise Invalid("required", field=field)
@@ -186,15 +186,15 @@ def check_slots(value: Any, field: str = "slots") -> int:
 def create_opportunity(session: Session, principal: Principal, data: dict[str, Any]) -> Opportunity:
     """What, where, when and how many, for a unit in the caller's scope."""
     service.require_manager(principal)
-    unit = service._serving_unit(session, principal, data.get("unit_code") or principal.scope_code)
+    unit = service.serving_unit(session, principal, data.get("unit_code") or principal.scope_code)
     starts_at, ends_at = check_times(data.get("starts_at"), data.get("ends_at"))
     activity_id = data.get("activity_id")
     if activity_id is not None and not isinstance(activity_id, uuid.UUID):
         raise Invalid("must be an id", field="activity_id")
     opportunity = Opportunity(
-        district_code=unit[:6], unit_code=unit, title=_text(data.get("title"), "title", TITLE_MAX, required=True),
-        description=_text(data.get("description"), "description", DESCRIPTION_MAX),
-        place=_text(data.get("place"), "place", PLACE_MAX), team_code=check_team(session, data.get("team_code")),
+        district_code=unit[:6], unit_code=unit, title=clean_text(data.get("title"), "title", TITLE_MAX, required=True),
+        description=clean_text(data.get("description"), "description", DESCRIPTION_MAX),
+        place=clean_text(data.get("place"), "place", PLACE_MAX), team_code=check_team(session, data.get("team_code")),
         starts_at=starts_at, ends_at=ends_at, slots=check_slots(data.get("slots")), activity_id=activity_id)
     session.add(opportunity)
     session.flush()
@@ -230,7 +230,7 @@ def update_opportunity(session: Session, principal: Principal, opportunity_id: u
         raise Conflict("the opportunity is cancelled", field="cancelled_at")
     for key, limit in (("title", TITLE_MAX), ("description", DESCRIPTION_MAX), ("place", PLACE_MAX)):
         if key in data:
-            setattr(opportunity, key, _text(data[key], key, limit, required=key == "title"))
+            setattr(opportunity, key, clean_text(data[key], key, limit, required=key == "title"))
     if "team_code" in data:
         opportunity.team_code = check_team(session, data["team_code"])
     if "starts_at" in data or "ends_at" in data:
@@ -264,7 +264,7 @@ def _taken(session: Session, opportunity: Opportunity) -> int:
         Signup.status.in_(HOLDS_SLOT))) or 0
 
 
-def _same_branch(a: str, b: str) -> bool:
+def same_branch(a: str, b: str) -> bool:
     return a.startswith(b) or b.startswith(a)
 
 
@@ -290,7 +290,7 @@ def sign_up(session: Session, principal: Principal, opportunity_id: uuid.UUID,
     opportunity = session.scalar(select(Opportunity).where(
         Opportunity.district_code == volunteer.district_code, Opportunity.id == opportunity_id)) if isinstance(
         opportunity_id, uuid.UUID) else None
-    if opportunity is None or not _same_branch(opportunity.unit_code, volunteer.unit_code):
+    if opportunity is None or not same_branch(opportunity.unit_code, volunteer.unit_code):
         raise NotFound("no such opportunity for this volunteer", field="opportunity_id")
     if not volunteer.active:
         raise Conflict("the volunteer's profile is inactive", field="volunteer_id")

@@ -49,7 +49,7 @@ def local_today() -> date:
 # --- Reading and scope ---------------------------------------------------------------------------
 
 
-def _ancestors(scope: Scope) -> set[str]:
+def ancestors_in_scope(scope: Scope) -> set[str]:
     return {a for p in scope.prefixes if p for a in units.ancestors_of(p)}
 
 
@@ -60,7 +60,7 @@ def visible(principal: Principal) -> Any:
     if principal.role not in READERS:
         return own
     clauses = [own, principal.scope.where(Volunteer)]
-    above = _ancestors(principal.scope)
+    above = ancestors_in_scope(principal.scope)
     if above:
         clauses.append(and_(Volunteer.district_code.in_({c[:6] for c in above}), Volunteer.unit_code.in_(above)))
     return or_(*clauses)
@@ -111,6 +111,11 @@ def list_volunteers(session: Session, principal: Principal, *, team: str | None 
     return list(rows), total
 
 
+def select_volunteers(district: str, ids: list[uuid.UUID]) -> Any:
+    """Volunteers by id, for callers that have already been allowed to see them (sign-up lists)."""
+    return select(Volunteer).where(Volunteer.district_code == district, Volunteer.id.in_(ids))
+
+
 def check_team_code(code: str) -> str:
     if not isinstance(code, str) or not code.isalpha() or len(code) > 12:
         raise Invalid("unknown team", field="team")
@@ -143,7 +148,7 @@ def _skills(value: Any) -> list[str] | None:
     return out or None
 
 
-def _serving_unit(session: Session, principal: Principal, code: Any, field: str = "unit_code") -> str:
+def serving_unit(session: Session, principal: Principal, code: Any, field: str = "unit_code") -> str:
     code = units.check_code(code, field)
     if not principal.scope.covers(code):
         raise NotFound(f"no unit {code} in your scope", field=field)
@@ -168,7 +173,7 @@ def create_volunteer(session: Session, principal: Principal, data: dict[str, Any
     unit = data.get("unit_code") or person.grid_code[:12]
     if not principal.scope.covers(unit) and not data.get("unit_code"):
         unit = person.grid_code  # a grid worker's volunteer serves the grid
-    unit = _serving_unit(session, principal, unit)
+    unit = serving_unit(session, principal, unit)
     existing = session.scalar(select(Volunteer.id).where(Volunteer.district_code == person.district_code,
                                                          Volunteer.person_id == person.id))
     if existing is not None:
@@ -200,7 +205,7 @@ def update_volunteer(session: Session, principal: Principal, volunteer_id: uuid.
     if "availability" in data:
         volunteer.availability = parse_week(data["availability"], "availability")
     if "unit_code" in data and data["unit_code"] != volunteer.unit_code:
-        volunteer.unit_code = _serving_unit(session, principal, data["unit_code"])
+        volunteer.unit_code = serving_unit(session, principal, data["unit_code"])
         if volunteer.user_id is not None:
             user = accounts.users_by_ids(session, [volunteer.user_id]).get(volunteer.user_id)
             if user is not None:
