@@ -21,6 +21,8 @@ from jiayuan.accounts import pages as accounts_pages
 from jiayuan.accounts import totp_pages as accounts_totp_pages
 from jiayuan.activities import api as activities_api
 from jiayuan.activities import pages as activities_pages
+from jiayuan.care import api as care_api
+from jiayuan.care import pages as care_pages
 from jiayuan.cases import api as cases_api
 from jiayuan.cases import calendar_pages, metrics_api, open311, open311_keys
 from jiayuan.cases import pages as cases_pages
@@ -132,6 +134,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                    registry_people_api,
                    registry_places_api, registry_pages, registry_people_pages, registry_places_pages):
         app.include_router(module.router)
+    app.include_router(care_api.router)  # /api/v1/care: people in care, pairings, visits, alerts, centres
+    app.include_router(care_pages.router)  # /care: people in care, the QR card, visits, alerts, centres
     app.include_router(services_hsds_api.router)  # /hsds: the Open Referral HSDS feed, no sign-in
     app.include_router(services_orders_api.router)  # /api/v1/services/orders: 12343 service orders
     app.include_router(services_order_pages.router)  # /services/order, my-orders, orders/{number}

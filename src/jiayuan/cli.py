@@ -106,6 +106,7 @@ def run_worker(threads: Annotated[int, typer.Option(min=1)] = 2) -> None:
     """Run the background worker (notifications, sweeps, long imports and reports)."""
     from huey.consumer import Consumer
 
+    from jiayuan.care.tasks import register as register_care
     from jiayuan.cases.tasks import register as register_cases
     from jiayuan.kit.jobs import queue
     from jiayuan.notify.tasks import register as register_notify
@@ -115,6 +116,7 @@ def run_worker(threads: Annotated[int, typer.Option(min=1)] = 2) -> None:
     huey = queue()
     register_notify(huey)  # the outbox drain, every 15 seconds
     register_cases(huey)  # the overdue sweep, every minute
+    register_care(huey)  # the not-visited alerts of people in care, hourly (idempotent)
     register_services(huey)  # the offer sweep of service orders, every minute
     Consumer(huey, workers=threads, worker_type="thread").run()
 

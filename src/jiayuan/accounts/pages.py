@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from jiayuan.accounts import security
 from jiayuan.accounts.models import User
 from jiayuan.accounts.roles import SUPERVISORS, Role
+from jiayuan.care import service as care
 from jiayuan.cases import calendar
 from jiayuan.cases import workbench as cases_workbench
 from jiayuan.deps import AppSettings, DbSession, OptionalPrincipal, client_ip, verify_csrf
@@ -102,4 +103,7 @@ def home(request: Request, principal: OptionalPrincipal, session: DbSession) -> 
         context["todo"] = cases_workbench.todo_count(session, principal)
     if principal.role == Role.district_admin:
         context["calendar_missing"] = calendar.unknown_years(session, calendar.local_today())
+    if principal.role in (Role.grid_worker, Role.community_staff):
+        rows, total = care.list_alerts(session, principal, limit=5)  # people in care not visited in time
+        context["care_alerts"] = {"rows": rows, "total": total}
     return render(request, "home.html", context)

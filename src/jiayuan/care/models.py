@@ -104,6 +104,8 @@ class Visit(Tenant, Base):
     lon: Mapped[float | None] = mapped_column(Float)
     # A short code sent to the person's phone (SMS or voice) that they read out; kept as a hash only.
     confirm_code_hash: Mapped[str | None] = mapped_column(String(64))
+    # Tries at the code so far: the fifth wrong one locks it (a 4-digit code would otherwise be guessed).
+    confirm_attempts: Mapped[int] = mapped_column(Integer, default=0)
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     confirm_method: Mapped[str | None] = mapped_column(String(4))
     logged_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)

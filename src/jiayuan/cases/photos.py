@@ -91,12 +91,14 @@ def save_photos(
     max_photos: int,
     *,
     at: datetime | None = None,
+    area: str = "cases",
 ) -> list[dict[str, Any]]:
     """Check every photo, then store each with its thumbnail; returns the CasePhoto fields of each.
 
-    Keys are cases/<district>/<yyyy>/<mm>/<uuid>.<ext> and <uuid>.thumb.jpg (month of `at`, default now,
-    UTC). Nothing is stored unless every photo passes; if storing fails part way, what was already
-    stored is deleted again. The caller inserts the CasePhoto rows, and calls discard_photos if its
+    Keys are <area>/<district>/<yyyy>/<mm>/<uuid>.<ext> and <uuid>.thumb.jpg (month of `at`, default now,
+    UTC); `area` is the domain's folder ("cases", "care"), and `case_id` only names the owner in the log.
+    Nothing is stored unless every photo passes; if storing fails part way, what was already stored is
+    deleted again. The caller inserts the CasePhoto rows, and calls discard_photos if its
     transaction does not commit.
     """
     if len(photos) > max_photos:
@@ -106,7 +108,7 @@ def save_photos(
     processed = [process_photo(d, field=f"photos[{i}]", max_bytes=max_bytes) for i, d in enumerate(photos)]
 
     when = at or datetime.now(UTC)
-    folder = f"cases/{district_code}/{when:%Y}/{when:%m}"
+    folder = f"{area}/{district_code}/{when:%Y}/{when:%m}"
     stored: list[str] = []
     saved: list[dict[str, Any]] = []
     try:
@@ -120,7 +122,7 @@ def save_photos(
             saved.append({"key": key, "thumb_key": thumb_key, "content_type": photo.content_type,
                           "size": len(photo.data), "width": photo.width, "height": photo.height})
     except BaseException:
-        log.warning("storing photos of case %s failed; removing the %d files already stored", case_id,
+        log.warning("storing photos of %s %s failed; removing the %d files already stored", area, case_id,
                     len(stored))
         _delete_quietly(storage, stored)
         raise

@@ -481,6 +481,7 @@ def upgrade() -> None:
     sa.Column('lat', sa.Float(), nullable=True),
     sa.Column('lon', sa.Float(), nullable=True),
     sa.Column('confirm_code_hash', sa.String(length=64), nullable=True),
+    sa.Column('confirm_attempts', sa.Integer(), nullable=False),
     sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('confirm_method', sa.String(length=4), nullable=True),
     sa.Column('logged_by', sa.Uuid(), nullable=True),

@@ -1,0 +1,47 @@
+"""Use cases of neighbourhood care, by module: profiles.py (people in care, contacts, pairings, moves),
+visits.py (visits and their confirmation), alerts.py (the not-visited sweep) and centres.py (centres, enrolment,
+attendance, figures). Other domains import this module; importing it registers care's hook for registry moves."""
+
+from __future__ import annotations
+
+from jiayuan.care.alerts import list_alerts, open_count, raise_alerts, raise_alerts_in
+from jiayuan.care.centres import (
+    attendance_sheet,
+    check_in,
+    check_out,
+    create_centre,
+    enrol,
+    figures,
+    get_centre,
+    leave,
+    list_centres,
+    update_centre,
+)
+from jiayuan.care.profiles import (
+    CARE_TAGS,
+    add_contact,
+    end_pairing,
+    end_profile,
+    get_profile,
+    list_pairings,
+    list_profiles,
+    open_profile,
+    pair,
+    profile_of_person,
+    rehome,
+    update_profile,
+)
+from jiayuan.care.visits import confirm_with_card, confirm_with_code, get_visit, list_visits, log_visit
+from jiayuan.registry.people import MOVE_HOOKS
+
+# Care rows carry the person's grid: when the registry moves people, care moves their rows (once per process).
+if rehome not in MOVE_HOOKS:
+    MOVE_HOOKS.append(rehome)
+
+__all__ = [
+    "CARE_TAGS", "add_contact", "attendance_sheet", "check_in", "check_out", "confirm_with_card",
+    "confirm_with_code", "create_centre", "end_pairing", "end_profile", "enrol", "figures", "get_centre",
+    "get_profile", "get_visit", "leave", "list_alerts", "list_centres", "list_pairings", "list_profiles",
+    "list_visits", "log_visit", "open_count", "open_profile", "pair", "profile_of_person", "raise_alerts",
+    "raise_alerts_in", "rehome", "update_centre", "update_profile",
+]
