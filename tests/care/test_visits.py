@@ -174,8 +174,9 @@ def test_qr_card_confirmation(session: Session, api, pair_of) -> None:
                                                   "duration_minutes": 20}).json()["id"]
     r = vol.post(f"/api/v1/care/visits/{visit}/confirm", json={"card_token": other.card_token})
     assert r.status_code == 422 and r.json()["field"] == "card_token"
-    # Typed from the card, in its groups of four.
-    typed = " ".join(profile.card_token[i:i + 4] for i in range(0, len(profile.card_token), 4))
+    # Typed by hand from the card: in its groups, in lower case, an O for a 0 and an l for a 1.
+    assert set(profile.card_token) <= set("0123456789ABCDEFGHJKMNPQRSTVWXYZ") and len(profile.card_token) == 16
+    typed = "-".join(profile.card_token[i:i + 4] for i in range(0, 16, 4)).lower().replace("0", "o").replace("1", "l")
     r = vol.post(f"/api/v1/care/visits/{visit}/confirm", json={"card_token": typed})
     assert r.status_code == 200, r.text
     assert r.json()["confirm_method"] == "qr" and r.json()["confirmed_at"]

@@ -50,6 +50,15 @@ _CHUNK = 500
 # --- Who may see what ------------------------------------------------------------------------------
 
 
+# Crockford's base32: no I, L, O or U, so that nothing on the card reads as another character when typed by hand.
+CARD_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_card_token() -> str:
+    """16 characters (80 bits) for the printed card: too many to guess, few enough to type in groups of four."""
+    return "".join(secrets.choice(CARD_ALPHABET) for _ in range(16))
+
+
 def is_staff(principal: Principal) -> bool:
     return principal.role in STAFF
 
@@ -197,7 +206,7 @@ def open_profile(session: Session, principal: Principal, person_id: uuid.UUID, *
         raise Conflict("this person is already in care", field="person_id")
     if profile is None:
         profile = CareProfile(district_code=person.district_code, person_id=person.id,
-                              card_token=secrets.token_urlsafe(12))
+                              card_token=new_card_token())
         session.add(profile)
     for key, value in values.items():
         setattr(profile, key, value)
@@ -248,7 +257,7 @@ def reissue_card(session: Session, principal: Principal, profile_id: uuid.UUID) 
     """A new card token, when a card is lost: the old card no longer confirms visits."""
     require_staff(principal)
     profile = get_profile(session, principal, profile_id)
-    profile.card_token = secrets.token_urlsafe(12)
+    profile.card_token = new_card_token()
     session.flush()
     return profile
 

@@ -343,9 +343,11 @@ def confirm_with_code(session: Session, principal: Principal, visit_id: uuid.UUI
 
 
 def card_token_of(value: Any) -> str:
-    """The token as scanned or typed: spaces (the card prints it in groups) are dropped."""
+    """The token as scanned or typed: spaces and dashes (the card prints it in groups) dropped, any case, and the
+    letters a hand may type for the digits that look like them (O for 0, I or L for 1) read as those digits."""
     text = unicodedata.normalize("NFKC", value) if isinstance(value, str) else ""
-    return "".join(text.split())
+    text = "".join(text.split()).replace("-", "").upper()
+    return text.translate(str.maketrans("OIL", "011"))
 
 
 def confirm_with_card(session: Session, principal: Principal, visit_id: uuid.UUID, token: Any,
