@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.models import User
 from jiayuan.kit.db import Database, is_postgres
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
+from jiayuan.notify.models import OutboxMessage
 from jiayuan.volunteers import service
 from jiayuan.volunteers.models import Honour, HoursEntry, Volunteer
 from tests.volunteers.helpers import (
@@ -209,3 +210,11 @@ def test_a_volunteer_sees_their_own_profile_and_staff_theirs_in_scope(session: S
     with pytest.raises(NotFound):
         service.get_volunteer(session, principal(session, "other_community"), v.id)
     assert service.volunteer_of(session, principal(session, "grid_a"), required=False) is None
+
+
+def test_a_volunteer_with_an_account_is_told_of_an_honour(session: Session) -> None:
+    v = make_volunteer(session, username=f"hon-{uuid.uuid4().hex[:8]}")
+    credit(session, v, 100 * 60, uuid.uuid4())
+    honour = session.scalar(select(Honour).where(Honour.volunteer_id == v.id))
+    told = session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == v.user_id)).all()
+    assert [m.ref for m in told] == [honour.certificate_no] and "100" in told[0].body

@@ -23,6 +23,7 @@ from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.scope import Scope
+from jiayuan.notify.service import queue_message
 from jiayuan.registry import people
 from jiayuan.services.hours import parse_week
 from jiayuan.units import service as units
@@ -40,6 +41,7 @@ SOURCE_TYPE_MAX = 20
 NOTE_MAX = 200
 CERTIFICATE_PREFIX = "ZY"
 CERTIFICATE_SEQUENCE_DIGITS = 6
+HONOUR_TEXT = "【家园】恭喜您累计志愿服务满 {hours} 小时，获颁荣誉证书（编号 {number}），可在“我的志愿服务”中查看和打印。"
 
 
 def local_today() -> date:
@@ -438,6 +440,12 @@ def award_honours(session: Session, district: str, volunteer_id: uuid.UUID) -> l
     for threshold in due:
         if threshold not in have:
             awarded.append(_award(session, district, volunteer_id, threshold))
+    volunteer = session.get(Volunteer, (district, volunteer_id)) if awarded else None
+    if volunteer is not None and volunteer.user_id is not None:
+        for honour in awarded:
+            queue_message(session, district_code=district, channel="inapp", recipient=str(volunteer.user_id),
+                          user_id=volunteer.user_id, ref=honour.certificate_no,
+                          body=HONOUR_TEXT.format(hours=honour.threshold_hours, number=honour.certificate_no))
     return awarded
 
 
