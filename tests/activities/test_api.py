@@ -142,3 +142,17 @@ def test_series_figures(api) -> None:
     assert (figures["shows"], figures["participants"]) == (2, 2)
     dup = api("community").post("/api/v1/activities/series", json={"unit_code": COMMUNITY, "name": s["name"]})
     assert dup.status_code == 409 and dup.json()["field"] == "name"
+
+
+def test_hostile_values_are_a_4xx_on_both_databases(api, client) -> None:
+    for extra, field in (({"title": "a\x00b"}, "title"), ({"organizer": "长" * 3000}, "organizer"),
+                         ({"capacity": 2**64 + 1}, "capacity"), ({"starts_at": "0001-01-01T00:00:00Z"}, "starts_at"),
+                         ({"kind": "a\x00b"}, "kind")):
+        r = _activity(api, **extra)
+        assert r.status_code == 422 and r.json()["field"] == field, (extra, r.text)
+    assert client.get("/api/v1/activities", params={"kind": "a\x00b"}).json()["field"] == "kind"
+    assert client.get("/api/v1/activities", params={"district": "长" * 10}).json()["field"] == "district"
+    assert client.get("/api/v1/activities/series", params={"district": "a\x00b"}).status_code == 422
+    assert api("resident").post("/api/v1/activities/checkin/abc%00defghijkl").status_code == 404
+    r = api("community").post("/api/v1/activities/series", json={"name": "节", "starts_on": "0001-01-01"})
+    assert r.status_code == 422 and r.json()["field"] == "starts_on"

@@ -138,3 +138,28 @@ def test_lists_by_team(api, session: Session) -> None:
     listed = api("street").get("/api/v1/volunteers", params={"team": "purple"}).json()
     assert listed["total"] >= 1 and {v["team_code"] for v in listed["items"]} == {"purple"}
     assert api("resident").get("/api/v1/volunteers").status_code == 403
+
+
+def test_hostile_values_are_a_4xx_on_both_databases(api, session: Session) -> None:
+    """NUL characters (PostgreSQL refuses them in text), overlong strings, 64-bit overflows and the extreme dates
+    come back as 422 naming the field, never as a server error."""
+    person = make_person(session)
+    session.commit()
+    staff = api("community")
+    for body, field in (({"team_code": "a\x00b"}, "team_code"), ({"team_code": "长" * 3000}, "team_code"),
+                        ({"skills": ["a\x00b"]}, "skills[0]")):
+        r = staff.post("/api/v1/volunteers", json={"person_id": str(person.id), **body})
+        assert r.status_code == 422 and r.json()["field"] == field, r.text
+    for extra, field in (({"title": "a\x00b"}, "title"), ({"slots": 2**64 + 1}, "slots"),
+                         ({"starts_at": "0001-01-01T00:00:00Z"}, "starts_at"),
+                         ({"ends_at": "9999-12-31T23:59:59Z"}, "ends_at")):
+        r = _opportunity(api, **extra)
+        assert r.status_code == 422 and r.json()["field"] == field, r.text
+    assert staff.get("/api/v1/volunteers/opportunities", params={"team": "a\x00b"}).status_code == 422
+    assert staff.get("/api/v1/volunteers", params={"offset": 2**64 + 1}).status_code == 422
+    v = make_volunteer(session)
+    session.commit()
+    r = staff.post(f"/api/v1/volunteers/{v.id}/hours", json={"minutes": 5, "note": "a\x00b"})
+    assert r.status_code == 422 and r.json()["field"] == "note"
+    r = staff.post(f"/api/v1/volunteers/{v.id}/hours", json={"minutes": 2**64 + 1, "note": "加时"})
+    assert r.status_code == 422 and r.json()["field"] == "minutes"

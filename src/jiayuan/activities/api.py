@@ -126,7 +126,7 @@ def list_activities(request: Request, session: DbSession, principal: OptionalPri
                     district: str | None = None, unit: str | None = None, series_id: uuid.UUID | None = None,
                     kind: str | None = None, past: bool = False, staff: bool = False,
                     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                    offset: Annotated[int, Query(ge=0)] = 0) -> list[ActivityRead]:
+                    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> list[ActivityRead]:
     """Public activities, no sign-in needed: upcoming ones soonest first (past=true: held ones, latest first).
     staff=true: every activity staff see in their scope, public or not."""
     if staff:

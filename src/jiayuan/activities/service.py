@@ -9,6 +9,7 @@ write lock from BEGIN IMMEDIATE) and bumps its version, so concurrent registrati
 from __future__ import annotations
 
 import secrets
+import string
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -41,6 +42,7 @@ DESCRIPTION_MAX = 4000
 NAME_MAX = 60
 MAX_CAPACITY = 100_000
 MAX_LENGTH = timedelta(days=31)
+TOKEN_CHARS = frozenset(string.ascii_letters + string.digits + "-_")  # secrets.token_urlsafe
 PROMOTED_TEXT = "【家园】您候补的活动“{title}”已有名额，您已转为正式报名，请按时参加。"
 CANCELLED_TEXT = "【家园】您报名的活动“{title}”已取消。"
 
@@ -101,14 +103,14 @@ def public_activities(session: Session, *, district: str | None = None, unit: st
     """Public activities for anyone, no sign-in: upcoming ones soonest first, or past ones latest first."""
     stmt = select(Activity).where(Activity.public.is_(True), Activity.cancelled_at.is_(None))
     if district:
-        stmt = stmt.where(Activity.district_code == district)
+        stmt = stmt.where(Activity.district_code == check_district(district))
     if unit:
         code = units.check_code(unit, "unit")
         stmt = stmt.where(Scope((code,)).where(Activity))
     if series_id:
         stmt = stmt.where(Activity.series_id == series_id)
     if kind:
-        stmt = stmt.where(Activity.kind == kind)
+        stmt = stmt.where(Activity.kind == check_kind(kind))
     moment = _now(now)
     stmt = stmt.where(Activity.ends_at >= moment) if upcoming else stmt.where(Activity.ends_at < moment)
     order = (Activity.starts_at,) if upcoming else (Activity.starts_at.desc(),)
@@ -192,16 +194,19 @@ def clean_text(value: Any, field: str, limit: int, *, required: bool = False) ->
 
 
 def _times(starts_at: Any, ends_at: Any) -> tuple[datetime, datetime]:
-    for name, value in (("starts_at", starts_at), ("ends_at", ends_at)):
-        if not isinstance(value, datetime):
-            raise Invalid("required: a date and time", field=name)
-        if value.tzinfo is None:
-            raise Invalid("give the time zone (e.g. +08:00)", field=name)
-    if ends_at <= starts_at:
-        raise Invalid("must be after the start", field="ends_at")
-    if ends_at - starts_at > MAX_LENGTH:
-        raise Invalid("at most 31 days after the start", field="ends_at")
-    return starts_at, ends_at
+    return opps.check_times(starts_at, ends_at, MAX_LENGTH)
+
+
+def check_kind(kind: Any) -> str:
+    if kind not in ACTIVITY_KINDS:
+        raise Invalid(f"must be one of {', '.join(ACTIVITY_KINDS)}", field="kind")
+    return kind
+
+
+def check_district(code: Any) -> str:
+    if not isinstance(code, str) or not code.isascii() or not code.isdigit() or len(code) != 6:
+        raise Invalid("a district code has 6 digits", field="district")
+    return code
 
 
 def _capacity(value: Any) -> int | None:
@@ -252,9 +257,7 @@ def create_activity(session: Session, principal: Principal, data: dict[str, Any]
         raise Forbidden("only community, street or district staff organize activities", field="role")
     unit = _unit(session, principal, data.get("unit_code") or principal.scope_code)
     district = unit[:6]
-    kind = data.get("kind") or "other"
-    if kind not in ACTIVITY_KINDS:
-        raise Invalid(f"must be one of {', '.join(ACTIVITY_KINDS)}", field="kind")
+    kind = check_kind(data.get("kind") or "other")
     starts_at, ends_at = _times(data.get("starts_at"), data.get("ends_at"))
     org_id = data.get("organization_id")
     if org_id is not None and (not isinstance(org_id, uuid.UUID)
@@ -307,9 +310,7 @@ def update_activity(session: Session, principal: Principal, activity_id: uuid.UU
         if key in data:
             setattr(activity, key, clean_text(data[key], key, limit, required=key != "description"))
     if "kind" in data:
-        if data["kind"] not in ACTIVITY_KINDS:
-            raise Invalid(f"must be one of {', '.join(ACTIVITY_KINDS)}", field="kind")
-        activity.kind = data["kind"]
+        activity.kind = check_kind(data["kind"])
     if "starts_at" in data or "ends_at" in data:
         activity.starts_at, activity.ends_at = _times(data.get("starts_at", activity.starts_at),
                                                       data.get("ends_at", activity.ends_at))
@@ -468,7 +469,7 @@ def _fill_from_waitlist(session: Session, activity: Activity) -> list[Registrati
 
 
 def by_token(session: Session, token: Any) -> Activity:
-    if not isinstance(token, str) or not 10 <= len(token) <= 40:
+    if not isinstance(token, str) or not 10 <= len(token) <= 40 or not TOKEN_CHARS.issuperset(token):
         raise NotFound("no activity has this check-in code", field="token")
     activity = session.scalar(select(Activity).where(Activity.checkin_token == token))
     if activity is None:
@@ -609,6 +610,8 @@ def create_series(session: Session, principal: Principal, data: dict[str, Any]) 
     for key, value in (("starts_on", starts_on), ("ends_on", ends_on)):
         if value is not None and not isinstance(value, date):
             raise Invalid("must be a date", field=key)
+        if value is not None and not opps.FIRST_YEAR <= value.year <= opps.LAST_YEAR:
+            raise Invalid(f"a year from {opps.FIRST_YEAR} to {opps.LAST_YEAR}", field=key)
     if starts_on and ends_on and ends_on < starts_on:
         raise Invalid("must not be before the first day", field="ends_on")
     if session.scalar(select(Series.id).where(Series.district_code == unit[:6], Series.unit_code == unit,
@@ -634,7 +637,7 @@ def get_series(session: Session, series_id: uuid.UUID) -> Series:
 def list_series(session: Session, *, district: str | None = None, limit: int = 200) -> list[Series]:
     stmt = select(Series)
     if district:
-        stmt = stmt.where(Series.district_code == district)
+        stmt = stmt.where(Series.district_code == check_district(district))
     return list(session.scalars(stmt.order_by(Series.starts_on.desc(), Series.name).limit(limit)))
 
 

@@ -34,7 +34,8 @@ TITLE_MAX = 120
 PLACE_MAX = 200
 DESCRIPTION_MAX = 4000
 MAX_SLOTS = 10_000
-MAX_LENGTH = timedelta(days=7)
+MAX_LENGTH = timedelta(days=31)
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 PROMOTED_TEXT = "【家园】您报名的志愿服务“{title}”已有空位，您已从候补转为正式报名，请按时参加。"
 
 
@@ -70,6 +71,8 @@ def get_opportunity(session: Session, principal: Principal, opportunity_id: uuid
 def list_opportunities(session: Session, principal: Principal, *, upcoming: bool = True, team: str | None = None,
                        limit: int = 200, offset: int = 0, now: datetime | None = None) -> list[Opportunity]:
     stmt = select(Opportunity).where(visible(principal))
+    if team is not None:
+        team = service.check_team_code(team)
     if upcoming:
         stmt = stmt.where(Opportunity.ends_at >= _now(now), Opportunity.cancelled_at.is_(None))
     if team:
@@ -157,19 +160,23 @@ def clean_text(value: Any, field: str, limit: int, *, required: bool = False) ->
     value = value.strip()
     if len(value) > limit:
         raise Invalid(f"at most {limit} characters", field=field)
+    if "\x00" in value:  # PostgreSQL refuses NUL in text; refuse it the same on both engines
+        raise Invalid("contains a NUL character", field=field)
     return value
 
 
-def check_times(starts_at: Any, ends_at: Any) -> tuple[datetime, datetime]:
+def check_times(starts_at: Any, ends_at: Any, max_length: timedelta = MAX_LENGTH) -> tuple[datetime, datetime]:
     for field, value in (("starts_at", starts_at), ("ends_at", ends_at)):
         if not isinstance(value, datetime):
             raise Invalid("required: a date and time", field=field)
         if value.tzinfo is None:
             raise Invalid("give the time zone (e.g. +08:00)", field=field)
+        if not FIRST_YEAR <= value.year <= LAST_YEAR:
+            raise Invalid(f"a year from {FIRST_YEAR} to {LAST_YEAR}", field=field)
     if ends_at <= starts_at:
         raise Invalid("must be after the start", field="ends_at")
-    if ends_at - starts_at > MAX_LENGTH:
-        raise Invalid("at most 7 days after the start", field="ends_at")
+    if ends_at - starts_at > max_length:
+        raise Invalid(f"at most {max_length.days} days after the start", field="ends_at")
     return starts_at, ends_at
 
 

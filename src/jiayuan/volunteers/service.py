@@ -119,7 +119,7 @@ def select_volunteers(district: str, ids: list[uuid.UUID]) -> Any:
 
 
 def check_team_code(code: str) -> str:
-    if not isinstance(code, str) or not code.isalpha() or len(code) > 12:
+    if not isinstance(code, str) or not code.isascii() or not code.isalpha() or len(code) > 12:
         raise Invalid("unknown team", field="team")
     return code
 
@@ -143,6 +143,8 @@ def _skills(value: Any) -> list[str] | None:
             continue
         if len(skill) > MAX_SKILL:
             raise Invalid(f"at most {MAX_SKILL} characters", field=f"skills[{i}]")
+        if "\x00" in skill:
+            raise Invalid("contains a NUL character", field=f"skills[{i}]")
         if skill not in out:
             out.append(skill)
     if len(out) > MAX_SKILLS:
@@ -287,6 +289,8 @@ def _check_entry(minutes: Any, kind: Any, source_type: Any, source_id: Any, note
         note = note.strip() or None
         if note and len(note) > NOTE_MAX:
             raise Invalid(f"at most {NOTE_MAX} characters", field="note")
+        if note and "\x00" in note:
+            raise Invalid("contains a NUL character", field="note")
     return note
 
 

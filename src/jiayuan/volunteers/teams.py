@@ -40,7 +40,8 @@ def check_team(session: Session, code: Any, field: str = "team_code") -> str | N
     """A team code that exists, or None when none is given."""
     if code is None or code == "":
         return None
-    team = session.get(Team, code) if isinstance(code, str) else None
+    known = isinstance(code, str) and code.isascii() and code.isalpha() and len(code) <= 12
+    team = session.get(Team, code) if known else None
     if team is None:
         raise Invalid(f"unknown team {code!r}; one of the seven colours", field=field)
     return team.code
