@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup run test bench clean
+.PHONY: setup run test bench chaos clean
 
 setup: $(STAMP) node_modules/.installed
 
@@ -39,6 +39,12 @@ test: setup
 # Benchmarks print figures and write docs/performance.md; they are not tests.
 bench: setup
 	$(BIN)/python -m bench.run
+
+# Load with faults (bench/chaos.py): 32 clients post cases for 60 s while the worker is SIGKILLed twice and the
+# local PostgreSQL server restarts once (JIAYUAN_CHAOS_DATABASE_URL, loopback only; it interrupts everyone else's
+# connections to that server). A scratch database, about 3 minutes; exit 1 when a check fails.
+chaos: setup
+	$(BIN)/python -m bench.chaos
 
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache

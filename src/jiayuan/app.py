@@ -10,7 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -29,7 +30,7 @@ from jiayuan.cases import pages as cases_pages
 from jiayuan.cases import workbench as cases_workbench
 from jiayuan.config import Settings, get_settings
 from jiayuan.kit.db import Database
-from jiayuan.kit.errors import Conflict, DomainError, NotFound, Unauthorized
+from jiayuan.kit.errors import Conflict, DomainError, NotFound, Unauthorized, Unavailable
 from jiayuan.registry import pages as registry_pages
 from jiayuan.registry import people_api as registry_people_api
 from jiayuan.registry import people_pages as registry_people_pages
@@ -62,6 +63,8 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "geolocation=(self), camera=(self), microphone=(), payment=(), usb=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+# What a 503 asks a client to wait when the database does not answer: a restart takes a second or two.
+DB_RETRY_AFTER_SECONDS = 2
 # The OpenAPI pages load Swagger UI and ReDoc from their CDN: they keep FastAPI's defaults, every other page the CSP.
 _DOC_PATHS = ("/docs", "/redoc")
 
@@ -192,6 +195,20 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.info("integrity error on %s: %s", request.url.path, type(exc.orig).__name__)
         return await domain_error(request, Conflict("this conflicts with another change made at the same time; "
                                                     "reload and try again"))
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(PoolTimeout)
+    async def database_unavailable(request: Request, exc: Exception) -> Response:
+        # The database restarted, failed over or is saturated: the request did not complete, and the client may
+        # repeat it (idempotently with its Idempotency-Key, should a commit cut off half-way have gone through).
+        # A 503 with Retry-After says so; a 500 would not, and uvicorn drops the connection after one. Only the
+        # error's type and first line are logged: the statement's parameters may hold personal data.
+        orig = getattr(exc, "orig", None) or exc
+        log.warning("database unavailable on %s: %s: %s", request.url.path, type(orig).__name__,
+                    str(orig).strip().splitlines()[0][:200] if str(orig).strip() else "")
+        return await domain_error(request, Unavailable("the database is unavailable for a moment; try again",
+                                                       details={"retry_after": DB_RETRY_AFTER_SECONDS}))
 
     @app.exception_handler(StaleDataError)
     async def stale_data(request: Request, exc: StaleDataError) -> Response:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
-import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.exc import OperationalError
 
 from jiayuan.config import get_settings
 from jiayuan.kit.db import Database, analyze
@@ -42,12 +44,29 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def database(*, migrated: bool = True) -> Database:
+def database(*, migrated: bool = True, wait: bool = False) -> Database:
+    """The configured database, refused unless migrated. With `wait`, a database that does not answer is tried
+    again until it does (the worker: started beside the server or at boot, it must outlast a PostgreSQL that is
+    restarting or not up yet, or the outbox would silently stop being sent)."""
     settings = get_settings()
     db = Database(settings.database_url)
-    if migrated and not is_up_to_date(db.engine):
+    if migrated and not (_when_answering(db) if wait else is_up_to_date(db.engine)):
         fail("the database is not initialised or not up to date; run `jiayuan init` first")
     return db
+
+
+def _when_answering(db: Database) -> bool:
+    """is_up_to_date, asked again after 1 s, 2 s, 4 s … (at most 30 s) for as long as the connection fails."""
+    delay = 1.0
+    while True:
+        try:
+            return is_up_to_date(db.engine)
+        except OperationalError as exc:
+            lines = str(exc.orig or exc).strip().splitlines()
+            err.print(f"the database is not answering ({lines[0][:200] if lines else type(exc).__name__}); "
+                      f"trying again in {delay:.0f} s", markup=False, highlight=False)
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
 
 def run(db: Database, fn):  # noqa: ANN001, ANN201
@@ -81,24 +100,31 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="web processes")] = 1,
     worker: Annotated[bool, typer.Option(help="start the background worker beside the server")] = True,
 ) -> None:
-    """Serve the web application (and the background worker beside it)."""
+    """Serve the web application (and the background worker beside it, started again should it die)."""
     import uvicorn
+
+    from jiayuan.kit.supervise import Supervised
 
     database().dispose()
     child = None
     if worker:
-        child = subprocess.Popen([sys.executable, "-m", "jiayuan.cli", "worker"])
+        child = Supervised([sys.executable, "-m", "jiayuan.cli", "worker"], name="worker",
+                           say=lambda text: err.print(text, markup=False, highlight=False))
+        child.start()
     console.print(f"Jiayuan serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+
+    def terminated(signum: int, _frame: object) -> None:
+        # uvicorn shuts down on SIGTERM (systemd, docker stop), then raises it again: end through `finally`, which
+        # stops the worker, instead of dying at once and leaving the worker running without its server.
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminated)
     try:
         uvicorn.run("jiayuan.app:create_app", factory=True, host=host, port=port, workers=workers,
                     log_level=get_settings().log_level.lower(), proxy_headers=True)
     finally:
         if child is not None:
-            child.send_signal(signal.SIGINT)
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
+            child.stop()
 
 
 @app.command("worker")
@@ -112,12 +138,13 @@ def run_worker(threads: Annotated[int, typer.Option(min=1)] = 2) -> None:
     from jiayuan.notify.tasks import register as register_notify
     from jiayuan.services.tasks import register as register_services
 
-    database().dispose()
+    database(wait=True).dispose()
     huey = queue()
     register_notify(huey)  # the outbox drain, every 15 seconds
     register_cases(huey)  # the overdue sweep, every minute
     register_care(huey)  # the not-visited alerts of people in care, hourly (idempotent)
     register_services(huey)  # the offer sweep of service orders, every minute
+    console.print(f"worker started (pid {os.getpid()}, {threads} threads)")
     Consumer(huey, workers=threads, worker_type="thread").run()
 
 

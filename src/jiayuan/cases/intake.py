@@ -123,7 +123,9 @@ def report_case(
         idempotency_key=key, open311_client_id=client_id, attributes=attributes or None,
         thing_id=_check_thing(session, district, data.thing_id),
     )
-    _insert_numbered(session, case)
+    earlier = _insert_numbered(session, case)
+    if earlier is not None:
+        return Intake(earlier, replayed=True)
     actor_name, actor_role = _actor(actor, client_name)
     session.add(CaseEvent(district_code=district, case_id=case.id, at=now, actor_id=actor.user_id if actor else None,
                           actor_name=actor_name, actor_role=actor_role, action="report", from_status=None,
@@ -206,8 +208,12 @@ def _check_attributes(category: Category, given: dict[str, Any] | None) -> dict[
     return out
 
 
-def _insert_numbered(session: Session, case: Case) -> None:
-    """Give the case a tracking number a resident can read out: YYMMDD + 5 digits, unique in the district."""
+def _insert_numbered(session: Session, case: Case) -> Case | None:
+    """Give the case a tracking number a resident can read out: YYMMDD + 5 digits, unique in the district.
+
+    Returns None once inserted, or the case of a concurrent request with the same Idempotency-Key that
+    committed first (a client that timed out and retried while its first request was still running): the
+    retry gets that case, as any later retry would, instead of a conflict."""
     day = case.reported_at.astimezone(TIMEZONE).strftime("%y%m%d")
     for _ in range(20):
         case.number = f"{day}{secrets.randbelow(100_000):05d}"
@@ -215,12 +221,15 @@ def _insert_numbered(session: Session, case: Case) -> None:
             with session.begin_nested():
                 session.add(case)
                 session.flush()
-            return
+            return None
         except IntegrityError:
-            # The number was taken (or, with an Idempotency-Key, a concurrent retry won: let it surface).
-            if case.idempotency_key and session.scalar(select(Case.id).where(
-                    Case.district_code == case.district_code, Case.idempotency_key == case.idempotency_key)):
-                raise
+            # The number was taken, or the key: on PostgreSQL the insert waited for the other transaction
+            # and, now that it has committed, this statement sees its row.
+            if case.idempotency_key:
+                earlier = session.scalar(select(Case).where(
+                    Case.district_code == case.district_code, Case.idempotency_key == case.idempotency_key))
+                if earlier is not None:
+                    return earlier
     raise RuntimeError("no free tracking number after 20 tries")
 
 

@@ -104,6 +104,8 @@ def spec_error(request: Request, exc: Exception) -> Response | None:
         status = 400 if isinstance(exc, Invalid) else exc.status_code
         described = exc.message.startswith(f"{exc.field}:") if exc.field else True
         description = exc.message if described else f"{exc.field}: {exc.message}"
+        if isinstance(exc.details, dict) and "retry_after" in exc.details:
+            headers = {"Retry-After": str(exc.details["retry_after"])}
     elif isinstance(exc, RequestValidationError):
         status = 400
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}

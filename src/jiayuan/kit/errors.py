@@ -49,3 +49,11 @@ class Forbidden(DomainError):
 class Unauthorized(DomainError):
     status_code = 401
     code = "unauthorized"
+
+
+class Unavailable(DomainError):
+    """The database did not answer (a restart, a fail-over, a full pool): repeat the request, with the same
+    Idempotency-Key where it has one (a commit cut off half-way may have gone through)."""
+
+    status_code = 503
+    code = "unavailable"
