@@ -28,6 +28,8 @@ from jiayuan.cases import api as cases_api
 from jiayuan.cases import calendar_pages, metrics_api, open311, open311_keys
 from jiayuan.cases import pages as cases_pages
 from jiayuan.cases import workbench as cases_workbench
+from jiayuan.charity import api as charity_api
+from jiayuan.charity import pages as charity_pages
 from jiayuan.config import Settings, get_settings
 from jiayuan.kit.db import Database
 from jiayuan.kit.errors import Conflict, DomainError, NotFound, Unauthorized, Unavailable
@@ -139,6 +141,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         app.include_router(module.router)
     app.include_router(care_api.router)  # /api/v1/care: people in care, pairings, visits, alerts, centres
     app.include_router(care_pages.router)  # /care: people in care, the QR card, visits, alerts, centres
+    app.include_router(charity_api.router)  # /api/v1/charity: supermarkets, stock, points, redemptions
+    app.include_router(charity_pages.router)  # /charity: the counter, stock, donations, rules, reports
     app.include_router(services_hsds_api.router)  # /hsds: the Open Referral HSDS feed, no sign-in
     app.include_router(services_orders_api.router)  # /api/v1/services/orders: 12343 service orders
     app.include_router(services_order_pages.router)  # /services/order, my-orders, orders/{number}

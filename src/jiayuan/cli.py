@@ -134,6 +134,7 @@ def run_worker(threads: Annotated[int, typer.Option(min=1)] = 2) -> None:
 
     from jiayuan.care.tasks import register as register_care
     from jiayuan.cases.tasks import register as register_cases
+    from jiayuan.charity.tasks import register as register_charity
     from jiayuan.kit.jobs import queue
     from jiayuan.notify.tasks import register as register_notify
     from jiayuan.services.tasks import register as register_services
@@ -143,6 +144,7 @@ def run_worker(threads: Annotated[int, typer.Option(min=1)] = 2) -> None:
     register_notify(huey)  # the outbox drain, every 15 seconds
     register_cases(huey)  # the overdue sweep, every minute
     register_care(huey)  # the not-visited alerts of people in care, hourly (idempotent)
+    register_charity(huey)  # the charity supermarkets' monthly issue and expiry of points, hourly (idempotent)
     register_services(huey)  # the offer sweep of service orders, every minute
     console.print(f"worker started (pid {os.getpid()}, {threads} threads)")
     Consumer(huey, workers=threads, worker_type="thread").run()

@@ -513,6 +513,20 @@ def write_list(columns: Sequence[Column | str], rows: Iterable[Sequence[Any]], *
     return _save(wb)
 
 
+def write_book(sheets: Sequence[tuple[str, Sequence[Column | str], Iterable[Sequence[Any]]]]) -> bytes:
+    """Several lists in one workbook, a sheet each: (sheet name, columns, rows) as `write_list` takes them."""
+    wb = Workbook(write_only=True)
+    for name, columns, rows in sheets:
+        ws = wb.create_sheet(name)
+        for i, c in enumerate(columns, 1):
+            ws.column_dimensions[get_column_letter(i)].width = c.width if isinstance(c, Column) else 16
+        ws.freeze_panes = "A2"
+        ws.append([_cell(ws, c.title if isinstance(c, Column) else c, _BOLD) for c in columns])
+        for row in rows:
+            ws.append([_cell(ws, v) for v in row])
+    return _save(wb)
+
+
 def error_report(errors: Iterable[tuple[int | None, str, str]], *, headers: Sequence[str] = ("行", "列", "原因"),
                  sheet: str = "错误") -> bytes:
     """Rows of (row number, column, reason) — reasons say what is wrong, never repeat the value."""
