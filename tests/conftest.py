@@ -23,6 +23,7 @@ from jiayuan.demo.load import DEMO_PASSWORD, load_demo
 from jiayuan.kit.db import Database, normalize_url
 from jiayuan.kit.migrate import upgrade
 from jiayuan.reference import load_reference_data
+from tests import logscan
 from tests.personas import PERSONAS, Persona
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +36,31 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     pg = f"PostgreSQL at {make_url(PG_URL).render_as_string(hide_password=True)}" if PG_URL else (
         "PostgreSQL: SKIPPED (set JIAYUAN_TEST_DATABASE_URL to run every database test on it too)")
     return [f"databases: SQLite; {pg}"]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    logscan.install()  # every log record of the run is searched for ID numbers and phones (tests/logscan.py)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: its hits go to the controller, which judges the run
+        workeroutput["logscan"] = [(h.source, h.kind, h.excerpt) for h in logscan.SCAN.hits]
+        return
+    if logscan.SCAN.hits:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:  # noqa: ANN001 - pytest-xdist's controller, as each worker ends
+    logscan.SCAN.hits.extend(logscan.Hit(*h) for h in getattr(node, "workeroutput", {}).get("logscan", []))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:  # noqa: ANN001
+    if logscan.SCAN.hits:
+        terminalreporter.section("personal data in the logs", sep="=", red=True, bold=True)
+        terminalreporter.line(logscan.SCAN.report(), red=True)
 
 
 def _backends() -> list:
@@ -80,7 +106,8 @@ def migrated(database_url: str) -> Iterator[Database]:
     upgrade(database.engine)
     with database.unit_of_work() as session:
         load_reference_data(session)
-        load_demo(session, "small", with_cases=False, with_registry=False, with_services=False)
+        load_demo(session, "small", with_cases=False, with_registry=False, with_services=False,
+                  with_care=False)
         create_user(session, username=RESIDENT, full_name="居民甲", role="resident", scope_code=None,
                     password=DEMO_PASSWORD)
     yield database

@@ -26,6 +26,7 @@ from jiayuan.accounts.service import check_password
 from jiayuan.kit.db import normalize_url
 from jiayuan.registry.people import aged_cutoff
 from jiayuan.units.geo import wgs84_to_gcj02
+from tests import logscan
 from tests.conftest import scratch_postgres
 
 PG_URL = os.environ.get("JIAYUAN_TEST_DATABASE_URL")
@@ -56,10 +57,13 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def run_cli(url: str, *args: str, input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run `jiayuan ARGS…` against the database at `url`, as a user would."""
-    return subprocess.run([sys.executable, "-m", "jiayuan.cli", *args], check=False,
-                          env={**os.environ, "JIAYUAN_DATABASE_URL": url},
-                          input=input, capture_output=True, text=True, timeout=timeout)
+    """Run `jiayuan ARGS…` against the database at `url`, as a user would. Its stderr, where its log records go,
+    joins the run's log scan (tests/logscan.py)."""
+    result = subprocess.run([sys.executable, "-m", "jiayuan.cli", *args], check=False,
+                            env={**os.environ, "JIAYUAN_DATABASE_URL": url},
+                            input=input, capture_output=True, text=True, timeout=timeout)
+    logscan.scan_output(f"stderr of jiayuan {' '.join(args[:2])}", result.stderr)
+    return result
 
 
 def run_cli_each(url: str, calls: Sequence[Call]) -> list[subprocess.CompletedProcess[str]]:
@@ -343,6 +347,22 @@ def test_district_demo_loads_once_and_if_empty_makes_it_idempotent(tmp_path: Pat
     assert len(offered) == query(url, "SELECT count(*) FROM service_items WHERE parent_code IS NOT NULL")[0][0]
     assert min(n for _, n in offered) >= 3
     assert query(url, "SELECT count(*) FROM providers WHERE flagged_at IS NOT NULL")[0][0] >= 2
+
+    # Neighbourhood care (新风尚): a few thousand people in care, 2,000 volunteers, 11 home-care and 33 day-care
+    # centres with about 6,000 enrolled, a charity supermarket in each of the 35 communities, the art festival of
+    # 100 shows and 50,000 participants; someone living alone is waiting for a visit today.
+    profiles, visits = (query(url, f"SELECT count(*) FROM {t}")[0][0] for t in ("care_profiles", "care_visits"))
+    assert f"loaded {profiles} people in care, 2000 volunteers, {visits} visits" in out
+    assert 3000 <= profiles <= 10_000 and visits >= 50_000
+    assert dict(query(url, "SELECT kind, count(*) FROM care_centres GROUP BY kind")) == {"home_care": 11,
+                                                                                        "day_care": 33}
+    assert 5000 <= query(url, "SELECT count(*) FROM care_enrolments WHERE active")[0][0] <= 7000
+    assert query(url, "SELECT count(DISTINCT unit_code) FROM charity_supermarkets")[0][0] == 35
+    assert query(url, "SELECT count(*), sum(CASE WHEN r.checked_in_at IS NOT NULL THEN 1 ELSE 0 END) FROM activities a "
+                      "JOIN activity_series s ON s.id = a.series_id JOIN activity_registrations r ON "
+                      "r.activity_id = a.id")[0][1] == 50_000
+    assert query(url, "SELECT count(*) FROM activities a JOIN activity_series s ON s.id = a.series_id")[0][0] == 100
+    assert query(url, "SELECT count(*) FROM care_alerts WHERE open")[0][0] >= 1
 
     collection = export(url, tmp_path / "district.geojson")
     levels = Counter(f["properties"]["level"] for f in collection["features"])

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -32,21 +32,22 @@ from jiayuan.charity import api as charity_api
 from jiayuan.charity import pages as charity_pages
 from jiayuan.config import Settings, get_settings
 from jiayuan.kit.db import Database
-from jiayuan.kit.errors import Conflict, DomainError, NotFound, Unauthorized, Unavailable
+from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound, Unauthorized, Unavailable
 from jiayuan.registry import pages as registry_pages
 from jiayuan.registry import people_api as registry_people_api
 from jiayuan.registry import people_pages as registry_people_pages
 from jiayuan.registry import places_api as registry_places_api
 from jiayuan.registry import places_pages as registry_places_pages
 from jiayuan.registry import transfer_api as registry_transfer_api
-from jiayuan.services import hsds_api as services_hsds_api
 from jiayuan.services import centre_pages as services_centre_pages
 from jiayuan.services import centres_api as services_centres_api
+from jiayuan.services import hsds_api as services_hsds_api
 from jiayuan.services import order_desk as services_order_desk
 from jiayuan.services import order_pages as services_order_pages
 from jiayuan.services import orders_api as services_orders_api
 from jiayuan.services import provider_pages as services_provider_pages
 from jiayuan.services import providers_api as services_providers_api
+from jiayuan.stats import care_api as stats_care_api
 from jiayuan.units import api as units_api
 from jiayuan.units import pages as units_pages
 from jiayuan.volunteers import api as volunteers_api
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                    registry_people_api,
                    registry_places_api, registry_pages, registry_people_pages, registry_places_pages):
         app.include_router(module.router)
+    app.include_router(stats_care_api.router)  # /api/v1/care/figures, /care/figures (before any /care/{id})
     app.include_router(care_api.router)  # /api/v1/care: people in care, pairings, visits, alerts, centres
     app.include_router(care_pages.router)  # /care: people in care, the QR card, visits, alerts, centres
     app.include_router(charity_api.router)  # /api/v1/charity: supermarkets, stock, points, redemptions
@@ -171,7 +173,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
 def wants_json(request: Request) -> bool:
     path = request.url.path
-    return path.startswith(("/api/", "/open311/")) or "application/json" in request.headers.get("accept", "")
+    return path.startswith(("/api/", "/open311/", "/hsds/")) or "application/json" in request.headers.get("accept", "")
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -213,6 +215,16 @@ def _install_error_handlers(app: FastAPI) -> None:
                     str(orig).strip().splitlines()[0][:200] if str(orig).strip() else "")
         return await domain_error(request, Unavailable("the database is unavailable for a moment; try again",
                                                        details={"retry_after": DB_RETRY_AFTER_SECONDS}))
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def out_of_range(request: Request, exc: Exception) -> Response:
+        # A value the schema let through but the database cannot hold (a number past 64 bits, a NUL character or
+        # an overlong text on PostgreSQL, a date past year 9999): the input is wrong, not the server. Logged
+        # without the value, so that the route can be given a bound of its own.
+        orig = getattr(exc, "orig", None) or exc
+        log.warning("value out of range on %s %s: %s", request.method, request.url.path, type(orig).__name__)
+        return await domain_error(request, Invalid("a value is out of range, or too long, for this field"))
 
     @app.exception_handler(StaleDataError)
     async def stale_data(request: Request, exc: StaleDataError) -> Response:

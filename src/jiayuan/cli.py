@@ -158,7 +158,9 @@ def demo(
 ) -> None:
     """Load the demo district (吉州区): streets, communities, grids, grid workers and staff, a year of cases, the
     registry (residents and households, houses, facilities and organizations in every grid) and the services:
-    8+X centres, member providers with their staff accounts (provider001 …), orders, projects, produce points."""
+    8+X centres, member providers with their staff accounts (provider001 …), orders, projects, produce points;
+    and neighbourhood care: people in care, volunteers (volunteer1 signs in), a year of visits, care centres,
+    charity supermarkets and activities."""
     from jiayuan.demo.load import DEMO_PASSWORD, demo_loaded, load_demo
 
     if scale not in ("small", "district"):
@@ -184,6 +186,12 @@ def demo(
         v = result.services
         console.print(f"loaded {v.centres} service centres, {v.providers} providers ({v.active_providers} active), "
                       f"{v.orders} service orders, {v.projects} service projects, {v.produce_points} produce points")
+    if result.care:
+        c = result.care
+        console.print(f"loaded {c.profiles} people in care, {c.volunteers} volunteers, {c.visits} visits "
+                      f"({c.open_alerts} people not visited in time), {c.centres} care centres ({c.enrolments} "
+                      f"enrolled), {c.supermarkets} charity supermarkets, {c.activities} activities "
+                      f"({c.participants} participants); volunteer1 is a volunteer")
     console.print(f"sign in as [bold]admin[/bold] (district) or any demo account with password "
                   f"[bold]{DEMO_PASSWORD}[/bold]")
 

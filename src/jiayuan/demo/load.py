@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
+from jiayuan.demo.care import CareLoaded, load_care
 from jiayuan.demo.cases import load_demo_cases
 from jiayuan.demo.generate import build_demo, feature_collection
 from jiayuan.demo.registry import RegistryLoaded, load_registry
@@ -26,6 +27,7 @@ class Loaded:
     cases: int = 0
     registry: RegistryLoaded | None = None
     services: ServicesLoaded | None = None
+    care: CareLoaded | None = None
 
 
 def demo_loaded(session: Session, district_code: str = "360802") -> bool:
@@ -33,7 +35,8 @@ def demo_loaded(session: Session, district_code: str = "360802") -> bool:
 
 
 def load_demo(session: Session, scale: str = "district", seed: int = 2026, password: str = DEMO_PASSWORD,
-              *, with_cases: bool = True, with_registry: bool = True, with_services: bool = True) -> Loaded:
+              *, with_cases: bool = True, with_registry: bool = True, with_services: bool = True,
+              with_care: bool = True) -> Loaded:
     demo = build_demo(scale, seed)
     units.import_units(session, feature_collection(demo))
     # Hashing a password takes ~50 ms by design; the demo's accounts share one hash and one password.
@@ -52,4 +55,6 @@ def load_demo(session: Session, scale: str = "district", seed: int = 2026, passw
     registry = load_registry(session, demo, scale, seed) if with_registry else None
     # Centres, providers (one staff account each, the demo's password), orders, projects, produce points (新服务).
     services = load_services(session, demo, scale, seed, password_hash=shared_hash) if with_services else None
-    return Loaded(len(demo.units), len(demo.staff), len(demo.grid_members), cases, registry, services)
+    # People in care, volunteers, visits, care centres, charity supermarkets, activities (新风尚); from the registry.
+    care = load_care(session, demo, scale, seed, password_hash=shared_hash) if with_care and with_registry else None
+    return Loaded(len(demo.units), len(demo.staff), len(demo.grid_members), cases, registry, services, care)
