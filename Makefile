@@ -32,9 +32,10 @@ run: setup
 	@echo ""
 	$(BIN)/jiayuan serve --host $(HOST) --port $(PORT)
 
-# pytest exits non-zero (5) when it collects no test, and make fails with it.
+# pytest exits non-zero (5) when it collects no test, and make fails with it. Test files are spread over one
+# process per core (pytest-xdist), each with its own scratch databases.
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 # Benchmarks print figures and write docs/performance.md; they are not tests.
 bench: setup

@@ -13,6 +13,7 @@ from jiayuan.accounts.schemas import MeRead, TokenRead, UserCreate, UserRead
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip, require_role
 from jiayuan.kit.errors import Forbidden, Unauthorized
+from jiayuan.kit.pagination import Offset
 from jiayuan.units.service import unit_exists
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -51,9 +52,9 @@ def me(principal: CurrentPrincipal) -> MeRead:
 
 @router.get("/users", response_model=list[UserRead])
 def list_users(principal: Supervisor, session: DbSession, role: str | None = None, limit: int = 200,
-               offset: int = 0) -> list[UserRead]:
+               offset: Offset = 0) -> list[UserRead]:
     users = service.list_users(session, principal.scope, role=role, limit=min(max(limit, 1), 1000),
-                               offset=max(offset, 0))
+                               offset=offset)
     return [UserRead.model_validate(u) for u in users]
 
 

@@ -167,6 +167,11 @@ def principal_of(user: User, grids: tuple[str, ...] = ()) -> Principal:
     return Principal(user.id, user.username, user.full_name, role, user.scope_code, Scope(prefixes), grids)
 
 
+def user_by_id(session: Session, user_id: uuid.UUID) -> User | None:
+    """One account by id, from the session's identity map when it is already loaded."""
+    return session.get(User, user_id)
+
+
 def users_by_ids(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, User]:
     if not ids:
         return {}

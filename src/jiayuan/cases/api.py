@@ -27,6 +27,7 @@ from jiayuan.cases.schemas import (
 )
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, require_role
 from jiayuan.kit.errors import NotFound
+from jiayuan.kit.pagination import Offset
 from jiayuan.kit.storage import storage_from_settings
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -53,7 +54,8 @@ def report(body: CaseCreate, principal: CurrentPrincipal, session: DbSession, re
                                 idempotency_key=idempotency_key)
     if result.replayed:
         response.status_code = 200
-    return {**views.present(session, result.case, principal), "replayed": result.replayed,
+    categories = {result.category.code: result.category} if result.category is not None else None
+    return {**views.present(session, result.case, principal, categories=categories), "replayed": result.replayed,
             "possible_duplicates": [c.number for c in intake.find_duplicates(session, result.case)]}
 
 
@@ -62,7 +64,7 @@ def list_cases(principal: CurrentPrincipal, session: DbSession,
                status: Annotated[str | None, Query(description="a status, or open / final")] = None,
                category: str | None = None, unit: str | None = None, mine: bool = False, overdue: bool = False,
                q: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
-               offset: Annotated[int, Query(ge=0)] = 0) -> Any:
+               offset: Offset = 0) -> Any:
     f = service.CaseFilter(status=status, category=category, unit=unit, overdue=overdue, q=q,
                            assignee=principal.user_id if mine else None)
     cases, total = service.list_cases(session, principal, f, limit=limit, offset=offset)

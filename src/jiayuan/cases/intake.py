@@ -19,9 +19,18 @@ from jiayuan.accounts.service import Principal
 from jiayuan.cases import notices, timing
 from jiayuan.cases.categories import get_item
 from jiayuan.cases.models import Case, CaseEvent, Category
-from jiayuan.cases.workflow import ACCEPTED, CHECKING, DISPATCHED, LEVEL_LENGTH, OPEN, REGISTERED, REPORTED
+from jiayuan.cases.workflow import (
+    ACCEPTED,
+    CHECKING,
+    DISPATCHED,
+    LEVEL_LENGTH,
+    OPEN,
+    OWN_REPORTS_ONLY,
+    REGISTERED,
+    REPORTED,
+)
 from jiayuan.kit.crypto import blind_index
-from jiayuan.kit.db import utcnow
+from jiayuan.kit.db import utcnow, uuid7
 from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.registry import things as registry_things
@@ -67,6 +76,7 @@ def phone_key(phone: str) -> str:
 class Intake:
     case: Case
     replayed: bool  # True when an Idempotency-Key returned a case made by an earlier request
+    category: Category | None = None  # the case's category, as read for the intake (for presenting it)
 
 
 def report_case(
@@ -105,39 +115,44 @@ def report_case(
         key = f"{who}:{idempotency_key}"
         earlier = session.scalar(select(Case).where(Case.district_code == district, Case.idempotency_key == key))
         if earlier is not None:
-            return Intake(earlier, replayed=True)
+            return Intake(earlier, replayed=True, category=category)
 
     level = category.handling_level
     unit = _answerable_unit(origin, grid, level)
     now = utcnow()
     urgent = category.urgent or data.urgent
     case = Case(
-        district_code=district, category_code=category.code, channel=channel, status=REPORTED,
+        id=uuid7(), district_code=district, category_code=category.code, channel=channel, status=REPORTED,
         description=description, address=(data.address or "").strip() or None, lat=lat, lon=lon,
         origin_code=origin, unit_code=unit, grid_code=grid, level=level,
         department=category.department if level == "department" else None,
-        reporter_id=actor.user_id if actor and actor.role == Role.resident else None,
+        reporter_id=actor.user_id if actor and actor.role in OWN_REPORTS_ONLY else None,
         reporter_name=None if data.anonymous else (data.reporter_name or "").strip()[:60] or None,
         reporter_phone=phone, reporter_phone_index=phone_key(phone) if phone else None, anonymous=data.anonymous, urgent=urgent, reported_at=now,
         stage_started_at=now, stage_due_at=timing.stage_due(session, now, REPORTED, category, urgent),
         idempotency_key=key, open311_client_id=client_id, attributes=attributes or None,
         thing_id=_check_thing(session, district, data.thing_id),
     )
+    # Where the case goes next is settled before it is written, so that it is inserted once in its final
+    # state (not inserted, then updated); its timeline follows in the same flush as the notices.
+    if data.handled_on_spot:
+        steps = _handled_on_spot(session, case, category, actor, now)
+    elif level == "grid" and grid is not None:
+        steps = _to_grid_lead(session, case, category, now)
+    else:
+        steps = []
     earlier = _insert_numbered(session, case)
     if earlier is not None:
-        return Intake(earlier, replayed=True)
+        return Intake(earlier, replayed=True, category=category)
     actor_name, actor_role = _actor(actor, client_name)
     session.add(CaseEvent(district_code=district, case_id=case.id, at=now, actor_id=actor.user_id if actor else None,
                           actor_name=actor_name, actor_role=actor_role, action="report", from_status=None,
                           to_status=REPORTED, data={"channel": channel}))
-    if data.handled_on_spot:
-        _handled_on_spot(session, case, category, actor, now)
-    elif level == "grid" and grid is not None:
-        _to_grid_lead(session, case, category, now)
-    session.flush()
+    session.add_all(steps)
     if case.status == DISPATCHED:
         notices.after(session, case, "dispatch", None)
-    return Intake(case, replayed=False)
+    session.flush()
+    return Intake(case, replayed=False, category=category)
 
 
 def _check_thing(session: Session, district: str, thing_id: uuid.UUID | None) -> uuid.UUID | None:
@@ -156,11 +171,10 @@ def _place(session: Session, data: CaseInput, actor: Principal | None) -> tuple[
         raise Invalid("give both lat and lon, or neither", field="lat" if data.lat is None else "lon")
     if data.lat is not None:
         try:
-            found = units.locate(session, data.lat, data.lon, data.crs)
+            grid, lat, lon = units.locate_grid(session, data.lat, data.lon, data.crs)
         except NotFound as exc:
             raise Invalid(f"outside the district: {exc.message}", field="lat", details=exc.details) from None
-        grid = found.chain[-1].code
-        return grid, grid, found.lat, found.lon
+        return grid, grid, lat, lon
     if data.unit_code:
         units.check_code(data.unit_code, "unit_code")
         if not units.unit_exists(session, data.unit_code):
@@ -234,8 +248,8 @@ def _insert_numbered(session: Session, case: Case) -> Case | None:
 
 
 def _handled_on_spot(session: Session, case: Case, category: Category, actor: Principal | None,
-                     now: datetime) -> None:
-    """A grid worker fixed it on patrol: the case goes straight to checking (核查)."""
+                     now: datetime) -> list[CaseEvent]:
+    """A grid worker fixed it on patrol: the case goes straight to checking (核查). Returns the step."""
     if actor is None or actor.role != Role.grid_worker:
         raise Invalid("only a grid worker's patrol report can be handled on the spot", field="handled_on_spot")
     case.status = CHECKING
@@ -248,28 +262,27 @@ def _handled_on_spot(session: Session, case: Case, category: Category, actor: Pr
     case.handled_on_time = True
     case.stage_started_at = now
     case.stage_due_at = timing.stage_due(session, now, CHECKING, category, case.urgent)
-    session.add(CaseEvent(district_code=case.district_code, case_id=case.id, at=now, actor_id=actor.user_id,
-                          actor_name=actor.full_name, actor_role=actor.role.value, action="handled_on_spot",
-                          from_status=REPORTED, to_status=CHECKING))
+    return [CaseEvent(district_code=case.district_code, case_id=case.id, at=now, actor_id=actor.user_id,
+                      actor_name=actor.full_name, actor_role=actor.role.value, action="handled_on_spot",
+                      from_status=REPORTED, to_status=CHECKING)]
 
 
-def _to_grid_lead(session: Session, case: Case, category: Category, now: datetime) -> None:
+def _to_grid_lead(session: Session, case: Case, category: Category, now: datetime) -> list[CaseEvent]:
     """A grid-level case goes straight to the lead of its grid: "every cell a named person" (每格有人).
-    Accepted, registered and dispatched by the system in one step, each on the timeline."""
+    Accepted, registered and dispatched by the system in one step, each on the timeline (returned)."""
     lead = units.lead_of(session, case.grid_code)
     if lead is None:
-        return  # nobody answers for the grid: it waits for the community's dispatcher
+        return []  # nobody answers for the grid: it waits for the community's dispatcher
     case.accepted_at = case.registered_at = case.dispatched_at = now
     case.response_hours = 0.0
     case.assignee_id = lead
     case.due_at = timing.handling_due(session, now, category, case.urgent)
     case.status = DISPATCHED
     case.stage_started_at, case.stage_due_at = now, case.due_at
-    for action, before, after in (("accept", REPORTED, ACCEPTED), ("register", ACCEPTED, REGISTERED),
-                                  ("dispatch", REGISTERED, DISPATCHED)):
-        session.add(CaseEvent(district_code=case.district_code, case_id=case.id, at=now, actor_id=None,
-                              actor_name="系统", actor_role="system", action=action, from_status=before,
-                              to_status=after, data={"auto": True}))
+    return [CaseEvent(district_code=case.district_code, case_id=case.id, at=now, actor_id=None, actor_name="系统",
+                      actor_role="system", action=action, from_status=before, to_status=after, data={"auto": True})
+            for action, before, after in (("accept", REPORTED, ACCEPTED), ("register", ACCEPTED, REGISTERED),
+                                          ("dispatch", REGISTERED, DISPATCHED))]
 
 
 def _actor(actor: Principal | None, client_name: str | None) -> tuple[str, str]:

@@ -24,6 +24,7 @@ from jiayuan.cases.models import Case
 from jiayuan.deps import ReadSession, require_role
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.i18n import fmt_date
+from jiayuan.kit.pagination import Offset
 from jiayuan.web import gettext_for, render, request_locale
 
 router = APIRouter()
@@ -197,7 +198,7 @@ def metrics_json(request: Request, principal: Staff, session: ReadSession, start
 def metrics_cases_json(principal: Staff, session: ReadSession, figure: Figure, start: StartQ = None,
                        end: EndQ = None, by: Grouping | None = None, key: str = ALL_KEY,
                        limit: Annotated[int, Query(ge=1, le=500)] = PAGE_SIZE,
-                       offset: Annotated[int, Query(ge=0)] = 0) -> Any:
+                       offset: Offset = 0) -> Any:
     """The tracking numbers of the cases behind one figure of one group (key=_all: of the totals)."""
     start, end = default_period(start, end)
     grouping = by or metrics.default_by(principal)

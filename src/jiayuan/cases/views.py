@@ -27,11 +27,13 @@ def present(session: Session, case: Case, principal: Principal | None, *, catego
             users: dict[Any, Any] | None = None, locale: str = "zh_CN",
             cal: calendar.WorkCalendar | None = None) -> dict[str, Any]:
     """One case as a dict of CaseRead's fields."""
-    categories = categories if categories is not None else category_names(session)
+    # One case alone (an intake's answer, a case page) takes its category and assignee by primary key: the
+    # identity map usually holds the category already, and a list passes both in (present_many).
+    category = (categories or {}).get(case.category_code) or session.get(Category, case.category_code)
     if users is None:
-        users = accounts.users_by_ids(session, [case.assignee_id] if case.assignee_id else [])
-    category = categories.get(case.category_code)
-    assignee = users.get(case.assignee_id)
+        assignee = accounts.user_by_id(session, case.assignee_id) if case.assignee_id else None
+    else:
+        assignee = users.get(case.assignee_id)
     now = utcnow()
     merged = None
     if case.merged_into_id:

@@ -23,6 +23,8 @@ SUPERVISORS = DISPATCHERS
 APPROVERS = frozenset({Role.street_staff, Role.district_admin})
 HANDLERS = frozenset({Role.grid_worker, Role.department, *DISPATCHERS})
 CHECKERS = frozenset({Role.grid_worker, *DISPATCHERS})
+# Accounts that are not the district's staff: they see the cases they reported themselves, and no others.
+OWN_REPORTS_ONLY = frozenset({Role.resident, Role.provider, Role.volunteer, Role.social_org})
 
 # Who an action is for, beyond the role: "handler" means the case's assignee or staff of the unit now
 # answerable for it; "checker" a worker of the grid where it arose (or a dispatcher); "reporter" the resident.

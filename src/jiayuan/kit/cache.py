@@ -26,16 +26,33 @@ class CacheVersion(Local, Base):
     token: Mapped[str] = mapped_column(String(36))
 
 
+# session.info key of the versions read in the session's current transaction.
+_SEEN = "jiayuan.cache_versions"
+
+
 def bump(session: Session, name: str) -> None:
     """Invalidate every process's copy of cache `name`, in the caller's transaction."""
     token = str(uuid.uuid4())
+    session.info.pop(_SEEN, None)  # this transaction must read its own change
     if session.execute(update(CacheVersion).where(CacheVersion.name == name).values(token=token)).rowcount == 0:
         session.add(CacheVersion(name=name, token=token))
         session.flush()
 
 
 def current(session: Session, name: str) -> str:
-    return session.scalar(select(CacheVersion.token).where(CacheVersion.name == name)) or ""
+    """The version token of cache `name`, as this transaction first saw it.
+
+    Every version row is read in one query, once per transaction: a request that locates a point, reads the
+    working calendar and names units checks all three caches with one round trip. A change another process
+    commits meanwhile is seen by the next transaction, as if this one had started a moment earlier."""
+    seen = session.info.get(_SEEN)
+    transaction = session.get_transaction()
+    if seen is not None and transaction is not None and seen[0] is transaction and name in seen[1]:
+        return seen[1][name]
+    tokens = {name: token for name, token in session.execute(select(CacheVersion.name, CacheVersion.token))}
+    tokens.setdefault(name, "")
+    session.info[_SEEN] = (session.get_transaction(), tokens)
+    return tokens[name]
 
 
 class ProcessCache(Generic[T]):

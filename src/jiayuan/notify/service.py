@@ -9,6 +9,7 @@ from typing import Literal, get_args
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jiayuan.kit.db import utcnow, uuid7
 from jiayuan.kit.errors import Invalid
 from jiayuan.notify.models import OutboxMessage
 
@@ -62,12 +63,13 @@ def queue_message(
         if value is not None and len(value) > _MAX[field]:
             raise Invalid(f"must be at most {_MAX[field]} characters", field=field)
 
+    # The id and time are set here rather than at the flush: callers may read it at once, and the row waits for the
+    # caller's next flush, so that a request queueing several messages writes them in one INSERT.
     message = OutboxMessage(
-        district_code=district_code, channel=channel, recipient=recipient, user_id=user_id,
-        subject=subject, body=body, ref=ref, status="pending", attempts=0,
+        id=uuid7(), district_code=district_code, channel=channel, recipient=recipient, user_id=user_id,
+        subject=subject, body=body, ref=ref, status="pending", attempts=0, created_at=utcnow(),
     )
     session.add(message)
-    session.flush()
     return message
 
 

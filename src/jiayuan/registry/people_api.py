@@ -9,10 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from jiayuan.accounts.service import Principal
-from jiayuan.deps import CurrentPrincipal, DbSession
+from jiayuan.deps import DbSession
 from jiayuan.kit.errors import Invalid
+from jiayuan.kit.pagination import Offset
 from jiayuan.registry import people
 from jiayuan.registry.models import Person, PersonMove, PersonTag
+from jiayuan.registry.places_api import Registrar
 from jiayuan.registry.schemas import (
     AnonymizeRequest,
     HouseholdRead,
@@ -31,6 +33,8 @@ from jiayuan.registry.schemas import (
     UnmaskRequest,
 )
 
+# Registry staff only (grid workers, community, street and district staff), as on the pages: the hotline, departments,
+# providers and volunteers have district- or unit-wide scopes, but the register of people is not theirs to read.
 router = APIRouter(prefix="/api/v1/registry/people", tags=["registry"])
 
 
@@ -63,18 +67,18 @@ def _detail(session: DbSession, principal: Principal, p: Person) -> PersonDetail
 
 
 @router.post("", response_model=PersonDetail, status_code=201)
-def create_person(body: PersonCreate, principal: CurrentPrincipal, session: DbSession) -> PersonDetail:
+def create_person(body: PersonCreate, principal: Registrar, session: DbSession) -> PersonDetail:
     return _detail(session, principal, people.create_person(session, principal, body.model_dump()))
 
 
 @router.get("", response_model=PersonList)
-def list_people(principal: CurrentPrincipal, session: DbSession,
+def list_people(principal: Registrar, session: DbSession,
                 grid: Annotated[str | None, Query(description="a unit code: people in it and below")] = None,
                 tag: str | None = None, residence_type: str | None = None,
                 q: Annotated[str | None, Query(description="name or pinyin initials only; ID numbers and phones "
                                                          "go to POST /search")] = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
-                offset: Annotated[int, Query(ge=0)] = 0) -> PersonList:
+                offset: Offset = 0) -> PersonList:
     """People in the caller's scope, masked."""
     if q and people.looks_personal(q):
         # URLs end up in histories and proxies: refuse rather than search, so that clients learn the rule.
@@ -85,48 +89,48 @@ def list_people(principal: CurrentPrincipal, session: DbSession,
 
 
 @router.post("/search", response_model=list[PersonRead])
-def search(body: SearchRequest, principal: CurrentPrincipal, session: DbSession) -> list[PersonRead]:
+def search(body: SearchRequest, principal: Registrar, session: DbSession) -> list[PersonRead]:
     """By ID number or phone (exact), name or pinyin initials, within the caller's scope."""
     return _reads(session, people.search(session, principal, body.q, body.limit))
 
 
 @router.get("/{person_id}", response_model=PersonDetail)
-def get_person(person_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession) -> PersonDetail:
+def get_person(person_id: uuid.UUID, principal: Registrar, session: DbSession) -> PersonDetail:
     return _detail(session, principal, people.get_person(session, principal, person_id))
 
 
 @router.patch("/{person_id}", response_model=PersonDetail)
-def update_person(person_id: uuid.UUID, body: PersonUpdate, principal: CurrentPrincipal,
+def update_person(person_id: uuid.UUID, body: PersonUpdate, principal: Registrar,
                   session: DbSession) -> PersonDetail:
     person = people.update_person(session, principal, person_id, body.model_dump(exclude_unset=True))
     return _detail(session, principal, person)
 
 
 @router.post("/{person_id}/tags", response_model=TagRead, status_code=201)
-def add_tag(person_id: uuid.UUID, body: TagCreate, principal: CurrentPrincipal, session: DbSession) -> TagRead:
+def add_tag(person_id: uuid.UUID, body: TagCreate, principal: Registrar, session: DbSession) -> TagRead:
     return _tag(people.add_tag(session, principal, person_id, body.tag, body.starts_on, body.ends_on, body.grade,
                                body.note))
 
 
 @router.post("/{person_id}/tags/{tag_id}/end", response_model=TagRead)
-def end_tag(person_id: uuid.UUID, tag_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession,
+def end_tag(person_id: uuid.UUID, tag_id: uuid.UUID, principal: Registrar, session: DbSession,
             ends_on: date | None = None) -> TagRead:
     return _tag(people.end_tag(session, principal, person_id, tag_id, ends_on))
 
 
 @router.post("/{person_id}/move", response_model=MoveRead, status_code=201)
-def move_person(person_id: uuid.UUID, body: MoveCreate, principal: CurrentPrincipal, session: DbSession) -> MoveRead:
+def move_person(person_id: uuid.UUID, body: MoveCreate, principal: Registrar, session: DbSession) -> MoveRead:
     return _move(people.move_person(session, principal, person_id, body.to_grid, body.to_room_id, body.note))
 
 
 @router.post("/{person_id}/unmask", response_model=UnmaskRead, response_model_exclude_unset=True)
-def unmask(person_id: uuid.UUID, body: UnmaskRequest, principal: CurrentPrincipal, session: DbSession) -> UnmaskRead:
+def unmask(person_id: uuid.UUID, body: UnmaskRequest, principal: Registrar, session: DbSession) -> UnmaskRead:
     """The plain ID number and/or phone, for a reason; the view is audited before the values are returned."""
     return UnmaskRead(**people.unmask(session, principal, person_id, body.reason or "", body.fields))
 
 
 @router.get("/{person_id}/export", response_model=PersonExportRead)
-def export_person(person_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession) -> PersonExportRead:
+def export_person(person_id: uuid.UUID, principal: Registrar, session: DbSession) -> PersonExportRead:
     """Everything held about the person, unmasked (district admin; audited as person_exported)."""
     found = people.export_person(session, principal, person_id)
     p, h = found.person, found.household
@@ -141,7 +145,7 @@ def export_person(person_id: uuid.UUID, principal: CurrentPrincipal, session: Db
 
 
 @router.post("/{person_id}/anonymize", response_model=PersonDetail)
-def anonymize_person(person_id: uuid.UUID, body: AnonymizeRequest, principal: CurrentPrincipal,
+def anonymize_person(person_id: uuid.UUID, body: AnonymizeRequest, principal: Registrar,
                      session: DbSession) -> PersonDetail:
     person = people.anonymize_person(session, principal, person_id, body.reason or "")
     return _detail(session, principal, person)

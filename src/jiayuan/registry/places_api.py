@@ -11,6 +11,7 @@ from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import DbSession, require_role
 from jiayuan.kit.errors import Invalid
+from jiayuan.kit.pagination import Offset
 from jiayuan.registry import houses, organizations, profile, things
 from jiayuan.registry.places_schemas import (
     BuildingCreate,
@@ -41,7 +42,6 @@ router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
 Registrar = Annotated[Principal, Depends(require_role(Role.grid_worker, Role.community_staff,
                                                         Role.street_staff, Role.district_admin))]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 Grid = Annotated[str | None, Query(description="a grid, community or street code")]
 
 

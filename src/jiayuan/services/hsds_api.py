@@ -12,11 +12,11 @@ from fastapi.responses import JSONResponse
 
 from jiayuan.deps import ReadSession
 from jiayuan.kit.i18n import TIMEZONE
+from jiayuan.kit.pagination import Page
 from jiayuan.services import hsds
 
 router = APIRouter(prefix="/hsds", tags=["hsds"])
 
-Page = Annotated[int, Query(ge=1, description="Page number of paginated result (from 1).")]
 PerPage = Annotated[int, Query(ge=1, le=hsds.MAX_PER_PAGE, description="Number of results in a single page.")]
 Search = Annotated[str | None, Query(max_length=100, description="Words in the name.")]
 Full = Annotated[bool, Query(description="Fully nested objects instead of their one-to-one fields.")]

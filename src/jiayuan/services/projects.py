@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.roles import Role
+from jiayuan.accounts.roles import STAFF_ROLES, Role
 from jiayuan.accounts.service import Principal
 from jiayuan.cases.calendar import local_today
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
@@ -69,12 +69,15 @@ def _not_future(value: Any, field: str, today: date) -> date:
 
 
 def get_project(session: Session, principal: Principal, project_id: Any) -> ServiceProject:
-    return _scoped(session, principal, ServiceProject, project_id, "project")
+    project = _scoped(session, principal, ServiceProject, project_id, "project")
+    require_role(principal, STAFF_ROLES, "see service projects")  # their beneficiaries are people in need
+    return project
 
 
 def list_projects(session: Session, principal: Principal, *, unit: str | None = None,
                   current_on: date | None = None) -> list[ServiceProject]:
     """Projects of the caller's scope; with `current_on`, only those running on that day."""
+    require_role(principal, STAFF_ROLES, "see service projects")
     stmt = _narrowed(principal, ServiceProject, unit)
     if current_on is not None:
         stmt = stmt.where((ServiceProject.starts_on.is_(None)) | (ServiceProject.starts_on <= current_on),
@@ -282,11 +285,14 @@ def list_activities(session: Session, principal: Principal, project_id: Any) -> 
 
 
 def get_produce_point(session: Session, principal: Principal, point_id: Any) -> ProducePoint:
-    return _scoped(session, principal, ProducePoint, point_id, "produce point")
+    point = _scoped(session, principal, ProducePoint, point_id, "produce point")
+    require_role(principal, STAFF_ROLES, "see produce points")
+    return point
 
 
 def list_produce_points(session: Session, principal: Principal, *, unit: str | None = None,
                         active_only: bool = False) -> list[ProducePoint]:
+    require_role(principal, STAFF_ROLES, "see produce points")
     stmt = _narrowed(principal, ProducePoint, unit)
     if active_only:
         stmt = stmt.where(ProducePoint.active)

@@ -23,6 +23,7 @@ from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.identity import mask_phone
+from jiayuan.kit.pagination import Offset
 from jiayuan.services import performance
 from jiayuan.services import providers as service
 from jiayuan.services.models import Provider
@@ -44,7 +45,6 @@ from jiayuan.units import service as units
 
 router = APIRouter(prefix="/api/v1/services/providers", tags=["service providers"])
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 Status = Annotated[str | None, Query(description="applied, approved, active, suspended or withdrawn")]
 Item = Annotated[str | None, Query(description="a 4-digit item or a 2-digit group of the catalogue")]
 Area = Annotated[str | None, Query(description="a unit code: providers serving it or part of it")]

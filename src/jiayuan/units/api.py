@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, Query, Response
 
 from jiayuan.accounts import service as accounts
-from jiayuan.accounts.roles import Role
+from jiayuan.accounts.roles import STAFF_ROLES, Role
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import CurrentPrincipal, DbSession, require_role
 from jiayuan.kit.errors import Invalid
@@ -25,6 +25,7 @@ from jiayuan.units.schemas import (
 
 router = APIRouter(prefix="/api/v1", tags=["units"])
 Admin = Annotated[Principal, Depends(require_role(Role.district_admin))]
+Staff = Annotated[Principal, Depends(require_role(*STAFF_ROLES))]
 Supervisor = Annotated[Principal, Depends(require_role(Role.district_admin, Role.street_staff,
                                                          Role.community_staff))]
 GEOJSON = "application/geo+json"
@@ -85,7 +86,8 @@ def get_unit(code: str, principal: CurrentPrincipal, session: DbSession) -> Unit
 
 
 @router.get("/units/{code}/workers", response_model=list[MemberRead])
-def list_workers(code: str, principal: CurrentPrincipal, session: DbSession) -> list[MemberRead]:
+def list_workers(code: str, principal: Staff, session: DbSession) -> list[MemberRead]:
+    """The grid's workers: staff only (their user names are what they sign in with)."""
     return _members(session, principal, code)
 
 

@@ -343,6 +343,13 @@ class Located:
 
 def locate(session: Session, lat: float, lon: float, crs: str = "wgs84") -> Located:
     """The grid a point lies in, with its chain up to the district; 404 naming the nearest grid if none."""
+    code, lat, lon = locate_grid(session, lat, lon, crs)
+    return Located(lat, lon, chain_of(session, code))
+
+
+def locate_grid(session: Session, lat: float, lon: float, crs: str = "wgs84") -> tuple[str, float, float]:
+    """The code of the grid a point lies in and the point in WGS-84, from the grid index alone (no query
+    beyond the index's version check): what intake needs for every report; 404 naming the nearest grid."""
     if not -90 <= lat <= 90:
         raise Invalid("must be between -90 and 90", field="lat")
     if not -180 <= lon <= 180:
@@ -364,7 +371,7 @@ def locate(session: Session, lat: float, lon: float, crs: str = "wgs84") -> Loca
             field="lat",
             details={"nearest": {"code": nearest, "name": name, "distance_m": round(metres, 1)}},
         )
-    return Located(lat, lon, chain_of(session, code))
+    return code, lat, lon
 
 
 # Responsible workers (网格长 and 网格员).
