@@ -35,7 +35,7 @@ def system(district: str) -> Principal:
     return Principal(uuid.UUID(int=0), "bench", "bench", Role.district_admin, district, Scope((district,)))
 
 
-def _xlsx(columns, rows) -> bytes:  # noqa: ANN001
+def _xlsx(columns, rows) -> bytes:
     # A normal workbook, as Excel and WPS write them: shared strings and a <dimension> element (openpyxl's
     # write-only mode writes neither, which makes reading it back several times slower).
     wb = Workbook()
