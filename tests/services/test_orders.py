@@ -352,3 +352,54 @@ def test_actions_out_of_turn_say_the_state(api, client, session: Session) -> Non
     stale = act(worker, number, "accept", 409, version=99)
     assert stale["field"] == "version" and stale["details"]["version"] == order["version"]
     act(api("hotline"), number, "offer", 409, provider_id=str(provider.id))  # not unassigned
+
+
+def test_a_retry_racing_its_first_request_gets_the_same_order(migrated) -> None:  # noqa: ANN001
+    """An operator's client times out and retries while its first request is still writing. The retry waits for
+    it (on PostgreSQL at the unique key, on SQLite at the write lock) and answers with its order as a replay, not
+    a 409. (Real transactions on the shared database: no per-test transaction may hold the lock.)"""
+    import threading
+    import uuid
+
+    from jiayuan.accounts.models import User
+    from jiayuan.accounts.service import principal_of
+    from jiayuan.services.offers import rules_from
+    from jiayuan.services.orders import viewer_of
+    from tests.cases.test_outages import _wait_until_blocked
+
+    start = utcnow() + timedelta(hours=3)
+    data = ordering.OrderInput(item="0201", address="文山路 12 号", window_start=start,
+                               window_end=start + timedelta(hours=2), unit_code=GRID_A, contact_name="刘阿姨",
+                               contact_phone="13911112222")
+    key = f"race-{uuid.uuid4().hex}"
+    outcome: dict[str, object] = {}
+
+    def place_in(session: Session) -> ordering.Placed:
+        viewer = viewer_of(session, principal_of(session.scalar(select(User).where(User.username == "hotline1"))))
+        return ordering.create_order(session, viewer, data, rules=rules_from(), idempotency_key=key)
+
+    def retry() -> None:
+        try:
+            with migrated.unit_of_work() as s:
+                again = place_in(s)
+                outcome.update(number=again.order.number, replayed=again.replayed)
+        except Exception as exc:  # noqa: BLE001 - the failure is the finding
+            outcome["error"] = repr(exc)
+
+    first = migrated.sessions()
+    try:
+        number = place_in(first).order.number
+        thread = threading.Thread(target=retry)
+        thread.start()
+        _wait_until_blocked(migrated)
+        first.commit()
+        thread.join(30)
+        assert outcome == {"number": number, "replayed": True}
+    finally:
+        first.close()
+        with migrated.unit_of_work() as s:
+            for order in s.scalars(select(ServiceOrder).where(ServiceOrder.idempotency_key == f"hotline1:{key}")):
+                for model in (OrderEvent, OrderOffer):
+                    s.execute(model.__table__.delete().where(model.order_id == order.id))
+                s.execute(OutboxMessage.__table__.delete().where(OutboxMessage.ref == order.number))
+                s.delete(order)

@@ -160,9 +160,7 @@ def create_order(session: Session, viewer: Viewer, data: OrderInput, *, rules: R
         earlier = session.scalar(select(ServiceOrder).where(ServiceOrder.district_code == district,
                                                             ServiceOrder.idempotency_key == key))
         if earlier is not None:
-            ranked = session.scalar(select(func.count()).select_from(OrderOffer).where(
-                OrderOffer.district_code == district, OrderOffer.order_id == earlier.id)) or 0
-            return Placed(earlier, replayed=True, candidates=ranked)
+            return _replay(session, earlier)
 
     order = ServiceOrder(
         district_code=district, item_code=item.code, channel="hotline" if principal.role == Role.hotline_operator
@@ -173,14 +171,26 @@ def create_order(session: Session, viewer: Viewer, data: OrderInput, *, rules: R
         contact_name=contact_name, contact_phone=phone, contact_phone_index=phone_key(phone) if phone else None,
         idempotency_key=key, created_at=now, updated_at=now,
     )
-    _insert_numbered(session, order)
+    earlier = _insert_numbered(session, order)
+    if earlier is not None:
+        return _replay(session, earlier)
     record_event(session, order, viewer.actor, "create", None, None, at=now)
     candidates = start_offers(session, order, viewer.actor, now, rules)
     return Placed(order, replayed=False, candidates=candidates)
 
 
-def _insert_numbered(session: Session, order: ServiceOrder) -> None:
-    """S + YYMMDD + 5 digits, unique in the district: a number a caller can read out."""
+def _replay(session: Session, earlier: ServiceOrder) -> Placed:
+    ranked = session.scalar(select(func.count()).select_from(OrderOffer).where(
+        OrderOffer.district_code == earlier.district_code, OrderOffer.order_id == earlier.id)) or 0
+    return Placed(earlier, replayed=True, candidates=ranked)
+
+
+def _insert_numbered(session: Session, order: ServiceOrder) -> ServiceOrder | None:
+    """S + YYMMDD + 5 digits, unique in the district: a number a caller can read out.
+
+    Returns None once inserted, or the order of a concurrent request with the same Idempotency-Key that committed
+    first (a client that timed out and retried while its first request was still running): the retry gets that
+    order, as any later retry would, instead of a conflict."""
     day = order.created_at.astimezone(TIMEZONE).strftime("%y%m%d")
     for _ in range(20):
         order.number = f"S{day}{secrets.randbelow(100_000):05d}"
@@ -188,13 +198,16 @@ def _insert_numbered(session: Session, order: ServiceOrder) -> None:
             with session.begin_nested():
                 session.add(order)
                 session.flush()
-            return
+            return None
         except IntegrityError:
-            # The number was taken (or a concurrent retry with the same Idempotency-Key won: let it surface).
-            if order.idempotency_key and session.scalar(select(ServiceOrder.id).where(
+            # The number was taken, or the key: on PostgreSQL the insert waited for the other transaction and,
+            # now that it has committed, this statement sees its row.
+            if order.idempotency_key:
+                earlier = session.scalar(select(ServiceOrder).where(
                     ServiceOrder.district_code == order.district_code,
-                    ServiceOrder.idempotency_key == order.idempotency_key)):
-                raise
+                    ServiceOrder.idempotency_key == order.idempotency_key))
+                if earlier is not None:
+                    return earlier
     raise RuntimeError("no free order number after 20 tries")
 
 
