@@ -120,7 +120,7 @@ def build(url: str, per_district: int, districts: list[str], log: Any = print) -
             f"FROM bench_seed CROSS JOIN unnest(%(ds)s::text[]) AS d ORDER BY reported_at, d",
             {"ds": districts})
         conn.exec_driver_sql("DROP TABLE bench_seed")
-    analyze(db.engine, "cases")
+    analyze(db.engine, "cases", vacuum=True)  # as autovacuum leaves a table after a bulk load
     analyze(db.engine, "units")
     return db
 

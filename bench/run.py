@@ -70,7 +70,7 @@ def district_database(log: Any) -> str:
     t = time.perf_counter()
     with db.unit_of_work() as s:
         load_demo(s, "district")
-    analyze(db.engine)
+    analyze(db.engine, vacuum=True)  # as after `jiayuan demo`
     db.dispose()
     log(f"  district demo loaded in {time.perf_counter() - t:.0f} s")
     return url

@@ -12,14 +12,21 @@ personas' street and one of another street, an active provider serving grid A wi
 column), a volunteer with an account (the volunteer column) and a resident's order in grid A offered to that provider.
 Every case and order was reported by the resident persona.
 
-Families not in the matrix yet: care (关爱), volunteers' API, charity supermarkets and activities — their JSON APIs
-were not committed when these rows were written; add their rows when they are.
+Neighbourhood care (docs/care.md, docs/charity.md, docs/api.md): each place's person is in care; the volunteer serves
+the personas' community and is paired with grid A's person only (so grid B's and the other community's are out of
+their sight), the other community's person with a volunteer of their own; each community has a care centre, a
+charity supermarket, an opportunity and an activity (the personas' public, the other community's not); the volunteer's
+household in grid A holds 40 points, and the personas' supermarket 10 bags of the district's one item.
+Where a role that may not act gets 404 rather than 403 below, the service looks the record up first and finds nothing
+the role may see (a supermarket outside a resident's or a grid worker's scope, a volunteer or an opportunity to a role
+that sees none): no different from the records of other families that these roles do not see.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from tests.personas import COMMUNITY, GRID_A
@@ -32,6 +39,7 @@ PERSONA = {"anon": None, "grid_a": "grid_a", "community": "community", "street":
            "hotline": "hotline", "department": "department", "resident": "resident", "provider": "provider",
            "volunteer": "volunteer"}
 R, S = "/api/v1/registry", "/api/v1/services"
+CARE, V, ACT, CH = "/api/v1/care", "/api/v1/volunteers", "/api/v1/activities", "/api/v1/charity"
 
 # Each row: what is asked; the request (method, path with {placeholders} from the world, body); then the status
 # each role gets, in the order of ROLES.
@@ -122,6 +130,94 @@ MATRIX: list[tuple[str, str, str, Any, str]] = [
                                                                                "200  200  200  200  200  200  200  200  200  200"),
     ("place an order", "POST", S + "/orders", "{order_body}",                  "401  403  403  403  403  201  403  201  403  403"),
     ("see an order", "GET", S + "/orders/{order}", None,                       "401  200  200  200  200  200  404  200  200  404"),
+    # Neighbourhood care: people in care, pairings, visits, alerts (关爱)
+    ("read a person in care of grid A", "GET", CARE + "/profiles/{a.care_profile}", None,
+                                                                               "401  200  200  200  200  403  403  403  403  200"),
+    ("read a person in care of grid B", "GET", CARE + "/profiles/{b.care_profile}", None,
+                                                                               "401  404  200  200  200  403  403  403  403  404"),
+    ("read a person in care of another community", "GET", CARE + "/profiles/{other.care_profile}", None,
+                                                                               "401  404  404  200  200  403  403  403  403  404"),
+    ("list people in care", "GET", CARE + "/profiles", None,                   "401  200  200  200  200  403  403  403  403  200"),
+    ("change a person in care of grid A", "PATCH", CARE + "/profiles/{a.care_profile}", {"level": "high"},
+                                                                               "401  200  200  200  200  403  403  403  403  403"),
+    ("change a person in care of another community", "PATCH", CARE + "/profiles/{other.care_profile}",
+     {"notes": "越界"},                                                        "401  404  404  200  200  403  403  403  403  403"),
+    ("list pairings", "GET", CARE + "/pairings", None,                         "401  200  200  200  200  403  403  403  403  200"),
+    ("read a visit of grid A", "GET", CARE + "/visits/{a.visit}", None,        "401  200  200  200  200  403  403  403  403  200"),
+    ("read a visit of another community", "GET", CARE + "/visits/{other.visit}", None,
+                                                                               "401  404  404  200  200  403  403  403  403  404"),
+    ("log a visit in grid A", "POST", CARE + "/visits", {"person_id": "{a.person}", "volunteer_id": "{volunteer}",
+                                                         "kind": "housekeeping", "duration_minutes": 30},
+                                                                               "401  201  201  201  201  403  403  403  403  201"),
+    ("log a visit in another community", "POST", CARE + "/visits",
+     {"person_id": "{other.person}", "volunteer_id": "{other.volunteer}", "kind": "meals", "duration_minutes": 30},
+                                                                               "401  404  404  201  201  403  403  403  403  403"),
+    ("list care alerts", "GET", CARE + "/alerts", None,                        "401  200  200  200  200  403  403  403  403  403"),
+    # Care centres and figures
+    ("read a care centre of the community", "GET", CARE + "/centres/{a.care_centre}", None,
+                                                                               "401  403  200  200  200  403  403  403  403  403"),
+    ("change a care centre of another community", "PATCH", CARE + "/centres/{other.care_centre}", {"capacity": 30},
+                                                                               "401  403  404  200  200  403  403  403  403  403"),
+    ("read the care figures of one's own unit", "GET", CARE + "/figures", None,
+                                                                               "401  200  200  200  200  403  403  403  403  403"),
+    ("read the care figures of the community", "GET", CARE + "/figures?unit=" + COMMUNITY, None,
+                                                                               "401  200  200  200  200  403  403  403  403  403"),
+    ("read the care figures of another community", "GET", CARE + "/figures?unit=" + OTHER_COMMUNITY, None,
+                                                                               "401  404  404  200  200  403  403  403  403  403"),
+    # Volunteers (七彩义工)
+    ("list volunteers", "GET", V, None,                                        "401  200  200  200  200  403  403  403  403  403"),
+    ("read the volunteer's hours", "GET", V + "/{volunteer}/hours", None,      "401  200  200  200  200  404  404  404  404  200"),
+    ("read a volunteer of another community", "GET", V + "/{other.volunteer}", None,
+                                                                               "401  404  404  200  200  404  404  404  404  404"),
+    ("adjust the volunteer's hours", "POST", V + "/{volunteer}/hours", {"minutes": 30, "note": "补录服务时长"},
+                                                                               "401  403  201  201  201  404  404  404  404  403"),
+    ("read an opportunity of the community", "GET", V + "/opportunities/{a.opportunity}", None,
+                                                                               "401  200  200  200  200  404  404  404  404  200"),
+    ("read an opportunity of another community", "GET", V + "/opportunities/{other.opportunity}", None,
+                                                                               "401  404  404  200  200  404  404  404  404  404"),
+    ("create an opportunity", "POST", V + "/opportunities",
+     {"unit_code": COMMUNITY, "title": "{role}助老服务", "slots": 3, "starts_at": "{starts_at}", "ends_at": "{ends_at}"},
+                                                                               "401  403  201  201  201  403  403  403  403  403"),
+    ("create an opportunity in another community", "POST", V + "/opportunities",
+     {"unit_code": OTHER_COMMUNITY, "title": "{role}助老服务", "slots": 3, "starts_at": "{starts_at}",
+      "ends_at": "{ends_at}"},                                                 "401  403  404  201  201  403  403  403  403  403"),
+    ("sign oneself up for an opportunity", "POST", V + "/opportunities/{a.opportunity}/signups", None,
+                                                                               "401  404  404  404  404  404  404  404  404  201"),
+    ("sign oneself up in another community", "POST", V + "/opportunities/{other.opportunity}/signups", None,
+                                                                               "401  404  404  404  404  404  404  404  404  404"),
+    # Activities
+    ("list public activities", "GET", ACT, None,                               "200  200  200  200  200  200  200  200  200  200"),
+    ("read a public activity", "GET", ACT + "/{a.activity}", None,             "200  200  200  200  200  200  200  200  200  200"),
+    ("read a private activity of another community", "GET", ACT + "/{other.activity}", None,
+                                                                               "404  404  404  200  200  404  404  404  404  404"),
+    ("list every activity in scope", "GET", ACT + "?staff=true", None,         "401  200  200  200  200  403  403  403  403  403"),
+    ("create an activity", "POST", ACT, "{activity_body}",                     "401  403  201  201  201  403  403  403  403  403"),
+    ("create an activity in another community", "POST", ACT, "{other_activity_body}",
+                                                                               "401  403  404  201  201  403  403  403  403  403"),
+    ("register for a public activity", "POST", ACT + "/{a.activity}/registrations", None,
+                                                                               "401  201  201  201  201  201  201  201  201  201"),
+    ("register for a private activity of another community", "POST", ACT + "/{other.activity}/registrations", None,
+                                                                               "401  404  404  201  201  404  404  404  404  404"),
+    ("see who comes to an activity of the community", "GET", ACT + "/{a.activity}/attendance", None,
+                                                                               "401  404  200  200  200  404  404  404  404  404"),
+    # Charity supermarkets (爱心慈善超市)
+    ("list the district's charity items", "GET", CH + "/items", None,          "401  403  200  200  200  403  403  403  403  200"),
+    ("change an item's price", "PATCH", CH + "/items/{item}", {"points": 10},  "401  403  403  403  200  403  403  403  403  403"),
+    ("read the stock of the community's supermarket", "GET", CH + "/supermarkets/{a.supermarket}/stock", None,
+                                                                               "401  404  200  200  200  403  403  404  403  200"),
+    ("read the stock of another community's supermarket", "GET", CH + "/supermarkets/{other.supermarket}/stock", None,
+                                                                               "401  404  404  200  200  403  403  404  403  404"),
+    ("read a household's points at the counter", "GET", CH + "/supermarkets/{a.supermarket}/households/{a.household}",
+     None,                                                                     "401  404  200  200  200  403  403  404  403  200"),
+    ("redeem points at the counter", "POST", CH + "/supermarkets/{a.supermarket}/redemptions",
+     {"household_id": "{a.household}", "lines": [{"item_id": "{item}", "quantity": 1}]},
+                                                                               "401  404  201  201  201  403  403  404  403  201"),
+    ("record a donation at the community's supermarket", "POST", CH + "/supermarkets/{a.supermarket}/donations",
+     {"kind": "money", "value_fen": 10000, "donor_name": "{role}"},            "401  404  201  201  201  403  403  404  403  201"),
+    ("record a donation at another community's supermarket", "POST", CH + "/supermarkets/{other.supermarket}/donations",
+     {"kind": "money", "value_fen": 10000, "donor_name": "{role}"},            "401  404  404  201  201  403  403  404  403  404"),
+    ("record a purchase at the community's supermarket", "POST", CH + "/supermarkets/{a.supermarket}/purchases",
+     {"item_id": "{item}", "quantity": 2},                                     "401  404  201  201  201  403  403  404  403  403"),
     # Public feeds
     ("list Open311 services", "GET", "/open311/v2/services.json", None,        "200  200  200  200  200  200  200  200  200  200"),
     ("read the HSDS services", "GET", "/hsds/services", None,                  "200  200  200  200  200  200  200  200  200  200"),
@@ -133,11 +229,13 @@ def _fill(value: Any, w: World, role: str, extra: dict[str, Any]) -> Any:
         if value.startswith("{") and value.endswith("_body}"):
             return extra[value[1:-1]](role)
         names = {"a": w.a, "b": w.b, "other": w.other, "centre": w.centre, "other_centre": w.other_centre,
-                 "provider": w.provider, "order": w.order, "role": role, **{k: v for k, v in extra.items()
-                                                                            if not callable(v)}}
+                 "provider": w.provider, "order": w.order, "volunteer": w.volunteer, "item": w.item, "role": role,
+                 **{k: v for k, v in extra.items() if not callable(v)}}
         return value.format(**names)
     if isinstance(value, dict):
         return {k: _fill(v, w, role, extra) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, w, role, extra) for v in value]
     return value
 
 
@@ -151,14 +249,23 @@ def _status_table() -> list[tuple[str, str, str, Any, dict[str, int]]]:
 
 
 def test_every_role_gets_the_status_the_matrix_says(api: Any, client: Any, session: Any) -> None:
+    from jiayuan.kit.db import utcnow
     from tests.cases.helpers import point_in
     from tests.services.helpers import window
     from tests.world import PERSON_ID_NUMBER, as_persona
 
     w = build_world(api, client, session)
     lat, lon = point_in(api, GRID_A)
+    start = (utcnow() + timedelta(days=3)).replace(second=0, microsecond=0)
+    when = {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=2)).isoformat()}
+
+    def activity(community: str) -> Callable[[str], dict[str, Any]]:
+        return lambda role: {"unit_code": community, "kind": "lecture", "title": f"{role}: 防诈骗讲座",
+                             "organizer": "社区居委会", "place": "社区活动室", **when}
+
     extra: dict[str, Any] = {
-        "id_number": PERSON_ID_NUMBER, "lat": lat, "lon": lon,
+        "id_number": PERSON_ID_NUMBER, "lat": lat, "lon": lon, **when,
+        "activity_body": activity(COMMUNITY), "other_activity_body": activity(OTHER_COMMUNITY),
         "case_body": lambda role: {"category": "1101", "description": f"{role}: 路灯不亮", "lat": lat, "lon": lon},
         "provider_body": lambda role: application(),
         "order_body": lambda role: {"item": "0201", "address": "文山路 12 号", "lat": lat, "lon": lon, **window(),

@@ -1,8 +1,15 @@
 """A small world for the fuzz and access-matrix tests: one record of each kind in grid A (the personas' own grid)
 and, for the scope rows, the same kinds in grid B and in another community; a member provider with a staff account
 and a volunteer with an account, so that those two roles can be signed in too. Everything is made through the
-JSON API as the persona who would make it (or, for the provider and the volunteer, through the services), inside the
-test's transaction."""
+JSON API as the persona who would make it (or, for the provider, the volunteer and the volunteer's household,
+through the services), inside the test's transaction.
+
+Neighbourhood care (docs/care.md): the person of each place is taken into care; the world's volunteer (serving the
+personas' community) is paired with grid A's and has logged a visit there, and a volunteer of the other community
+(without an account) with its person; each community has a care centre, a charity supermarket, a volunteer
+opportunity and an activity (the personas' public, the other community's not). The volunteer's household lives in
+grid A: four hours of the visit became 40 points there, and the supermarket holds 10 bags of the district's one
+item (10 points a bag), so that four redemptions of one bag succeed."""
 
 from __future__ import annotations
 
@@ -52,6 +59,14 @@ class Place:
     organization: str = ""
     project: str = ""
     produce_point: str = ""
+    care_profile: str = ""  # the place's person, in care
+    visit: str = ""  # a visit to them (grid A: by the world's volunteer; the other community: by its volunteer)
+    volunteer: str = ""  # the other community's volunteer, paired with its person in care
+    care_centre: str = ""  # a day-care centre of the community (grid A: the personas' community)
+    supermarket: str = ""  # the community's charity supermarket
+    household: str = ""  # grid A: the volunteer's household, with 40 points at the supermarket
+    opportunity: str = ""  # a volunteer opportunity of the community, upcoming
+    activity: str = ""  # an upcoming activity of the community: public (grid A), not public (the other community)
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -65,9 +80,10 @@ class World:
     provider: str  # active member provider serving grid A, with PROVIDER_USER as its staff
     provider_user: str
     order: str  # a resident's order in grid A, offered to the provider
-    volunteer: str
+    volunteer: str  # serves the personas' community, paired with grid A's person in care
     volunteer_user: str
     users: dict[str, Persona]
+    item: str = ""  # the district's charity item (a bag of rice, 10 points)
 
     def path_values(self) -> dict[str, list[str]]:
         """Real values for the OpenAPI's path parameters, by name, for the fuzzer."""
@@ -76,9 +92,12 @@ class World:
             "code": [GRID_A, COMMUNITY], "unit_code": [GRID_A, COMMUNITY], "number": [a.case, self.order],
             "person_id": [a.person], "tag_id": [a.tag], "compound_id": [a.compound], "building_id": [a.building],
             "room_id": [a.room], "thing_id": [a.thing], "org_id": [a.organization], "kind": ["people"],
-            "provider_id": [self.provider], "centre_id": [self.centre], "project_id": [a.project],
+            "provider_id": [self.provider], "centre_id": [self.centre, a.care_centre], "project_id": [a.project],
             "point_id": [a.produce_point], "user_id": [self.provider_user], "item": ["0201"],
             "volunteer_id": [self.volunteer], "id": [self.provider],
+            "profile_id": [a.care_profile], "visit_id": [a.visit], "supermarket_id": [a.supermarket],
+            "item_id": [self.item], "household_id": [a.household], "opportunity_id": [a.opportunity],
+            "activity_id": [a.activity],
         }
 
 
@@ -124,6 +143,7 @@ def build_world(api: Any, client: Any, session: Session) -> World:
     provider = make_provider(session, "测试家政公司", items={"0201": 8000}, areas=(GRID_A,))
     staff = make_staff(session, provider, PROVIDER_USER)
     volunteer = _volunteer(session)
+    household = _household(session, volunteer.person_id)
     session.commit()  # the savepoint: visible to the app's sessions, rolled back with the test
     lat, lon = point_in(api, GRID_A)
     start = utcnow() + timedelta(hours=2)
@@ -132,10 +152,66 @@ def build_world(api: Any, client: Any, session: Session) -> World:
         "window_end": (start + timedelta(hours=2)).isoformat(), "notes": "厨房水管漏水"}))["number"]
     users = {"provider": Persona(PROVIDER_USER, "provider", staff.scope_code),
              "volunteer": Persona(VOLUNTEER_USER, "volunteer", volunteer.unit_code)}
-    return World(a=a, b=b, other=other, centre=centre, other_centre=other_centre, provider=str(provider.id),
-                 provider_user=str(staff.id), order=order, volunteer=str(volunteer.id),
-                 volunteer_user=str(session.scalar(select(User.id).where(User.username == VOLUNTEER_USER))),
-                 users=users)
+    w = World(a=a, b=b, other=other, centre=centre, other_centre=other_centre, provider=str(provider.id),
+              provider_user=str(staff.id), order=order, volunteer=str(volunteer.id),
+              volunteer_user=str(session.scalar(select(User.id).where(User.username == VOLUNTEER_USER))),
+              users=users)
+    a.household = household
+    _care(api, as_persona(client, users["volunteer"]), w)
+    return w
+
+
+def _care(api: Any, volunteer: ApiUser, w: World) -> None:
+    """Neighbourhood care, each record made by whom it would be: the workers of grids A and B (and the other
+    community's staff) take their people into care; community staff pair them, open the centres, supermarkets,
+    opportunities and activities; the world's volunteer logs their own visit."""
+    C, V = "/api/v1/care", "/api/v1/volunteers"
+    a, other = w.a, w.other
+    for place, who in ((a, "grid_a"), (w.b, "grid_b"), (other, "other_community")):
+        place.care_profile = created(api(who).post(f"{C}/profiles", json={"person_id": place.person}))["id"]
+    helper = created(api("other_community").post(f"{R}/people", json={"name": "测试义工3",
+                                                                      "grid_code": other.grid}))
+    other.volunteer = created(api("other_community").post(V, json={"person_id": helper["id"],
+                                                                     "team_code": "orange"}))["id"]
+    created(api("community").post(f"{C}/pairings", json={"profile_id": a.care_profile, "volunteer_id": w.volunteer}))
+    created(api("other_community").post(f"{C}/pairings", json={"profile_id": other.care_profile,
+                                                               "volunteer_id": other.volunteer}))
+    a.visit = created(volunteer.post(f"{C}/visits", json={"person_id": a.person, "kind": "companionship",
+                                                          "duration_minutes": 240}))["id"]
+    other.visit = created(api("other_community").post(f"{C}/visits", json={
+        "person_id": other.person, "volunteer_id": other.volunteer, "kind": "meals", "duration_minutes": 60}))["id"]
+    start = (utcnow() + timedelta(days=2)).replace(second=0, microsecond=0)
+    when = {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=2)).isoformat()}
+    for place, who, community, public in ((a, "community", COMMUNITY, True),
+                                          (other, "other_community", OTHER_COMMUNITY, False)):
+        u = api(who)
+        place.care_centre = created(u.post(f"{C}/centres", json={"unit_code": community, "kind": "day_care",
+                                                                 "name": "测试日间照料中心"}))["id"]
+        place.supermarket = created(u.post("/api/v1/charity/supermarkets", json={
+            "unit_code": community, "name": "测试爱心超市"}))["id"]
+        place.opportunity = created(u.post(f"{V}/opportunities", json={
+            "unit_code": community, "title": "测试助老服务", "slots": 5, **when}))["id"]
+        place.activity = created(u.post("/api/v1/activities", json={
+            "unit_code": community, "kind": "culture", "title": "测试文艺活动", "organizer": "社区居委会",
+            "place": "社区活动室", "public": public, **when}))["id"]
+    staff = api("community")
+    w.item = created(staff.post("/api/v1/charity/items", json={"name": "测试大米", "unit": "袋", "points": 10}))["id"]
+    market = f"/api/v1/charity/supermarkets/{a.supermarket}"
+    created(staff.post(f"{market}/donations", json={"kind": "goods", "item_id": w.item, "quantity": 10,
+                                                    "value_fen": 5000}))
+    created(staff.post("/api/v1/charity/conversions", json={"volunteer_id": w.volunteer, "hours": 4,
+                                                            "idempotency_key": "world-conversion"}))
+
+
+def _household(session: Session, head: uuid.UUID) -> str:
+    """The volunteer's household in grid A, the volunteer its head (households have no JSON API)."""
+    from jiayuan.registry import people
+    from tests.volunteers.helpers import principal
+
+    who = principal(session, "community")
+    household = people.create_household(session, who, GRID_A, number="9100001")
+    people.add_member(session, who, head, household.id, "户主", head=True)
+    return str(household.id)
 
 
 def grid_of(api: Any, community: str) -> str:

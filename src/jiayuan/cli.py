@@ -175,7 +175,7 @@ def demo(
         fail("the demo district is already loaded in this database")
     with console.status(f"loading the {scale} demo district…"):
         result = run(db, lambda s: load_demo(s, scale, seed))
-        analyze(db.engine)  # statistics for the planner, or it guesses wrong over 225,000 people
+        analyze(db.engine, vacuum=True)  # statistics for the planner, or it guesses wrong over 225,000 people
     console.print(f"loaded {result.units} units, {result.staff} staff accounts, "
                   f"{result.grid_members} grid assignments, {result.cases} cases")
     if result.registry:

@@ -3,6 +3,8 @@ build exactly what the models declare."""
 
 from __future__ import annotations
 
+import warnings
+
 import uuid
 
 from alembic.autogenerate import compare_metadata
@@ -62,7 +64,11 @@ def test_constraints_are_named() -> None:
 
 
 def test_migrations_match_the_models(migrated) -> None:  # noqa: ANN001
-    with migrated.engine.connect() as conn:
+    with migrated.engine.connect() as conn, warnings.catch_warnings():
+        # SQLite cannot reflect an index on an expression (the name search's); alembic leaves them out of the
+        # comparison on both sides.
+        warnings.filterwarnings("ignore", "Skipped unsupported reflection of expression-based index")
+        warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression-based index")
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(ctx, Base.metadata)
     assert diff == []

@@ -118,6 +118,26 @@ def test_name_and_initials_search(api) -> None:
     assert api("grid_a").get(URL, params={"q": "王"}).json()["items"] == []
 
 
+def test_a_name_is_found_from_wherever_the_text_starts_in_it(api) -> None:
+    """The search reads indexes of the name from its 1st, 2nd and 3rd character and of names longer than three;
+    together they find the text anywhere, as a contains-search would."""
+    ouyang = new_person(api, name="欧阳娜娜", id_number=id_number(serial="301"), phone=None)
+    zhang = new_person(api, name="张娜", id_number=id_number(serial="302"), phone=None)
+    long_name = new_person(api, name="阿依古丽·买买提", id_number=id_number(serial="303"), phone=None)
+    ming = new_person(api, name="欧阳小明", id_number=id_number(serial="305"), phone=None)
+    new_person(api, name="李四", id_number=id_number(serial="304"), phone=None)
+
+    def found(q: str) -> list[str]:
+        return [x["id"] for x in api("grid_a").post(f"{URL}/search", json={"q": q}).json()]
+
+    assert sorted(found("娜")) == sorted([ouyang["id"], zhang["id"]])  # 3rd and 4th character of 欧阳娜娜
+    assert found("娜娜") == [ouyang["id"]] and found("阳娜") == [ouyang["id"]]
+    assert sorted(found("欧阳")) == sorted([ouyang["id"], ming["id"]])
+    assert found("买买提") == [long_name["id"]] and found("·") == [long_name["id"]]
+    assert found("丽·买") == [long_name["id"]] and found("明") == [ming["id"]]  # the 4th of four
+    assert found("张娜娜") == [] and found("%") == [] and found("_") == []  # LIKE's wildcards are plain text
+
+
 def test_search_by_address(api) -> None:
     room = api("grid_a").post("/api/v1/registry/rooms", json={
         "grid_code": GRID_A, "compound": "幸福里小区", "building": "3栋", "entrance": "2单元", "number": "502",

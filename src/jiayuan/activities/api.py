@@ -26,7 +26,8 @@ from jiayuan.activities.schemas import (
     Tick,
 )
 from jiayuan.deps import CurrentPrincipal, DbSession, OptionalPrincipal
-from jiayuan.kit.errors import Forbidden
+from jiayuan.kit.errors import Unauthorized
+from jiayuan.kit.pagination import Offset
 from jiayuan.volunteers import opportunities as opps
 from jiayuan.volunteers.api import entry_read
 
@@ -126,12 +127,12 @@ def list_activities(request: Request, session: DbSession, principal: OptionalPri
                     district: str | None = None, unit: str | None = None, series_id: uuid.UUID | None = None,
                     kind: str | None = None, past: bool = False, staff: bool = False,
                     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> list[ActivityRead]:
+                    offset: Offset = 0) -> list[ActivityRead]:
     """Public activities, no sign-in needed: upcoming ones soonest first (past=true: held ones, latest first).
     staff=true: every activity staff see in their scope, public or not."""
     if staff:
         if principal is None:
-            raise Forbidden("sign in as staff", field="staff")
+            raise Unauthorized("sign in first", field="token")
         found = service.staff_activities(session, principal, upcoming=not past, series_id=series_id, limit=limit,
                                          offset=offset)
     else:

@@ -53,6 +53,7 @@ from jiayuan.care.schemas import (
 )
 from jiayuan.deps import AppSettings, DbSession, require_role
 from jiayuan.kit.errors import Invalid, NotFound
+from jiayuan.kit.pagination import Offset
 from jiayuan.kit.storage import storage_from_settings
 from jiayuan.registry import people
 from jiayuan.volunteers import service as volunteers
@@ -62,7 +63,6 @@ CareUser = Annotated[Principal, Depends(require_role(*profiles.STAFF, Role.volun
 CareStaff = Annotated[Principal, Depends(require_role(*profiles.STAFF))]
 CentreStaff = Annotated[Principal, Depends(require_role(*SUPERVISORS))]
 Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 # --- Shapes -----------------------------------------------------------------------------------------------

@@ -55,8 +55,10 @@ def report(body: CaseCreate, principal: CurrentPrincipal, session: DbSession, re
     if result.replayed:
         response.status_code = 200
     categories = {result.category.code: result.category} if result.category is not None else None
-    return {**views.present(session, result.case, principal, categories=categories), "replayed": result.replayed,
-            "possible_duplicates": [c.number for c in intake.find_duplicates(session, result.case)]}
+    users = {result.assignee.id: result.assignee} if result.assignee is not None else None
+    return {**views.present(session, result.case, principal, categories=categories, users=users),
+            "replayed": result.replayed,
+            "possible_duplicates": intake.find_duplicates(session, result.case)}
 
 
 @router.get("", response_model=CaseList)
@@ -102,7 +104,7 @@ def get_case(number: str, principal: CurrentPrincipal, session: DbSession) -> An
 @router.get("/{number}/duplicates", response_model=list[str])
 def duplicates(number: str, principal: CurrentPrincipal, session: DbSession) -> Any:
     """Open cases of the same category within 50 m and 72 h: candidates to merge."""
-    return [c.number for c in intake.find_duplicates(session, service.get_case(session, principal, number))]
+    return intake.find_duplicates(session, service.get_case(session, principal, number))
 
 
 @router.post("/{number}/actions/{action}", response_model=CaseDetail)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,10 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jiayuan.cases.models import Category
+from jiayuan.kit import cache
 from jiayuan.kit.errors import Invalid, NotFound
 
 DATA = Path(__file__).resolve().parent / "data" / "categories.toml"
 LEVELS = ("grid", "community", "street", "district", "department")
+CACHE = "case_categories"  # kit/cache.py version row of the categories
 
 
 def read_data(path: Path = DATA) -> list[dict[str, Any]]:
@@ -43,6 +46,8 @@ def load_categories(session: Session) -> int:
     new = [Category(**row) for row in read_data() if row["code"] not in have]
     session.add_all(new)
     session.flush()
+    if new:
+        cache.bump(session, CACHE)
     return len(new)
 
 
@@ -53,13 +58,39 @@ def list_categories(session: Session, *, active_only: bool = True) -> list[Categ
     return list(session.scalars(stmt))
 
 
-def get_item(session: Session, code: Any, field: str = "category") -> Category:
+@dataclass(frozen=True)
+class Item:
+    """An active item as intake reads it: a copy kept by every process until the categories change."""
+
+    code: str
+    kind: str
+    name_zh: str
+    name_en: str
+    handling_level: str
+    time_limit_hours: int
+    urgent: bool
+    department: str | None
+    attributes: tuple[dict[str, Any], ...] | None
+
+
+def _items(session: Session) -> dict[str, Item]:
+    return {c.code: Item(c.code, c.kind, c.name_zh, c.name_en, c.handling_level, c.time_limit_hours, c.urgent,
+                         c.department, tuple(c.attributes) if c.attributes else None)
+            for c in session.scalars(select(Category).where(Category.parent_code.is_not(None), Category.is_active))}
+
+
+# Every report reads its category: from this process's copy, checked against the version row that intake's
+# other caches are checked with in the same query (kit/cache.py), rather than by a query of its own.
+_active_items = cache.ProcessCache(CACHE, _items)
+
+
+def get_item(session: Session, code: Any, field: str = "category") -> Item:
     """A category a case can be filed under: an active 4-digit item."""
-    category = session.get(Category, code) if isinstance(code, str) else None
-    if category is None or category.parent_code is None or not category.is_active:
+    item = _active_items.get(session).get(code) if isinstance(code, str) else None
+    if item is None:
         raise Invalid(f"unknown category {code!r}; use a 4-digit item code from /api/v1/cases/categories",
                       field=field)
-    return category
+    return item
 
 
 EDITABLE = {"name_zh", "name_en", "handling_level", "time_limit_hours", "urgent", "department", "is_active"}
@@ -82,4 +113,5 @@ def update_category(session: Session, code: str, changes: dict[str, Any]) -> Cat
     if category.handling_level == "department" and not category.department:
         raise Invalid("a department category needs the department account that receives it", field="department")
     session.flush()
+    cache.bump(session, CACHE)
     return category

@@ -10,15 +10,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import inspect, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from jiayuan.accounts.models import User
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.cases import notices, timing
-from jiayuan.cases.categories import get_item
-from jiayuan.cases.models import Case, CaseEvent, Category
+from jiayuan.cases.categories import Item, get_item
+from jiayuan.cases.models import Case, CaseEvent
 from jiayuan.cases.workflow import (
     ACCEPTED,
     CHECKING,
@@ -35,12 +37,14 @@ from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.registry import things as registry_things
 from jiayuan.units import service as units
+from jiayuan.units.models import GridMember
 
 MAX_DESCRIPTION = 4000
 CHANNELS = ("resident", "hotline", "patrol", "api", "open311")
 PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")  # mainland mobile or landline
 DUPLICATE_METRES = 50
 PHONE_CONTEXT = "cases.reporter_phone"
+MAX_DUPLICATES = 20  # suggested at most
 DUPLICATE_HOURS = 72
 
 
@@ -76,7 +80,8 @@ def phone_key(phone: str) -> str:
 class Intake:
     case: Case
     replayed: bool  # True when an Idempotency-Key returned a case made by an earlier request
-    category: Category | None = None  # the case's category, as read for the intake (for presenting it)
+    category: Item | None = None  # the case's category, as read for the intake (for presenting it)
+    assignee: User | None = None  # the grid lead it went to, when it did (for presenting it)
 
 
 def report_case(
@@ -136,14 +141,14 @@ def report_case(
     # Where the case goes next is settled before it is written, so that it is inserted once in its final
     # state (not inserted, then updated); its timeline follows in the same flush as the notices.
     if data.handled_on_spot:
-        steps = _handled_on_spot(session, case, category, actor, now)
+        steps, lead = _handled_on_spot(session, case, category, actor, now), None
     elif level == "grid" and grid is not None:
-        steps = _to_grid_lead(session, case, category, now)
+        steps, lead = _to_grid_lead(session, case, category, now)
     else:
-        steps = []
-    earlier = _insert_numbered(session, case)
-    if earlier is not None:
-        return Intake(earlier, replayed=True, category=category)
+        steps, lead = [], None
+    case, replayed = _insert_numbered(session, case)
+    if replayed:
+        return Intake(case, replayed=True, category=category)
     actor_name, actor_role = _actor(actor, client_name)
     session.add(CaseEvent(district_code=district, case_id=case.id, at=now, actor_id=actor.user_id if actor else None,
                           actor_name=actor_name, actor_role=actor_role, action="report", from_status=None,
@@ -152,7 +157,7 @@ def report_case(
     if case.status == DISPATCHED:
         notices.after(session, case, "dispatch", None)
     session.flush()
-    return Intake(case, replayed=False, category=category)
+    return Intake(case, replayed=False, category=category, assignee=lead)
 
 
 def _check_thing(session: Session, district: str, thing_id: uuid.UUID | None) -> uuid.UUID | None:
@@ -199,7 +204,7 @@ def _answerable_unit(origin: str, grid: str | None, level: str) -> str:
     return origin[:length] if len(origin) >= length else origin
 
 
-def _check_attributes(category: Category, given: dict[str, Any] | None) -> dict[str, Any]:
+def _check_attributes(category: Item, given: dict[str, Any] | None) -> dict[str, Any]:
     given = dict(given or {})
     out: dict[str, Any] = {}
     for attr in category.attributes or []:
@@ -222,32 +227,38 @@ def _check_attributes(category: Category, given: dict[str, Any] | None) -> dict[
     return out
 
 
-def _insert_numbered(session: Session, case: Case) -> Case | None:
-    """Give the case a tracking number a resident can read out: YYMMDD + 5 digits, unique in the district.
+def _insert_numbered(session: Session, case: Case) -> tuple[Case, bool]:
+    """Write the case with a tracking number a resident can read out: YYMMDD + 5 digits, unique in the district.
 
-    Returns None once inserted, or the case of a concurrent request with the same Idempotency-Key that
-    committed first (a client that timed out and retried while its first request was still running): the
-    retry gets that case, as any later retry would, instead of a conflict."""
+    Returns the case as stored and False; or, when a concurrent request with the same Idempotency-Key committed
+    first (a client that timed out and retried while its first request was still running), that request's case
+    and True: the retry gets it, as any later retry would, instead of a conflict.
+
+    One INSERT … ON CONFLICT DO NOTHING RETURNING per try (both databases have it): a taken number or key
+    returns no row instead of failing the transaction, so no savepoint is needed around it — two round trips
+    fewer on every report (bench/intake.py). On PostgreSQL the insert waits for a concurrent transaction holding
+    the same key and, once it has committed, the look-up below sees its row."""
+    values = {k: v for k, v in inspect(case).dict.items() if k in _CASE_COLUMNS}
+    values.setdefault("version", 1)
     day = case.reported_at.astimezone(TIMEZONE).strftime("%y%m%d")
+    upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     for _ in range(20):
-        case.number = f"{day}{secrets.randbelow(100_000):05d}"
-        try:
-            with session.begin_nested():
-                session.add(case)
-                session.flush()
-            return None
-        except IntegrityError:
-            # The number was taken, or the key: on PostgreSQL the insert waited for the other transaction
-            # and, now that it has committed, this statement sees its row.
-            if case.idempotency_key:
-                earlier = session.scalar(select(Case).where(
-                    Case.district_code == case.district_code, Case.idempotency_key == case.idempotency_key))
-                if earlier is not None:
-                    return earlier
+        values["number"] = f"{day}{secrets.randbelow(100_000):05d}"
+        stored = session.scalars(upsert(Case).on_conflict_do_nothing().returning(Case), [values]).first()
+        if stored is not None:
+            return stored, False
+        if case.idempotency_key:
+            earlier = session.scalar(select(Case).where(
+                Case.district_code == case.district_code, Case.idempotency_key == case.idempotency_key))
+            if earlier is not None:
+                return earlier, True
     raise RuntimeError("no free tracking number after 20 tries")
 
 
-def _handled_on_spot(session: Session, case: Case, category: Category, actor: Principal | None,
+_CASE_COLUMNS = frozenset(c.key for c in Case.__mapper__.column_attrs)
+
+
+def _handled_on_spot(session: Session, case: Case, category: Item, actor: Principal | None,
                      now: datetime) -> list[CaseEvent]:
     """A grid worker fixed it on patrol: the case goes straight to checking (核查). Returns the step."""
     if actor is None or actor.role != Role.grid_worker:
@@ -267,22 +278,25 @@ def _handled_on_spot(session: Session, case: Case, category: Category, actor: Pr
                       from_status=REPORTED, to_status=CHECKING)]
 
 
-def _to_grid_lead(session: Session, case: Case, category: Category, now: datetime) -> list[CaseEvent]:
+def _to_grid_lead(session: Session, case: Case, category: Item,
+                  now: datetime) -> tuple[list[CaseEvent], User | None]:
     """A grid-level case goes straight to the lead of its grid: "every cell a named person" (每格有人).
-    Accepted, registered and dispatched by the system in one step, each on the timeline (returned)."""
-    lead = units.lead_of(session, case.grid_code)
+    Accepted, registered and dispatched by the system in one step, each on the timeline (returned, with the
+    lead's account: the answer names the assignee, and reading it here saves a second query)."""
+    lead = session.scalar(select(User).join(GridMember, GridMember.user_id == User.id).where(
+        GridMember.district_code == case.district_code, GridMember.grid_code == case.grid_code, GridMember.is_lead))
     if lead is None:
-        return []  # nobody answers for the grid: it waits for the community's dispatcher
+        return [], None  # nobody answers for the grid: it waits for the community's dispatcher
     case.accepted_at = case.registered_at = case.dispatched_at = now
     case.response_hours = 0.0
-    case.assignee_id = lead
+    case.assignee_id = lead.id
     case.due_at = timing.handling_due(session, now, category, case.urgent)
     case.status = DISPATCHED
     case.stage_started_at, case.stage_due_at = now, case.due_at
     return [CaseEvent(district_code=case.district_code, case_id=case.id, at=now, actor_id=None, actor_name="系统",
                       actor_role="system", action=action, from_status=before, to_status=after, data={"auto": True})
             for action, before, after in (("accept", REPORTED, ACCEPTED), ("register", ACCEPTED, REGISTERED),
-                                          ("dispatch", REGISTERED, DISPATCHED))]
+                                          ("dispatch", REGISTERED, DISPATCHED))], lead
 
 
 def _actor(actor: Principal | None, client_name: str | None) -> tuple[str, str]:
@@ -294,19 +308,22 @@ def _actor(actor: Principal | None, client_name: str | None) -> tuple[str, str]:
 
 
 def find_duplicates(session: Session, case: Case, *, metres: float = DUPLICATE_METRES,
-                    hours: float = DUPLICATE_HOURS) -> list[Case]:
-    """Open cases of the same category within `metres` and `hours` of this one (suggested at intake)."""
+                    hours: float = DUPLICATE_HOURS, limit: int = MAX_DUPLICATES) -> list[str]:
+    """The numbers of open cases of the same category within `metres` and `hours` of this one, oldest first
+    (suggested at intake and on the case page). Reads three columns, not whole cases: a busy corner's reports
+    would otherwise be loaded and decrypted for every new one."""
     if case.lat is None or case.lon is None:
         return []
     dlat = metres / 111_320
     dlon = metres / (111_320 * max(math.cos(math.radians(case.lat)), 0.01))
     since = case.reported_at - timedelta(hours=hours)
-    rows = session.scalars(select(Case).where(
+    rows = session.execute(select(Case.number, Case.lat, Case.lon).where(
         Case.district_code == case.district_code, Case.category_code == case.category_code,
         Case.reported_at >= since, Case.id != case.id, Case.status.in_(OPEN),
         Case.lat.between(case.lat - dlat, case.lat + dlat), Case.lon.between(case.lon - dlon, case.lon + dlon),
-    ).order_by(Case.reported_at))
-    return [c for c in rows if _metres(case.lat, case.lon, c.lat, c.lon) <= metres]
+    ).order_by(Case.reported_at, Case.number))
+    near = (number for number, lat, lon in rows if _metres(case.lat, case.lon, lat, lon) <= metres)
+    return [number for number, _ in zip(near, range(limit), strict=False)]
 
 
 def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

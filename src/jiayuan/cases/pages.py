@@ -537,7 +537,7 @@ def case_page(request: Request, session: Session, principal: Principal, case: Ca
         "answerable": answerable[0] if answerable else None, "grid_geometry": grid_geometry,
         "is_resident": principal.role == Role.resident, "error": error or {}, "values": values or {},
         "flash": request.session.pop("flash", None), "max_photos": request.app.state.settings.max_photos,
-        "duplicates": [c.number for c in intake.find_duplicates(session, case)] if "merge" in offered else [],
+        "duplicates": intake.find_duplicates(session, case) if "merge" in offered else [],
     }, status_code=status_code)
 
 

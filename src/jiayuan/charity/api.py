@@ -52,6 +52,7 @@ from jiayuan.charity.schemas import (
 )
 from jiayuan.deps import CurrentPrincipal, DbSession
 from jiayuan.kit.errors import Invalid
+from jiayuan.kit.pagination import Offset
 from jiayuan.kit.excel import XLSX_TYPE
 from jiayuan.registry import households as registry_households
 from jiayuan.registry.households import HouseholdCard
@@ -167,7 +168,7 @@ def stock_levels(supermarket_id: uuid.UUID, principal: CurrentPrincipal, session
 @router.get("/supermarkets/{supermarket_id}/stock/ledger", response_model=LedgerPage)
 def stock_ledger(supermarket_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession,
                  item_id: uuid.UUID | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> Any:
+                 offset: Offset = 0) -> Any:
     rows, total = stock.stock_ledger(session, principal, supermarket_id, item_id=item_id, limit=limit,
                                      offset=offset)
     return LedgerPage(total=total, entries=[
@@ -191,7 +192,7 @@ def record_donation(supermarket_id: uuid.UUID, body: DonationCreate, principal: 
 
 @router.get("/supermarkets/{supermarket_id}/donations", response_model=list[DonationRead])
 def list_donations(supermarket_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession,
-                   limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Annotated[int, Query(ge=0)] = 0) -> Any:
+                   limit: Annotated[int, Query(ge=1, le=500)] = 100, offset: Offset = 0) -> Any:
     return [d for d, _ in stock.list_donations(session, principal, supermarket_id, limit=limit, offset=offset)]
 
 

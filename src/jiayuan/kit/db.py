@@ -175,11 +175,19 @@ def _sqlite_on_begin(conn) -> None:  # noqa: ANN001
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def analyze(engine: Engine, table: str | None = None) -> None:
+def analyze(engine: Engine, table: str | None = None, *, vacuum: bool = False) -> None:
     """Refresh the query planner's statistics after a bulk load (both engines know ANALYZE). Without them SQLite
-    and PostgreSQL plan as if the tables were still empty and pick the wrong index."""
+    and PostgreSQL plan as if the tables were still empty and pick the wrong index.
+
+    With `vacuum` on PostgreSQL, VACUUM (ANALYZE): it also marks the loaded pages all-visible, so that index-only
+    scans (the case metrics) need not visit the table, as they will not once autovacuum has passed."""
+    target = f' "{table}"' if table else ""
+    if vacuum and is_postgres(engine):
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql(f"VACUUM (ANALYZE){target}")
+        return
     with engine.begin() as conn:
-        conn.exec_driver_sql(f'ANALYZE "{table}"' if table else "ANALYZE")
+        conn.exec_driver_sql(f"ANALYZE{target}")
 
 
 def is_postgres(engine: Engine) -> bool:

@@ -7,7 +7,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, Text, UniqueConstraint, Uuid, func, literal_column
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jiayuan.kit.crypto import Encrypted
@@ -129,9 +129,32 @@ class Person(Tenant, Timestamped, Base):
         UniqueConstraint("district_code", "id_number_index"),
         Index("ix_people_district_code_grid_code", "district_code", "grid_code"),
         Index("ix_people_district_code_phone_index", "district_code", "phone_index"),
-        Index("ix_people_district_code_name", "district_code", "name"),
-        Index("ix_people_district_code_name_initials", "district_code", "name_initials"),
+        # Name search (registry/people.py name_clause): each arm of its OR has an index, so that PostgreSQL
+        # combines them instead of reading the district's people. Pattern operator classes let LIKE 'q%' use
+        # them whatever the database's collation.
+        Index("ix_people_district_code_name", "district_code", "name",
+              postgresql_ops={"name": "varchar_pattern_ops"}),
+        Index("ix_people_district_code_name_initials", "district_code", "name_initials",
+              postgresql_ops={"name_initials": "varchar_pattern_ops"}),
+        Index("ix_people_district_code_room_id", "district_code", "room_id"),
     )
+
+
+def name_from(position: int) -> Any:
+    """The name from its `position`-th character: where a given name starts after a surname of one or two."""
+    return func.substr(Person.name, literal_column(str(position)), type_=String)
+
+
+# A query matches a name where it starts at its 1st, 2nd or 3rd character (every place it can start in a name of
+# up to three), and anywhere in the few longer names (compound surnames, names of minorities and foreigners).
+LONG_NAME = 3
+Index("ix_people_name_from_2", Person.district_code, name_from(2).label("name_from_2"),
+      postgresql_ops={"name_from_2": "text_pattern_ops"})
+Index("ix_people_name_from_3", Person.district_code, name_from(3).label("name_from_3"),
+      postgresql_ops={"name_from_3": "text_pattern_ops"})
+Index("ix_people_long_names", Person.district_code, Person.name,
+      sqlite_where=func.length(Person.name) > literal_column(str(LONG_NAME)),
+      postgresql_where=func.length(Person.name) > literal_column(str(LONG_NAME)))
 
 
 class PersonTag(Tenant, Base):

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from pypinyin import Style, lazy_pinyin
-from sqlalchemy import and_, func, or_, select, true, update
+from sqlalchemy import and_, func, literal_column, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
@@ -27,10 +27,12 @@ from jiayuan.registry.models import (
     Building,
     Compound,
     Household,
+    LONG_NAME,
     Person,
     PersonMove,
     PersonTag,
     Room,
+    name_from,
 )
 from jiayuan.units import service as units
 
@@ -229,7 +231,7 @@ def tag_active(today: date) -> Any:
                 or_(PersonTag.ends_on.is_(None), PersonTag.ends_on >= today))
 
 
-def _people_statement(principal: Principal, *, grid: str | None, tag: str | None, residence_type: str | None,
+def _people_statement(session: Session, principal: Principal, *, grid: str | None, tag: str | None, residence_type: str | None,
                       q: str | None, today: date) -> Any:
     """The filtered people in the caller's scope; anonymized records are no longer anyone and stay out, as
     the grid profile leaves them out of its counts (its figures link to these lists)."""
@@ -252,7 +254,7 @@ def _people_statement(principal: Principal, *, grid: str | None, tag: str | None
             stmt = stmt.where(Person.id.in_(select(PersonTag.person_id).where(
                 principal.scope.where(PersonTag), PersonTag.tag == tag, tag_active(today))))
     if q:
-        stmt = stmt.where(_name_clause(principal, q))
+        stmt = stmt.where(_name_clause(session, principal, q))
     return stmt
 
 
@@ -260,7 +262,7 @@ def list_people(session: Session, principal: Principal, *, grid: str | None = No
                 residence_type: str | None = None, q: str | None = None, limit: int = 50, offset: int = 0,
                 today: date | None = None) -> list[Person]:
     """People in the caller's scope, filtered; `q` searches names and initials only (it travels in a URL)."""
-    stmt = _people_statement(principal, grid=grid, tag=tag, residence_type=residence_type, q=q,
+    stmt = _people_statement(session, principal, grid=grid, tag=tag, residence_type=residence_type, q=q,
                              today=today or date.today())
     # In pinyin order, as a Chinese register is read (Unicode order would scatter the same surname).
     order = (Person.name_initials, Person.name, Person.id)
@@ -270,15 +272,30 @@ def list_people(session: Session, principal: Principal, *, grid: str | None = No
 def count_people(session: Session, principal: Principal, *, grid: str | None = None, tag: str | None = None,
                  residence_type: str | None = None, q: str | None = None, today: date | None = None) -> int:
     """How many people `list_people` would page through with the same filters."""
-    stmt = _people_statement(principal, grid=grid, tag=tag, residence_type=residence_type, q=q,
+    stmt = _people_statement(session, principal, grid=grid, tag=tag, residence_type=residence_type, q=q,
                              today=today or date.today())
     return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
 
-def _name_clause(principal: Principal, q: str) -> Any:
-    """A name, pinyin initials, or an address: the compound's name or street address the person lives at."""
+# The rooms of the compounds an address query matches are listed in the query up to this many (an index look-up
+# each); beyond, they are a subquery.
+MAX_LISTED_ROOMS = 5000
+
+
+def _name_clause(session: Session, principal: Principal, q: str) -> Any:
+    """A name, pinyin initials, or an address: the compound's name or street address the person lives at.
+
+    A name matches where the query occurs in it: from its 1st, 2nd or 3rd character (every place in a name of up
+    to three), or anywhere in a longer one (compound surnames, names of minorities and foreigners: a few in a
+    hundred). Each arm of the OR has an index of its own (registry/models.py), and the rooms of matching
+    compounds are found first, so that PostgreSQL combines index scans rather than reading every person of the
+    district (bench/registry.py: 5,000,000 people)."""
     text = unicodedata.normalize("NFKC", q).strip()
-    clauses = [Person.name.contains(text, autoescape=True)]
+    clauses = [Person.name.startswith(text, autoescape=True),
+               name_from(2).startswith(text, autoescape=True),
+               name_from(3).startswith(text, autoescape=True),
+               and_(func.length(Person.name) > literal_column(str(LONG_NAME)),
+                    Person.name.contains(text, autoescape=True))]
     if text.isascii() and text.isalpha():
         clauses.append(Person.name_initials.startswith(text.upper(), autoescape=True))
     if len(text) >= 2:  # one character would match half the district's compounds
@@ -286,10 +303,14 @@ def _name_clause(principal: Principal, q: str) -> Any:
                                                      Building.id == Room.building_id))
                  .join(Compound, and_(Compound.district_code == Building.district_code,
                                       Compound.id == Building.compound_id))
-                 .where(principal.scope.where(Room),  # uncorrelated: the matching rooms are found once
+                 .where(principal.scope.where(Room),
                         or_(Compound.name.contains(text, autoescape=True),
                             Compound.address.contains(text, autoescape=True))))
-        clauses.append(Person.room_id.in_(rooms))
+        found = list(session.scalars(rooms.limit(MAX_LISTED_ROOMS + 1)))
+        if len(found) > MAX_LISTED_ROOMS:  # a word in many addresses: the subquery, slower but whole
+            clauses.append(Person.room_id.in_(rooms))
+        elif found:
+            clauses.append(Person.room_id.in_(found))
     return or_(*clauses)
 
 
@@ -319,7 +340,7 @@ def search(session: Session, principal: Principal, q: str, limit: int = 20) -> l
             return []
         stmt = stmt.where(Person.phone_index == phone_index(phone))
     else:
-        stmt = stmt.where(_name_clause(principal, text))
+        stmt = stmt.where(_name_clause(session, principal, text))
     return list(session.scalars(stmt.order_by(Person.name, Person.id).limit(limit)))
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import CurrentPrincipal, DbSession
 from jiayuan.kit.errors import Forbidden
+from jiayuan.kit.pagination import Offset
 from jiayuan.volunteers import opportunities as opps
 from jiayuan.volunteers import service
 from jiayuan.volunteers.models import Honour, HoursEntry, Opportunity, Signup, Volunteer
@@ -108,7 +109,7 @@ def my_signups(principal: CurrentPrincipal, session: DbSession) -> list[SignupRe
 @router.get("/opportunities", response_model=list[OpportunityRead])
 def list_opportunities(principal: CurrentPrincipal, session: DbSession, upcoming: bool = True,
                        team: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                       offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> list[OpportunityRead]:
+                       offset: Offset = 0) -> list[OpportunityRead]:
     """Opportunities of the caller's units and those above them; upcoming ones by default."""
     found = opps.list_opportunities(session, principal, upcoming=upcoming, team=team, limit=limit, offset=offset)
     return opportunity_reads(session, principal, found)
@@ -187,7 +188,7 @@ def get_honour(honour_id: uuid.UUID, principal: CurrentPrincipal, session: DbSes
 def list_volunteers(principal: CurrentPrincipal, session: DbSession, team: str | None = None,
                     unit: str | None = None, active: bool | None = True,
                     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-                    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> VolunteerList:
+                    offset: Offset = 0) -> VolunteerList:
     found, total = service.list_volunteers(session, principal, team=team, unit=unit, active=active, limit=limit,
                                            offset=offset)
     return VolunteerList(items=volunteer_reads(session, found), total=total, limit=limit, offset=offset)
@@ -221,7 +222,7 @@ def create_account(volunteer_id: uuid.UUID, body: AccountCreate, principal: Curr
 @router.get("/{volunteer_id}/hours", response_model=LedgerRead)
 def hours(volunteer_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession,
           limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-          offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> LedgerRead:
+          offset: Offset = 0) -> LedgerRead:
     """The ledger, newest first, and the balance derived from it."""
     volunteer, entries = service.ledger(session, principal, volunteer_id, limit=limit, offset=offset)
     return LedgerRead(volunteer_id=volunteer.id,
