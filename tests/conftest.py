@@ -11,11 +11,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from jiayuan.accounts import service as accounts_service
 from jiayuan.accounts.service import create_user
 from jiayuan.app import create_app
 from jiayuan.config import Settings
@@ -27,6 +29,13 @@ from tests import logscan
 from tests.personas import PERSONAS, Persona
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Argon2 is slow on purpose (about 170 ms a hash or a check on two cores), and the tests create and sign in
+# thousands of accounts. Theirs are hashed with the cheapest parameters instead: a hash carries its parameters, so
+# checking one costs what making it did. The product's own hashing (argon2-cffi's defaults) is untouched, and the
+# `jiayuan` subprocesses of the CLI tests use it.
+accounts_service._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+accounts_service.DUMMY_HASH = accounts_service._hasher.hash("not-a-password")
 PG_URL = os.environ.get("JIAYUAN_TEST_DATABASE_URL")
 REQUIRE_PG = os.environ.get("JIAYUAN_REQUIRE_POSTGRES") == "1"
 RESIDENT = "resident1"

@@ -49,7 +49,7 @@ DISTRICT = "360802"
 PERSONAL_PHONE = "13907961234"  # a provider's contact person's mobile: never published
 PERSONAL_NAME = "李建国"  # that contact person
 CENTRE_CONTACT = "王主任"
-MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+MOBILE = re.compile(r"(?<![0-9A-Za-z])1[3-9]\d{9}(?![0-9A-Za-z])")  # a whole number: not a slice of a UUID
 
 # jsonschema checks "format" only with a checker; it ships none for date-time and uri, so these are ours.
 FORMATS = FormatChecker()
