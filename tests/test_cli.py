@@ -3,16 +3,21 @@ refusal on an unmigrated database, units import/export/locate, users create, the
 
 from __future__ import annotations
 
+import atexit
 import copy
 import json
 import math
 import os
 import re
+import shutil
+import sqlite3
 import subprocess
 import sys
+import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,6 +26,7 @@ import pytest
 import shapely
 from shapely.geometry import shape
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from jiayuan.accounts.service import check_password
 from jiayuan.kit.db import normalize_url
@@ -82,9 +88,59 @@ def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[
     return result
 
 
+# The small demo as `jiayuan init` and `jiayuan demo --scale small` leave it, once per backend and test process: a
+# SQLite file, or a PostgreSQL database to copy (every run writes the same rows, the seed's).
+_SMALL_DEMO: dict[str, str] = {}
+
+
 def load_small_demo(url: str) -> None:
+    """`jiayuan init` and `jiayuan demo --scale small` into the empty database at `url`: through the CLI the first
+    time in this process for its backend, then by copying what they wrote (both take several seconds)."""
+    postgres = not url.startswith("sqlite")
+    kind = "postgresql" if postgres else "sqlite"
+    template = _SMALL_DEMO.get(kind)
+    if template is not None:
+        _copy_database(template, url)
+        return
     ok(run_cli(url, "init"))
     assert "loaded 19 units" in ok(run_cli(url, "demo", "--scale", "small")).stdout
+    if postgres:
+        name = f"jiayuan_cli_demo_{uuid.uuid4().hex[:10]}"
+        with _admin(url) as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(url).database}"'))
+        atexit.register(_drop_database, url, name)
+        _SMALL_DEMO[kind] = name
+    else:
+        path = Path(url.removeprefix("sqlite:///"))
+        with sqlite3.connect(path) as conn:  # everything in the main file, none left in the write-ahead log
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        _SMALL_DEMO[kind] = str(path.with_name("small-demo-template.db"))
+        shutil.copyfile(path, _SMALL_DEMO[kind])
+
+
+def _copy_database(template: str, url: str) -> None:
+    if url.startswith("sqlite"):
+        shutil.copyfile(template, url.removeprefix("sqlite:///"))
+        return
+    name = make_url(url).database
+    with _admin(url) as conn:  # the scratch database is still empty: made again as a copy, under the same name
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+
+
+@contextmanager
+def _admin(url: str) -> Iterator[Any]:
+    engine = create_engine(make_url(normalize_url(url)).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def _drop_database(url: str, name: str) -> None:
+    with _admin(url) as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def export(url: str, path: Path) -> dict[str, Any]:
