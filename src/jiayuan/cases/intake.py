@@ -37,7 +37,6 @@ from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.registry import things as registry_things
 from jiayuan.units import service as units
-from jiayuan.units.models import GridMember
 
 MAX_DESCRIPTION = 4000
 CHANNELS = ("resident", "hotline", "patrol", "api", "open311")
@@ -283,8 +282,7 @@ def _to_grid_lead(session: Session, case: Case, category: Item,
     """A grid-level case goes straight to the lead of its grid: "every cell a named person" (每格有人).
     Accepted, registered and dispatched by the system in one step, each on the timeline (returned, with the
     lead's account: the answer names the assignee, and reading it here saves a second query)."""
-    lead = session.scalar(select(User).join(GridMember, GridMember.user_id == User.id).where(
-        GridMember.district_code == case.district_code, GridMember.grid_code == case.grid_code, GridMember.is_lead))
+    lead = units.lead_account(session, case.grid_code)
     if lead is None:
         return [], None  # nobody answers for the grid: it waits for the community's dispatcher
     case.accepted_at = case.registered_at = case.dispatched_at = now

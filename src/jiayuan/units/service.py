@@ -15,6 +15,7 @@ from shapely.validation import explain_validity
 from sqlalchemy import Integer, func, select, update
 from sqlalchemy.orm import Session
 
+from jiayuan.accounts.models import User
 from jiayuan.kit import cache
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
 from jiayuan.kit.scope import Scope
@@ -458,6 +459,13 @@ def grid_codes(session: Session, scope: Scope) -> Sequence[str]:
 def lead_of(session: Session, grid_code: str) -> uuid.UUID | None:
     """The grid's lead (网格长), for assigning what arises in the grid; system use, no scope."""
     return session.scalar(select(GridMember.user_id).where(
+        GridMember.district_code == grid_code[:6], GridMember.grid_code == grid_code, GridMember.is_lead))
+
+
+def lead_account(session: Session, grid_code: str) -> User | None:
+    """The grid lead's account itself (lead_of gives its id): for a caller that names the lead as well, in one
+    query."""
+    return session.scalar(select(User).join(GridMember, GridMember.user_id == User.id).where(
         GridMember.district_code == grid_code[:6], GridMember.grid_code == grid_code, GridMember.is_lead))
 
 
