@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import statistics
 import time
 from collections.abc import Callable
@@ -62,10 +61,7 @@ def load_demo_parts(db: Database, scale: str, *, cases: bool, registry: bool = F
     Services and care are left out: none of the measured queries read them, and they double the load time."""
     from jiayuan.demo.load import load_demo
 
-    optional = {"with_services": False, "with_care": False}
-    accepted = inspect.signature(load_demo).parameters
     with db.unit_of_work() as s:
-        loaded = load_demo(s, scale, with_cases=cases, with_registry=registry,
-                           **{k: v for k, v in optional.items() if k in accepted})
+        loaded = load_demo(s, scale, with_cases=cases, with_registry=registry, with_services=False, with_care=False)
     analyze(db.engine)
     return loaded
