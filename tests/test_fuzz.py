@@ -1,5 +1,5 @@
 """Fuzzing the whole OpenAPI of the app with schemathesis, signed in as every role: no answer is a server error, and
-every error body has the shape its family promises — {"error", "message", "field"?, "details"?} under /api/ and
+every error body has the shape its family promises — {"error", "reason", "message", "field"?, "params"?, "details"?} under /api/ and
 /hsds/, the GeoReport v2 error list under /open311/.
 
 What is sent, for each operation (deterministic, so that a failure reproduces; JIAYUAN_FUZZ_SEED=<n> draws other
@@ -192,7 +192,7 @@ def error_shape(path: str, status: int, response: Any) -> str | None:
     body = response.json()
     if not isinstance(body, dict) or not isinstance(body.get("error"), str) or not isinstance(body.get("message"), str):
         return f"no error and message: {body!r:.200}"
-    if extra := set(body) - {"error", "message", "field", "details"}:
+    if extra := set(body) - {"error", "reason", "message", "field", "params", "details"}:
         return f"unexpected keys {sorted(extra)}: {body!r:.200}"
     if "field" in body and not isinstance(body["field"], str):
         return f"field is not a string: {body!r:.200}"

@@ -32,9 +32,25 @@ SCOPE_LENGTHS: dict[Role, tuple[int, ...]] = {
     Role.social_org: (6, 9, 12),
 }
 
+# Role sets: each defined here once, under one name, and used by every domain's policy.py.
 STAFF_ROLES = frozenset(
     {Role.grid_worker, Role.community_staff, Role.street_staff, Role.district_admin, Role.department,
      Role.hotline_operator}
 )
-# Roles that supervise units: they see the unit tree, the map and the staffing of grids.
+# Roles that supervise units: they see the unit tree, the map and the staffing of grids; they dispatch cases and
+# run the registry, care, charity, activities and projects of their unit.
 SUPERVISORS = frozenset({Role.community_staff, Role.street_staff, Role.district_admin})
+# Staff of a unit from the grid up: who works with residents' records in their units.
+UNIT_STAFF = frozenset({Role.grid_worker, *SUPERVISORS})
+# Staff of a unit below the district: who keeps a community's or a street's centre open day by day.
+LOCAL_STAFF = frozenset({Role.community_staff, Role.street_staff})
+# Staff above the community: who approves, runs the streets' centres and reads their reports.
+UPPER_STAFF = frozenset({Role.street_staff, Role.district_admin})
+# The district's own administration: configuration, status of providers, subsidies.
+DISTRICT_ADMINS = frozenset({Role.district_admin})
+# The district's desk for member providers: the administration and the 12343 operators who match orders.
+DISTRICT_DESK = frozenset({Role.district_admin, Role.hotline_operator})
+# Who speaks for a resident: the resident, or a 12343 operator on their behalf (report, order, rate, complain).
+CALLERS = frozenset({Role.resident, Role.hotline_operator})
+# Roles without a unit scope of their own in the case loop: they see only what they reported.
+OWN_RECORDS_ONLY = frozenset({Role.resident, Role.provider, Role.volunteer, Role.social_org})

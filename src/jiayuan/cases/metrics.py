@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
@@ -21,7 +21,7 @@ from jiayuan.kit import cache
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.i18n import TIMEZONE
-from jiayuan.kit.scope import Scope
+from jiayuan.kit.scope import Scope, under
 from jiayuan.units import service as units
 
 GROUPINGS = ("grid", "community", "street", "district", "department", "person")
@@ -202,27 +202,9 @@ def default_by(principal: Principal) -> str:
 
 
 def _district_clause(session: Session, principal: Principal) -> ColumnElement[bool]:
-    """The caller's districts, stated on district_code itself so that the planner starts from the
-    (district_code, reported_at) index. A prefix above the district (a city, "3608") is spelt out as the
-    districts under it, so that the index is searched per district rather than scanned over a range."""
-    exact: set[str] = set()
-    ranges: list[ColumnElement[bool]] = []
-    for p in principal.scope.prefixes:
-        if p == "":
-            return true()
-        if len(p) >= 6:
-            exact.add(p[:6])
-            continue
-        under = [code for code in unit_names(session) if len(code) == 6 and code.startswith(p)]
-        if under:
-            exact.update(under)
-        else:  # no units loaded under it: the range still selects the right rows
-            ranges.append(and_(Case.district_code >= p, Case.district_code < p + ":"))
-    parts: list[ColumnElement[bool]] = list(ranges)
-    if exact:
-        parts.insert(0, (Case.district_code == next(iter(exact))) if len(exact) == 1
-                     else Case.district_code.in_(sorted(exact)))
-    return or_(*parts) if parts else false()
+    """The caller's districts on district_code itself, so that the planner starts from the (district_code,
+    reported_at) index (kit.scope.Scope.district_clause)."""
+    return principal.scope.district_clause(Case.district_code, unit_names(session))
 
 
 def _visible_clause(principal: Principal) -> ColumnElement[bool]:
@@ -277,7 +259,7 @@ def _key_clause(by: str, key: str) -> ColumnElement[bool]:
             return func.length(Case.origin_code) < n
         if len(key) != n or not key.isdigit():
             raise Invalid(f"a {by} code of {n} digits, {NONE_KEY} or {ALL_KEY}", field="key")
-        return and_(Case.district_code == key[:6], Case.origin_code >= key, Case.origin_code < key + ":")
+        return under(Case.origin_code, key, Case.district_code)
     if by == "department":
         return Case.department.is_(None) if key == NONE_KEY else Case.department == key
     if key == NONE_KEY:

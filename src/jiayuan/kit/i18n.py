@@ -7,7 +7,6 @@ from datetime import datetime
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
@@ -15,11 +14,12 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
+from jiayuan.kit.clock import TIMEZONE
+
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
 LOCALE_NAMES = {"zh_CN": "简体中文", "en": "English"}
-TIMEZONE = ZoneInfo("Asia/Shanghai")
 
 
 @lru_cache

@@ -75,23 +75,24 @@ def parse_id_number(value: str, *, field: str = "id_number", today: date | None 
     """Validate an 18-character citizen ID number, or raise `Invalid` naming `field` and the rule that failed."""
     text = _clean(value).upper()
     if not text:
-        raise Invalid("ID number is required", field=field)
+        raise Invalid("ID number is required", field=field, reason="required")
     if len(text) != 18:
-        raise Invalid(f"ID number must be 18 characters, got {len(text)}", field=field)
+        raise Invalid(f"ID number must be 18 characters, got {len(text)}", field=field, reason="id_length")
     if not _ID_SHAPE.fullmatch(text):
-        raise Invalid("ID number must be 17 digits followed by a digit or X", field=field)
+        raise Invalid("ID number must be 17 digits followed by a digit or X", field=field, reason="id_shape")
     digits = text[6:14]
     try:
         birth = date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
     except ValueError:
-        raise Invalid(f"ID number holds an impossible birth date ({digits})", field=field) from None
+        raise Invalid(f"ID number holds an impossible birth date ({digits})", field=field,
+                      reason="id_birth_date") from None
     if birth > (today or date.today()):
-        raise Invalid("ID number holds a birth date in the future", field=field)
+        raise Invalid("ID number holds a birth date in the future", field=field, reason="id_birth_date")
     if birth < _EARLIEST_BIRTH:
-        raise Invalid("ID number holds a birth date before 1900", field=field)
+        raise Invalid("ID number holds a birth date before 1900", field=field, reason="id_birth_date")
     if id_check_char(text[:17]) != text[17]:
         # Do not echo the expected character: that would let anyone forge a passing number by trial.
-        raise Invalid("ID number check character is wrong (mistyped digit?)", field=field)
+        raise Invalid("ID number check character is wrong (mistyped digit?)", field=field, reason="check_char")
     return IdNumber(
         value=text, region=text[:6], birth_date=birth, sex="male" if int(text[16]) % 2 else "female"
     )
@@ -192,27 +193,29 @@ def parse_credit_code(value: str, *, field: str = "credit_code") -> CreditCode:
     """Validate an 18-character unified social credit code, or raise `Invalid` naming `field` and the failed rule."""
     text = _clean(value).upper()
     if not text:
-        raise Invalid("Credit code is required", field=field)
+        raise Invalid("Credit code is required", field=field, reason="required")
     if len(text) != 18:
-        raise Invalid(f"Credit code must be 18 characters, got {len(text)}", field=field)
+        raise Invalid(f"Credit code must be 18 characters, got {len(text)}", field=field, reason="credit_length")
     if not _CREDIT_SHAPE.fullmatch(text):
         raise Invalid(
             "Credit code must use digits and capital letters except I, O, Z, S, V, "
             "with digits in positions 3 to 8",
-            field=field,
+            field=field, reason="credit_shape",
         )
     if text[0] not in CREDIT_DEPARTMENTS:
-        raise Invalid(f"Credit code has an unknown registration department '{text[0]}'", field=field)
+        raise Invalid(f"Credit code has an unknown registration department '{text[0]}'", field=field,
+                      reason="credit_shape")
     # Both check characters: the 18th covers the whole code, the 17th the embedded organization code.
     # Known real codes (e.g. 91440300708461136T, 12440600MB2C07549J) satisfy both. Some codes issued in
     # Xiamen before 2016 fail the 18th-character check (hutool issue #4119); they are refused here and need
     # a manual override upstream if one ever has to be registered.
     if credit_check_char(text[:17]) != text[17]:
-        raise Invalid("Credit code check character is wrong (mistyped character?)", field=field)
+        raise Invalid("Credit code check character is wrong (mistyped character?)", field=field,
+                      reason="check_char")
     if organization_check_char(text[8:16]) != text[16]:
         raise Invalid(
-            "Credit code holds an organization code (9th to 17th) whose check character is wrong", field=field
-        )
+            "Credit code holds an organization code (9th to 17th) whose check character is wrong", field=field,
+            reason="check_char")
     return CreditCode(
         value=text, department=text[0], kind=text[1], region=text[2:8], organization_code=text[8:17]
     )
@@ -228,7 +231,7 @@ def parse_mobile(value: str, *, field: str = "phone") -> str:
     """A mainland mobile number as 11 digits (13812345678) from '+86 138-1234-5678' and the like."""
     text = _MOBILE_SEPARATORS.sub("", _clean(value))
     if not text:
-        raise Invalid("Mobile number is required", field=field)
+        raise Invalid("Mobile number is required", field=field, reason="required")
     if text.startswith("+86"):
         text = text[3:]
     elif text.startswith("86") and len(text) == 13:
@@ -236,8 +239,8 @@ def parse_mobile(value: str, *, field: str = "phone") -> str:
         text = text[2:]
     if not _MOBILE.fullmatch(text):
         raise Invalid(
-            "Mobile number must be 11 digits starting with 13 to 19 (a +86 prefix is allowed)", field=field
-        )
+            "Mobile number must be 11 digits starting with 13 to 19 (a +86 prefix is allowed)", field=field,
+            reason="not_a_mobile")
     return text
 
 

@@ -21,7 +21,7 @@ from jiayuan.kit.scope import Scope
 from jiayuan.registry.pages import PostedForm, field_float, field_int, field_text, path_id, query, unit_code
 from jiayuan.services import catalogue, present
 from jiayuan.services import centres as service
-from jiayuan.services import hours as weekly
+from jiayuan.kit import hours as weekly
 from jiayuan.services.checks import require_role as require_service_role
 from jiayuan.services.models import ServiceCentre
 from jiayuan.services.page_kit import base_context, form_error, parse_yuan, status_of, unit_choices

@@ -21,7 +21,7 @@ from jiayuan.cases.calendar import WorkCalendar
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
 from jiayuan.kit.scope import Scope
-from jiayuan.services import hours as weekly
+from jiayuan.kit import hours as weekly
 from jiayuan.services.catalogue import get_centre_kind, list_centre_kinds
 from jiayuan.services.checks import (
     check_phone,

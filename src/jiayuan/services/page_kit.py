@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.service import Principal
 from jiayuan.kit import i18n
 from jiayuan.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from jiayuan.services import hours as weekly
+from jiayuan.kit import hours as weekly
 from jiayuan.services import present
 from jiayuan.units import service as units
 from jiayuan.web import gettext_for, request_locale

@@ -14,7 +14,7 @@ from jiayuan.kit import excel
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.scope import Scope
 from jiayuan.services import centres as service
-from jiayuan.services import hours as weekly
+from jiayuan.kit import hours as weekly
 from jiayuan.services.catalogue import list_centre_kinds
 from jiayuan.services.models import CentreKind, ServiceCentre
 from jiayuan.units import service as units

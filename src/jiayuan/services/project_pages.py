@@ -19,7 +19,7 @@ from jiayuan.kit.errors import DomainError, Invalid
 from jiayuan.registry import organizations, people
 from jiayuan.registry.models import TAGS
 from jiayuan.registry.pages import PostedForm, field_date, field_int, field_text, labels, path_id, unit_code
-from jiayuan.services import hours as weekly
+from jiayuan.kit import hours as weekly
 from jiayuan.services import projects
 from jiayuan.services.models import ProducePoint, ServiceProject
 from jiayuan.services.page_kit import base_context, form_error, status_of, unit_choices

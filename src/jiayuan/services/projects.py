@@ -18,7 +18,7 @@ from jiayuan.kit.errors import Conflict, Invalid, NotFound
 from jiayuan.kit.scope import Scope
 from jiayuan.registry import organizations, people
 from jiayuan.registry.models import TAGS, Organization, Person
-from jiayuan.services import hours as weekly
+from jiayuan.kit import hours as weekly
 from jiayuan.services.checks import check_point, clean_text, flag, require_role, unit_in_scope, whole_number
 from jiayuan.services.models import ProducePoint, ProjectActivity, ProjectBeneficiary, ServiceProject
 from jiayuan.units import service as units

@@ -24,7 +24,7 @@ from jiayuan.kit.identity import mask_phone
 from jiayuan.kit.scope import Scope
 from jiayuan.registry import organizations
 from jiayuan.registry.pages import PostedForm, field_text, pages_of, path_id, query, unit_code
-from jiayuan.services import hours as weekly
+from jiayuan.kit import hours as weekly
 from jiayuan.services import performance
 from jiayuan.services import providers as service
 from jiayuan.services.catalogue import list_items

@@ -25,7 +25,7 @@ from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.scope import Scope
 from jiayuan.notify.service import queue_message
 from jiayuan.registry import people
-from jiayuan.services.hours import parse_week
+from jiayuan.kit.hours import parse_week
 from jiayuan.units import service as units
 from jiayuan.volunteers.models import LEDGER_KINDS, Honour, HoursEntry, Volunteer
 from jiayuan.volunteers.teams import check_team

@@ -29,7 +29,7 @@ Week = dict[str, Intervals]
 def _hhmm(value: Any, field: str) -> str:
     m = _HHMM.fullmatch(value.strip()) if isinstance(value, str) else None
     if m is None or int(m.group(1)) > 23 or int(m.group(2)) > 59:
-        raise Invalid("a time is written HH:MM, from 00:00 to 23:59", field=field)
+        raise Invalid("a time is written HH:MM, from 00:00 to 23:59", field=field, reason="not_hhmm")
     return f"{int(m.group(1)):02d}:{m.group(2)}"
 
 
@@ -38,22 +38,23 @@ def parse_intervals(value: Any, field: str) -> Intervals:
     if value is None:
         return []
     if not isinstance(value, (list, tuple)):
-        raise Invalid("must be a list of [start, end] pairs", field=field)
+        raise Invalid("must be a list of [start, end] pairs", field=field, reason="not_intervals")
     if len(value) > MAX_INTERVALS:
-        raise Invalid(f"at most {MAX_INTERVALS} intervals a day", field=field)
+        raise Invalid(f"at most {MAX_INTERVALS} intervals a day", field=field, reason="too_many",
+                      limit=MAX_INTERVALS)
     spans: list[tuple[str, str, int]] = []
     for i, pair in enumerate(value):
         where = f"{field}[{i}]"
         if not isinstance(pair, (list, tuple)) or len(pair) != 2:
-            raise Invalid("must be a pair [start, end]", field=where)
+            raise Invalid("must be a pair [start, end]", field=where, reason="not_intervals")
         start, end = _hhmm(pair[0], where), _hhmm(pair[1], where)
         if start >= end:
-            raise Invalid("the start must be before the end", field=where)
+            raise Invalid("the start must be before the end", field=where, reason="end_before_start")
         spans.append((start, end, i))
     spans.sort()
     for (_s1, e1, _i1), (s2, _e2, i2) in pairwise(spans):
         if s2 < e1:
-            raise Invalid("overlaps another interval of the same day", field=f"{field}[{i2}]")
+            raise Invalid("overlaps another interval of the same day", field=f"{field}[{i2}]", reason="overlaps")
     return [[s, e] for s, e, _i in spans]
 
 
@@ -62,12 +63,13 @@ def parse_week(value: Any, field: str = "weekly_hours") -> Week | None:
     if value is None:
         return None
     if not isinstance(value, Mapping):
-        raise Invalid('must be an object of weekdays "1" (Monday) to "7" (Sunday)', field=field)
+        raise Invalid('must be an object of weekdays "1" (Monday) to "7" (Sunday)', field=field,
+                      reason="not_a_week")
     week: Week = {d: [] for d in WEEKDAYS}
     for key, intervals in value.items():
         day = str(key).strip()
         if day not in WEEKDAYS:
-            raise Invalid('weekdays are "1" (Monday) to "7" (Sunday)', field=f"{field}.{key}")
+            raise Invalid('weekdays are "1" (Monday) to "7" (Sunday)', field=f"{field}.{key}", reason="not_a_week")
         week[day] = parse_intervals(intervals, f"{field}.{day}")
     return week
 
@@ -85,7 +87,8 @@ def parse_day_text(text: str | None, field: str) -> Intervals:
         pairs.append([m.group(1), m.group(2)])
         pos = m.end()
     if not pairs or not _GAP.fullmatch(text[pos:]):
-        raise Invalid("write each interval as 08:30-12:00, separated by commas", field=f"{field}[{len(pairs)}]")
+        raise Invalid("write each interval as 08:30-12:00, separated by commas", field=f"{field}[{len(pairs)}]",
+                      reason="not_intervals")
     return parse_intervals(pairs, field)
 
 
