@@ -31,6 +31,8 @@ from jiayuan.cases import workbench as cases_workbench
 from jiayuan.charity import api as charity_api
 from jiayuan.charity import pages as charity_pages
 from jiayuan.config import Settings, get_settings
+from jiayuan.face import nav as face_nav
+from jiayuan.face import pages as face_pages
 from jiayuan.kit.db import Database
 from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound, Unauthorized, Unavailable
 from jiayuan.registry import pages as registry_pages
@@ -52,7 +54,7 @@ from jiayuan.units import api as units_api
 from jiayuan.units import pages as units_pages
 from jiayuan.volunteers import api as volunteers_api
 from jiayuan.volunteers import pages as volunteers_pages
-from jiayuan.web import gettext_for, render
+from jiayuan.web import env, gettext_for, render
 
 log = logging.getLogger("jiayuan")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -124,6 +126,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
 
+    env.globals["menu"] = face_nav.menu  # the top bar of every page, by role (face/nav.py)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for name, sub in VENDOR.items():
         path = settings.node_modules / sub
@@ -133,7 +136,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             log.warning("front-end library %s missing at %s; run `npm ci`", name, path)
 
     # metrics_api before cases_api and any /cases/{number} page: /…/cases/metrics is not a case number.
-    for module in (accounts_api, units_api, metrics_api, cases_api, accounts_pages, accounts_totp_pages,
+    for module in (accounts_api, units_api, metrics_api, cases_api, face_pages, accounts_pages, accounts_totp_pages,
                    units_pages, calendar_pages,
                    open311, open311_keys, cases_workbench, cases_pages,
                    registry_transfer_api,  # before people/places: /people/export is no person id

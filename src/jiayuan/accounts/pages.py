@@ -1,4 +1,4 @@
-"""Pages of accounts: sign-in and sign-out, the language switch, and each role's home page."""
+"""Pages of accounts: sign-in and sign-out, and the language switch (the home page is the face's)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from jiayuan.accounts import security
 from jiayuan.accounts.models import User
-from jiayuan.accounts.roles import SUPERVISORS, Role
-from jiayuan.care import service as care
-from jiayuan.cases import calendar
-from jiayuan.cases import workbench as cases_workbench
 from jiayuan.deps import AppSettings, DbSession, OptionalPrincipal, client_ip, verify_csrf
 from jiayuan.kit import i18n
 from jiayuan.kit.errors import Unauthorized
-from jiayuan.units import service as units
 from jiayuan.web import LANG_COOKIE, gettext_for, render
 
 router = APIRouter(include_in_schema=False)
@@ -29,11 +24,6 @@ def safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/home"
     return target
-
-
-@router.get("/")
-def root(principal: OptionalPrincipal) -> Response:
-    return RedirectResponse("/home" if principal else "/login", status_code=303)
 
 
 @router.get("/login")
@@ -86,24 +76,3 @@ def switch_language(locale: str, next: str | None = None) -> Response:
     response = RedirectResponse(safe_next(next), status_code=303)
     response.set_cookie(LANG_COOKIE, i18n.pick_locale(locale), max_age=365 * 24 * 3600, samesite="lax")
     return response
-
-
-@router.get("/home")
-def home(request: Request, principal: OptionalPrincipal, session: DbSession) -> Response:
-    if principal is None:
-        return RedirectResponse("/login?next=/home", status_code=303)
-    context: dict = {"counts": units.count_units(session, principal.scope), "scope_units": []}
-    if principal.scope_code:
-        context["scope_units"] = units.chain_of(session, principal.scope_code)
-    if principal.role == Role.grid_worker:
-        context["my_grids"] = [units.chain_of(session, code)[-1] for code in principal.grids]
-    if principal.role in SUPERVISORS:
-        context["unstaffed"] = len(units.grids_without_workers(session, principal.scope))
-    if principal.role in (Role.grid_worker, Role.department):
-        context["todo"] = cases_workbench.todo_count(session, principal)
-    if principal.role == Role.district_admin:
-        context["calendar_missing"] = calendar.unknown_years(session, calendar.local_today())
-    if principal.role in (Role.grid_worker, Role.community_staff):
-        rows, total = care.list_alerts(session, principal, limit=5)  # people in care not visited in time
-        context["care_alerts"] = {"rows": rows, "total": total}
-    return render(request, "home.html", context)
