@@ -19,7 +19,6 @@ from starlette.middleware.sessions import SessionMiddleware
 from jiayuan import __version__
 from jiayuan.accounts import api as accounts_api
 from jiayuan.accounts import pages as accounts_pages
-from jiayuan.accounts import totp_pages as accounts_totp_pages
 from jiayuan.activities import api as activities_api
 from jiayuan.activities import pages as activities_pages
 from jiayuan.care import api as care_api
@@ -33,6 +32,7 @@ from jiayuan.charity import pages as charity_pages
 from jiayuan.config import Settings, get_settings
 from jiayuan.face import nav as face_nav
 from jiayuan.face import pages as face_pages
+from jiayuan.hooks import register_hooks
 from jiayuan.kit.db import Database
 from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound, Unauthorized, Unavailable
 from jiayuan.registry import pages as registry_pages
@@ -102,6 +102,7 @@ class _DropQueryString(logging.Filter):
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
+    register_hooks()
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, _DropQueryString) for f in access.filters):
         access.addFilter(_DropQueryString())
@@ -136,7 +137,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             log.warning("front-end library %s missing at %s; run `npm ci`", name, path)
 
     # metrics_api before cases_api and any /cases/{number} page: /…/cases/metrics is not a case number.
-    for module in (accounts_api, units_api, metrics_api, cases_api, face_pages, accounts_pages, accounts_totp_pages,
+    for module in (accounts_api, units_api, metrics_api, cases_api, face_pages, accounts_pages,
                    units_pages, calendar_pages,
                    open311, open311_keys, cases_workbench, cases_pages,
                    registry_transfer_api,  # before people/places: /people/export is no person id
