@@ -54,6 +54,7 @@ from jiayuan.units import api as units_api
 from jiayuan.units import pages as units_pages
 from jiayuan.volunteers import api as volunteers_api
 from jiayuan.volunteers import pages as volunteers_pages
+from jiayuan.page_kit import N_, explain, messages_for
 from jiayuan.web import env, gettext_for, render
 
 log = logging.getLogger("jiayuan")
@@ -70,6 +71,12 @@ SECURITY_HEADERS = {
 }
 # What a 503 asks a client to wait when the database does not answer: a restart takes a second or two.
 DB_RETRY_AFTER_SECONDS = 2
+# Errors that reach the error page from any route (a form catches its own), by (field, reason).
+ERROR_PAGE_MESSAGES = {
+    ("csrf_token", "forbidden"): N_("the form has expired or did not come from this site; reload the page and try "
+                                   "again"),
+    ("role", "forbidden"): N_("your role may not do this"),
+}
 # The OpenAPI pages load Swagger UI and ReDoc from their CDN: they keep FastAPI's defaults, every other page the CSP.
 _DOC_PATHS = ("/docs", "/redoc")
 
@@ -194,7 +201,8 @@ def _install_error_handlers(app: FastAPI) -> None:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         _ = gettext_for(request)
         # A page does not say whether a record exists outside the caller's scope.
-        message = _("Not found, or outside your scope") if isinstance(exc, NotFound) else _(exc.message)
+        message = (_("Not found, or outside your scope") if isinstance(exc, NotFound)
+                   else explain(request, exc, {**ERROR_PAGE_MESSAGES, **(messages_for(request.url.path) or {})})[1])
         return render(request, "error.html", {"status": exc.status_code, "message": message},
                       status_code=exc.status_code)
 
