@@ -5,50 +5,17 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from fastapi import Request
-from sqlalchemy.orm import Session
 
-from jiayuan.accounts.service import Principal
-from jiayuan.kit import i18n
 from jiayuan.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from jiayuan.kit import hours as weekly
-from jiayuan.services import present
-from jiayuan.units import service as units
-from jiayuan.web import gettext_for, request_locale
+from jiayuan.services.present import base_context, unit_choices  # noqa: F401 - until the pages use jiayuan.page_kit
+from jiayuan.web import gettext_for
 
 _BRACKETS = re.compile(r"\[\d+\]$")
 
 
 # Labels, money on forms, errors by field.
-
-
-def weekday_names(_: Any) -> dict[str, str]:
-    return {"1": _("Monday"), "2": _("Tuesday"), "3": _("Wednesday"), "4": _("Thursday"), "5": _("Friday"),
-            "6": _("Saturday"), "7": _("Sunday")}
-
-
-def short_weekdays(_: Any) -> dict[str, str]:
-    return {"1": _("Mon"), "2": _("Tue"), "3": _("Wed"), "4": _("Thu"), "5": _("Fri"), "6": _("Sat"),
-            "7": _("Sun")}
-
-
-def week_summary(week: dict[str, Any] | None, _: Any) -> list[str]:
-    """"Mon–Fri 08:30–12:00, 14:00–17:30", consecutive days with the same hours written once."""
-    names, out, days = short_weekdays(_), [], weekly.WEEKDAYS
-    i = 0
-    while i < len(days):
-        spans = (week or {}).get(days[i]) or []
-        j = i
-        while j + 1 < len(days) and ((week or {}).get(days[j + 1]) or []) == spans:
-            j += 1
-        if spans:
-            who = names[days[i]] if i == j else _("%(first)s to %(last)s") % {"first": names[days[i]],
-                                                                               "last": names[days[j]]}
-            out.append(f"{who} {weekly.format_intervals(spans)}")
-        i = j + 1
-    return out
 
 
 def parse_yuan(text: str, field: str = "amount_fen") -> int:
@@ -131,23 +98,3 @@ def form_error(request: Request, exc: DomainError, form: str = "") -> dict[str, 
 
 def status_of(exc: DomainError) -> int:
     return exc.status_code if exc.status_code in (403, 409, 422) else 422
-
-
-def flash(request: Request) -> str | None:
-    return request.session.pop("flash", None)
-
-
-def base_context(request: Request) -> dict[str, Any]:
-    _ = gettext_for(request)
-    locale = request_locale(request)
-    return {"flash": flash(request), "yuan": present.yuan, "wan": lambda f: present.wan_yuan(f, locale),
-            "percent": present.percent, "fmt_day": lambda d: present.day_label(d, locale),
-            "fmt_date": lambda d: i18n.fmt_date(d, locale), "intervals": weekly.format_intervals,
-            "week_summary": lambda w: week_summary(w, _), "weekdays": weekday_names(_),
-            "WEEKDAYS": weekly.WEEKDAYS}
-
-
-def unit_choices(session: Session, principal: Principal, lengths: tuple[int, ...]) -> list[dict[str, Any]]:
-    """Units of the caller's scope a record can belong to, indented by level."""
-    return [{"code": u.code, "name": u.name, "depth": (len(u.code) - 9) // 3}
-            for u in units.list_units(session, principal.scope) if len(u.code) in lengths]

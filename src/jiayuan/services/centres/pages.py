@@ -1,0 +1,301 @@
+"""Pages of service centres: the public directory by street with today's hours and a map, the public catalogue,
+the staff's pages to keep a centre (details and week, exceptions, today's opening, subsidies) and the subsidy
+report with its Excel export. Projects and produce points are in projects/pages.py."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from jiayuan.accounts.roles import Role
+from jiayuan.accounts.service import Principal
+from jiayuan.cases.calendar import local_today
+from jiayuan.deps import AppSettings, DbSession, OptionalPrincipal, require_role, verify_csrf
+from jiayuan.kit import hours as weekly
+from jiayuan.kit.errors import DomainError, Invalid, NotFound
+from jiayuan.kit.scope import Scope
+from jiayuan.registry.pages import PostedForm, field_float, field_int, field_text, path_id, query, unit_code
+from jiayuan.services.catalogue import service as catalogue
+from jiayuan.services.centres import service as service
+from jiayuan.services.centres import views
+from jiayuan.services.centres.models import ServiceCentre
+from jiayuan.services.checks import require_role as require_service_role
+from jiayuan.services.page_kit import base_context, form_error, parse_yuan, status_of, unit_choices
+from jiayuan.units import service as units
+from jiayuan.web import gettext_for, render, request_locale
+
+router = APIRouter(include_in_schema=False)
+CentreDesk = Annotated[Principal, Depends(require_role(Role.community_staff, Role.street_staff,
+                                                       Role.district_admin))]
+ReportDesk = Annotated[Principal, Depends(require_role(Role.street_staff, Role.district_admin))]
+REPORT_YEARS = 6
+RECENT_OPENINGS = 14
+
+
+# The public directory (no sign-in): mobile first, large type.
+
+
+@router.get("/services/centres")
+def public_directory(request: Request, session: DbSession, settings: AppSettings, principal: OptionalPrincipal,
+                     street: str | None = None, kind: str | None = None) -> Response:
+    locale = request_locale(request)
+    street = unit_code(street)
+    street = street if len(street) == 9 else ""
+    district = street[:6] if street else units.single_district(session)
+    streets = units.list_units(session, Scope((district,)), level="street") if district else []
+    kinds = catalogue.list_centre_kinds(session)
+    kind = kind if kind in {k.code for k in kinds} else ""
+    found = service.public_centres(session, district, street=street or None, kind=kind or None) if district else []
+    items = views.centre_dicts(session, found, staff=False, locale=locale)
+    by_street: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        by_street.setdefault(item["street_code"], []).append(item)
+    map_points = [{"id": str(i["id"]), "lat": i["lat"], "lon": i["lon"], "name": i["name"],
+                   "kind": i["kind_name"], "open": i["today"]["open"],
+                   "hours": weekly.format_intervals(i["today"]["hours"])}
+                  for i in items if i["lat"] is not None and i["lon"] is not None]
+    outlines = [{"code": s.code, "name": s.name, "geometry": s.geometry} for s in streets
+                if s.geometry and (not street or s.code == street)]
+    return render(request, "services/centres.html", {
+        **base_context(request), "streets": streets, "street": street, "kinds": kinds, "kind": kind,
+        "kind_names": views.kind_names(session, locale), "by_street": by_street, "total": len(items),
+        "today": local_today(), "map": {"points": map_points, "outlines": outlines},
+        "tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution})
+
+
+@router.get("/services/catalogue")
+def public_catalogue(request: Request, session: DbSession, principal: OptionalPrincipal) -> Response:
+    entries = catalogue.list_items(session)
+    groups = [{"group": g, "items": [i for i in entries if i.parent_code == g.code]}
+              for g in entries if g.parent_code is None]
+    return render(request, "services/catalogue.html", {**base_context(request), "groups": groups})
+
+
+# Staff: the centres of my scope.
+
+
+@router.get("/services/centres/manage")
+def manage_list(request: Request, principal: CentreDesk, session: DbSession, unit: str | None = None,
+                kind: str | None = None) -> Response:
+    locale = request_locale(request)
+    unit = unit_code(unit)
+    kinds = catalogue.list_centre_kinds(session)
+    kind = kind if kind in {k.code for k in kinds} else ""
+    found = service.list_centres(session, principal, unit=unit or None, kind=kind or None)
+    items = views.centre_dicts(session, found, staff=True, locale=locale)
+    return render(request, "services/manage.html", {
+        **base_context(request), "items": items, "opened": service.opened_today(session, found),
+        "units": unit_choices(session, principal, (9, 12)), "unit": unit, "kinds": kinds, "kind": kind,
+        "can_add": principal.role in service.CENTRE_MANAGERS})
+
+
+def _typed(form: FormData) -> dict[str, Any]:
+    """The centre form as typed, to show again beside an error."""
+    names = ("name", "kind_code", "unit_code", "address", "lat", "lon", "capacity", "facilities", "contact_name",
+             "phone", "description")
+    values: dict[str, Any] = {n: field_text(form, n, 2000) for n in names}
+    values.update({f"hours_{d}": field_text(form, f"hours_{d}", 200) for d in weekly.WEEKDAYS})
+    values["is_public"] = form.get("is_public") == "1"
+    values["active"] = form.get("active") == "1"
+    return values
+
+
+def _fields(form: FormData, values: dict[str, Any]) -> dict[str, Any]:
+    """The fields for the service; a number or a day's hours that cannot be read names its field."""
+    fields: dict[str, Any] = {n: values[n] or None for n in ("name", "kind_code", "unit_code", "address",
+                                                            "contact_name", "phone", "description")}
+    fields["facilities"] = values["facilities"] or None
+    fields["capacity"] = field_int(form, "capacity")
+    fields["lat"], fields["lon"] = field_float(form, "lat"), field_float(form, "lon")
+    fields["weekly_hours"] = {d: weekly.parse_day_text(values[f"hours_{d}"], f"hours_{d}") for d in weekly.WEEKDAYS}
+    fields["is_public"] = values["is_public"]
+    return fields
+
+
+def _form_page(request: Request, session: Session, principal: Principal, values: dict[str, Any],
+               errors: dict[str, str], centre: ServiceCentre | None = None, status_code: int = 200) -> Response:
+    return render(request, "services/centre_form.html", {
+        **base_context(request), "centre": centre, "values": values, "errors": errors,
+        "units": unit_choices(session, principal, (9, 12)), "kinds": catalogue.list_centre_kinds(session),
+        "kind_names": views.kind_names(session, request_locale(request))}, status_code=status_code)
+
+
+def centre_values(centre: ServiceCentre) -> dict[str, Any]:
+    values: dict[str, Any] = {k: getattr(centre, k) for k in (
+        "name", "kind_code", "unit_code", "address", "lat", "lon", "capacity", "contact_name", "phone",
+        "description", "is_public", "active")}
+    values["facilities"] = "、".join(centre.facilities or [])
+    for d in weekly.WEEKDAYS:
+        values[f"hours_{d}"] = weekly.format_intervals((centre.weekly_hours or {}).get(d), ", ").replace("–", "-")
+    return values
+
+
+@router.get("/services/centres/new")
+def new_centre(request: Request, principal: CentreDesk, session: DbSession) -> Response:
+    require_service_role(principal, service.CENTRE_MANAGERS, "add service centres")
+    values = {"is_public": True, "unit_code": principal.scope_code if principal.role == Role.street_staff else "",
+              **{f"hours_{d}": "08:30-12:00, 14:00-17:30" for d in "12345"}}
+    return _form_page(request, session, principal, values, {})
+
+
+@router.post("/services/centres/new", dependencies=[Depends(verify_csrf)])
+def create_centre(request: Request, principal: CentreDesk, session: DbSession, form: PostedForm) -> Response:
+    _ = gettext_for(request)
+    values = _typed(form)
+    try:
+        fields = _fields(form, values)
+        with session.begin_nested():
+            centre = service.create_centre(session, principal, **fields)
+    except DomainError as exc:
+        return _form_page(request, session, principal, values, form_error(request, exc, "centre"),
+                          status_code=status_of(exc))
+    request.session["flash"] = _("Saved.")
+    return RedirectResponse(f"/services/centres/{centre.id}", status_code=303)
+
+
+def _centre_page(request: Request, session: Session, principal: Principal, centre: ServiceCentre,
+                 errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+                 status_code: int = 200) -> Response:
+    locale = request_locale(request)
+    today = local_today()
+    item = views.centre_dicts(session, [centre], staff=True, locale=locale)[0]
+    return render(request, "services/centre.html", {
+        **base_context(request), "centre": centre, "item": item, "today": today,
+        "exceptions": service.list_exceptions(session, principal, centre.id, today - timedelta(days=7)),
+        "openings": service.list_openings(session, principal, centre.id, today - timedelta(days=RECENT_OPENINGS)),
+        "opened_today": centre.id in service.opened_today(session, [centre], today),
+        "subsidies": service.list_subsidies(session, principal, centre.id),
+        "can_edit": principal.role in service.CENTRE_MANAGERS,
+        "can_record": principal.role in service.CENTRE_STAFF,
+        "can_grant": principal.role in service.SUBSIDY_GRANTORS,
+        "units": unit_choices(session, principal, (9, 12)), "kinds": catalogue.list_centre_kinds(session),
+        "kind_names": views.kind_names(session, locale), "errors": errors or {},
+        "values": values or centre_values(centre), "this_year": today.year}, status_code=status_code)
+
+
+@router.get("/services/centres/{centre_id}")
+def centre_page(centre_id: str, request: Request, principal: CentreDesk, session: DbSession) -> Response:
+    return _centre_page(request, session, principal, service.get_centre(session, principal, path_id(centre_id)))
+
+
+@router.post("/services/centres/{centre_id}", dependencies=[Depends(verify_csrf)])
+def update_centre(centre_id: str, request: Request, principal: CentreDesk, session: DbSession,
+                  form: PostedForm) -> Response:
+    _ = gettext_for(request)
+    centre = service.get_centre(session, principal, path_id(centre_id))
+    values = _typed(form)
+    try:
+        fields = _fields(form, values)
+        fields["active"] = values["active"]
+        with session.begin_nested():
+            service.update_centre(session, principal, centre.id, **fields)
+    except DomainError as exc:
+        session.refresh(centre)
+        return _centre_page(request, session, principal, centre, form_error(request, exc, "centre"),
+                            values, status_of(exc))
+    request.session["flash"] = _("Saved.")
+    return RedirectResponse(f"/services/centres/{centre.id}", status_code=303)
+
+
+def _day(form: FormData, name: str = "day") -> date:
+    text = field_text(form, name, 20)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Invalid("must be a date (YYYY-MM-DD)", field=name) from None
+
+
+@router.post("/services/centres/{centre_id}/exceptions", dependencies=[Depends(verify_csrf)])
+def set_exception(centre_id: str, request: Request, principal: CentreDesk, session: DbSession,
+                  form: PostedForm) -> Response:
+    _ = gettext_for(request)
+    centre = service.get_centre(session, principal, path_id(centre_id))
+    closed = form.get("closed") != "0"
+    try:
+        with session.begin_nested():
+            service.set_exception(session, principal, centre.id, _day(form), closed=closed,
+                                  hours=weekly.parse_day_text(field_text(form, "hours", 200), "hours"),
+                                  note=field_text(form, "note", 200) or None)
+    except DomainError as exc:
+        values = {**centre_values(centre), "ex_day": field_text(form, "day", 20), "ex_closed": closed,
+                  "ex_hours": field_text(form, "hours", 200), "ex_note": field_text(form, "note", 200)}
+        return _centre_page(request, session, principal, centre, form_error(request, exc, "exception"), values,
+                            status_of(exc))
+    request.session["flash"] = _("Saved.")
+    return RedirectResponse(f"/services/centres/{centre.id}#exceptions", status_code=303)
+
+
+@router.post("/services/centres/{centre_id}/exceptions/{day}/delete", dependencies=[Depends(verify_csrf)])
+def remove_exception(centre_id: str, day: str, request: Request, principal: CentreDesk,
+                     session: DbSession) -> Response:
+    _ = gettext_for(request)
+    centre = service.get_centre(session, principal, path_id(centre_id))
+    try:
+        on = date.fromisoformat(day)
+    except ValueError:
+        raise NotFound("no such day", field="day") from None
+    service.remove_exception(session, principal, centre.id, on)
+    request.session["flash"] = _("Removed.")
+    return RedirectResponse(f"/services/centres/{centre.id}#exceptions", status_code=303)
+
+
+@router.post("/services/centres/{centre_id}/openings", dependencies=[Depends(verify_csrf)])
+def record_opening(centre_id: str, request: Request, principal: CentreDesk, session: DbSession,
+                   form: PostedForm) -> Response:
+    _ = gettext_for(request)
+    centre = service.get_centre(session, principal, path_id(centre_id))
+    try:
+        day = _day(form) if field_text(form, "day", 20) else None
+        with session.begin_nested():
+            _opening, created = service.record_opening(session, principal, centre.id, day)
+    except DomainError as exc:
+        return _centre_page(request, session, principal, centre, form_error(request, exc, "opening"),
+                            status_code=status_of(exc))
+    request.session["flash"] = _("Opening recorded.") if created else _("This day was already recorded.")
+    return RedirectResponse(f"/services/centres/{centre.id}", status_code=303)
+
+
+@router.post("/services/centres/{centre_id}/subsidies", dependencies=[Depends(verify_csrf)])
+def grant_subsidy(centre_id: str, request: Request, principal: CentreDesk, session: DbSession,
+                  form: PostedForm) -> Response:
+    _ = gettext_for(request)
+    centre = service.get_centre(session, principal, path_id(centre_id))
+    try:
+        year = field_int(form, "year")
+        amount = parse_yuan(field_text(form, "amount", 40))
+        with session.begin_nested():
+            service.grant_subsidy(session, principal, centre.id, year=year, amount_fen=amount,
+                                  note=field_text(form, "note", 200) or None)
+    except DomainError as exc:
+        values = {**centre_values(centre), "sub_year": field_text(form, "year", 10),
+                  "sub_amount": field_text(form, "amount", 40), "sub_note": field_text(form, "note", 200)}
+        return _centre_page(request, session, principal, centre, form_error(request, exc, "subsidy"), values,
+                            status_of(exc))
+    request.session["flash"] = _("Subsidy granted.")
+    return RedirectResponse(f"/services/centres/{centre.id}#subsidies", status_code=303)
+
+
+# The subsidy report.
+
+
+@router.get("/services/subsidies")
+def subsidy_report(request: Request, principal: ReportDesk, session: DbSession, settings: AppSettings,
+                   year: str | None = None) -> Response:
+    today = local_today()
+    years = list(range(today.year + 1, today.year - REPORT_YEARS, -1))
+    chosen = int(year) if year and year.isdigit() and int(year) in years else today.year
+    report = service.subsidy_report(session, principal, chosen,
+                                    required_share=settings.centre_required_open_share)
+    rows = views.report_rows(session, report, request_locale(request))
+    by_street: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_street.setdefault(row["street_name"] or row["unit_code"][:9], []).append(row)
+    return render(request, "services/subsidies.html", {
+        **base_context(request), "report": report, "by_street": by_street, "years": years, "year": chosen,
+        "export": "/api/v1/services/subsidies/report.xlsx?" + query(year=str(chosen))})
+

@@ -1,0 +1,163 @@
+"""Reading service orders: who may see which (one place), one order by number, lists, the timeline and offers."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from jiayuan.accounts.roles import Role
+from jiayuan.accounts.service import Principal
+from jiayuan.kit.db import utcnow
+from jiayuan.kit.errors import NotFound
+from jiayuan.services.orders.models import OrderEvent, OrderOffer, ServiceOrder
+from jiayuan.services.orders.workflow import OPEN, PENDING, STATUSES
+from jiayuan.services.providers import service as providers
+from jiayuan.services.providers.models import Provider, ProviderStaff
+
+# Staff who see the orders of their scope (the operator's scope is the district).
+SCOPED_ROLES = frozenset({Role.hotline_operator, Role.district_admin, Role.street_staff, Role.community_staff,
+                          Role.grid_worker})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts on an order: a signed-in principal, or the system (the offer sweep)."""
+
+    user_id: uuid.UUID | None
+    name: str
+    role: str
+
+
+SYSTEM = Actor(None, "系统", "system")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The caller, with the provider they work for when they are provider staff."""
+
+    principal: Principal
+    provider: Provider | None = None
+
+    @property
+    def role(self) -> Role:
+        return self.principal.role
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.principal.user_id, self.principal.full_name, self.principal.role.value)
+
+
+def viewer_of(session: Session, principal: Principal) -> Viewer:
+    """The caller as the order services see them; provider staff with their provider (Forbidden if none)."""
+    if principal.role == Role.provider:
+        return Viewer(principal, providers.provider_of(session, principal))
+    return Viewer(principal)
+
+
+def _offered_to(provider_id: uuid.UUID, *, pending_only: bool = False) -> ColumnElement[bool]:
+    cond = [OrderOffer.district_code == ServiceOrder.district_code, OrderOffer.order_id == ServiceOrder.id,
+            OrderOffer.provider_id == provider_id]
+    cond.append(OrderOffer.status == PENDING if pending_only else OrderOffer.offered_at.is_not(None))
+    return exists(select(OrderOffer.id).where(*cond))
+
+
+def visible(viewer: Viewer) -> ColumnElement[bool]:
+    """The orders a caller may see: a resident their own; a provider those offered to it or held by it; staff
+    and operators those of their scope."""
+    p = viewer.principal
+    if p.role == Role.resident:
+        return ServiceOrder.resident_id == p.user_id
+    if p.role == Role.provider and viewer.provider is not None:
+        pid = viewer.provider.id
+        return and_(ServiceOrder.district_code == viewer.provider.district_code,
+                    or_(ServiceOrder.provider_id == pid, _offered_to(pid)))
+    if p.role in SCOPED_ROLES and p.scope.prefixes:
+        return p.scope.where(ServiceOrder)
+    return false()
+
+
+def get_order(session: Session, viewer: Viewer, number: str) -> ServiceOrder:
+    """An order the caller may see, by number; anything else is a 404."""
+    stmt = select(ServiceOrder).where(ServiceOrder.number == (number or "").strip().upper(), visible(viewer))
+    order = session.scalar(stmt)
+    if order is None:
+        raise NotFound(f"no order {number}", field="number")
+    return order
+
+
+@dataclass
+class OrderFilter:
+    status: str | None = None  # a status, or "open"
+    item: str | None = None  # a 4-digit item or a 2-digit group
+    since: datetime | None = None
+    q: str | None = None  # an order number
+
+
+def list_orders(session: Session, viewer: Viewer, f: OrderFilter | None = None, *, limit: int = 50,
+                offset: int = 0) -> tuple[list[ServiceOrder], int]:
+    """The caller's orders, newest first. A provider's list is its work: offers waiting for its answer and
+    orders it holds."""
+    f = f or OrderFilter()
+    stmt = select(ServiceOrder).where(visible(viewer))
+    if viewer.role == Role.provider and viewer.provider is not None:
+        pid = viewer.provider.id
+        stmt = stmt.where(or_(ServiceOrder.provider_id == pid, _offered_to(pid, pending_only=True)))
+    if f.status == "open":
+        stmt = stmt.where(ServiceOrder.status.in_(OPEN))
+    elif f.status in STATUSES:
+        stmt = stmt.where(ServiceOrder.status == f.status)
+    if f.item:
+        stmt = stmt.where(ServiceOrder.item_code.startswith(f.item) if len(f.item) == 2
+                          else ServiceOrder.item_code == f.item)
+    if f.since:
+        stmt = stmt.where(ServiceOrder.created_at >= f.since)
+    if f.q:
+        stmt = stmt.where(ServiceOrder.number == f.q.strip().upper())
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(ServiceOrder.created_at.desc(), ServiceOrder.id.desc())
+                           .limit(limit).offset(offset))
+    return list(rows), total
+
+
+def timeline(session: Session, order: ServiceOrder) -> list[OrderEvent]:
+    return list(session.scalars(select(OrderEvent).where(
+        OrderEvent.district_code == order.district_code, OrderEvent.order_id == order.id)
+        .order_by(OrderEvent.at, OrderEvent.id)))
+
+
+def offers_of(session: Session, order: ServiceOrder) -> list[OrderOffer]:
+    """Every candidate of the order, best first."""
+    return list(session.scalars(select(OrderOffer).where(
+        OrderOffer.district_code == order.district_code, OrderOffer.order_id == order.id)
+        .order_by(OrderOffer.rank)))
+
+
+def offer_of(session: Session, order: ServiceOrder, provider_id: uuid.UUID) -> OrderOffer | None:
+    return session.scalar(select(OrderOffer).where(
+        OrderOffer.district_code == order.district_code, OrderOffer.order_id == order.id,
+        OrderOffer.provider_id == provider_id))
+
+
+def record_event(session: Session, order: ServiceOrder, actor: Actor, action: str, before: str | None,
+                 after: str | None, note: str | None = None, at: datetime | None = None) -> OrderEvent:
+    event = OrderEvent(district_code=order.district_code, order_id=order.id, at=at or utcnow(),
+                       actor_id=actor.user_id, actor_name=actor.name[:100], actor_role=actor.role, action=action,
+                       from_status=before, to_status=after, note=note)
+    session.add(event)
+    return event
+
+
+def providers_by_ids(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, Provider]:
+    if not ids:
+        return {}
+    return {p.id: p for p in session.scalars(select(Provider).where(Provider.id.in_(ids)))}
+
+
+def staff_of(session: Session, provider: Provider) -> list[uuid.UUID]:
+    """The accounts that work for a provider: who hears of its offers."""
+    return list(session.scalars(select(ProviderStaff.user_id).where(
+        ProviderStaff.district_code == provider.district_code, ProviderStaff.provider_id == provider.id)))
