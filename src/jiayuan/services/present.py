@@ -3,6 +3,7 @@ and week summaries, the units a record may belong to, and the context every page
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.service import Principal
 from jiayuan.kit import hours as weekly
 from jiayuan.kit import i18n
-from jiayuan.page_kit import take_flash
+from jiayuan.page_kit import N_, Message, take_flash
 from jiayuan.units import service as units
 from jiayuan.web import gettext_for, request_locale
 
@@ -89,3 +90,35 @@ def unit_choices(session: Session, principal: Principal, lengths: tuple[int, ...
     """Units of the caller's scope a record can belong to, indented by level."""
     return [{"code": u.code, "name": u.name, "depth": (len(u.code) - 9) // 3}
             for u in units.list_units(session, principal.scope) if len(u.code) in lengths]
+
+
+# Messages of the domain's forms, keyed by (field, reason) for jiayuan.page_kit.explain.
+
+
+def by_field(known: Mapping[str, Message], first: Mapping[str, Message]) -> dict[tuple[str, str], Message]:
+    """A field's own message for any reason, except the reasons in `first`, which read alike on every field
+    (a record out of sight, a conflict): those stay before the field's own words."""
+    table: dict[tuple[str, str], Message] = {("*", reason): message for reason, message in first.items()}
+    for field, message in known.items():
+        table[(field, "*")] = message
+        for reason, first_message in first.items():
+            table.setdefault((field, reason), first_message)
+    return table
+
+
+def hours_messages(*fields: str) -> dict[tuple[str, str], Message]:
+    """A day's hours typed as "08:30-12:00, 14:00-17:30" (kit.hours names the reason)."""
+    table: dict[tuple[str, str], Message] = {}
+    for field in fields:
+        table.update({
+            (field, "not_hhmm"): N_("Write times as HH:MM, from 00:00 to 23:59."),
+            (field, "end_before_start"): N_("Each interval must start before it ends."),
+            (field, "overlaps"): N_("Two intervals of the day overlap."),
+            (field, "hours_needed"): N_("Give the day's hours, or mark it closed."),
+            (field, "closed_with_hours"): N_("A closed day has no hours."),
+            (field, "*"): N_("Write each interval as 08:30-12:00, separated by commas."),
+        })
+    return table
+
+
+DAY_FIELDS = tuple(f"hours_{d}" for d in weekly.WEEKDAYS)

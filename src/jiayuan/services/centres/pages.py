@@ -8,33 +8,69 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.cases.calendar import local_today
 from jiayuan.deps import AppSettings, DbSession, OptionalPrincipal, require_role, verify_csrf
 from jiayuan.kit import hours as weekly
-from jiayuan.kit.errors import DomainError, Invalid, NotFound
+from jiayuan.kit.clock import local_today
+from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.kit.scope import Scope
-from jiayuan.registry.pages import PostedForm, field_float, field_int, field_text, path_id, query, unit_code
+from jiayuan.page_kit import (
+    N_,
+    PostedForm,
+    Refused,
+    attempt,
+    field_float,
+    field_int,
+    field_text,
+    field_yuan,
+    flash,
+    path_id,
+    query,
+    see_other,
+)
+from jiayuan.registry.pages import unit_code
 from jiayuan.services.catalogue import service as catalogue
+from jiayuan.services.centres import policy, views
 from jiayuan.services.centres import service as service
-from jiayuan.services.centres import views
 from jiayuan.services.centres.models import ServiceCentre
-from jiayuan.services.checks import require_role as require_service_role
-from jiayuan.services.page_kit import base_context, form_error, parse_yuan, status_of, unit_choices
+from jiayuan.services.present import DAY_FIELDS, base_context, by_field, hours_messages, unit_choices
 from jiayuan.units import service as units
 from jiayuan.web import gettext_for, render, request_locale
 
 router = APIRouter(include_in_schema=False)
-CentreDesk = Annotated[Principal, Depends(require_role(Role.community_staff, Role.street_staff,
-                                                       Role.district_admin))]
-ReportDesk = Annotated[Principal, Depends(require_role(Role.street_staff, Role.district_admin))]
+CentreDesk = Annotated[Principal, Depends(require_role(*policy.CENTRE_DESK))]
+ReportDesk = Annotated[Principal, Depends(require_role(*policy.REPORT_READERS))]
 REPORT_YEARS = 6
 RECENT_OPENINGS = 14
+
+# Messages of the centre forms by (field, reason); a record out of sight or a conflict reads alike on every field.
+MESSAGES = {
+    **by_field({
+        "name": N_("Please enter the name."),
+        "unit_code": N_("Choose a street or community in your area."),
+        "kind_code": N_("Choose a kind."),
+        "capacity": N_("A whole number, 0 or more."),
+        "phone": N_("Enter a landline with its area code (0796-8221234) or an 11-digit mobile number."),
+        "facilities": N_("Separate facilities with commas; each at most 30 characters."),
+        "lat": N_("Give a latitude and longitude inside the unit, or neither."),
+        "lon": N_("Give a latitude and longitude inside the unit, or neither."),
+        "day": N_("Enter a date."),
+        "amount_fen": N_("Enter an amount in yuan, more than 0."),
+        "year": N_("Choose a year."),
+    }, {"not_found": N_("Choose one within your area."),
+        "conflict": N_("This conflicts with another record; reload and try again.")}),
+    **hours_messages("hours", *DAY_FIELDS),
+    ("day", "future_day"): N_("Choose a day within the past week."),
+    ("day", "too_late"): N_("Choose a day within the past week."),
+    ("name", "conflict"): N_("This name is already used here."),
+    ("year", "conflict"): N_("This centre already has its subsidy for that year."),
+    ("active", "conflict"): N_("The centre is not in operation."),
+}
 
 
 # The public directory (no sign-in): mobile first, large type.
@@ -91,7 +127,7 @@ def manage_list(request: Request, principal: CentreDesk, session: DbSession, uni
     return render(request, "services/manage.html", {
         **base_context(request), "items": items, "opened": service.opened_today(session, found),
         "units": unit_choices(session, principal, (9, 12)), "unit": unit, "kinds": kinds, "kind": kind,
-        "can_add": principal.role in service.CENTRE_MANAGERS})
+        "can_add": policy.may_manage(principal)})
 
 
 def _typed(form: FormData) -> dict[str, Any]:
@@ -137,7 +173,7 @@ def centre_values(centre: ServiceCentre) -> dict[str, Any]:
 
 @router.get("/services/centres/new")
 def new_centre(request: Request, principal: CentreDesk, session: DbSession) -> Response:
-    require_service_role(principal, service.CENTRE_MANAGERS, "add service centres")
+    policy.require_role(principal, policy.CENTRE_MANAGERS, "add service centres")
     values = {"is_public": True, "unit_code": principal.scope_code if principal.role == Role.street_staff else "",
               **{f"hours_{d}": "08:30-12:00, 14:00-17:30" for d in "12345"}}
     return _form_page(request, session, principal, values, {})
@@ -147,15 +183,12 @@ def new_centre(request: Request, principal: CentreDesk, session: DbSession) -> R
 def create_centre(request: Request, principal: CentreDesk, session: DbSession, form: PostedForm) -> Response:
     _ = gettext_for(request)
     values = _typed(form)
-    try:
-        fields = _fields(form, values)
-        with session.begin_nested():
-            centre = service.create_centre(session, principal, **fields)
-    except DomainError as exc:
-        return _form_page(request, session, principal, values, form_error(request, exc, "centre"),
-                          status_code=status_of(exc))
-    request.session["flash"] = _("Saved.")
-    return RedirectResponse(f"/services/centres/{centre.id}", status_code=303)
+    centre = attempt(request, session, lambda: service.create_centre(session, principal, **_fields(form, values)),
+                     form="centre", messages=MESSAGES)
+    if isinstance(centre, Refused):
+        return _form_page(request, session, principal, values, centre.errors, status_code=centre.status)
+    flash(request, _("Saved."))
+    return see_other(f"/services/centres/{centre.id}")
 
 
 def _centre_page(request: Request, session: Session, principal: Principal, centre: ServiceCentre,
@@ -170,9 +203,9 @@ def _centre_page(request: Request, session: Session, principal: Principal, centr
         "openings": service.list_openings(session, principal, centre.id, today - timedelta(days=RECENT_OPENINGS)),
         "opened_today": centre.id in service.opened_today(session, [centre], today),
         "subsidies": service.list_subsidies(session, principal, centre.id),
-        "can_edit": principal.role in service.CENTRE_MANAGERS,
-        "can_record": principal.role in service.CENTRE_STAFF,
-        "can_grant": principal.role in service.SUBSIDY_GRANTORS,
+        "can_edit": policy.may_manage(principal),
+        "can_record": policy.may_record_openings(principal),
+        "can_grant": policy.may_grant_subsidies(principal),
         "units": unit_choices(session, principal, (9, 12)), "kinds": catalogue.list_centre_kinds(session),
         "kind_names": views.kind_names(session, locale), "errors": errors or {},
         "values": values or centre_values(centre), "this_year": today.year}, status_code=status_code)
@@ -189,17 +222,14 @@ def update_centre(centre_id: str, request: Request, principal: CentreDesk, sessi
     _ = gettext_for(request)
     centre = service.get_centre(session, principal, path_id(centre_id))
     values = _typed(form)
-    try:
-        fields = _fields(form, values)
-        fields["active"] = values["active"]
-        with session.begin_nested():
-            service.update_centre(session, principal, centre.id, **fields)
-    except DomainError as exc:
+    done = attempt(request, session, lambda: service.update_centre(
+        session, principal, centre.id, **_fields(form, values), active=values["active"]),
+        form="centre", messages=MESSAGES)
+    if isinstance(done, Refused):
         session.refresh(centre)
-        return _centre_page(request, session, principal, centre, form_error(request, exc, "centre"),
-                            values, status_of(exc))
-    request.session["flash"] = _("Saved.")
-    return RedirectResponse(f"/services/centres/{centre.id}", status_code=303)
+        return _centre_page(request, session, principal, centre, done.errors, values, done.status)
+    flash(request, _("Saved."))
+    return see_other(f"/services/centres/{centre.id}")
 
 
 def _day(form: FormData, name: str = "day") -> date:
@@ -207,7 +237,7 @@ def _day(form: FormData, name: str = "day") -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise Invalid("must be a date (YYYY-MM-DD)", field=name) from None
+        raise Invalid("must be a date (YYYY-MM-DD)", field=name, reason="not_a_date") from None
 
 
 @router.post("/services/centres/{centre_id}/exceptions", dependencies=[Depends(verify_csrf)])
@@ -216,18 +246,16 @@ def set_exception(centre_id: str, request: Request, principal: CentreDesk, sessi
     _ = gettext_for(request)
     centre = service.get_centre(session, principal, path_id(centre_id))
     closed = form.get("closed") != "0"
-    try:
-        with session.begin_nested():
-            service.set_exception(session, principal, centre.id, _day(form), closed=closed,
-                                  hours=weekly.parse_day_text(field_text(form, "hours", 200), "hours"),
-                                  note=field_text(form, "note", 200) or None)
-    except DomainError as exc:
+    done = attempt(request, session, lambda: service.set_exception(
+        session, principal, centre.id, _day(form), closed=closed,
+        hours=weekly.parse_day_text(field_text(form, "hours", 200), "hours"),
+        note=field_text(form, "note", 200) or None), form="exception", messages=MESSAGES)
+    if isinstance(done, Refused):
         values = {**centre_values(centre), "ex_day": field_text(form, "day", 20), "ex_closed": closed,
                   "ex_hours": field_text(form, "hours", 200), "ex_note": field_text(form, "note", 200)}
-        return _centre_page(request, session, principal, centre, form_error(request, exc, "exception"), values,
-                            status_of(exc))
-    request.session["flash"] = _("Saved.")
-    return RedirectResponse(f"/services/centres/{centre.id}#exceptions", status_code=303)
+        return _centre_page(request, session, principal, centre, done.errors, values, done.status)
+    flash(request, _("Saved."))
+    return see_other(f"/services/centres/{centre.id}#exceptions")
 
 
 @router.post("/services/centres/{centre_id}/exceptions/{day}/delete", dependencies=[Depends(verify_csrf)])
@@ -240,8 +268,8 @@ def remove_exception(centre_id: str, day: str, request: Request, principal: Cent
     except ValueError:
         raise NotFound("no such day", field="day") from None
     service.remove_exception(session, principal, centre.id, on)
-    request.session["flash"] = _("Removed.")
-    return RedirectResponse(f"/services/centres/{centre.id}#exceptions", status_code=303)
+    flash(request, _("Removed."))
+    return see_other(f"/services/centres/{centre.id}#exceptions")
 
 
 @router.post("/services/centres/{centre_id}/openings", dependencies=[Depends(verify_csrf)])
@@ -249,15 +277,14 @@ def record_opening(centre_id: str, request: Request, principal: CentreDesk, sess
                    form: PostedForm) -> Response:
     _ = gettext_for(request)
     centre = service.get_centre(session, principal, path_id(centre_id))
-    try:
-        day = _day(form) if field_text(form, "day", 20) else None
-        with session.begin_nested():
-            _opening, created = service.record_opening(session, principal, centre.id, day)
-    except DomainError as exc:
-        return _centre_page(request, session, principal, centre, form_error(request, exc, "opening"),
-                            status_code=status_of(exc))
-    request.session["flash"] = _("Opening recorded.") if created else _("This day was already recorded.")
-    return RedirectResponse(f"/services/centres/{centre.id}", status_code=303)
+    done = attempt(request, session, lambda: service.record_opening(
+        session, principal, centre.id, _day(form) if field_text(form, "day", 20) else None),
+        form="opening", messages=MESSAGES)
+    if isinstance(done, Refused):
+        return _centre_page(request, session, principal, centre, done.errors, status_code=done.status)
+    _opening, created = done
+    flash(request, _("Opening recorded.") if created else _("This day was already recorded."))
+    return see_other(f"/services/centres/{centre.id}")
 
 
 @router.post("/services/centres/{centre_id}/subsidies", dependencies=[Depends(verify_csrf)])
@@ -265,19 +292,16 @@ def grant_subsidy(centre_id: str, request: Request, principal: CentreDesk, sessi
                   form: PostedForm) -> Response:
     _ = gettext_for(request)
     centre = service.get_centre(session, principal, path_id(centre_id))
-    try:
-        year = field_int(form, "year")
-        amount = parse_yuan(field_text(form, "amount", 40))
-        with session.begin_nested():
-            service.grant_subsidy(session, principal, centre.id, year=year, amount_fen=amount,
-                                  note=field_text(form, "note", 200) or None)
-    except DomainError as exc:
+    done = attempt(request, session, lambda: service.grant_subsidy(
+        session, principal, centre.id, year=field_int(form, "year"),
+        amount_fen=field_yuan(form, "amount", field="amount_fen", positive=True),
+        note=field_text(form, "note", 200) or None), form="subsidy", messages=MESSAGES)
+    if isinstance(done, Refused):
         values = {**centre_values(centre), "sub_year": field_text(form, "year", 10),
                   "sub_amount": field_text(form, "amount", 40), "sub_note": field_text(form, "note", 200)}
-        return _centre_page(request, session, principal, centre, form_error(request, exc, "subsidy"), values,
-                            status_of(exc))
-    request.session["flash"] = _("Subsidy granted.")
-    return RedirectResponse(f"/services/centres/{centre.id}#subsidies", status_code=303)
+        return _centre_page(request, session, principal, centre, done.errors, values, done.status)
+    flash(request, _("Subsidy granted."))
+    return see_other(f"/services/centres/{centre.id}#subsidies")
 
 
 # The subsidy report.

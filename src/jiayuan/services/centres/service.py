@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.cases import calendar as work_calendar
 from jiayuan.cases.calendar import WorkCalendar
@@ -22,26 +21,21 @@ from jiayuan.kit import hours as weekly
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
 from jiayuan.kit.scope import Scope
+from jiayuan.kit.text import clean_text
 from jiayuan.services.catalogue.models import CentreKind
 from jiayuan.services.catalogue.service import get_centre_kind, list_centre_kinds
 from jiayuan.services.centres.models import CentreException, CentreOpening, CentreSubsidy, ServiceCentre
-from jiayuan.services.checks import (
-    check_phone,
-    check_point,
-    clean_text,
-    flag,
+from jiayuan.services.centres.policy import (
+    CENTRE_MANAGERS,
+    CENTRE_STAFF,
+    EXCEPTION_EDITORS,
+    REPORT_READERS,
+    SUBSIDY_GRANTORS,
     require_role,
-    unit_in_scope,
-    whole_number,
 )
+from jiayuan.services.checks import check_phone, check_point, flag, unit_in_scope, whole_number
 from jiayuan.units import service as units
 
-# Who does what (DESIGN.md §2: street staff run the street's service centres).
-CENTRE_MANAGERS = frozenset({Role.street_staff, Role.district_admin})  # add and edit centres
-EXCEPTION_EDITORS = frozenset({Role.street_staff, Role.community_staff, Role.district_admin})
-CENTRE_STAFF = frozenset({Role.street_staff, Role.community_staff})  # record the days a centre opened
-SUBSIDY_GRANTORS = frozenset({Role.district_admin})
-REPORT_READERS = frozenset({Role.street_staff, Role.district_admin})
 CENTRE_UNIT_LENGTHS = (9, 12)  # a street, or a community under it
 FIRST_YEAR = 2000
 # An opening is recorded on the day, or caught up within a week: the log is what subsidies are judged on,
@@ -60,7 +54,7 @@ DEFAULT_REQUIRED_SHARE = 0.9
 def get_centre(session: Session, principal: Principal, centre_id: uuid.UUID | None) -> ServiceCentre:
     """A centre in the caller's scope; any other is a 404, whether it exists or not."""
     if centre_id is None:
-        raise Invalid("required", field="id")
+        raise Invalid(field="id", reason="required")
     stmt = select(ServiceCentre).where(ServiceCentre.id == centre_id, principal.scope.where(ServiceCentre))
     if principal.scope.districts:
         stmt = stmt.where(ServiceCentre.district_code.in_(principal.scope.districts))
@@ -315,7 +309,7 @@ def open_now(session: Session, centre: ServiceCentre, moment: datetime | None = 
 
 def _check_day(value: Any, field: str = "day") -> date:
     if isinstance(value, datetime) or not isinstance(value, date):
-        raise Invalid("must be a date (YYYY-MM-DD)", field=field)
+        raise Invalid("must be a date (YYYY-MM-DD)", field=field, reason="not_a_date")
     if not FIRST_YEAR <= value.year <= work_calendar.local_today().year + 2:
         raise Invalid(f"must be between {FIRST_YEAR} and two years ahead", field=field)
     return value
@@ -330,9 +324,9 @@ def set_exception(session: Session, principal: Principal, centre_id: uuid.UUID, 
     closed = flag(closed, "closed")
     intervals = weekly.parse_intervals(hours, "hours")
     if closed and intervals:
-        raise Invalid("a closed day has no hours", field="hours")
+        raise Invalid("a closed day has no hours", field="hours", reason="closed_with_hours")
     if not closed and not intervals:
-        raise Invalid("give the day's hours, or mark it closed", field="hours")
+        raise Invalid("give the day's hours, or mark it closed", field="hours", reason="hours_needed")
     note = clean_text(note, "note", 100)
     exception = session.scalar(select(CentreException).where(
         CentreException.district_code == centre.district_code, CentreException.centre_id == centre.id,
@@ -381,9 +375,10 @@ def record_opening(session: Session, principal: Principal, centre_id: uuid.UUID,
     today = today or work_calendar.local_today()
     day = today if day is None else _check_day(day)
     if day > today:
-        raise Invalid("a day that has not come yet", field="day")
+        raise Invalid("a day that has not come yet", field="day", reason="future_day")
     if day < today - timedelta(days=LATE_RECORD_DAYS):
-        raise Invalid(f"an opening is recorded within {LATE_RECORD_DAYS} days", field="day")
+        raise Invalid(f"an opening is recorded within {LATE_RECORD_DAYS} days", field="day", reason="too_late",
+                      days=LATE_RECORD_DAYS)
     if not centre.active:
         raise Conflict("the centre is not in operation", field="active")
     opening = _opening(session, centre, day)

@@ -103,7 +103,7 @@ def check_who(session: Session, viewer: Viewer, order: ServiceOrder, t: Transiti
         offer = offer_of(session, order, viewer.provider.id) if viewer.provider else None
         if offer is None or offer.status != PENDING:
             raise Conflict("your company has no offer of this order waiting for an answer", field="action",
-                           details=state_of(order))
+                           reason="offer_gone", details=state_of(order))
         return
     if t.who == HOLDER:
         if viewer.provider is None or order.provider_id != viewer.provider.id:
@@ -130,10 +130,10 @@ def check_who(session: Session, viewer: Viewer, order: ServiceOrder, t: Transiti
     if t.action == "complain":
         if order.complaint_case:
             raise Conflict(f"a complaint about this order was filed already: case {order.complaint_case}",
-                           field="action", details=state_of(order))
+                           field="action", reason="already_complained", details=state_of(order))
         if order.provider_id is None:
             raise Conflict("no provider has taken this order: there is nobody to complain about",
-                           field="action", details=state_of(order))
+                           field="action", reason="nobody_to_complain", details=state_of(order))
 
 
 def available(session: Session, viewer: Viewer, order: ServiceOrder, now: datetime | None = None) -> list[str]:
@@ -152,9 +152,9 @@ def available(session: Session, viewer: Viewer, order: ServiceOrder, now: dateti
 def _reason(data: ActionInput, what: str) -> str:
     reason = (data.note or "").strip()
     if not reason:
-        raise Invalid(f"say why ({what})", field="note")
+        raise Invalid(f"say why ({what})", field="note", reason="required")
     if len(reason) > MAX_REASON:
-        raise Invalid(f"at most {MAX_REASON} characters", field="note")
+        raise Invalid(f"at most {MAX_REASON} characters", field="note", reason="too_long", limit=MAX_REASON)
     return reason
 
 
@@ -231,7 +231,7 @@ def _rate(session, viewer, order, data, now, rules):  # noqa: ANN001, ANN202
         raise Invalid("a whole number of stars from 1 to 5", field="rating")
     comment = (data.comment or "").strip() or None
     if comment and len(comment) > MAX_COMMENT:
-        raise Invalid(f"at most {MAX_COMMENT} characters", field="comment")
+        raise Invalid(f"at most {MAX_COMMENT} characters", field="comment", reason="too_long", limit=MAX_COMMENT)
     order.rating = rating
     order.rating_comment = comment
     order.rated_at = now
@@ -246,9 +246,10 @@ def _complain(session, viewer, order, data, now, rules):  # noqa: ANN001, ANN202
     """投诉: a case of category 2601 through the cases intake, linked both ways."""
     text = (data.note or "").strip()
     if not text:
-        raise Invalid("say what went wrong", field="note")
+        raise Invalid("say what went wrong", field="note", reason="complaint_needed")
     if len(text) > intake.MAX_DESCRIPTION - 40:
-        raise Invalid(f"at most {intake.MAX_DESCRIPTION - 40} characters", field="note")
+        raise Invalid(f"at most {intake.MAX_DESCRIPTION - 40} characters", field="note", reason="too_long",
+                      limit=intake.MAX_DESCRIPTION - 40)
     p = viewer.principal
     attributes = {"service_order": order.number} if _category_has(session, "service_order") else {}
     data_in = intake.CaseInput(

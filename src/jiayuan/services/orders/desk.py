@@ -12,19 +12,19 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.roles import Role
-from jiayuan.cases.pages import PostedForm
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip, verify_csrf
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import DomainError, Forbidden
 from jiayuan.kit.i18n import TIMEZONE
+from jiayuan.page_kit import PostedForm, explain, status_of, take_flash
 from jiayuan.services.orders import intake as ordering
 from jiayuan.services.orders import matching as matching
 from jiayuan.services.orders.offers import rules_from
 from jiayuan.services.orders.pages import (
     ASAP,
+    MESSAGES,
     SLOTS,
     day_choices,
-    explain,
     item_groups,
     order_input,
     page_context,
@@ -72,7 +72,7 @@ def _console(request: Request, session: Session, viewer: Viewer, values: dict[st
         "past_today": past_slots(now), "today": now.astimezone(TIMEZONE).date().isoformat(),
         "unassigned": present_many(session, viewer, unassigned, locale), "choices": choices,
         "active": [v for v in present_many(session, viewer, active, locale) if v["status"] != "unassigned"],
-        "flash": request.session.pop("flash", None), **extra}, status_code=status_code)
+        "flash": take_flash(request), **extra}, status_code=status_code)
 
 
 @router.get("/hotline/orders")
@@ -90,10 +90,10 @@ def console_order(request: Request, principal: CurrentPrincipal, session: DbSess
             placed = ordering.create_order(session, viewer, data, rules=rules_from(settings),
                                            idempotency_key=values["idempotency_key"] or None)
     except DomainError as exc:
-        field, message = explain(request, exc)
+        field, message = explain(request, exc, MESSAGES)
         if field == "location":
             field = "unit_code"
-        return _console(request, session, viewer, values, {field: message}, exc.status_code)
+        return _console(request, session, viewer, values, {field: message}, status_of(exc))
     locale = request_locale(request)
     created = present(session, viewer, placed.order, locale, detail=True)
     earlier = [o for o in ordering.orders_by_phone(session, viewer, data.contact_phone or "")
@@ -132,7 +132,7 @@ def _desk_context(request: Request, session: Session, viewer: Viewer) -> dict[st
 def desk(request: Request, principal: CurrentPrincipal, session: DbSession) -> Response:
     viewer = _provider(session, principal)
     return render(request, "services/orders/provider.html", {
-        **_desk_context(request, session, viewer), "flash": request.session.pop("flash", None)})
+        **_desk_context(request, session, viewer), "flash": take_flash(request)})
 
 
 @router.get("/provider/offers")

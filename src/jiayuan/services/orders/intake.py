@@ -72,16 +72,17 @@ def local(value: datetime) -> datetime:
 
 def check_window(start: datetime | None, end: datetime | None, now: datetime) -> tuple[datetime, datetime]:
     if start is None:
-        raise Invalid("required: when the service should start", field="window_start")
+        raise Invalid("required: when the service should start", field="window_start", reason="required")
     if end is None:
-        raise Invalid("required: by when the service should end", field="window_end")
+        raise Invalid("required: by when the service should end", field="window_end", reason="required")
     start, end = local(start), local(end)
     if start <= now:
-        raise Invalid("the time window must start in the future", field="window_start")
+        raise Invalid("the time window must start in the future", field="window_start", reason="past")
     if end <= start:
-        raise Invalid("the time window must end after it starts", field="window_end")
+        raise Invalid("the time window must end after it starts", field="window_end", reason="end_before_start")
     if end > now + timedelta(days=MAX_DAYS_AHEAD):
-        raise Invalid(f"the time window must end within {MAX_DAYS_AHEAD} days", field="window_end")
+        raise Invalid(f"the time window must end within {MAX_DAYS_AHEAD} days", field="window_end", reason="too_far",
+                      days=MAX_DAYS_AHEAD)
     return start, end
 
 
@@ -118,12 +119,13 @@ def _contact(principal: Principal, data: OrderInput) -> tuple[str | None, str | 
     name = (data.contact_name or "").strip()
     phone = normalise_phone(data.contact_phone)
     if len(name) > 60:
-        raise Invalid("at most 60 characters", field="contact_name")
+        raise Invalid("at most 60 characters", field="contact_name", reason="too_long", limit=60)
     if principal.role == Role.hotline_operator:
         if not name:
-            raise Invalid("required: the caller's name", field="contact_name")
+            raise Invalid("required: the caller's name", field="contact_name", reason="required")
         if not phone:
-            raise Invalid("required: the caller's phone, to tell them who comes", field="contact_phone")
+            raise Invalid("required: the caller's phone, to tell them who comes", field="contact_phone",
+                          reason="required")
     if phone and not PHONE_RE.match(phone):
         raise Invalid("a mainland mobile (11 digits) or landline number", field="contact_phone")
     if principal.role == Role.resident and not name:
@@ -141,12 +143,13 @@ def create_order(session: Session, viewer: Viewer, data: OrderInput, *, rules: R
     item = get_item(session, data.item, field="item")
     address = (data.address or "").strip()
     if not address:
-        raise Invalid("required: where the service is needed", field="address")
+        raise Invalid("required: where the service is needed", field="address", reason="required")
     if len(address) > MAX_ADDRESS:
-        raise Invalid(f"at most {MAX_ADDRESS} characters", field="address")
+        raise Invalid(f"at most {MAX_ADDRESS} characters", field="address", reason="too_long", limit=MAX_ADDRESS)
     notes = (data.notes or "").strip() or None
     if notes and len(notes) > MAX_NOTES:
-        raise Invalid(f"{len(notes)} characters; at most {MAX_NOTES}", field="notes")
+        raise Invalid(f"{len(notes)} characters; at most {MAX_NOTES}", field="notes", reason="too_long",
+                      limit=MAX_NOTES)
     contact_name, phone = _contact(principal, data)
     start, end = check_window(data.window_start, data.window_end, now)
     unit_code, lat, lon = _place(session, principal, data)
@@ -155,7 +158,8 @@ def create_order(session: Session, viewer: Viewer, data: OrderInput, *, rules: R
     key = None
     if idempotency_key:
         if len(idempotency_key) > MAX_KEY:
-            raise Invalid(f"at most {MAX_KEY} characters", field="Idempotency-Key")
+            raise Invalid(f"at most {MAX_KEY} characters", field="Idempotency-Key", reason="too_long",
+                          limit=MAX_KEY)
         key = f"{principal.username}:{idempotency_key}"
         earlier = session.scalar(select(ServiceOrder).where(ServiceOrder.district_code == district,
                                                             ServiceOrder.idempotency_key == key))

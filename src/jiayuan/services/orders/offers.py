@@ -116,10 +116,10 @@ def _pending_offer(session: Session, viewer: Viewer, order: ServiceOrder, now: d
     offer = offer_of(session, order, viewer.provider.id)
     if offer is None or offer.status != PENDING:
         raise Conflict("your company has no offer of this order waiting for an answer", field="action",
-                       details=state_of(order))
+                       reason="offer_gone", details=state_of(order))
     if offer.deadline_at is not None and offer.deadline_at <= now:
         local = offer.deadline_at.astimezone(TIMEZONE).strftime("%H:%M")
-        raise Conflict(f"the offer expired at {local}", field="action", details=state_of(order))
+        raise Conflict(f"the offer expired at {local}", field="action", reason="offer_gone", details=state_of(order))
     return offer
 
 

@@ -1,6 +1,6 @@
 """Pages of service orders for residents (order a service, my orders) and the order page every role shares,
 with the forms of the actions open to the reader. The 12343 console and the provider workbench are in
-order_desk.py."""
+desk.py."""
 
 from __future__ import annotations
 
@@ -10,17 +10,17 @@ from typing import Any
 
 from babel.dates import format_skeleton
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import FormData
 
 from jiayuan.accounts.roles import Role
-from jiayuan.cases.pages import PostedForm, field_text
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip, verify_csrf
 from jiayuan.kit.db import utcnow
-from jiayuan.kit.errors import Conflict, DomainError, Forbidden, Invalid
+from jiayuan.kit.errors import DomainError, Forbidden, Invalid
 from jiayuan.kit.i18n import TIMEZONE
+from jiayuan.page_kit import N_, PostedForm, explain, field_text, flash, see_other, status_of, take_flash
 from jiayuan.services.catalogue import service as catalogue
 from jiayuan.services.orders import actions as order_actions
 from jiayuan.services.orders import intake as ordering
@@ -180,59 +180,49 @@ def order_input(form: FormData, now: datetime) -> tuple[ordering.OrderInput, dic
     return data, values
 
 
-def explain(request: Request, exc: DomainError) -> tuple[str, str]:
-    """(form field, message in the reader's language) for a domain error of the order services."""
-    _ = gettext_for(request)
-    field, message = exc.field or "", exc.message or ""
-    if field in ("lat", "lon", "crs"):
-        nearest = (exc.details or {}).get("nearest") if isinstance(exc.details, dict) else None
-        if nearest:
-            return "location", _("This place is outside the district (the nearest grid, %(name)s, is %(m)s m "
-                                 "away). Move the pin, or type the address instead.") % {
-                "name": nearest.get("name"), "m": int(nearest.get("distance_m") or 0)}
-        return "location", _("Put a pin on the map where the service is needed, or use your location.")
-    if field in ("window_start", "window_end"):
-        if "future" in message:
-            return "slot", _("That time has already passed: choose a later time.")
-        if "30 days" in message:
-            return "slot", _("Choose a time within the next 30 days.")
-        if "required" in message:
-            return "slot", _("Choose a day and a time.")
-        return "slot", _("The end must come after the start.")
-    if isinstance(exc, Conflict):
-        if field == "rating":
-            return "rating", _("This order has been rated already.")
-        if "complaint" in message:
-            return "note", _("A complaint about this order has already been filed.")
-        if "nobody to complain" in message:
-            return "note", _("No provider has taken this order yet: there is nobody to complain about.")
-        if "expired" in message or "no offer" in message:
-            return "action", _("Too late: the offer has expired or the order was taken by someone else.")
-        return "action", _("This order has just been changed by someone else; here it is as it is now.")
-    if isinstance(exc, Forbidden):
-        return "action", _("You may not do this on this order.")
-    known = {
-        "item": _("Please choose a service."),
-        "contact_name": _("Please enter the caller's name."),
-        "contact_phone": _("Enter a mobile number (11 digits) or a landline number."),
-        "unit_code": _("Choose the community or grid, or put a pin on the map."),
-        "notes": _("At most %(n)s characters.") % {"n": ordering.MAX_NOTES},
-        "rating": _("Choose from 1 to 5 stars."),
-        "comment": _("At most %(n)s characters.") % {"n": order_actions.MAX_COMMENT},
-        "provider_id": _("This provider cannot take the order: it must be active, offer the service and serve "
-                         "the place."),
-        "Idempotency-Key": _("The form has expired; reload the page and try again."),
-    }
-    if field == "address":
-        return field, (_("Please enter the address.") if "required" in message
-                       else _("At most %(n)s characters.") % {"n": ordering.MAX_ADDRESS})
-    if field == "note":
-        if "went wrong" in message:
-            return field, _("Please say what went wrong.")
-        if "at most" in message:
-            return field, _("At most %(n)s characters.") % {"n": order_actions.MAX_REASON}
-        return field, _("Please give a reason.")
-    return field or "form", known.get(field, _(message))
+def _place(exc: DomainError, _: Any) -> tuple[str, str]:
+    nearest = (exc.details or {}).get("nearest") if isinstance(exc.details, dict) else None
+    if nearest:
+        return "location", _("This place is outside the district (the nearest grid, %(name)s, is %(m)s m "
+                             "away). Move the pin, or type the address instead.") % {
+            "name": nearest.get("name"), "m": int(nearest.get("distance_m") or 0)}
+    return "location", _("Put a pin on the map where the service is needed, or use your location.")
+
+
+# A field's own words, whatever the reason (a missing value too).
+KNOWN = {
+    "item": N_("Please choose a service."),
+    "contact_name": N_("Please enter the caller's name."),
+    "contact_phone": N_("Enter a mobile number (11 digits) or a landline number."),
+    "unit_code": N_("Choose the community or grid, or put a pin on the map."),
+    "rating": N_("Choose from 1 to 5 stars."),
+    "provider_id": N_("This provider cannot take the order: it must be active, offer the service and serve the "
+                      "place."),
+    "Idempotency-Key": N_("The form has expired; reload the page and try again."),
+    "address": N_("Please enter the address."),
+    "note": N_("Please give a reason."),
+}
+# Messages of the order forms by (field, reason); a message may stand beside another field of the form (the time
+# window beside its slot, a conflict beside the action).
+MESSAGES = {
+    **{(field, "*"): message for field, message in KNOWN.items()},
+    **{(field, "required"): message for field, message in KNOWN.items()},
+    ("Idempotency-Key", "too_long"): KNOWN["Idempotency-Key"],
+    ("note", "complaint_needed"): N_("Please say what went wrong."),
+    **{(field, "*"): _place for field in ("lat", "lon", "crs")},
+    **{(field, reason): ("slot", message) for field in ("window_start", "window_end") for reason, message in (
+        ("past", N_("That time has already passed: choose a later time.")),
+        ("too_far", N_("Choose a time within the next 30 days.")),
+        ("required", N_("Choose a day and a time.")),
+        ("*", N_("The end must come after the start.")))},
+    ("rating", "conflict"): N_("This order has been rated already."),
+    ("*", "already_complained"): ("note", N_("A complaint about this order has already been filed.")),
+    ("*", "nobody_to_complain"): ("note", N_("No provider has taken this order yet: there is nobody to complain "
+                                             "about.")),
+    ("*", "offer_gone"): ("action", N_("Too late: the offer has expired or the order was taken by someone else.")),
+    ("*", "conflict"): ("action", N_("This order has just been changed by someone else; here it is as it is now.")),
+    ("*", "forbidden"): ("action", N_("You may not do this on this order.")),
+}
 
 
 def _district_outline(session: Session) -> dict | None:
@@ -264,7 +254,7 @@ def _resident(principal: Any) -> None:
 @router.get("/services/order")
 def order_page(request: Request, principal: CurrentPrincipal, session: DbSession) -> Response:
     if principal.role == Role.hotline_operator:
-        return RedirectResponse("/hotline/orders", status_code=303)
+        return see_other("/hotline/orders")
     _resident(principal)
     return order_form(request, session, {"contact_name": principal.full_name})
 
@@ -279,8 +269,8 @@ def order(request: Request, principal: CurrentPrincipal, session: DbSession, set
             placed = ordering.create_order(session, viewer_of(session, principal), data, rules=rules_from(settings),
                                            idempotency_key=values["idempotency_key"] or None)
     except DomainError as exc:
-        field, message = explain(request, exc)
-        return order_form(request, session, values, {field: message}, exc.status_code)
+        field, message = explain(request, exc, MESSAGES)
+        return order_form(request, session, values, {field: message}, status_of(exc))
     viewer = viewer_of(session, principal)
     return render(request, "services/orders/placed.html", {
         **page_context(request), "order": present(session, viewer, placed.order, request_locale(request))})
@@ -289,9 +279,9 @@ def order(request: Request, principal: CurrentPrincipal, session: DbSession, set
 @router.get("/services/my-orders")
 def my_orders(request: Request, principal: CurrentPrincipal, session: DbSession, page: str = "1") -> Response:
     if principal.role == Role.provider:
-        return RedirectResponse("/provider", status_code=303)
+        return see_other("/provider")
     if principal.role == Role.hotline_operator:
-        return RedirectResponse("/hotline/orders", status_code=303)
+        return see_other("/hotline/orders")
     _resident(principal)
     viewer = viewer_of(session, principal)
     number = max(int(page) if page.isdigit() else 1, 1)
@@ -316,7 +306,7 @@ def order_view(request: Request, session: Session, viewer: Viewer, number: str, 
         choices = matching.offerable(session, order)
     return render(request, "services/orders/order.html", {
         **page_context(request), "order": view, "error": error or {}, "values": values or {},
-        "flash": request.session.pop("flash", None), "choices": choices, "role": viewer.role.value,
+        "flash": take_flash(request), "choices": choices, "role": viewer.role.value,
         "back": _back(request, viewer)}, status_code=status_code)
 
 
@@ -336,7 +326,7 @@ def order_detail(number: str, request: Request, principal: CurrentPrincipal, ses
     return order_view(request, session, viewer_of(session, principal), number)
 
 
-def flash(_: Any, action: str, viewer: Viewer, order: Any) -> str:
+def done_text(_: Any, action: str, viewer: Viewer, order: Any) -> str:
     """What the reader is told after a step, on the page they come back to."""
     if action == "cancel" and viewer.role == Role.provider:
         return _("You gave the order back; the next provider is asked.")
@@ -372,19 +362,18 @@ def order_action(number: str, action: str, request: Request, principal: CurrentP
                                      provider_id=provider_id, version=version)
     try:
         if action == "rate" and values["rating"] and rating is None:
-            raise Invalid("a whole number of stars from 1 to 5", field="rating")
+            raise Invalid("a whole number of stars from 1 to 5", field="rating", reason="out_of_range", low=1, high=5)
         with session.begin_nested():
             order = order_actions.act(session, viewer, number, action, data, rules=rules_from(settings))
     except DomainError as exc:
         if exc.status_code == 404:
             raise
-        field, message = explain(request, exc)
-        status = exc.status_code if exc.status_code in (403, 409, 422) else 422
-        return order_view(request, session, viewer, number, status_code=status, values=values,
+        field, message = explain(request, exc, MESSAGES)
+        return order_view(request, session, viewer, number, status_code=status_of(exc), values=values,
                           error={"action": action, "field": field, "message": message})
-    request.session["flash"] = flash(_, action, viewer, order)
+    flash(request, done_text(_, action, viewer, order))
     target = field_text(form, "next", 200)
     if not target.startswith(SAFE_NEXT) or "//" in target:
         target = f"/services/orders/{number}"
-    return RedirectResponse(target, status_code=303)
+    return see_other(target)
 

@@ -7,29 +7,65 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.cases.calendar import local_today
 from jiayuan.deps import DbSession, require_role, verify_csrf
 from jiayuan.kit import hours as weekly
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.errors import DomainError, Invalid
+from jiayuan.page_kit import (
+    N_,
+    PostedForm,
+    field_date,
+    field_int,
+    field_text,
+    flash,
+    form_error,
+    path_id,
+    see_other,
+    status_of,
+)
 from jiayuan.registry import organizations, people
 from jiayuan.registry.models import TAGS
-from jiayuan.registry.pages import PostedForm, field_date, field_int, field_text, labels, path_id, unit_code
-from jiayuan.services.page_kit import base_context, form_error, status_of, unit_choices
+from jiayuan.registry.pages import labels, unit_code
+from jiayuan.services.present import DAY_FIELDS, base_context, by_field, hours_messages, unit_choices
+from jiayuan.services.projects import policy
 from jiayuan.services.projects import service as projects
 from jiayuan.services.projects.models import ProducePoint, ServiceProject
 from jiayuan.web import gettext_for, render
 
 router = APIRouter(include_in_schema=False)
-ProjectDesk = Annotated[Principal, Depends(require_role(Role.community_staff, Role.street_staff,
-                                                        Role.district_admin))]
+ProjectDesk = Annotated[Principal, Depends(require_role(*policy.PROJECT_MANAGERS))]
 MAX_ORGANIZATIONS = 500
 MAX_FOUND = 20
+
+# Messages of the project and produce-point forms by (field, reason).
+MESSAGES = {
+    **by_field({
+        "name": N_("Please enter the name."),
+        "unit_code": N_("Choose a street or community in your area."),
+        "lat": N_("Give a latitude and longitude inside the unit, or neither."),
+        "lon": N_("Give a latitude and longitude inside the unit, or neither."),
+        "organization_id": N_("Choose an organization of the district."),
+        "target_tags": N_("Choose groups from the list."),
+        "ends_on": N_("The end date is before the start date."),
+        "person_id": N_("Choose a person."),
+        "held_on": N_("A date, not in the future."),
+        "enrolled_on": N_("A date, not in the future."),
+        "left_on": N_("A date, not in the future."),
+        "title": N_("Required."),
+        "participants": N_("A whole number, 0 or more."),
+    }, {"not_found": N_("Choose one within your area."),
+        "conflict": N_("This conflicts with another record; reload and try again.")}),
+    **hours_messages(*DAY_FIELDS),
+    ("person_id", "outside_area"): N_("The person lives outside the area the project serves."),
+    ("name", "conflict"): N_("This name is already used here."),
+    ("person_id", "conflict"): N_("This person is already enrolled."),
+}
 
 
 def _names(session: Session, principal: Principal) -> dict[str, str]:
@@ -44,6 +80,10 @@ def _org_options(session: Session, principal: Principal) -> list[Any]:
 def _ctx(request: Request, session: Session, principal: Principal) -> dict[str, Any]:
     _ = gettext_for(request)
     return {**base_context(request), "RL": labels(_), "tags": TAGS, "names": _names(session, principal)}
+
+
+def _errors(request: Request, exc: DomainError, form: str) -> dict[str, str]:
+    return form_error(request, exc, form, MESSAGES)
 
 
 # Projects.
@@ -91,10 +131,10 @@ def project_create(request: Request, principal: ProjectDesk, session: DbSession,
         with session.begin_nested():
             project = projects.create_project(session, principal, **_project_fields(form, values))
     except DomainError as exc:
-        return _list_page(request, session, principal, "", values, form_error(request, exc, "project"),
+        return _list_page(request, session, principal, "", values, _errors(request, exc, "project"),
                           status_of(exc))
-    request.session["flash"] = _("Saved.")
-    return RedirectResponse(f"/services/projects/{project.id}", status_code=303)
+    flash(request, _("Saved."))
+    return see_other(f"/services/projects/{project.id}")
 
 
 def _project_values(project: ServiceProject) -> dict[str, Any]:
@@ -137,10 +177,10 @@ def project_update(project_id: str, request: Request, principal: ProjectDesk, se
             projects.update_project(session, principal, project.id, **_project_fields(form, values))
     except DomainError as exc:
         session.refresh(project)
-        return _project_page(request, session, principal, project, errors=form_error(request, exc, "project"),
+        return _project_page(request, session, principal, project, errors=_errors(request, exc, "project"),
                              values=values, status_code=status_of(exc))
-    request.session["flash"] = _("Saved.")
-    return RedirectResponse(f"/services/projects/{project.id}", status_code=303)
+    flash(request, _("Saved."))
+    return see_other(f"/services/projects/{project.id}")
 
 
 @router.post("/services/projects/{project_id}/find", dependencies=[Depends(verify_csrf)])
@@ -152,7 +192,7 @@ def find_people(project_id: str, request: Request, principal: ProjectDesk, sessi
     try:
         found = people.search(session, principal, q, limit=MAX_FOUND)
     except DomainError as exc:
-        return _project_page(request, session, principal, project, errors=form_error(request, exc, "find"), q=q,
+        return _project_page(request, session, principal, project, errors=_errors(request, exc, "find"), q=q,
                              status_code=status_of(exc))
     return _project_page(request, session, principal, project, found=found, q=q)
 
@@ -167,17 +207,17 @@ def enrol(project_id: str, request: Request, principal: ProjectDesk, session: Db
         with session.begin_nested():
             projects.enrol(session, principal, project.id, person_id, note=field_text(form, "note", 200) or None)
     except DomainError as exc:
-        return _project_page(request, session, principal, project, errors=form_error(request, exc, "enrol"),
+        return _project_page(request, session, principal, project, errors=_errors(request, exc, "enrol"),
                              status_code=status_of(exc))
-    request.session["flash"] = _("Enrolled.")
-    return RedirectResponse(f"/services/projects/{project.id}#beneficiaries", status_code=303)
+    flash(request, _("Enrolled."))
+    return see_other(f"/services/projects/{project.id}#beneficiaries")
 
 
 def _uuid(form: FormData, name: str) -> uuid.UUID:
     try:
         return uuid.UUID(field_text(form, name, 40))
     except ValueError:
-        raise Invalid("required", field=name) from None
+        raise Invalid(field=name, reason="required") from None
 
 
 @router.post("/services/projects/{project_id}/beneficiaries/{person_id}/leave",
@@ -189,10 +229,10 @@ def leave(project_id: str, person_id: str, request: Request, principal: ProjectD
         with session.begin_nested():
             projects.leave(session, principal, project.id, path_id(person_id))
     except DomainError as exc:
-        return _project_page(request, session, principal, project, errors=form_error(request, exc, "enrol"),
+        return _project_page(request, session, principal, project, errors=_errors(request, exc, "enrol"),
                              status_code=status_of(exc))
-    request.session["flash"] = _("Saved.")
-    return RedirectResponse(f"/services/projects/{project.id}#beneficiaries", status_code=303)
+    flash(request, _("Saved."))
+    return see_other(f"/services/projects/{project.id}#beneficiaries")
 
 
 @router.post("/services/projects/{project_id}/activities", dependencies=[Depends(verify_csrf)])
@@ -208,10 +248,10 @@ def log_activity(project_id: str, request: Request, principal: ProjectDesk, sess
                                   notes=typed["notes"] or None)
     except DomainError as exc:
         values = {**_project_values(project), **{f"act_{k}": v for k, v in typed.items()}}
-        return _project_page(request, session, principal, project, errors=form_error(request, exc, "activity"),
+        return _project_page(request, session, principal, project, errors=_errors(request, exc, "activity"),
                              values=values, status_code=status_of(exc))
-    request.session["flash"] = _("Activity logged.")
-    return RedirectResponse(f"/services/projects/{project.id}#activities", status_code=303)
+    flash(request, _("Activity logged."))
+    return see_other(f"/services/projects/{project.id}#activities")
 
 
 # Produce points (农超对接).
@@ -261,10 +301,10 @@ def produce_point_create(request: Request, principal: ProjectDesk, session: DbSe
         with session.begin_nested():
             projects.create_produce_point(session, principal, **_point_fields(values))
     except DomainError as exc:
-        return _points_page(request, session, principal, values=values, errors=form_error(request, exc, "point"),
+        return _points_page(request, session, principal, values=values, errors=_errors(request, exc, "point"),
                             status_code=status_of(exc))
-    request.session["flash"] = _("Saved.")
-    return RedirectResponse("/services/produce-points", status_code=303)
+    flash(request, _("Saved."))
+    return see_other("/services/produce-points")
 
 
 @router.get("/services/produce-points/{point_id}")
@@ -286,6 +326,6 @@ def produce_point_update(point_id: str, request: Request, principal: ProjectDesk
     except DomainError as exc:
         session.refresh(point)
         return _points_page(request, session, principal, point=point, values=values,
-                            errors=form_error(request, exc, "point"), status_code=status_of(exc))
-    request.session["flash"] = _("Saved.")
-    return RedirectResponse("/services/produce-points", status_code=303)
+                            errors=_errors(request, exc, "point"), status_code=status_of(exc))
+    flash(request, _("Saved."))
+    return see_other("/services/produce-points")

@@ -11,21 +11,19 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.roles import STAFF_ROLES, Role
 from jiayuan.accounts.service import Principal
-from jiayuan.cases.calendar import local_today
 from jiayuan.kit import hours as weekly
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
 from jiayuan.kit.scope import Scope
+from jiayuan.kit.text import clean_text
 from jiayuan.registry import organizations, people
 from jiayuan.registry.models import TAGS, Organization, Person
-from jiayuan.services.checks import check_point, clean_text, flag, require_role, unit_in_scope, whole_number
+from jiayuan.services.checks import check_point, flag, unit_in_scope, whole_number
 from jiayuan.services.projects.models import ProducePoint, ProjectActivity, ProjectBeneficiary, ServiceProject
+from jiayuan.services.projects.policy import PROJECT_MANAGERS, PROJECT_READERS, require_role, visible
 from jiayuan.units import service as units
 
-# Community, street and district staff run projects and produce points in their units (三社联动: the
-# organization undertakes the project, the staff keep its record).
-PROJECT_MANAGERS = frozenset({Role.community_staff, Role.street_staff, Role.district_admin})
 PROJECT_UNIT_LENGTHS = (6, 9, 12)  # the district, a street or a community
 PRODUCE_UNIT_LENGTHS = (12, 15)  # the community (or grid) it stands in
 MAX_PARTICIPANTS = 100_000
@@ -33,11 +31,8 @@ MAX_PARTICIPANTS = 100_000
 
 def _scoped(session: Session, principal: Principal, model: Any, row_id: Any, label: str) -> Any:
     if not isinstance(row_id, uuid.UUID):
-        raise Invalid("required", field="id")
-    stmt = select(model).where(model.id == row_id, principal.scope.where(model))
-    if principal.scope.districts:
-        stmt = stmt.where(model.district_code.in_(principal.scope.districts))
-    row = session.scalar(stmt)
+        raise Invalid(field="id", reason="required")
+    row = session.scalar(select(model).where(model.id == row_id, visible(principal, model)))
     if row is None:
         raise NotFound(f"no {label} {row_id}", field="id")
     return row
@@ -54,14 +49,14 @@ def _date(value: Any, field: str) -> date | None:
     if value is None:
         return None
     if isinstance(value, datetime) or not isinstance(value, date):
-        raise Invalid("must be a date (YYYY-MM-DD)", field=field)
+        raise Invalid("must be a date (YYYY-MM-DD)", field=field, reason="not_a_date")
     return value
 
 
 def _not_future(value: Any, field: str, today: date) -> date:
     day = _date(value, field) or today
     if day > today:
-        raise Invalid("a day that has not come yet", field=field)
+        raise Invalid("a day that has not come yet", field=field, reason="future_day")
     return day
 
 
@@ -70,14 +65,14 @@ def _not_future(value: Any, field: str, today: date) -> date:
 
 def get_project(session: Session, principal: Principal, project_id: Any) -> ServiceProject:
     project = _scoped(session, principal, ServiceProject, project_id, "project")
-    require_role(principal, STAFF_ROLES, "see service projects")  # their beneficiaries are people in need
+    require_role(principal, PROJECT_READERS, "see service projects")  # their beneficiaries are people in need
     return project
 
 
 def list_projects(session: Session, principal: Principal, *, unit: str | None = None,
                   current_on: date | None = None) -> list[ServiceProject]:
     """Projects of the caller's scope; with `current_on`, only those running on that day."""
-    require_role(principal, STAFF_ROLES, "see service projects")
+    require_role(principal, PROJECT_READERS, "see service projects")
     stmt = _narrowed(principal, ServiceProject, unit)
     if current_on is not None:
         stmt = stmt.where((ServiceProject.starts_on.is_(None)) | (ServiceProject.starts_on <= current_on),
@@ -128,7 +123,7 @@ def _set_project(session: Session, project: ServiceProject, fields: Mapping[str,
     if "ends_on" in fields:
         project.ends_on = _date(fields["ends_on"], "ends_on")
     if project.starts_on and project.ends_on and project.ends_on < project.starts_on:
-        raise Invalid("the end is before the start", field="ends_on")
+        raise Invalid("the end is before the start", field="ends_on", reason="end_before_start")
 
 
 def _unique_project(session: Session, project: ServiceProject) -> None:
@@ -188,7 +183,7 @@ def enrol(session: Session, principal: Principal, project_id: Any, person_id: An
     project = get_project(session, principal, project_id)
     require_role(principal, PROJECT_MANAGERS, "enrol beneficiaries")
     if not isinstance(person_id, uuid.UUID):
-        raise Invalid("required", field="person_id")
+        raise Invalid(field="person_id", reason="required")
     try:
         person = people.get_person(session, principal, person_id)
     except NotFound:
@@ -196,7 +191,8 @@ def enrol(session: Session, principal: Principal, project_id: Any, person_id: An
     if person.anonymized_at is not None:
         raise Invalid("this person's record has been anonymized", field="person_id")
     if not person.grid_code.startswith(project.unit_code):
-        raise Invalid("the person lives outside the area the project serves", field="person_id")
+        raise Invalid("the person lives outside the area the project serves", field="person_id",
+                      reason="outside_area")
     today = local_today()
     day = _not_future(enrolled_on, "enrolled_on", today)
     note = clean_text(note, "note", 200)
@@ -286,13 +282,13 @@ def list_activities(session: Session, principal: Principal, project_id: Any) -> 
 
 def get_produce_point(session: Session, principal: Principal, point_id: Any) -> ProducePoint:
     point = _scoped(session, principal, ProducePoint, point_id, "produce point")
-    require_role(principal, STAFF_ROLES, "see produce points")
+    require_role(principal, PROJECT_READERS, "see produce points")
     return point
 
 
 def list_produce_points(session: Session, principal: Principal, *, unit: str | None = None,
                         active_only: bool = False) -> list[ProducePoint]:
-    require_role(principal, STAFF_ROLES, "see produce points")
+    require_role(principal, PROJECT_READERS, "see produce points")
     stmt = _narrowed(principal, ProducePoint, unit)
     if active_only:
         stmt = stmt.where(ProducePoint.active)

@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
@@ -20,12 +20,28 @@ from jiayuan.deps import DbSession, ReadSession, require_role, verify_csrf
 from jiayuan.kit import hours as weekly
 from jiayuan.kit import i18n
 from jiayuan.kit.db import utcnow
-from jiayuan.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from jiayuan.kit.errors import DomainError, Forbidden, Invalid, NotFound
 from jiayuan.kit.identity import mask_phone
 from jiayuan.kit.scope import Scope
+from jiayuan.page_kit import (
+    N_,
+    PostedForm,
+    field_float,
+    field_text,
+    field_yuan,
+    flash,
+    form_error,
+    pages_of,
+    path_id,
+    query,
+    see_other,
+    status_of,
+    take_flash,
+)
 from jiayuan.registry import organizations
-from jiayuan.registry.pages import PostedForm, field_text, pages_of, path_id, query, unit_code
+from jiayuan.registry.pages import unit_code
 from jiayuan.services.catalogue.service import list_items
+from jiayuan.services.present import by_field, weekday_names
 from jiayuan.services.providers import performance as performance
 from jiayuan.services.providers import service as service
 from jiayuan.services.providers.models import PROVIDER_STATUSES, Provider
@@ -46,15 +62,10 @@ def status_labels(_: Any) -> dict[str, str]:
             "suspended": _("Service suspended"), "withdrawn": _("Withdrawn")}
 
 
-def weekday_labels(_: Any) -> dict[str, str]:
-    return {"1": _("Monday"), "2": _("Tuesday"), "3": _("Wednesday"), "4": _("Thursday"), "5": _("Friday"),
-            "6": _("Saturday"), "7": _("Sunday")}
-
-
 def _context(request: Request) -> dict[str, Any]:
     _ = gettext_for(request)
     locale = request_locale(request)
-    return {"PS": status_labels(_), "WD": weekday_labels(_), "flash": request.session.pop("flash", None),
+    return {"PS": status_labels(_), "WD": weekday_names(_), "flash": take_flash(request),
             "fmt_date": lambda v: i18n.fmt_date(v, locale), "yuan": _yuan, "mask_phone": mask_phone,
             "fmt_hours": weekly.format_intervals, "zh": locale == "zh_CN"}
 
@@ -63,103 +74,56 @@ def _yuan(fen: int | None) -> str:
     return "" if fen is None else f"{Decimal(fen) / 100:,.2f}"
 
 
-def _explain(request: Request, exc: DomainError) -> tuple[str, str]:
-    """(form field, message in the reader's language) for an error of the providers' services."""
-    _ = gettext_for(request)
-    field, message = exc.field or "form", exc.message or ""
-    if isinstance(exc, Forbidden):
-        return field, _("You may not do this.")
-    if isinstance(exc, NotFound):
-        return field, _("Not found, or outside your scope")
-    if isinstance(exc, Conflict):
-        if field == "credit_code":
-            return field, _("A provider with this credit code is already registered in the district.")
-        if field == "to":
-            details = exc.details or {}
-            labels = status_labels(_)
-            return field, _("A provider cannot go from %(from)s to %(to)s.") % {
-                "from": labels.get(details.get("from"), ""), "to": labels.get(details.get("to"), "")}
-        if field == "username":
-            return field, _("This user name is taken.")
-        if field == "status":
-            return field, _("The provider has withdrawn; this can no longer change.")
-        return field, _("Someone else changed this provider at the same moment; reload and try again.")
-    if message == "required" or message.endswith("is required"):
-        return field, _("Required.")
-    if message.startswith("at most ") and message.endswith(" characters"):
-        return field, _("At most %(n)s characters.") % {"n": message.split()[2]}
-    if field == "credit_code":
-        if "18 characters" in message:
-            return field, _("A credit code has 18 characters.")
-        if "check character" in message:
-            return field, _("The last character does not match: a character is probably mistyped.")
-        return field, _("This is not a valid unified social credit code.")
-    if field.startswith("weekly_hours"):
-        if "round the clock" in message:
-            return "weekly_hours", _("Give the weekly hours, or tick round the clock.")
-        return "weekly_hours", _("Write each interval as 08:30-12:00, separated by commas; the start before the "
-                                 "end, not overlapping.")
-    if field.endswith("price_fen") or field == "price":
-        if "public-welfare" in message:
-            return "price", _("A public-welfare service costs at most %(price)s yuan.") % {
-                "price": _yuan(_fen_in(message))}
-        return "price", _("A price in yuan, 0 or more, with at most two decimals.")
-    known = {
-        "name": _("Please enter the name."),
-        "contact_phone": _("Enter a mainland mobile number (11 digits)."),
-        "service_phone": _("A landline with its area code (0796-8221234) or an 11-digit mobile number."),
-        "lat": _("Give a latitude and longitude, or neither."),
-        "lon": _("Give a latitude and longitude, or neither."),
-        "item": _("Choose an item of the catalogue."),
-        "unit_code": _("Choose a unit of the district."),
-        "password": _("At least 8 characters."),
-        "full_name": _("Please enter the name."),
-        "reason": _("Give a reason."),
-        "to": _("Choose a status."),
-    }
-    if field == "username":
-        return field, _("2–64 lower-case letters, digits, '.', '_' or '-'.")
-    return field, known.get(field, _("This value is not accepted."))
+def _move_refused(exc: DomainError, _: Any) -> str:
+    details = exc.details or {}
+    labels = status_labels(_)
+    return _("A provider cannot go from %(from)s to %(to)s.") % {
+        "from": labels.get(details.get("from"), ""), "to": labels.get(details.get("to"), "")}
 
 
-def _fen_in(message: str) -> int | None:
-    try:
-        return int(message.rsplit("at most ", 1)[-1].split()[0])
-    except (ValueError, IndexError):
-        return None
+def _welfare_price(exc: DomainError, _: Any) -> tuple[str, str]:
+    return "price", _("A public-welfare service costs at most %(price)s yuan.") % {
+        "price": _yuan(exc.params.get("limit_fen"))}
+
+
+# Messages of the provider forms by (field, reason); a record out of sight or a conflict reads alike on every
+# field, before its own words.
+MESSAGES = {
+    **by_field({
+        "name": N_("Please enter the name."),
+        "credit_code": N_("This is not a valid unified social credit code."),
+        "contact_phone": N_("Enter a mainland mobile number (11 digits)."),
+        "service_phone": N_("A landline with its area code (0796-8221234) or an 11-digit mobile number."),
+        "lat": N_("Give a latitude and longitude, or neither."),
+        "lon": N_("Give a latitude and longitude, or neither."),
+        "item": N_("Choose an item of the catalogue."),
+        "unit_code": N_("Choose a unit of the district."),
+        "password": N_("At least 8 characters."),
+        "full_name": N_("Please enter the name."),
+        "reason": N_("Give a reason."),
+        "to": N_("Choose a status."),
+        "username": N_("2–64 lower-case letters, digits, '.', '_' or '-'."),
+        "weekly_hours": N_("Write each interval as 08:30-12:00, separated by commas; the start before the end, "
+                           "not overlapping."),
+        "price": N_("A price in yuan, 0 or more, with at most two decimals."),
+    }, {"not_found": N_("Not found, or outside your scope"),
+        "conflict": N_("Someone else changed this provider at the same moment; reload and try again.")}),
+    ("credit_code", "credit_length"): N_("A credit code has 18 characters."),
+    ("credit_code", "check_char"): N_("The last character does not match: a character is probably mistyped."),
+    ("credit_code", "conflict"): N_("A provider with this credit code is already registered in the district."),
+    ("to", "conflict"): _move_refused,
+    ("username", "conflict"): N_("This user name is taken."),
+    ("status", "conflict"): N_("The provider has withdrawn; this can no longer change."),
+    ("weekly_hours", "hours_needed"): N_("Give the weekly hours, or tick round the clock."),
+    ("price", "above_welfare_price"): _welfare_price,
+}
+# Fields named by the services, shown beside the form's own.
+FIELDS = {"price_fen": "price", "items.price_fen": "price", **{f"weekly_hours.{d}": "weekly_hours" for d in
+                                                              weekly.WEEKDAYS}}
 
 
 def _errors(request: Request, exc: DomainError, form: str) -> dict[str, str]:
-    field, message = _explain(request, exc)
-    return {"form": form, "field": field, "message": message, field: message}
-
-
-def _status_code(exc: DomainError) -> int:
-    return exc.status_code if exc.status_code in (409, 422) else 422
-
-
-def _float(form: FormData, name: str) -> float | None:
-    text = field_text(form, name, 30)
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise Invalid("must be a number", field=name) from None
-
-
-def _price_fen(form: FormData, name: str = "price") -> int | None:
-    """Yuan as typed (35, 35.5, ¥35.50) to fen; blank = quoted on site."""
-    text = field_text(form, name, 20).replace("¥", "").replace("元", "").replace(",", "").strip()
-    if not text:
-        return None
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise Invalid("a price in fen", field="price") from None
-    if not amount.is_finite() or amount < 0 or amount != amount.quantize(Decimal("0.01")):
-        raise Invalid("a price in fen", field="price")
-    return int(amount * 100)
+    return form_error(request, exc, form, MESSAGES, FIELDS)
 
 
 def _week(form: FormData) -> dict[str, Any]:
@@ -176,7 +140,7 @@ def _form_values(form: FormData) -> dict[str, Any]:
 
 def _fields(form: FormData, *, editing: bool) -> dict[str, Any]:
     fields: dict[str, Any] = {k: field_text(form, k, 2000) or None for k in FORM_FIELDS if k not in ("lat", "lon")}
-    fields["lat"], fields["lon"] = _float(form, "lat"), _float(form, "lon")
+    fields["lat"], fields["lon"] = field_float(form, "lat"), field_float(form, "lon")
     fields["round_the_clock"] = form.get("round_the_clock") == "1"
     fields["weekly_hours"] = None if fields["round_the_clock"] else _week(form)
     if editing:
@@ -225,7 +189,7 @@ def provider_list(request: Request, principal: Staff, session: DbSession, status
                   item: str | None = None, area: str | None = None, flagged: str | None = None, q: str | None = None,
                   page: str = "1") -> Response:
     if principal.role == Role.provider:
-        return RedirectResponse(f"{BASE}/{service.provider_of(session, principal).id}", status_code=303)
+        return see_other(f"{BASE}/{service.provider_of(session, principal).id}")
     status = status if status in PROVIDER_STATUSES else ""
     item = item if item and item.isdigit() and len(item) in (2, 4) else ""
     area = unit_code(area)
@@ -277,9 +241,9 @@ def provider_create(request: Request, principal: Staff, session: DbSession, form
         with session.begin_nested():
             provider = service.create_provider(session, principal, **_fields(form, editing=False))
     except DomainError as exc:
-        return _form_page(request, principal, None, values, _errors(request, exc, "provider"), _status_code(exc))
-    request.session["flash"] = _("The application is registered. Add its items, area and staff below.")
-    return RedirectResponse(f"{BASE}/{provider.id}", status_code=303)
+        return _form_page(request, principal, None, values, _errors(request, exc, "provider"), status_of(exc))
+    flash(request, _("The application is registered. Add its items, area and staff below."))
+    return see_other(f"{BASE}/{provider.id}")
 
 
 def _values_of(provider: Provider) -> dict[str, Any]:
@@ -310,9 +274,9 @@ def provider_edit(provider_id: str, request: Request, principal: Staff, session:
         if isinstance(exc, NotFound):
             raise
         return _form_page(request, principal, provider, values, _errors(request, exc, "provider"),
-                          _status_code(exc))
-    request.session["flash"] = _("Saved.")
-    return RedirectResponse(f"{BASE}/{provider.id}", status_code=303)
+                          status_of(exc))
+    flash(request, _("Saved."))
+    return see_other(f"{BASE}/{provider.id}")
 
 
 # --- A provider's page ----------------------------------------------------------------------------------
@@ -376,7 +340,7 @@ def _date(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise Invalid("not a date", field="since") from None
+        raise Invalid("not a date", field="since", reason="not_a_date") from None
 
 
 @router.get(BASE + "/{provider_id}")
@@ -397,9 +361,9 @@ def _act(request: Request, session: Session, principal: Principal, provider_id: 
         if isinstance(exc, NotFound) and exc.field == "id":
             raise
         return _provider_page(request, session, principal, pid, _errors(request, exc, form_name), values,
-                              _status_code(exc))
-    request.session["flash"] = _("Saved.")
-    return RedirectResponse(f"{BASE}/{pid}#{anchor}", status_code=303)
+                              status_of(exc))
+    flash(request, _("Saved."))
+    return see_other(f"{BASE}/{pid}#{anchor}")
 
 
 @router.post(BASE + "/{provider_id}/status", dependencies=[Depends(verify_csrf)])
@@ -417,7 +381,7 @@ def item_put(provider_id: str, request: Request, principal: Staff, session: DbSe
              form: PostedForm) -> Response:
     item, price = field_text(form, "item", 4), field_text(form, "price", 20)
     return _act(request, session, principal, provider_id, "items", {"item": item, "price": price},
-                lambda pid: service.put_item(session, principal, pid, item, _price_fen(form)), "items")
+                lambda pid: service.put_item(session, principal, pid, item, field_yuan(form, "price")), "items")
 
 
 @router.post(BASE + "/{provider_id}/items/{item}/delete", dependencies=[Depends(verify_csrf)])

@@ -89,7 +89,7 @@ def _visible(session: Session, principal: Principal) -> ColumnElement[bool]:
 def get_provider(session: Session, principal: Principal, provider_id: uuid.UUID | None) -> Provider:
     """A provider the caller may see; any other is a 404, whether it exists or not."""
     if provider_id is None:
-        raise Invalid("required", field="id")
+        raise Invalid(field="id", reason="required")
     provider = session.scalar(select(Provider).where(Provider.id == provider_id, _visible(session, principal)))
     if provider is None:
         raise NotFound(f"no provider {provider_id}", field="id")
@@ -248,9 +248,9 @@ def history(session: Session, provider: Provider) -> list[ProviderEvent]:
 
 def _credit_code(session: Session, district: str, value: Any, own_id: uuid.UUID | None) -> str:
     if value is None or (isinstance(value, str) and not value.strip()):
-        raise Invalid("required", field="credit_code")
+        raise Invalid(field="credit_code", reason="required")
     if not isinstance(value, str):
-        raise Invalid("must be text", field="credit_code")
+        raise Invalid(field="credit_code", reason="not_text")
     code = parse_credit_code(value, field="credit_code").value
     other = session.scalar(select(Provider.id).where(Provider.district_code == district,
                                                      Provider.credit_code == code))
@@ -275,7 +275,7 @@ def _apply_fields(session: Session, provider: Provider, fields: dict[str, Any]) 
     if "contact_phone" in fields:
         phone = fields["contact_phone"]
         if phone is not None and not isinstance(phone, str):
-            raise Invalid("must be text", field="contact_phone")
+            raise Invalid(field="contact_phone", reason="not_text")
         # A person's mobile: stored as 11 digits in an encrypted column, shown masked.
         provider.contact_phone = parse_mobile(phone, field="contact_phone") if phone and phone.strip() else None
     if "service_phone" in fields:
@@ -298,7 +298,8 @@ def _apply_fields(session: Session, provider: Provider, fields: dict[str, Any]) 
         if allday:
             week = None  # round the clock: a week would say nothing more
         elif week is None or not any(week.values()):
-            raise Invalid("give the weekly hours, or say it works round the clock", field="weekly_hours")
+            raise Invalid("give the weekly hours, or say it works round the clock", field="weekly_hours",
+                          reason="hours_needed")
         provider.round_the_clock, provider.weekly_hours = allday, week
 
 
@@ -419,7 +420,7 @@ def _price(item: ServiceItem, value: Any, field: str) -> int | None:
         raise Invalid("a price in fen: a whole number, 0 or more", field=field)
     if item.public_welfare and item.price_max_fen is not None and value > item.price_max_fen:
         raise Invalid(f"item {item.code} is a public-welfare service: at most {item.price_max_fen} fen",
-                      field=field)
+                      field=field, reason="above_welfare_price", limit_fen=item.price_max_fen)
     return value
 
 
@@ -566,10 +567,10 @@ def add_staff(session: Session, principal: Principal, provider_id: uuid.UUID, *,
     provider = _editable(session, principal, provider_id)
     _not_withdrawn(provider)
     if not isinstance(username, str) or not username.strip():
-        raise Invalid("required", field="username")
+        raise Invalid(field="username", reason="required")
     name = clean_text(full_name, "full_name", 100, required=True) or ""
     if not isinstance(password, str):
-        raise Invalid("required", field="password")
+        raise Invalid(field="password", reason="required")
     user = accounts.create_user(session, username=username, full_name=name, role=Role.provider.value,
                                 scope_code=provider.district_code, password=password,
                                 unit_exists=lambda code: units.unit_exists(session, code))
