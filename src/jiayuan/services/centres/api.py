@@ -10,16 +10,16 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from jiayuan.accounts.roles import STAFF_ROLES, Role
+from jiayuan.accounts.roles import STAFF_ROLES
 from jiayuan.accounts.service import Principal
-from jiayuan.cases.calendar import local_today
+from jiayuan.kit.clock import local_today
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, OptionalPrincipal, require_role
 from jiayuan.kit.errors import Forbidden, Invalid, NotFound
 from jiayuan.kit.excel import XLSX_TYPE
 from jiayuan.registry import people
 from jiayuan.services.catalogue import service as catalogue
+from jiayuan.services.centres import policy, views
 from jiayuan.services.centres import service as service
-from jiayuan.services.centres import views
 from jiayuan.services.centres.schemas import (
     ActivityCreate,
     ActivityRead,
@@ -54,7 +54,7 @@ from jiayuan.units.service import single_district
 from jiayuan.web import request_locale
 
 router = APIRouter(prefix="/api/v1/services", tags=["service centres and projects"])
-ReportReader = Annotated[Principal, Depends(require_role(Role.street_staff, Role.district_admin))]
+ReportReader = Annotated[Principal, Depends(require_role(*policy.REPORT_READERS))]
 Unit = Annotated[str | None, Query(description="a street, community or grid code")]
 
 

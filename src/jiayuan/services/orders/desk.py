@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.roles import Role
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip, verify_csrf
 from jiayuan.kit.db import utcnow
-from jiayuan.kit.errors import DomainError, Forbidden
+from jiayuan.kit.errors import DomainError
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.page_kit import PostedForm, explain, status_of, take_flash
 from jiayuan.services.orders import intake as ordering
@@ -30,6 +30,7 @@ from jiayuan.services.orders.pages import (
     page_context,
     past_slots,
 )
+from jiayuan.services.orders.policy import require_desk
 from jiayuan.services.orders.service import OrderFilter, Viewer, get_order, list_orders, viewer_of
 from jiayuan.services.orders.views import audit_unmasked, present, present_many
 from jiayuan.units import service as units
@@ -40,14 +41,12 @@ OPEN_LIMIT = 50
 
 
 def _operator(session: Session, principal: Any) -> Viewer:
-    if principal.role != Role.hotline_operator:
-        raise Forbidden("your role may not do this", field="role")
+    require_desk(principal, Role.hotline_operator)
     return viewer_of(session, principal)
 
 
 def _provider(session: Session, principal: Any) -> Viewer:
-    if principal.role != Role.provider:
-        raise Forbidden("your role may not do this", field="role")
+    require_desk(principal, Role.provider)
     return viewer_of(session, principal)
 
 

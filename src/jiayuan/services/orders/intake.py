@@ -12,16 +12,18 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.roles import Role
+from jiayuan.accounts.roles import CALLERS, Role
 from jiayuan.accounts.service import Principal
 from jiayuan.kit.crypto import blind_index
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Forbidden, Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
+from jiayuan.kit.text import normalise_phone
 from jiayuan.services.catalogue.service import get_item
 from jiayuan.services.orders.models import OrderOffer, ServiceOrder
 from jiayuan.services.orders.offers import Rules, start_offers
-from jiayuan.services.orders.service import Viewer, record_event, visible
+from jiayuan.services.orders.policy import visible
+from jiayuan.services.orders.service import Viewer, record_event
 from jiayuan.services.orders.workflow import OFFERED
 from jiayuan.units import service as units
 
@@ -54,11 +56,6 @@ class Placed:
     order: ServiceOrder
     replayed: bool  # an Idempotency-Key returned an order made by an earlier request
     candidates: int  # how many providers were ranked for it (0: unassigned at once)
-
-
-def normalise_phone(value: str | None) -> str | None:
-    """As stored and searched: spaces dropped (the blind index only matches equal text)."""
-    return (value or "").replace(" ", "") or None
 
 
 def phone_key(phone: str) -> str:
@@ -137,7 +134,7 @@ def create_order(session: Session, viewer: Viewer, data: OrderInput, *, rules: R
                  idempotency_key: str | None = None, now: datetime | None = None) -> Placed:
     """Check, place and number a new order, then offer it to the best candidate (or leave it unassigned)."""
     principal = viewer.principal
-    if principal.role not in (Role.resident, Role.hotline_operator):
+    if principal.role not in CALLERS:
         raise Forbidden("only a resident or a 12343 operator places orders", field="role")
     now = now or utcnow()
     item = get_item(session, data.item, field="item")

@@ -18,7 +18,7 @@ from starlette.datastructures import FormData
 from jiayuan.accounts.roles import Role
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip, verify_csrf
 from jiayuan.kit.db import utcnow
-from jiayuan.kit.errors import DomainError, Forbidden, Invalid
+from jiayuan.kit.errors import DomainError, Invalid
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.page_kit import N_, PostedForm, explain, field_text, flash, see_other, status_of, take_flash
 from jiayuan.services.catalogue import service as catalogue
@@ -26,6 +26,7 @@ from jiayuan.services.orders import actions as order_actions
 from jiayuan.services.orders import intake as ordering
 from jiayuan.services.orders import matching as matching
 from jiayuan.services.orders.offers import rules_from
+from jiayuan.services.orders.policy import require_desk
 from jiayuan.services.orders.service import OrderFilter, Viewer, get_order, list_orders, viewer_of
 from jiayuan.services.orders.views import audit_unmasked, present, present_many
 from jiayuan.units import service as units
@@ -247,8 +248,7 @@ def order_form(request: Request, session: Session, values: dict[str, Any] | None
 
 
 def _resident(principal: Any) -> None:
-    if principal.role != Role.resident:
-        raise Forbidden("your role may not do this", field="role")
+    require_desk(principal, Role.resident)
 
 
 @router.get("/services/order")

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.roles import Role
@@ -14,13 +14,10 @@ from jiayuan.accounts.service import Principal
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import NotFound
 from jiayuan.services.orders.models import OrderEvent, OrderOffer, ServiceOrder
-from jiayuan.services.orders.workflow import OPEN, PENDING, STATUSES
+from jiayuan.services.orders.policy import offered_to, visible
+from jiayuan.services.orders.workflow import OPEN, STATUSES
 from jiayuan.services.providers import service as providers
 from jiayuan.services.providers.models import Provider, ProviderStaff
-
-# Staff who see the orders of their scope (the operator's scope is the district).
-SCOPED_ROLES = frozenset({Role.hotline_operator, Role.district_admin, Role.street_staff, Role.community_staff,
-                          Role.grid_worker})
 
 
 @dataclass(frozen=True)
@@ -58,28 +55,6 @@ def viewer_of(session: Session, principal: Principal) -> Viewer:
     return Viewer(principal)
 
 
-def _offered_to(provider_id: uuid.UUID, *, pending_only: bool = False) -> ColumnElement[bool]:
-    cond = [OrderOffer.district_code == ServiceOrder.district_code, OrderOffer.order_id == ServiceOrder.id,
-            OrderOffer.provider_id == provider_id]
-    cond.append(OrderOffer.status == PENDING if pending_only else OrderOffer.offered_at.is_not(None))
-    return exists(select(OrderOffer.id).where(*cond))
-
-
-def visible(viewer: Viewer) -> ColumnElement[bool]:
-    """The orders a caller may see: a resident their own; a provider those offered to it or held by it; staff
-    and operators those of their scope."""
-    p = viewer.principal
-    if p.role == Role.resident:
-        return ServiceOrder.resident_id == p.user_id
-    if p.role == Role.provider and viewer.provider is not None:
-        pid = viewer.provider.id
-        return and_(ServiceOrder.district_code == viewer.provider.district_code,
-                    or_(ServiceOrder.provider_id == pid, _offered_to(pid)))
-    if p.role in SCOPED_ROLES and p.scope.prefixes:
-        return p.scope.where(ServiceOrder)
-    return false()
-
-
 def get_order(session: Session, viewer: Viewer, number: str) -> ServiceOrder:
     """An order the caller may see, by number; anything else is a 404."""
     stmt = select(ServiceOrder).where(ServiceOrder.number == (number or "").strip().upper(), visible(viewer))
@@ -105,7 +80,7 @@ def list_orders(session: Session, viewer: Viewer, f: OrderFilter | None = None, 
     stmt = select(ServiceOrder).where(visible(viewer))
     if viewer.role == Role.provider and viewer.provider is not None:
         pid = viewer.provider.id
-        stmt = stmt.where(or_(ServiceOrder.provider_id == pid, _offered_to(pid, pending_only=True)))
+        stmt = stmt.where(or_(ServiceOrder.provider_id == pid, offered_to(pid, pending_only=True)))
     if f.status == "open":
         stmt = stmt.where(ServiceOrder.status.in_(OPEN))
     elif f.status in STATUSES:

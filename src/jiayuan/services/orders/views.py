@@ -16,6 +16,7 @@ from jiayuan.kit.identity import mask_phone
 from jiayuan.services.catalogue.models import ServiceItem
 from jiayuan.services.orders.actions import available
 from jiayuan.services.orders.models import OrderOffer, ServiceOrder
+from jiayuan.services.orders.policy import sees_every_offer
 from jiayuan.services.orders.service import Viewer, offers_of, providers_by_ids, timeline
 from jiayuan.services.orders.workflow import PENDING
 from jiayuan.units import service as units
@@ -124,7 +125,7 @@ def present(session: Session, viewer: Viewer, order: ServiceOrder, locale: str =
         "actor_name": e.actor_name, "actor_role": e.actor_role,
         "note": None if resident and e.action in PROVIDER_NOTES else e.note} for e in events]
     # Operators and staff see every candidate with its rank, score and answer; a provider only its own offer.
-    if viewer.role not in (Role.resident, Role.provider):
+    if sees_every_offer(viewer):
         offers = offers_of(session, order)
         names = providers_by_ids(session, {o.provider_id for o in offers})
         view["offers"] = [{

@@ -1,5 +1,5 @@
 """The life cycle of a service order (订单) as one table: which action moves an order from which states, and who
-may fire it. docs/services.md is the contract; the use cases live in ordering.py, offers.py and order_actions.py.
+may fire it. docs/services.md is the contract; the use cases live in intake.py, offers.py and actions.py.
 
 offered → accepted → in_service → completed (rated once), with unassigned when no provider accepts and cancelled
 from any state before the service starts.
@@ -7,9 +7,10 @@ from any state before the service starts.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from jiayuan.accounts.roles import Role
+from jiayuan.accounts.roles import CALLERS, Role
 
 OFFERED, UNASSIGNED, ACCEPTED, IN_SERVICE = "offered", "unassigned", "accepted", "in_service"
 COMPLETED, CANCELLED = "completed", "cancelled"
@@ -36,7 +37,7 @@ class Transition:
     needs_note: bool = False
 
 
-def _t(action: str, sources: set[str], roles: set[Role], who: str, needs_note: bool = False) -> Transition:
+def _t(action: str, sources: set[str], roles: Iterable[Role], who: str, needs_note: bool = False) -> Transition:
     return Transition(action, frozenset(sources), frozenset(roles), who, needs_note)
 
 
@@ -47,11 +48,11 @@ TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
     _t("complete", {IN_SERVICE}, {Role.provider}, HOLDER),
     # A provider may cancel what it accepted (the next candidate is asked); the resident or an operator may
     # cancel anything that has not started.
-    _t("cancel", {OFFERED, UNASSIGNED, ACCEPTED}, {Role.resident, Role.hotline_operator, Role.provider}, ORDERER,
+    _t("cancel", {OFFERED, UNASSIGNED, ACCEPTED}, CALLERS | {Role.provider}, ORDERER,
        needs_note=True),
-    _t("rate", {COMPLETED}, {Role.resident, Role.hotline_operator}, ORDERER),
+    _t("rate", {COMPLETED}, CALLERS, ORDERER),
     # A complaint needs a provider to complain about: accepted or later (also an accepted order cancelled since).
-    _t("complain", {ACCEPTED, IN_SERVICE, COMPLETED, CANCELLED}, {Role.resident, Role.hotline_operator}, ORDERER,
+    _t("complain", {ACCEPTED, IN_SERVICE, COMPLETED, CANCELLED}, CALLERS, ORDERER,
        needs_note=True),
     _t("offer", {UNASSIGNED}, {Role.hotline_operator}, OPERATOR),
 )}

@@ -43,6 +43,7 @@ from jiayuan.registry.pages import unit_code
 from jiayuan.services.catalogue.service import list_items
 from jiayuan.services.present import by_field, weekday_names
 from jiayuan.services.providers import performance as performance
+from jiayuan.services.providers import policy
 from jiayuan.services.providers import service as service
 from jiayuan.services.providers.models import PROVIDER_STATUSES, Provider
 from jiayuan.units import service as units
@@ -50,7 +51,7 @@ from jiayuan.web import gettext_for, render, request_locale
 
 router = APIRouter(include_in_schema=False)
 # District staff, and a provider's own staff (who see only their provider); the services judge the rest.
-Staff = Annotated[Principal, Depends(require_role(Role.district_admin, Role.hotline_operator, Role.provider))]
+Staff = Annotated[Principal, Depends(require_role(*policy.READERS, Role.provider))]
 BASE = "/services/providers"
 PAGE_SIZE = 50
 FORM_FIELDS = ("name", "credit_code", "contact_name", "contact_phone", "service_phone", "address", "lat", "lon",
@@ -212,7 +213,7 @@ def provider_list(request: Request, principal: Staff, session: DbSession, status
         "f": {"status": status, "item": item, "area": area, "flagged": only_flagged, "q": q},
         "statuses": PROVIDER_STATUSES, "catalogue": _catalogue(session, request),
         "units": _unit_options(session, district), "names": _unit_names(session, district),
-        "can_edit": principal.role in service.EDITORS})
+        "can_edit": policy.may_edit(principal)})
 
 
 # --- The application form and edits ---------------------------------------------------------------------
@@ -220,7 +221,7 @@ def provider_list(request: Request, principal: Staff, session: DbSession, status
 
 def _form_page(request: Request, principal: Principal, provider: Provider | None, values: dict[str, Any],
                errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
-    if principal.role not in service.EDITORS:
+    if not policy.may_edit(principal):
         raise Forbidden("only the district administrator may register providers", field="role")
     return render(request, "services/providers/form.html", {
         **_context(request), "provider": provider, "values": values, "errors": errors or {},
@@ -297,7 +298,7 @@ def _provider_page(request: Request, session: Session, principal: Principal, pro
         "staff": service.staff_of(session, provider), "history": service.history(session, provider),
         "next_statuses": service.TRANSITIONS.get(provider.status, ()), "organization": org,
         "catalogue": _catalogue(session, request), "units": _unit_options(session, district),
-        "can_edit": principal.role in service.EDITORS, "errors": errors or {}, "values": values or {},
+        "can_edit": policy.may_edit(principal), "errors": errors or {}, "values": values or {},
         "figures": figures, "is_staff_view": principal.role != Role.provider}, status_code=status_code)
 
 
@@ -306,7 +307,7 @@ def performance_page(request: Request, principal: Staff, session: ReadSession, s
                      until: str | None = None, sort: str | None = None, order: str | None = None,
                      status: str | None = None) -> Response:
     _ = gettext_for(request)
-    if principal.role not in service.READERS:
+    if not policy.may_read(principal):
         raise Forbidden("your role may not read provider performance", field="role")
     today = utcnow().astimezone(i18n.TIMEZONE).date()
     error = None

@@ -23,9 +23,10 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
 from jiayuan.config import get_settings
-from jiayuan.kit.errors import Forbidden, Invalid
+from jiayuan.kit.errors import Invalid
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.services.orders.models import OrderOffer, ServiceOrder
+from jiayuan.services.providers import policy
 from jiayuan.services.providers import service as service
 from jiayuan.services.providers.models import Provider
 
@@ -152,9 +153,7 @@ def sort_figures(rows: list[Figures], key: str | None, descending: bool = True) 
 
 
 def _reader(principal: Principal) -> str:
-    if principal.role not in service.READERS or not principal.scope_code:
-        raise Forbidden("your role may not read provider performance", field="role")
-    return principal.district_code
+    return policy.require_reader(principal, "read provider performance")
 
 
 def district_figures(session: Session, principal: Principal, start: datetime, end: datetime, *,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, false, func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -21,10 +21,12 @@ from jiayuan.kit import hours as weekly
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kit.identity import parse_credit_code, parse_mobile
+from jiayuan.kit.scope import strictly_under
+from jiayuan.kit.text import clean_text
 from jiayuan.registry import organizations
 from jiayuan.services.catalogue.models import ServiceItem
 from jiayuan.services.catalogue.service import get_item
-from jiayuan.services.checks import check_phone, clean_text
+from jiayuan.services.checks import check_phone
 from jiayuan.services.providers.models import (
     PROVIDER_STATUSES,
     Provider,
@@ -33,6 +35,8 @@ from jiayuan.services.providers.models import (
     ProviderItem,
     ProviderStaff,
 )
+from jiayuan.services.providers.policy import may_list, require_editor, visible
+from jiayuan.services.providers.policy import provider_of as provider_of  # the provider of a staff account
 from jiayuan.units import service as units
 
 APPLIED, APPROVED, ACTIVE, SUSPENDED, WITHDRAWN = PROVIDER_STATUSES
@@ -47,9 +51,6 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
 # A decision on the provider ends the flag's prompt (docs/services.md: "the decision stays with staff").
 CLEARS_FLAG = frozenset({SUSPENDED, WITHDRAWN})
 
-EDITORS = frozenset({Role.district_admin})  # apply, edit, move the status, items, areas, staff
-# District staff who read every provider of the district: the admin, and the 12343 operators who offer orders.
-READERS = frozenset({Role.district_admin, Role.hotline_operator})
 MAX_REASON = 500
 MAX_ITEMS = 200
 MAX_AREAS = 500
@@ -59,38 +60,11 @@ MAX_DESCRIPTION = 2000
 # --- Who sees which provider ------------------------------------------------------------------------------
 
 
-def provider_of(session: Session, principal: Principal) -> Provider:
-    """The provider a staff account (role provider) works for; Forbidden when it works for none."""
-    if principal.role != Role.provider:
-        raise Forbidden("only a provider's staff account works for a provider", field="role")
-    provider = session.scalar(
-        select(Provider).join(ProviderStaff, and_(ProviderStaff.district_code == Provider.district_code,
-                                                  ProviderStaff.provider_id == Provider.id))
-        .where(ProviderStaff.district_code == principal.district_code, ProviderStaff.user_id == principal.user_id))
-    if provider is None:
-        raise Forbidden("this account is not on the staff of any provider", field="role")
-    return provider
-
-
-def _visible(session: Session, principal: Principal) -> ColumnElement[bool]:
-    """District staff see the district's providers (a provider's unit is the district that admitted it); a
-    provider's staff see their own; anyone else none."""
-    if principal.role in READERS and principal.scope.prefixes:
-        return principal.scope.where(Provider)
-    if principal.role == Role.provider:
-        try:
-            own = provider_of(session, principal)
-        except Forbidden:
-            return false()
-        return and_(Provider.district_code == own.district_code, Provider.id == own.id)
-    return false()
-
-
 def get_provider(session: Session, principal: Principal, provider_id: uuid.UUID | None) -> Provider:
     """A provider the caller may see; any other is a 404, whether it exists or not."""
     if provider_id is None:
         raise Invalid(field="id", reason="required")
-    provider = session.scalar(select(Provider).where(Provider.id == provider_id, _visible(session, principal)))
+    provider = session.scalar(select(Provider).where(Provider.id == provider_id, visible(session, principal)))
     if provider is None:
         raise NotFound(f"no provider {provider_id}", field="id")
     return provider
@@ -100,15 +74,8 @@ def _editable(session: Session, principal: Principal, provider_id: uuid.UUID | N
               what: str = "change providers") -> Provider:
     """Found in scope first (404), then the role (403)."""
     provider = get_provider(session, principal, provider_id)
-    if principal.role not in EDITORS:
-        raise Forbidden(f"only the district administrator may {what}", field="role")
+    require_editor(principal, what)
     return provider
-
-
-def _require_editor(principal: Principal, what: str) -> str:
-    if principal.role not in EDITORS or not principal.scope_code:
-        raise Forbidden(f"only the district administrator may {what}", field="role")
-    return principal.district_code
 
 
 def serves(provider_area_codes: Iterable[str], unit_code: str) -> bool:
@@ -147,7 +114,7 @@ def _filtered(stmt: Any, f: ProviderFilter) -> Any:
         stmt = stmt.where(select(ProviderArea.id).where(
             ProviderArea.district_code == Provider.district_code, ProviderArea.provider_id == Provider.id,
             or_(ProviderArea.unit_code.in_(above),
-                and_(ProviderArea.unit_code > code, ProviderArea.unit_code < code + ":"))).exists())
+                strictly_under(ProviderArea.unit_code, code))).exists())
     if f.flagged is not None:
         stmt = stmt.where(Provider.flagged_at.is_not(None) if f.flagged else Provider.flagged_at.is_(None))
     if f.q and f.q.strip():
@@ -159,9 +126,9 @@ def _filtered(stmt: Any, f: ProviderFilter) -> Any:
 def list_providers(session: Session, principal: Principal, f: ProviderFilter | None = None, *, limit: int = 50,
                    offset: int = 0) -> tuple[list[Provider], int]:
     """The district's providers for its staff (a provider's staff: their own), flagged ones first, then by name."""
-    if principal.role not in READERS and principal.role != Role.provider:
+    if not may_list(principal):
         raise Forbidden("your role may not list providers", field="role")
-    stmt = _filtered(select(Provider).where(_visible(session, principal)), f or ProviderFilter())
+    stmt = _filtered(select(Provider).where(visible(session, principal)), f or ProviderFilter())
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     if limit <= 0:
         return [], total
@@ -320,7 +287,7 @@ def _link_organization(session: Session, provider: Provider) -> None:
 
 def create_provider(session: Session, principal: Principal, **fields: Any) -> Provider:
     """申请加盟: a provider in status applied, with its items and area when given."""
-    district = _require_editor(principal, "register providers")
+    district = require_editor(principal, "register providers")
     provider = Provider(district_code=district, unit_code=district, status=APPLIED, round_the_clock=False)
     provider.name = clean_text(fields.get("name"), "name", 120, required=True) or ""
     provider.credit_code = _credit_code(session, district, fields.get("credit_code"), None)
