@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from jiayuan.accounts.roles import STAFF_ROLES
 from jiayuan.accounts.service import Principal
-from jiayuan.kit.clock import local_today
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, OptionalPrincipal, require_role
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.errors import Forbidden, Invalid, NotFound
 from jiayuan.kit.excel import XLSX_TYPE
 from jiayuan.registry import people

@@ -1,5 +1,6 @@
-"""Pydantic shapes of centres, kinds, subsidies, projects and produce points. Values the rules check (hours,
-phones, tags, amounts) are typed loosely here so that the services name the field and say what is wrong."""
+"""Pydantic shapes of centres, kinds, subsidies, projects and produce points. Request fields carry their real
+types (strict where the services refuse a look-alike: a number for a flag, text for a count); the rules about
+values (hours, phones, tags, amounts, units) stay in the services, which name the field and say what is wrong."""
 
 from __future__ import annotations
 
@@ -7,8 +8,12 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
 
+# A week of opening hours: ISO weekday → [start, end] pairs of local times.
+Week = dict[str, list[list[str]]]
+# A coordinate: a number (WGS-84 degrees), never a flag or text.
+Coordinate = StrictInt | StrictFloat
 HOURS_DESCRIPTION = ('ISO weekday "1" (Monday) to "7" → [["08:30", "12:00"], ["14:00", "17:30"]]; '
                      "a missing or empty weekday is closed")
 
@@ -53,9 +58,9 @@ class KindRead(_Orm):
 
 
 class KindCreate(BaseModel):
-    code: Any = Field(description="2–24 lower-case letters, digits or _")
-    name_zh: Any
-    name_en: Any
+    code: str = Field(description="2–24 lower-case letters, digits or _")
+    name_zh: str
+    name_en: str
 
 
 # Centres.
@@ -70,36 +75,37 @@ class TodayRead(BaseModel):
 
 
 class CentreCreate(BaseModel):
-    unit_code: Any = Field(description="the street (9 digits) or community (12 digits) it belongs to")
-    kind_code: Any
-    name: Any
-    address: Any = None
-    lat: Any = None
-    lon: Any = None
-    capacity: Any = None
-    facilities: Any = Field(default=None, description="short names, e.g. [\"阅览室\", \"助餐点\"]")
-    contact_name: Any = None
-    phone: Any = Field(default=None, description="a landline with its area code, or a mobile number")
-    is_public: Any = True
-    weekly_hours: Any = Field(default=None, description=HOURS_DESCRIPTION)
-    description: Any = None
+    unit_code: str = Field(description="the street (9 digits) or community (12 digits) it belongs to")
+    kind_code: str
+    name: str
+    address: str | None = None
+    lat: Coordinate | None = None
+    lon: Coordinate | None = None
+    capacity: StrictInt | None = None
+    facilities: list[str] | str | None = Field(
+        default=None, description="short names, e.g. [\"阅览室\", \"助餐点\"], or one text separated by 、 or commas")
+    contact_name: str | None = None
+    phone: str | None = Field(default=None, description="a landline with its area code, or a mobile number")
+    is_public: StrictBool = True
+    weekly_hours: Week | None = Field(default=None, description=HOURS_DESCRIPTION)
+    description: str | None = None
 
 
 class CentreUpdate(BaseModel):
-    unit_code: Any = None
-    kind_code: Any = None
-    name: Any = None
-    address: Any = None
-    lat: Any = None
-    lon: Any = None
-    capacity: Any = None
-    facilities: Any = None
-    contact_name: Any = None
-    phone: Any = None
-    is_public: Any = None
-    weekly_hours: Any = Field(default=None, description=HOURS_DESCRIPTION)
-    description: Any = None
-    active: Any = None
+    unit_code: str | None = None
+    kind_code: str | None = None
+    name: str | None = None
+    address: str | None = None
+    lat: Coordinate | None = None
+    lon: Coordinate | None = None
+    capacity: StrictInt | None = None
+    facilities: list[str] | str | None = None
+    contact_name: str | None = None
+    phone: str | None = None
+    is_public: StrictBool | None = None
+    weekly_hours: Week | None = Field(default=None, description=HOURS_DESCRIPTION)
+    description: str | None = None
+    active: StrictBool | None = None
 
 
 class CentreRead(BaseModel):
@@ -133,9 +139,10 @@ class CentreList(BaseModel):
 
 
 class ExceptionPut(BaseModel):
-    closed: Any = True
-    hours: Any = Field(default=None, description='the day\'s intervals when not closed: [["09:00", "11:30"]]')
-    note: Any = None
+    closed: StrictBool = True
+    hours: list[list[str]] | None = Field(default=None,
+                                          description='the day\'s intervals when not closed: [["09:00", "11:30"]]')
+    note: str | None = None
 
 
 class ExceptionRead(_Orm):
@@ -156,9 +163,9 @@ class OpeningRead(_Orm):
 
 
 class SubsidyCreate(BaseModel):
-    year: Any
-    amount_fen: Any = Field(description="in fen: 100,000 yuan is 10000000")
-    note: Any = None
+    year: StrictInt
+    amount_fen: StrictInt = Field(description="in fen: 100,000 yuan is 10000000")
+    note: str | None = None
 
 
 class SubsidyRead(_Orm):
@@ -202,21 +209,21 @@ class ReportRead(BaseModel):
 
 
 class ProjectCreate(BaseModel):
-    unit_code: Any = Field(description="the district, a street or a community where it runs")
-    name: Any
-    organization_id: Any = Field(default=None, description="the registry organization that runs it")
-    description: Any = None
-    target_tags: Any = Field(default=None, description="registry tags of the people it serves")
+    unit_code: str = Field(description="the district, a street or a community where it runs")
+    name: str
+    organization_id: uuid.UUID | None = Field(default=None, description="the registry organization that runs it")
+    description: str | None = None
+    target_tags: list[str] | None = Field(default=None, description="registry tags of the people it serves")
     starts_on: date | None = None
     ends_on: date | None = None
 
 
 class ProjectUpdate(BaseModel):
-    unit_code: Any = None
-    name: Any = None
-    organization_id: Any = None
-    description: Any = None
-    target_tags: Any = None
+    unit_code: str | None = None
+    name: str | None = None
+    organization_id: uuid.UUID | None = None
+    description: str | None = None
+    target_tags: list[str] | None = None
     starts_on: date | None = None
     ends_on: date | None = None
 
@@ -244,7 +251,7 @@ class ProjectList(BaseModel):
 class BeneficiaryCreate(BaseModel):
     person_id: uuid.UUID
     enrolled_on: date | None = None
-    note: Any = None
+    note: str | None = None
 
 
 class LeaveRequest(BaseModel):
@@ -262,9 +269,9 @@ class BeneficiaryRead(BaseModel):
 
 class ActivityCreate(BaseModel):
     held_on: date | None = None
-    title: Any
-    participants: Any = 0
-    notes: Any = None
+    title: str
+    participants: StrictInt | None = 0
+    notes: str | None = None
 
 
 class ActivityRead(_Orm):
@@ -279,24 +286,24 @@ class ActivityRead(_Orm):
 
 
 class ProducePointCreate(BaseModel):
-    unit_code: Any = Field(description="the community (or grid) it stands in")
-    name: Any
-    address: Any = None
-    lat: Any = None
-    lon: Any = None
-    supplier: Any = None
-    weekly_hours: Any = Field(default=None, description=HOURS_DESCRIPTION)
+    unit_code: str = Field(description="the community (or grid) it stands in")
+    name: str
+    address: str | None = None
+    lat: Coordinate | None = None
+    lon: Coordinate | None = None
+    supplier: str | None = None
+    weekly_hours: Week | None = Field(default=None, description=HOURS_DESCRIPTION)
 
 
 class ProducePointUpdate(BaseModel):
-    unit_code: Any = None
-    name: Any = None
-    address: Any = None
-    lat: Any = None
-    lon: Any = None
-    supplier: Any = None
-    weekly_hours: Any = None
-    active: Any = None
+    unit_code: str | None = None
+    name: str | None = None
+    address: str | None = None
+    lat: Coordinate | None = None
+    lon: Coordinate | None = None
+    supplier: str | None = None
+    weekly_hours: Week | None = Field(default=None, description=HOURS_DESCRIPTION)
+    active: StrictBool | None = None
 
 
 class ProducePointRead(_Orm):

@@ -33,7 +33,7 @@ class ProviderCreate(BaseModel):
     lat: float | None = None
     lon: float | None = None
     round_the_clock: bool = False
-    weekly_hours: dict[str, Any] | None = Field(default=None, description=HOURS_DOC)
+    weekly_hours: dict[str, list[list[str]]] | None = Field(default=None, description=HOURS_DOC)
     description: str | None = None
     items: list[ProviderItemIn] | None = None
     areas: list[str] | None = Field(default=None, description="unit codes of its service area")
@@ -50,7 +50,7 @@ class ProviderUpdate(BaseModel):
     lat: float | None = None
     lon: float | None = None
     round_the_clock: bool | None = None
-    weekly_hours: dict[str, Any] | None = Field(default=None, description=HOURS_DOC)
+    weekly_hours: dict[str, list[list[str]]] | None = Field(default=None, description=HOURS_DOC)
     description: str | None = None
     version: int | None = Field(default=None, description="the version you read: 409 if it changed since")
 
