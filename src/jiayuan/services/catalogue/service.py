@@ -3,6 +3,7 @@ the district administrator (an edit is never overwritten by a later load)."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -10,9 +11,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jiayuan.kit.errors import Invalid
+from jiayuan.accounts.service import Principal
+from jiayuan.kit.errors import Conflict, Invalid
+from jiayuan.kit.text import clean_text
 from jiayuan.services.catalogue.models import CentreKind, ServiceItem
+from jiayuan.services.catalogue.policy import KIND_KEEPERS
+from jiayuan.services.policy import require_role
 
+KIND_CODE = re.compile(r"[a-z][a-z0-9_]{1,23}")
 DATA = Path(__file__).resolve().parent.parent / "data"  # the domain's data files: services/data/
 
 
@@ -77,4 +83,23 @@ def get_centre_kind(session: Session, code: Any, field: str = "kind") -> CentreK
     kind = session.get(CentreKind, code) if isinstance(code, str) else None
     if kind is None:
         raise Invalid(f"unknown kind of centre {code!r}", field=field)
+    return kind
+
+
+# --- Kinds: the 8 standard and local "X" kinds -------------------------------------------------------------
+
+
+def add_kind(session: Session, principal: Principal, *, code: Any, name_zh: Any, name_en: Any) -> CentreKind:
+    """A local "X" kind of centre (district admin): reference data, never one of the standard eight."""
+    require_role(principal, KIND_KEEPERS, "add kinds of centre")
+    if not isinstance(code, str) or not KIND_CODE.fullmatch(code):
+        raise Invalid("2–24 lower-case letters, digits or _, starting with a letter", field="code")
+    zh = clean_text(name_zh, "name_zh", 40, required=True)
+    en = clean_text(name_en, "name_en", 80, required=True)
+    if session.get(CentreKind, code) is not None:
+        raise Conflict(f"the kind {code} already exists", field="code")
+    last = max((k.sort for k in list_centre_kinds(session)), default=0)
+    kind = CentreKind(code=code, name_zh=zh, name_en=en, standard=False, sort=last + 1)
+    session.add(kind)
+    session.flush()
     return kind

@@ -10,46 +10,26 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from jiayuan.accounts.roles import STAFF_ROLES
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, OptionalPrincipal, require_role
 from jiayuan.kit.clock import local_today
 from jiayuan.kit.errors import Forbidden, Invalid, NotFound
 from jiayuan.kit.excel import XLSX_TYPE
-from jiayuan.registry import people
-from jiayuan.services.catalogue import service as catalogue
 from jiayuan.services.centres import policy, views
 from jiayuan.services.centres import service as service
 from jiayuan.services.centres.schemas import (
-    ActivityCreate,
-    ActivityRead,
-    BeneficiaryCreate,
-    BeneficiaryRead,
-    CatalogueRead,
     CentreCreate,
     CentreList,
     CentreRead,
     CentreUpdate,
     ExceptionPut,
     ExceptionRead,
-    KindCreate,
-    KindRead,
-    LeaveRequest,
     OpeningCreate,
     OpeningRead,
-    ProducePointCreate,
-    ProducePointRead,
-    ProducePointUpdate,
-    ProjectCreate,
-    ProjectList,
-    ProjectRead,
-    ProjectUpdate,
     ReportRead,
     SubsidyCreate,
     SubsidyRead,
 )
-from jiayuan.services.projects import service as projects
-from jiayuan.services.projects.models import ServiceProject
 from jiayuan.units.service import single_district
 from jiayuan.web import request_locale
 
@@ -75,34 +55,6 @@ def _centres_out(request: Request, session: Any, centres: list[Any], staff: bool
     return views.centre_dicts(session, centres, staff=staff, locale=request_locale(request))
 
 
-def _is_staff(principal: Principal | None) -> bool:
-    return principal is not None and principal.role in STAFF_ROLES
-
-
-# The catalogue and the kinds of centre: public.
-
-
-@router.get("/catalogue", response_model=CatalogueRead)
-def get_catalogue(session: DbSession) -> Any:
-    """The two-level service catalogue (服务项目): groups with their items, in display order."""
-    entries = catalogue.list_items(session)
-    groups = [{"code": g.code, "name_zh": g.name_zh, "name_en": g.name_en,
-               "items": [i for i in entries if i.parent_code == g.code]}
-              for g in entries if g.parent_code is None]
-    return {"groups": groups}
-
-
-@router.get("/centre-kinds", response_model=list[KindRead])
-def list_kinds(session: DbSession) -> Any:
-    return catalogue.list_centre_kinds(session)
-
-
-@router.post("/centre-kinds", response_model=KindRead, status_code=201)
-def add_kind(body: KindCreate, principal: CurrentPrincipal, session: DbSession) -> Any:
-    """A local "X" kind of centre (district admin)."""
-    return service.add_kind(session, principal, code=body.code, name_zh=body.name_zh, name_en=body.name_en)
-
-
 # Centres.
 
 
@@ -116,12 +68,12 @@ def list_centres(request: Request, session: DbSession, principal: OptionalPrinci
     """The public directory, no sign-in needed: centres open to the public and in operation, with today's
     hours. Staff ask `all=true` for every centre of their scope."""
     if all:
-        if principal is None or not _is_staff(principal):
+        if principal is None or not policy.is_staff(principal):
             raise Forbidden("only staff list every centre of their scope", field="all")
         found = service.list_centres(session, principal, unit=unit or street, kind=kind)
         return {"total": len(found), "items": _centres_out(request, session, found, True)}
     found = service.public_centres(session, _district(session, district, street), street=street, kind=kind)
-    return {"total": len(found), "items": _centres_out(request, session, found, _is_staff(principal))}
+    return {"total": len(found), "items": _centres_out(request, session, found, policy.is_staff(principal))}
 
 
 @router.post("/centres", response_model=CentreRead, status_code=201)
@@ -132,12 +84,12 @@ def create_centre(request: Request, body: CentreCreate, principal: CurrentPrinci
 
 def _readable(session: Any, principal: Principal | None, centre_id: uuid.UUID) -> tuple[Any, bool]:
     """Staff read any centre of their scope; anyone else (or a centre outside it) only a public one."""
-    if _is_staff(principal):
+    if policy.is_staff(principal):
         try:
             return service.get_centre(session, principal, centre_id), True
         except NotFound:  # outside the scope: the public directory still has it, if it is public
             pass
-    return service.get_public_centre(session, centre_id), _is_staff(principal)
+    return service.get_public_centre(session, centre_id), policy.is_staff(principal)
 
 
 @router.get("/centres/{centre_id}", response_model=CentreRead)
@@ -228,105 +180,3 @@ def subsidy_report_xlsx(principal: ReportReader, session: DbSession, settings: A
     return Response(views.report_workbook(session, report), media_type=XLSX_TYPE, headers={
         "Content-Disposition": f"attachment; filename=\"centre-subsidies-{report.year}.xlsx\"; "
                                f"filename*=UTF-8''{quote(name)}"})
-
-
-# Special service projects.
-
-
-def _project_out(session: Any, project: ServiceProject, counts: dict[uuid.UUID, int] | None = None
-                 ) -> dict[str, Any]:
-    org = projects.organization_of(session, project.district_code, project.organization_id)
-    return {**{k: getattr(project, k) for k in ProjectRead.model_fields if hasattr(project, k)},
-            "organization_name": org.name if org else None,
-            "beneficiaries": (counts or {}).get(project.id, 0)}
-
-
-@router.get("/projects", response_model=ProjectList)
-def list_projects(principal: CurrentPrincipal, session: DbSession, unit: Unit = None) -> Any:
-    found = projects.list_projects(session, principal, unit=unit)
-    counts = projects.beneficiary_counts(session, found)
-    return {"total": len(found), "items": [_project_out(session, p, counts) for p in found]}
-
-
-@router.post("/projects", response_model=ProjectRead, status_code=201)
-def create_project(body: ProjectCreate, principal: CurrentPrincipal, session: DbSession) -> Any:
-    return _project_out(session, projects.create_project(session, principal, **body.model_dump(exclude_unset=True)))
-
-
-@router.get("/projects/{project_id}", response_model=ProjectRead)
-def get_project(project_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession) -> Any:
-    project = projects.get_project(session, principal, project_id)
-    return _project_out(session, project, projects.beneficiary_counts(session, [project]))
-
-
-@router.patch("/projects/{project_id}", response_model=ProjectRead)
-def update_project(project_id: uuid.UUID, body: ProjectUpdate, principal: CurrentPrincipal,
-                   session: DbSession) -> Any:
-    project = projects.update_project(session, principal, project_id, **body.model_dump(exclude_unset=True))
-    return _project_out(session, project, projects.beneficiary_counts(session, [project]))
-
-
-def _beneficiary_out(b: Any, person: Any) -> dict[str, Any]:
-    return {"person_id": b.person_id, "name": person.name if person else None,
-            "grid_code": person.grid_code if person else None, "enrolled_on": b.enrolled_on,
-            "left_on": b.left_on, "note": b.note}
-
-
-@router.get("/projects/{project_id}/beneficiaries", response_model=list[BeneficiaryRead])
-def list_beneficiaries(project_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession) -> Any:
-    return [_beneficiary_out(b, p) for b, p in projects.list_beneficiaries(session, principal, project_id)]
-
-
-@router.post("/projects/{project_id}/beneficiaries", response_model=BeneficiaryRead, status_code=201)
-def enrol(project_id: uuid.UUID, body: BeneficiaryCreate, principal: CurrentPrincipal, session: DbSession) -> Any:
-    """Enrol a registry person of your scope (else 404); one already enrolled is a 409."""
-    row = projects.enrol(session, principal, project_id, body.person_id, enrolled_on=body.enrolled_on,
-                         note=body.note)
-    return _beneficiary_out(row, people.get_person(session, principal, row.person_id))
-
-
-@router.post("/projects/{project_id}/beneficiaries/{person_id}/leave", response_model=BeneficiaryRead)
-def leave(project_id: uuid.UUID, person_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession,
-          body: LeaveRequest | None = None) -> Any:
-    row = projects.leave(session, principal, project_id, person_id, left_on=body.left_on if body else None)
-    try:
-        person = people.get_person(session, principal, row.person_id)
-    except NotFound:  # moved out of the caller's scope since
-        person = None
-    return _beneficiary_out(row, person)
-
-
-@router.get("/projects/{project_id}/activities", response_model=list[ActivityRead])
-def list_activities(project_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession) -> Any:
-    return projects.list_activities(session, principal, project_id)
-
-
-@router.post("/projects/{project_id}/activities", response_model=ActivityRead, status_code=201)
-def log_activity(project_id: uuid.UUID, body: ActivityCreate, principal: CurrentPrincipal,
-                 session: DbSession) -> Any:
-    return projects.log_activity(session, principal, project_id, held_on=body.held_on, title=body.title,
-                                 participants=body.participants, notes=body.notes)
-
-
-# Produce points (农超对接).
-
-
-@router.get("/produce-points", response_model=list[ProducePointRead])
-def list_produce_points(principal: CurrentPrincipal, session: DbSession, unit: Unit = None) -> Any:
-    return projects.list_produce_points(session, principal, unit=unit)
-
-
-@router.post("/produce-points", response_model=ProducePointRead, status_code=201)
-def create_produce_point(body: ProducePointCreate, principal: CurrentPrincipal, session: DbSession) -> Any:
-    return projects.create_produce_point(session, principal, **body.model_dump(exclude_unset=True))
-
-
-@router.get("/produce-points/{point_id}", response_model=ProducePointRead)
-def get_produce_point(point_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession) -> Any:
-    return projects.get_produce_point(session, principal, point_id)
-
-
-@router.patch("/produce-points/{point_id}", response_model=ProducePointRead)
-def update_produce_point(point_id: uuid.UUID, body: ProducePointUpdate, principal: CurrentPrincipal,
-                         session: DbSession) -> Any:
-    return projects.update_produce_point(session, principal, point_id, **body.model_dump(exclude_unset=True))

@@ -1,6 +1,6 @@
-"""Pages of service centres: the public directory by street with today's hours and a map, the public catalogue,
-the staff's pages to keep a centre (details and week, exceptions, today's opening, subsidies) and the subsidy
-report with its Excel export. Projects and produce points are in projects/pages.py."""
+"""Pages of service centres: the public directory by street with today's hours and a map, the staff's pages to
+keep a centre (details and week, exceptions, today's opening, subsidies) and the subsidy report with its Excel
+export. The public catalogue is in catalogue/pages.py; projects and produce points in projects/pages.py."""
 
 from __future__ import annotations
 
@@ -102,14 +102,6 @@ def public_directory(request: Request, session: DbSession, settings: AppSettings
         "kind_names": views.kind_names(session, locale), "by_street": by_street, "total": len(items),
         "today": local_today(), "map": {"points": map_points, "outlines": outlines},
         "tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution})
-
-
-@router.get("/services/catalogue")
-def public_catalogue(request: Request, session: DbSession, principal: OptionalPrincipal) -> Response:
-    entries = catalogue.list_items(session)
-    groups = [{"group": g, "items": [i for i in entries if i.parent_code == g.code]}
-              for g in entries if g.parent_code is None]
-    return render(request, "services/catalogue.html", {**base_context(request), "groups": groups})
 
 
 # Staff: the centres of my scope.

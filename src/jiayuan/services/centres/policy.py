@@ -4,7 +4,7 @@ is a 404 before any 403."""
 
 from __future__ import annotations
 
-from jiayuan.accounts.roles import DISTRICT_ADMINS, LOCAL_STAFF, SUPERVISORS, UPPER_STAFF
+from jiayuan.accounts.roles import DISTRICT_ADMINS, LOCAL_STAFF, STAFF_ROLES, SUPERVISORS, UPPER_STAFF
 from jiayuan.accounts.service import Principal
 from jiayuan.services.policy import require_role
 
@@ -22,6 +22,11 @@ SUBSIDY_GRANTORS = DISTRICT_ADMINS
 REPORT_READERS = UPPER_STAFF
 
 
+def is_staff(principal: Principal | None) -> bool:
+    """Staff read every centre of their scope, with its contact person; anyone else the public ones."""
+    return principal is not None and principal.role in STAFF_ROLES
+
+
 def may_manage(principal: Principal) -> bool:
     return principal.role in CENTRE_MANAGERS
 
@@ -35,4 +40,4 @@ def may_grant_subsidies(principal: Principal) -> bool:
 
 
 __all__ = ["CENTRE_DESK", "CENTRE_MANAGERS", "CENTRE_STAFF", "EXCEPTION_EDITORS", "REPORT_READERS",
-           "SUBSIDY_GRANTORS", "may_grant_subsidies", "may_manage", "may_record_openings", "require_role"]
+           "SUBSIDY_GRANTORS", "is_staff", "may_grant_subsidies", "may_manage", "may_record_openings", "require_role"]

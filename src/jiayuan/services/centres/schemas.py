@@ -1,6 +1,6 @@
-"""Pydantic shapes of centres, kinds, subsidies, projects and produce points. Request fields carry their real
-types (strict where the services refuse a look-alike: a number for a flag, text for a count); the rules about
-values (hours, phones, tags, amounts, units) stay in the services, which name the field and say what is wrong."""
+"""Pydantic shapes of centres, their exceptions, openings, subsidies and the subsidy report. Request fields carry
+their real types (strict where the services refuse a look-alike: a number for a flag, text for a count); the rules
+about values (hours, phones, amounts, units) stay in the services, which name the field and say what is wrong."""
 
 from __future__ import annotations
 
@@ -8,60 +8,9 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt
+from pydantic import BaseModel, Field, StrictBool, StrictInt
 
-# A week of opening hours: ISO weekday → [start, end] pairs of local times.
-Week = dict[str, list[list[str]]]
-# A coordinate: a number (WGS-84 degrees), never a flag or text.
-Coordinate = StrictInt | StrictFloat
-HOURS_DESCRIPTION = ('ISO weekday "1" (Monday) to "7" → [["08:30", "12:00"], ["14:00", "17:30"]]; '
-                     "a missing or empty weekday is closed")
-
-
-class _Orm(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
-# Catalogue and kinds.
-
-
-class ItemRead(_Orm):
-    code: str
-    name_zh: str
-    name_en: str
-    unit_zh: str | None
-    unit_en: str | None
-    price_min_fen: int | None
-    price_max_fen: int | None
-    public_welfare: bool
-    round_the_clock: bool
-    hours: str | None
-
-
-class GroupRead(_Orm):
-    code: str
-    name_zh: str
-    name_en: str
-    items: list[ItemRead]
-
-
-class CatalogueRead(BaseModel):
-    groups: list[GroupRead]
-
-
-class KindRead(_Orm):
-    code: str
-    name_zh: str
-    name_en: str
-    standard: bool
-    sort: int
-
-
-class KindCreate(BaseModel):
-    code: str = Field(description="2–24 lower-case letters, digits or _")
-    name_zh: str
-    name_en: str
-
+from jiayuan.services.schemas import HOURS_DESCRIPTION, Coordinate, Orm, Week
 
 # Centres.
 
@@ -145,7 +94,7 @@ class ExceptionPut(BaseModel):
     note: str | None = None
 
 
-class ExceptionRead(_Orm):
+class ExceptionRead(Orm):
     day: date
     closed: bool
     hours: list[list[str]] | None
@@ -156,7 +105,7 @@ class OpeningCreate(BaseModel):
     day: date | None = Field(default=None, description="today (Beijing) when left out")
 
 
-class OpeningRead(_Orm):
+class OpeningRead(Orm):
     day: date
     opened_at: datetime
     recorded_by: uuid.UUID | None
@@ -168,7 +117,7 @@ class SubsidyCreate(BaseModel):
     note: str | None = None
 
 
-class SubsidyRead(_Orm):
+class SubsidyRead(Orm):
     id: uuid.UUID
     centre_id: uuid.UUID
     year: int
@@ -203,116 +152,3 @@ class ReportRead(BaseModel):
     subsidised_fen: int
     subsidised_open_as_required: int
     rows: list[ReportRowRead]
-
-
-# Projects.
-
-
-class ProjectCreate(BaseModel):
-    unit_code: str = Field(description="the district, a street or a community where it runs")
-    name: str
-    organization_id: uuid.UUID | None = Field(default=None, description="the registry organization that runs it")
-    description: str | None = None
-    target_tags: list[str] | None = Field(default=None, description="registry tags of the people it serves")
-    starts_on: date | None = None
-    ends_on: date | None = None
-
-
-class ProjectUpdate(BaseModel):
-    unit_code: str | None = None
-    name: str | None = None
-    organization_id: uuid.UUID | None = None
-    description: str | None = None
-    target_tags: list[str] | None = None
-    starts_on: date | None = None
-    ends_on: date | None = None
-
-
-class ProjectRead(_Orm):
-    id: uuid.UUID
-    unit_code: str
-    name: str
-    organization_id: uuid.UUID | None
-    organization_name: str | None = None
-    description: str | None
-    target_tags: list[str] | None
-    starts_on: date | None
-    ends_on: date | None
-    beneficiaries: int = 0
-    created_at: datetime
-    updated_at: datetime
-
-
-class ProjectList(BaseModel):
-    total: int
-    items: list[ProjectRead]
-
-
-class BeneficiaryCreate(BaseModel):
-    person_id: uuid.UUID
-    enrolled_on: date | None = None
-    note: str | None = None
-
-
-class LeaveRequest(BaseModel):
-    left_on: date | None = None
-
-
-class BeneficiaryRead(BaseModel):
-    person_id: uuid.UUID
-    name: str | None = Field(description="None when the person has moved out of your scope")
-    grid_code: str | None
-    enrolled_on: date
-    left_on: date | None
-    note: str | None
-
-
-class ActivityCreate(BaseModel):
-    held_on: date | None = None
-    title: str
-    participants: StrictInt | None = 0
-    notes: str | None = None
-
-
-class ActivityRead(_Orm):
-    id: uuid.UUID
-    held_on: date
-    title: str
-    participants: int
-    notes: str | None
-
-
-# Produce points.
-
-
-class ProducePointCreate(BaseModel):
-    unit_code: str = Field(description="the community (or grid) it stands in")
-    name: str
-    address: str | None = None
-    lat: Coordinate | None = None
-    lon: Coordinate | None = None
-    supplier: str | None = None
-    weekly_hours: Week | None = Field(default=None, description=HOURS_DESCRIPTION)
-
-
-class ProducePointUpdate(BaseModel):
-    unit_code: str | None = None
-    name: str | None = None
-    address: str | None = None
-    lat: Coordinate | None = None
-    lon: Coordinate | None = None
-    supplier: str | None = None
-    weekly_hours: Week | None = Field(default=None, description=HOURS_DESCRIPTION)
-    active: StrictBool | None = None
-
-
-class ProducePointRead(_Orm):
-    id: uuid.UUID
-    unit_code: str
-    name: str
-    address: str | None
-    lat: float | None
-    lon: float | None
-    supplier: str | None
-    weekly_hours: dict[str, Any] | None
-    active: bool

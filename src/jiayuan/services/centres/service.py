@@ -23,7 +23,7 @@ from jiayuan.kit.errors import Conflict, Invalid, NotFound
 from jiayuan.kit.scope import Scope
 from jiayuan.kit.text import clean_text
 from jiayuan.services.catalogue.models import CentreKind
-from jiayuan.services.catalogue.service import get_centre_kind, list_centre_kinds
+from jiayuan.services.catalogue.service import get_centre_kind
 from jiayuan.services.centres.models import CentreException, CentreOpening, CentreSubsidy, ServiceCentre
 from jiayuan.services.centres.policy import (
     CENTRE_MANAGERS,
@@ -43,7 +43,6 @@ FIRST_YEAR = 2000
 LATE_RECORD_DAYS = 7
 MAX_SUBSIDY_FEN = 2_000_000_000  # 20 million yuan: the column is a 32-bit integer
 MAX_FACILITIES, MAX_FACILITY_LENGTH = 30, 30
-KIND_CODE = re.compile(r"[a-z][a-z0-9_]{1,23}")
 _LIST_SEPARATORS = re.compile(r"[,，、;；\n]+")
 DEFAULT_REQUIRED_SHARE = 0.9
 
@@ -196,25 +195,6 @@ def update_centre(session: Session, principal: Principal, centre_id: uuid.UUID, 
         centre.lat, centre.lon = check_point(session, lat, lon, centre.unit_code)
     session.flush()
     return centre
-
-
-# --- Kinds: the 8 standard and local "X" kinds -------------------------------------------------------------
-
-
-def add_kind(session: Session, principal: Principal, *, code: Any, name_zh: Any, name_en: Any) -> CentreKind:
-    """A local "X" kind of centre (district admin): reference data, never one of the standard eight."""
-    require_role(principal, SUBSIDY_GRANTORS, "add kinds of centre")
-    if not isinstance(code, str) or not KIND_CODE.fullmatch(code):
-        raise Invalid("2–24 lower-case letters, digits or _, starting with a letter", field="code")
-    zh = clean_text(name_zh, "name_zh", 40, required=True)
-    en = clean_text(name_en, "name_en", 80, required=True)
-    if session.get(CentreKind, code) is not None:
-        raise Conflict(f"the kind {code} already exists", field="code")
-    last = max((k.sort for k in list_centre_kinds(session)), default=0)
-    kind = CentreKind(code=code, name_zh=zh, name_en=en, standard=False, sort=last + 1)
-    session.add(kind)
-    session.flush()
-    return kind
 
 
 # --- A day's hours: the week, exceptions and public holidays ----------------------------------------------
