@@ -5,18 +5,53 @@ Who may fire which step of an order is the workflow's table (workflow.py), check
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy.orm import Session
 
 from jiayuan.accounts.roles import OWN_RECORDS_ONLY, SCOPED_STAFF, Role
 from jiayuan.accounts.service import Principal
 from jiayuan.kit.errors import Forbidden
 from jiayuan.services.orders.models import OrderOffer, ServiceOrder
 from jiayuan.services.orders.workflow import PENDING
+from jiayuan.services.providers import service as providers
+from jiayuan.services.providers.models import Provider
 
-if TYPE_CHECKING:  # the viewer is built by service.viewer_of, which reads the provider of a staff account
-    from jiayuan.services.orders.service import Viewer
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts on an order: a signed-in principal, or the system (the offer sweep)."""
+
+    user_id: uuid.UUID | None
+    name: str
+    role: str
+
+
+SYSTEM = Actor(None, "系统", "system")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The caller, with the provider they work for when they are provider staff."""
+
+    principal: Principal
+    provider: Provider | None = None
+
+    @property
+    def role(self) -> Role:
+        return self.principal.role
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.principal.user_id, self.principal.full_name, self.principal.role.value)
+
+
+def viewer_of(session: Session, principal: Principal) -> Viewer:
+    """The caller as the order services see them; provider staff with their provider (Forbidden if none)."""
+    if principal.role == Role.provider:
+        return Viewer(principal, providers.provider_of(session, principal))
+    return Viewer(principal)
 
 
 def offered_to(provider_id: uuid.UUID, *, pending_only: bool = False) -> ColumnElement[bool]:

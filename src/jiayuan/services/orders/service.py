@@ -10,49 +10,16 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.roles import Role
-from jiayuan.accounts.service import Principal
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import NotFound
 from jiayuan.services.orders.models import OrderEvent, OrderOffer, ServiceOrder
+from jiayuan.services.orders.policy import SYSTEM as SYSTEM  # who acts on an order, and the caller
+from jiayuan.services.orders.policy import Actor as Actor
+from jiayuan.services.orders.policy import Viewer as Viewer
 from jiayuan.services.orders.policy import offered_to, visible
+from jiayuan.services.orders.policy import viewer_of as viewer_of
 from jiayuan.services.orders.workflow import OPEN, STATUSES
-from jiayuan.services.providers import service as providers
 from jiayuan.services.providers.models import Provider, ProviderStaff
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts on an order: a signed-in principal, or the system (the offer sweep)."""
-
-    user_id: uuid.UUID | None
-    name: str
-    role: str
-
-
-SYSTEM = Actor(None, "系统", "system")
-
-
-@dataclass(frozen=True)
-class Viewer:
-    """The caller, with the provider they work for when they are provider staff."""
-
-    principal: Principal
-    provider: Provider | None = None
-
-    @property
-    def role(self) -> Role:
-        return self.principal.role
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(self.principal.user_id, self.principal.full_name, self.principal.role.value)
-
-
-def viewer_of(session: Session, principal: Principal) -> Viewer:
-    """The caller as the order services see them; provider staff with their provider (Forbidden if none)."""
-    if principal.role == Role.provider:
-        return Viewer(principal, providers.provider_of(session, principal))
-    return Viewer(principal)
 
 
 def get_order(session: Session, viewer: Viewer, number: str) -> ServiceOrder:
