@@ -41,14 +41,18 @@ from jiayuan.registry import people_pages as registry_people_pages
 from jiayuan.registry import places_api as registry_places_api
 from jiayuan.registry import places_pages as registry_places_pages
 from jiayuan.registry import transfer_api as registry_transfer_api
-from jiayuan.services import centre_pages as services_centre_pages
-from jiayuan.services import centres_api as services_centres_api
-from jiayuan.services import hsds_api as services_hsds_api
-from jiayuan.services import order_desk as services_order_desk
-from jiayuan.services import order_pages as services_order_pages
-from jiayuan.services import orders_api as services_orders_api
-from jiayuan.services import provider_pages as services_provider_pages
-from jiayuan.services import providers_api as services_providers_api
+from jiayuan.services.catalogue import api as services_catalogue_api
+from jiayuan.services.catalogue import pages as services_catalogue_pages
+from jiayuan.services.centres import api as services_centres_api
+from jiayuan.services.centres import pages as services_centre_pages
+from jiayuan.services.hsds import api as services_hsds_api
+from jiayuan.services.orders import api as services_orders_api
+from jiayuan.services.orders import desk as services_order_desk
+from jiayuan.services.orders import pages as services_order_pages
+from jiayuan.services.projects import api as services_projects_api
+from jiayuan.services.projects import pages as services_project_pages
+from jiayuan.services.providers import api as services_providers_api
+from jiayuan.services.providers import pages as services_provider_pages
 from jiayuan.stats import care_api as stats_care_api
 from jiayuan.units import api as units_api
 from jiayuan.units import pages as units_pages
@@ -162,8 +166,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(services_order_desk.router)  # /hotline/orders (12343 console), /provider
     app.include_router(services_providers_api.router)  # /api/v1/services/providers: member providers
     app.include_router(services_provider_pages.router)  # /services/providers: list, pages, performance
-    app.include_router(services_centres_api.router)  # /api/v1/services: centres, subsidies, projects
-    app.include_router(services_centre_pages.router)  # /services/centres (public), catalogue, subsidies, projects
+    app.include_router(services_catalogue_api.router)  # /api/v1/services: the catalogue, kinds of centre
+    app.include_router(services_centres_api.router)  # /api/v1/services: centres, subsidies
+    app.include_router(services_projects_api.router)  # /api/v1/services: projects, produce points
+    app.include_router(services_catalogue_pages.router)  # /services/catalogue (public)
+    app.include_router(services_centre_pages.router)  # /services/centres (public), subsidies
+    app.include_router(services_project_pages.router)  # /services/projects, produce points
     app.include_router(volunteers_api.router)  # /api/v1/volunteers: teams, profiles, opportunities, hours, honours
     app.include_router(volunteers_pages.router)  # /volunteers: my page (phone), staff lists, certificates
     app.include_router(activities_api.router)  # /api/v1/activities: public list, registration, check-in, series

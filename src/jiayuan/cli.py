@@ -146,7 +146,7 @@ def run_worker(threads: Annotated[int, typer.Option(min=1)] = 2) -> None:
     from jiayuan.charity.tasks import register as register_charity
     from jiayuan.kit.jobs import queue
     from jiayuan.notify.tasks import register as register_notify
-    from jiayuan.services.tasks import register as register_services
+    from jiayuan.services.orders.tasks import register as register_services
 
     database(wait=True).dispose()
     huey = queue()
@@ -539,7 +539,7 @@ def export_hsds(directory: Annotated[Path, typer.Argument(help="the folder to wr
     """Write the service directory as Open Referral HSDS 3.0 to DIRECTORY: services.json, organizations.json and
     service_at_locations.json, each a JSON array of fully nested objects (as GET /hsds/services/{id},
     /hsds/organizations/{id} and /hsds/service_at_locations/{id} answer); files of those names are replaced."""
-    from jiayuan.services.hsds import export
+    from jiayuan.services.hsds.service import export
 
     try:
         counts = run(database(), lambda s: export(s, directory))

@@ -54,3 +54,6 @@ DISTRICT_DESK = frozenset({Role.district_admin, Role.hotline_operator})
 CALLERS = frozenset({Role.resident, Role.hotline_operator})
 # Roles without a unit scope of their own in the case loop: they see only what they reported.
 OWN_RECORDS_ONLY = frozenset({Role.resident, Role.provider, Role.volunteer, Role.social_org})
+# Staff who read the records of their unit scope, the 12343 operators (scoped to the district) among them: service
+# orders are seen by the staff of the units where they are needed and by the hotline that matches them.
+SCOPED_STAFF = frozenset({*UNIT_STAFF, Role.hotline_operator})
