@@ -33,12 +33,11 @@ from jiayuan.charity import pages as charity_pages
 from jiayuan.config import Settings, get_settings
 from jiayuan.kit.db import Database
 from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound, Unauthorized, Unavailable
-from jiayuan.registry import pages as registry_pages
-from jiayuan.registry import people_api as registry_people_api
-from jiayuan.registry import people_pages as registry_people_pages
-from jiayuan.registry import places_api as registry_places_api
-from jiayuan.registry import places_pages as registry_places_pages
-from jiayuan.registry import transfer_api as registry_transfer_api
+from jiayuan.registry.imports import api as registry_imports_api
+from jiayuan.registry.people import api as registry_people_api
+from jiayuan.registry.people import pages as registry_people_pages
+from jiayuan.registry.places import api as registry_places_api
+from jiayuan.registry.places import pages as registry_places_pages
 from jiayuan.services import centre_pages as services_centre_pages
 from jiayuan.services import centres_api as services_centres_api
 from jiayuan.services import hsds_api as services_hsds_api
@@ -47,7 +46,9 @@ from jiayuan.services import order_pages as services_order_pages
 from jiayuan.services import orders_api as services_orders_api
 from jiayuan.services import provider_pages as services_provider_pages
 from jiayuan.services import providers_api as services_providers_api
+from jiayuan.stats import api as stats_api
 from jiayuan.stats import care_api as stats_care_api
+from jiayuan.stats import pages as stats_pages
 from jiayuan.units import api as units_api
 from jiayuan.units import pages as units_pages
 from jiayuan.volunteers import api as volunteers_api
@@ -136,9 +137,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for module in (accounts_api, units_api, metrics_api, cases_api, accounts_pages, accounts_totp_pages,
                    units_pages, calendar_pages,
                    open311, open311_keys, cases_workbench, cases_pages,
-                   registry_transfer_api,  # before people/places: /people/export is no person id
+                   registry_imports_api,  # before people/places: /people/export is no person id
                    registry_people_api,
-                   registry_places_api, registry_pages, registry_people_pages, registry_places_pages):
+                   registry_places_api, stats_api, stats_pages, registry_people_pages, registry_places_pages):
         app.include_router(module.router)
     app.include_router(stats_care_api.router)  # /api/v1/care/figures, /care/figures (before any /care/{id})
     app.include_router(care_api.router)  # /api/v1/care: people in care, pairings, visits, alerts, centres

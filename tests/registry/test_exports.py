@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.models import AuditEntry
 from jiayuan.kit import excel
 from jiayuan.kit.identity import mask_id_number, mask_phone
-from jiayuan.registry import imports
-from jiayuan.registry.columns import COMPOUNDS, FACILITIES, HOUSES, ORGANIZATIONS, PEOPLE
+from jiayuan.registry.imports import service as imports
+from jiayuan.registry.imports.columns import COMPOUNDS, FACILITIES, HOUSES, ORGANIZATIONS, PEOPLE
 from tests.personas import GRID_A, GRID_B
 from tests.registry.helpers import credit_code, id_number, principal, sheet_rows, workbook
 

@@ -10,7 +10,9 @@ from typing import Self
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from jiayuan.registry import households, houses, people
+from jiayuan.registry.people import households
+from jiayuan.registry.places import houses
+from jiayuan.registry.people import service as people
 from tests.personas import COMMUNITY, GRID_A
 from tests.registry.helpers import id_number, principal
 

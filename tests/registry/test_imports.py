@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from jiayuan.kit import excel
 from jiayuan.kit.errors import Invalid
-from jiayuan.registry import imports
-from jiayuan.registry.columns import COLUMNS
+from jiayuan.registry.imports import service as imports
+from jiayuan.registry.imports.columns import COLUMNS
 from jiayuan.registry.models import Building, Compound, Household, Organization, Person, PersonTag, Room, Thing
 from tests.personas import GRID_A, GRID_B
 from tests.registry.helpers import (

@@ -16,7 +16,7 @@ from jiayuan.config import get_settings
 from jiayuan.kit import crypto
 from jiayuan.kit.crypto import Cipher, parse_data_keys, use_cipher
 from jiayuan.kit.identity import id_check_char
-from jiayuan.registry import people
+from jiayuan.registry.people import service as people
 from jiayuan.keys import rotate_keys
 from jiayuan.registry.models import Organization, Person, PersonTag
 from tests.personas import GRID_A, GRID_B

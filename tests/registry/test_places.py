@@ -235,7 +235,7 @@ def _principal(session: Any, who: str) -> Any:
 def test_room_addresses_within_scope(api: Any, session: Any) -> None:
     import uuid
 
-    from jiayuan.registry import houses
+    from jiayuan.registry.places import houses
 
     room = created(api("grid_a").post(f"{R}/rooms", json={"grid_code": GRID_A, "compound": "地址小区",
                                                            "building": "5栋", "entrance": "1单元", "number": "203",
@@ -266,7 +266,7 @@ def test_organizations_listed_by_whether_they_operate(api: Any) -> None:
 def test_profile_counts_age_groups_from_birth_dates_and_leaves_anonymized_people_out(
         api: Any, session: Any) -> None:
     from jiayuan.kit.identity import id_check_char
-    from jiayuan.registry import profile
+    from jiayuan.stats import grid_profile as profile
 
     before = _profile(api, "grid_a", GRID_A)
     first17 = "360802" + "19400505" + "321"

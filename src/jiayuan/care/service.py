@@ -32,7 +32,7 @@ from jiayuan.care.profiles import (
     update_profile,
 )
 from jiayuan.care.visits import confirm_with_card, confirm_with_code, get_visit, list_visits, log_visit
-from jiayuan.registry.people import MOVE_HOOKS
+from jiayuan.registry.service import MOVE_HOOKS
 
 # Care rows carry the person's grid: when the registry moves people, care moves their rows (once per process).
 if rehome not in MOVE_HOOKS:

@@ -56,7 +56,7 @@ from jiayuan.demo.registry import VOCABULARY_FILE, Mobiles, Picker, _page_cache,
 from jiayuan.kit.db import UtcDateTime, utcnow
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.registry.models import Person, PersonTag
-from jiayuan.registry.people import age_on, tag_active
+from jiayuan.registry.service import age_on, tag_active
 from jiayuan.volunteers.models import Honour, HoursEntry, Opportunity, Signup, Volunteer
 
 DATA_FILE = Path(__file__).parent / "data" / "care.toml"

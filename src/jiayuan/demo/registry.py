@@ -39,7 +39,7 @@ from jiayuan.registry.models import (
     Room,
     Thing,
 )
-from jiayuan.registry.people import id_number_index, name_initials, phone_index
+from jiayuan.registry.service import id_number_index, name_initials, phone_index
 
 VOCABULARY_FILE = Path(__file__).parent / "data" / "registry.toml"
 HOME = "360802"  # Jizhou: where most registered residents' ID numbers were issued

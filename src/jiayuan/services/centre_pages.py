@@ -18,7 +18,8 @@ from jiayuan.cases.calendar import local_today
 from jiayuan.deps import AppSettings, DbSession, OptionalPrincipal, require_role, verify_csrf
 from jiayuan.kit.errors import DomainError, Invalid, NotFound
 from jiayuan.kit.scope import Scope
-from jiayuan.registry.pages import PostedForm, field_float, field_int, field_text, path_id, query, unit_code
+from jiayuan.page_kit import PostedForm, field_float, field_int, field_text, path_id, query
+from jiayuan.units.options import unit_code
 from jiayuan.services import catalogue, present
 from jiayuan.services import centres as service
 from jiayuan.kit import hours as weekly

@@ -16,7 +16,7 @@ from jiayuan.cases.calendar import local_today
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, OptionalPrincipal, require_role
 from jiayuan.kit.errors import Forbidden, Invalid, NotFound
 from jiayuan.kit.excel import XLSX_TYPE
-from jiayuan.registry import people
+from jiayuan.registry.service import people
 from jiayuan.services import catalogue, present, projects
 from jiayuan.services import centres as service
 from jiayuan.services.centre_schemas import (

@@ -16,9 +16,11 @@ from jiayuan.accounts.service import Principal
 from jiayuan.cases.calendar import local_today
 from jiayuan.deps import DbSession, require_role, verify_csrf
 from jiayuan.kit.errors import DomainError, Invalid
-from jiayuan.registry import organizations, people
+from jiayuan.registry.service import organizations, people
 from jiayuan.registry.models import TAGS
-from jiayuan.registry.pages import PostedForm, field_date, field_int, field_text, labels, path_id, unit_code
+from jiayuan.page_kit import PostedForm, field_date, field_int, field_text, path_id
+from jiayuan.registry.present import labels
+from jiayuan.units.options import unit_code
 from jiayuan.kit import hours as weekly
 from jiayuan.services import projects
 from jiayuan.services.models import ProducePoint, ServiceProject

@@ -16,7 +16,7 @@ from jiayuan.accounts.service import Principal
 from jiayuan.cases.calendar import local_today
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
 from jiayuan.kit.scope import Scope
-from jiayuan.registry import organizations, people
+from jiayuan.registry.service import organizations, people
 from jiayuan.registry.models import TAGS, Organization, Person
 from jiayuan.kit import hours as weekly
 from jiayuan.services.checks import check_point, clean_text, flag, require_role, unit_in_scope, whole_number

@@ -22,8 +22,9 @@ from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from jiayuan.kit.identity import mask_phone
 from jiayuan.kit.scope import Scope
-from jiayuan.registry import organizations
-from jiayuan.registry.pages import PostedForm, field_text, pages_of, path_id, query, unit_code
+from jiayuan.registry.service import organizations
+from jiayuan.page_kit import PostedForm, field_text, pages_of, path_id, query
+from jiayuan.units.options import unit_code
 from jiayuan.kit import hours as weekly
 from jiayuan.services import performance
 from jiayuan.services import providers as service

@@ -20,7 +20,7 @@ from jiayuan.accounts.service import Principal
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kit.identity import parse_credit_code, parse_mobile
-from jiayuan.registry import organizations
+from jiayuan.registry.service import organizations
 from jiayuan.kit import hours as weekly
 from jiayuan.services.catalogue import get_item
 from jiayuan.services.checks import check_phone, clean_text

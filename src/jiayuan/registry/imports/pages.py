@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import DbSession, client_ip, verify_csrf
 from jiayuan.kit.errors import Invalid, NotFound
-from jiayuan.registry import imports
+from jiayuan.registry.imports import service as imports
 from jiayuan.registry.models import RegistryImport
-from jiayuan.registry.places_api import Registrar
+from jiayuan.registry.policy import Registrar
 from jiayuan.web import gettext_for, render, request_locale
 
 router = APIRouter(include_in_schema=False)

@@ -1,6 +1,6 @@
-"""Grid profile (网格画像): counts of people, households, houses, facilities, organizations and open cases
-for one unit — a grid, community, street or the district — within the caller's scope. Counts only, never
-personal data."""
+"""The registry's grouped figures for one unit (a grid, community, street or the district): people by residence
+type and group, households, rooms by use, facilities by kind and status, organizations by kind. Counts only, never
+personal data; the grid profile (stats.grid_profile) reads them after checking the caller's scope."""
 
 from __future__ import annotations
 
@@ -10,11 +10,8 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.service import Principal
-from jiayuan.cases import service as cases
-from jiayuan.kit.errors import NotFound
 from jiayuan.kit.scope import Scope
-from jiayuan.registry import people as people_service
+from jiayuan.registry.people import service as people_service
 from jiayuan.registry.models import (
     ORGANIZATION_KINDS,
     RESIDENCE_TYPES,
@@ -29,7 +26,6 @@ from jiayuan.registry.models import (
     Room,
     Thing,
 )
-from jiayuan.units import service as units
 
 
 def _grouped(session: Session, stmt: Any, keys: tuple[str, ...]) -> dict[str, int]:
@@ -40,13 +36,9 @@ def _grouped(session: Session, stmt: Any, keys: tuple[str, ...]) -> dict[str, in
     return counts
 
 
-def profile(session: Session, principal: Principal, unit_code: str, *, today: date | None = None) -> dict:
-    """The figures of one unit the caller covers; any other unit is a 404, as if it did not exist."""
-    code = units.check_code(unit_code, "unit_code")
-    if not principal.scope.covers(code) or not units.unit_exists(session, code):
-        raise NotFound(f"no unit {code} in your scope", field="unit_code")
+def unit_figures(session: Session, code: str, today: date) -> dict[str, Any]:
+    """The figures of the unit `code` and everything under it (the caller has checked that it may see them)."""
     unit = Scope((code,))
-    today = today or date.today()
 
     living = (unit.where(Person), Person.anonymized_at.is_(None))
     people = _grouped(session, select(Person.residence_type, func.count()).where(*living)
@@ -73,26 +65,19 @@ def profile(session: Session, principal: Principal, unit_code: str, *, today: da
 
     organizations = _grouped(session, select(Organization.kind, func.count()).where(
         unit.where(Organization), Organization.active.is_(True)).group_by(Organization.kind), ORGANIZATION_KINDS)
-    # The caller covers the whole unit, so counting by where the cases arose matches what they can list.
-    open_cases = cases.count_open(session, unit)
 
     return {
-        "unit_code": code,
         "people": {"total": sum(people.values()), "by_residence_type": people, "by_tag": tags},
         "households": households,
         "rooms": {"total": sum(rooms.values()), "by_use": rooms},
         "things": {"total": sum(things_by_kind.values()), "by_kind": things_by_kind, "by_status": things_by_status},
         "organizations": {"total": sum(organizations.values()), "by_kind": organizations},
-        "open_cases": open_cases,
     }
 
 
-def people_by_child(session: Session, principal: Principal, unit_code: str) -> dict[str, int]:
-    """People (not anonymized) in each unit directly below `unit_code` — a community's grids, a street's
+def people_by_child(session: Session, code: str) -> dict[str, int]:
+    """People (not anonymized) in each unit directly below `code` — a community's grids, a street's
     communities — for the profile's table of child units; one grouped query over the unit's grids."""
-    code = units.check_code(unit_code, "unit_code")
-    if not principal.scope.covers(code):
-        raise NotFound(f"no unit {code} in your scope", field="unit_code")
     child_length = {6: 9, 9: 12, 12: 15}.get(len(code))
     if child_length is None:
         return {}

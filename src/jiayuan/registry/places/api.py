@@ -1,19 +1,20 @@
-"""JSON routes of houses, things and organizations, and the grid profile, under /api/v1/registry."""
+"""JSON routes of houses, things and organizations, under /api/v1/registry."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from jiayuan.accounts.roles import Role
-from jiayuan.accounts.service import Principal
-from jiayuan.deps import DbSession, require_role
+from jiayuan.deps import DbSession
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.pagination import Offset
-from jiayuan.registry import houses, organizations, profile, things
-from jiayuan.registry.places_schemas import (
+from jiayuan.registry.places import houses
+from jiayuan.registry.places import organizations
+from jiayuan.registry.places import things
+from jiayuan.registry.policy import Registrar
+from jiayuan.registry.places.schemas import (
     BuildingCreate,
     BuildingList,
     BuildingRead,
@@ -37,10 +38,6 @@ from jiayuan.registry.places_schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
-# The registry is for the staff who keep it, each within their units; other roles with a district-wide scope
-# (hotline, departments, providers) have no business browsing houses and organizations.
-Registrar = Annotated[Principal, Depends(require_role(Role.grid_worker, Role.community_staff,
-                                                        Role.street_staff, Role.district_admin))]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Grid = Annotated[str | None, Query(description="a grid, community or street code")]
 
@@ -190,12 +187,3 @@ def update_organization(org_id: uuid.UUID, body: OrganizationUpdate, principal: 
                         session: DbSession) -> Any:
     return organizations.update_organization(session, principal, org_id, **body.model_dump(exclude_unset=True))
 
-
-# Grid profile (网格画像).
-
-
-@router.get("/profile/{unit_code}")
-def get_profile(unit_code: str, principal: Registrar, session: DbSession) -> dict[str, Any]:
-    """Counts for a grid, community, street or the district in the caller's scope: people by residence type
-    and tag, households, rooms by use, facilities by kind and status, organizations by kind, open cases."""
-    return profile.profile(session, principal, unit_code)

@@ -13,7 +13,9 @@ from jiayuan.accounts.service import Principal
 from jiayuan.deps import DbSession, verify_csrf
 from jiayuan.kit.errors import DomainError, Invalid, NotFound
 from jiayuan.kit.identity import mask_phone
-from jiayuan.registry import houses, organizations, things
+from jiayuan.registry.places import houses
+from jiayuan.registry.places import organizations
+from jiayuan.registry.places import things
 from jiayuan.registry.models import (
     ORGANIZATION_KINDS,
     ROOM_USES,
@@ -22,10 +24,10 @@ from jiayuan.registry.models import (
     Organization,
     Thing,
 )
-from jiayuan.registry.pages import (
+from jiayuan.registry.policy import Registrar
+from jiayuan.registry.present import (
     PAGE_SIZE,
     PostedForm,
-    Registrar,
     field_date,
     field_float,
     field_int,

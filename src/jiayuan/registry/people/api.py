@@ -12,10 +12,10 @@ from jiayuan.accounts.service import Principal
 from jiayuan.deps import DbSession
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.pagination import Offset
-from jiayuan.registry import people
+from jiayuan.registry.people import service as people
 from jiayuan.registry.models import Person, PersonMove, PersonTag
-from jiayuan.registry.places_api import Registrar
-from jiayuan.registry.schemas import (
+from jiayuan.registry.policy import Registrar
+from jiayuan.registry.people.schemas import (
     AnonymizeRequest,
     HouseholdRead,
     MoveCreate,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.service import Principal
 from jiayuan.kit.errors import Conflict, Invalid
 from jiayuan.registry.models import THING_KINDS, THING_STATUSES, Thing
-from jiayuan.registry.placing import get_scoped, one_of, page, place, scoped_select, text
+from jiayuan.registry.places.placing import get_scoped, one_of, page, place, scoped_select, text
 
 
 def _check_code(session: Session, district: str, code: str | None, own_id: uuid.UUID | None) -> str | None:

@@ -18,8 +18,11 @@ from jiayuan.accounts import service as accounts
 from jiayuan.accounts.service import Principal
 from jiayuan.kit import excel
 from jiayuan.kit.identity import mask_id_number, mask_phone
-from jiayuan.registry import houses, organizations, people, things
-from jiayuan.registry.columns import (
+from jiayuan.registry.places import houses
+from jiayuan.registry.places import organizations
+from jiayuan.registry.people import service as people
+from jiayuan.registry.places import things
+from jiayuan.registry.imports.columns import (
     ACTIVE,
     AGE,
     BIRTH_DATE,

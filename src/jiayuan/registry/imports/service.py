@@ -14,10 +14,10 @@ from jiayuan.accounts import service as accounts
 from jiayuan.accounts.service import Principal
 from jiayuan.kit import excel
 from jiayuan.kit.errors import Invalid, NotFound
-from jiayuan.registry.columns import COLUMNS, NOTES, SHEETS
-from jiayuan.registry.import_common import MODES, ImportResult, Progress, RowError
-from jiayuan.registry.import_people import import_people
-from jiayuan.registry.import_places import import_facilities, import_houses, import_organizations
+from jiayuan.registry.imports.columns import COLUMNS, NOTES, SHEETS
+from jiayuan.registry.imports.common import MODES, ImportResult, Progress, RowError
+from jiayuan.registry.imports.people import import_people
+from jiayuan.registry.imports.places import import_facilities, import_houses, import_organizations
 from jiayuan.registry.models import RegistryImport
 from jiayuan.units import service as units
 

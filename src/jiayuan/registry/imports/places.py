@@ -16,8 +16,8 @@ from jiayuan.accounts.service import Principal
 from jiayuan.kit.db import utcnow, uuid7
 from jiayuan.kit.excel import N_
 from jiayuan.kit.identity import parse_credit_code, parse_mobile
-from jiayuan.registry.columns import ORGANIZATION_KIND_LABELS, ROOM_USE_LABELS, THING_KIND_LABELS, THING_STATUS_LABELS
-from jiayuan.registry.import_common import (
+from jiayuan.registry.imports.columns import ORGANIZATION_KIND_LABELS, ROOM_USE_LABELS, THING_KIND_LABELS, THING_STATUS_LABELS
+from jiayuan.registry.imports.common import (
     Errors,
     FirstSeen,
     ImportResult,
@@ -29,7 +29,7 @@ from jiayuan.registry.import_common import (
     write,
 )
 from jiayuan.registry.models import Building, Compound, Organization, Room, Thing
-from jiayuan.registry.organizations import CREDIT_CODE_OPTIONAL
+from jiayuan.registry.places.organizations import CREDIT_CODE_OPTIONAL
 from jiayuan.units import service as units
 
 Rows = Iterable[tuple[int, dict[str, Any]]]

@@ -16,9 +16,12 @@ from jiayuan.deps import DbSession, client_ip
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.excel import XLSX_TYPE
 from jiayuan.kit.i18n import TIMEZONE
-from jiayuan.registry import exports, import_pages, imports, people
+from jiayuan.registry.imports import exports
+from jiayuan.registry.imports import pages as import_pages
+from jiayuan.registry.imports import service as imports
+from jiayuan.registry.people import service as people
 from jiayuan.registry.models import RegistryImport
-from jiayuan.registry.places_api import Registrar
+from jiayuan.registry.policy import Registrar
 from jiayuan.web import gettext_for, request_locale
 
 api = APIRouter(prefix="/api/v1/registry", tags=["registry"])

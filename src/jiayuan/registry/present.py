@@ -10,30 +10,22 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.cases.workflow import DISPATCHERS
-from jiayuan.deps import DbSession
 from jiayuan.kit import i18n
 from jiayuan.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from jiayuan.kit.scope import Scope
-from jiayuan.registry import houses, people, profile, things
-from jiayuan.registry.places_api import Registrar
-from jiayuan.units import service as units
-from jiayuan.web import gettext_for, render, request_locale
+from jiayuan.registry.places import houses
+from jiayuan.registry.people import service as people
+from jiayuan.units.options import district_grids, grid_options, unit_code, unit_names, unit_options  # noqa: F401
+from jiayuan.web import gettext_for, request_locale
 
-router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
-MAP_POINTS = 1000
 ROOM_OPTIONS = 500
-UNIT_LENGTHS = (6, 9, 12, 15)
 
-__all__ = ["Registrar", "router"]
+
 
 
 # Labels: every vocabulary value of the registry in the reader's language.
@@ -237,41 +229,7 @@ def form_error(request: Request, exc: DomainError, form: str = "") -> dict[str, 
     return {"form": form, "field": field, "message": message, field: message}
 
 
-# Units: which the caller may pick, and their names.
-
-
-def unit_code(value: str | None) -> str:
-    """A unit code from a query string; anything else is simply no filter (a page never fails on it)."""
-    value = (value or "").strip()
-    return value if value.isdigit() and len(value) in UNIT_LENGTHS else ""
-
-
-def unit_options(session: Session, principal: Principal) -> list[dict[str, Any]]:
-    """Units a list can be narrowed to: streets, communities and grids of the scope, indented by level."""
-    return [{"code": u.code, "name": u.name, "depth": (len(u.code) - 9) // 3}
-            for u in units.list_units(session, principal.scope) if u.level != "district"]
-
-
-def grid_options(session: Session, principal: Principal) -> list[dict[str, Any]]:
-    """The grids a record can be put in, grouped under their community's name."""
-    names = unit_names(session, principal)
-    return [{"code": u.code, "name": u.name, "community": names.get(u.parent_code or "", "")}
-            for u in units.list_units(session, principal.scope, level="grid")]
-
-
-def unit_names(session: Session, principal: Principal) -> dict[str, str]:
-    return {u.code: u.name for u in units.list_units(session, principal.scope, with_ancestors=True)}
-
-
-def district_grids(session: Session, principal: Principal) -> list[dict[str, Any]]:
-    """Every grid of the caller's district: a person may move anywhere in it, even out of the caller's sight."""
-    district = principal.scope.districts[0] if principal.scope.districts else ""
-    if not district:
-        return []
-    everywhere = units.list_units(session, Scope((district,)))
-    names = {u.code: u.name for u in everywhere}
-    return [{"code": u.code, "name": u.name, "community": names.get(u.parent_code or "", "")}
-            for u in everywhere if u.level == "grid"]
+# Rooms: which the caller may pick.
 
 
 def room_label(address: dict[str, str] | None) -> str:
@@ -303,53 +261,3 @@ def pages_of(total: int, page: str | int) -> tuple[int, int, int]:
     number = int(page) if str(page).isdigit() else 1
     number = min(max(number, 1), pages)
     return number, pages, (number - 1) * PAGE_SIZE
-
-
-# The grid profile (网格画像).
-
-
-def default_unit(principal: Principal) -> str:
-    """A grid worker's own grid; anyone else's unit."""
-    if principal.role == Role.grid_worker and principal.grids:
-        return principal.grids[0]
-    return principal.scope_code or ""
-
-
-def cases_link(principal: Principal, code: str) -> str:
-    """The case list behind the open-case count: the dispatchers' queue for the unit, or a worker's to-do."""
-    if principal.role in DISPATCHERS:
-        return "/workbench?" + query(tab="all", status="open", unit=code)
-    return "/workbench"
-
-
-def map_data(session: Session, principal: Principal, code: str, children: list[Any]) -> dict[str, Any]:
-    """The unit's outline, its child units' outlines, and its facilities that have a place, as map points."""
-    chain = units.chain_of(session, code)
-    found, total = things.list_things(session, principal, grid=code, limit=MAP_POINTS)
-    points = [{"lat": t.lat, "lon": t.lon, "kind": t.kind, "status": t.status, "name": t.name or t.code or "",
-               "id": str(t.id)} for t in found if t.lat is not None and t.lon is not None]
-    return {"unit": chain[-1].geometry if chain else None,
-            "children": [{"code": c.code, "name": c.name, "geometry": c.geometry}
-                         for c in children if c.geometry],
-            "points": points, "capped": total > len(found)}
-
-
-@router.get("/registry")
-def profile_page(request: Request, principal: Registrar, session: DbSession, unit: str | None = None) -> Response:
-    code = unit_code(unit) if unit else default_unit(principal)
-    if not code:
-        raise NotFound("no such unit", field="unit")
-    figures = profile.profile(session, principal, code)
-    chain = units.chain_of(session, code)
-    children = units.list_units(session, principal.scope, parent_code=code)
-    per_child = profile.people_by_child(session, principal, code)
-    own_grids = []
-    if principal.role == Role.grid_worker and len(principal.grids) > 1:
-        names = unit_names(session, principal)
-        own_grids = [{"code": g, "name": names.get(g, g)} for g in principal.grids]
-    return render(request, "registry/profile.html", {
-        **page_context(request), "unit": chain[-1], "chain": chain, "figures": figures,
-        "children": [{"code": c.code, "name": c.name, "level": c.level, "people": per_child.get(c.code, 0)}
-                     for c in children],
-        "covers": principal.scope.covers, "own_grids": own_grids, "cases_link": cases_link(principal, code),
-        "map": map_data(session, principal, code, children), "query": query})

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.service import Principal
 from jiayuan.kit.errors import Conflict, Invalid
 from jiayuan.registry.models import ROOM_USES, Building, Compound, Room
-from jiayuan.registry.placing import get_scoped, one_of, page, place, scoped_select, text
+from jiayuan.registry.places.placing import get_scoped, one_of, page, place, scoped_select, text
 
 # Compounds.
 

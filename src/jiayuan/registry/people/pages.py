@@ -16,12 +16,13 @@ from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import DbSession, verify_csrf
 from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound
-from jiayuan.registry import houses, people
+from jiayuan.registry.places import houses
+from jiayuan.registry.people import service as people
 from jiayuan.registry.models import RESIDENCE_TYPES, TAGS, Person
-from jiayuan.registry.pages import (
+from jiayuan.registry.policy import Registrar
+from jiayuan.registry.present import (
     PAGE_SIZE,
     PostedForm,
-    Registrar,
     district_grids,
     field_date,
     field_text,

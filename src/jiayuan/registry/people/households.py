@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.identity import parse_id_number
 from jiayuan.registry.models import TAGS, Building, Compound, Household, Person, PersonTag, Room
-from jiayuan.registry.people import DERIVED_TAGS, aged_cutoff, id_number_index, tag_active
+from jiayuan.registry.people.service import DERIVED_TAGS, aged_cutoff, id_number_index, tag_active
 
 _DIGITS = re.compile(r"[0-9]")
 

@@ -18,9 +18,9 @@ from jiayuan.accounts.service import Principal
 from jiayuan.kit.db import utcnow, uuid7
 from jiayuan.kit.excel import N_
 from jiayuan.kit.identity import IdNumber, parse_id_number, parse_mobile
-from jiayuan.registry import people
-from jiayuan.registry.columns import HEAD, RESIDENCE_LABELS, TAG_LABELS
-from jiayuan.registry.import_common import (
+from jiayuan.registry.people import service as people
+from jiayuan.registry.imports.columns import HEAD, RESIDENCE_LABELS, TAG_LABELS
+from jiayuan.registry.imports.common import (
     Errors,
     FirstSeen,
     ImportResult,
