@@ -34,6 +34,7 @@ from jiayuan.config import Settings, get_settings
 from jiayuan.kit.db import Database
 from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound, Unauthorized, Unavailable
 from jiayuan.registry.imports import api as registry_imports_api
+from jiayuan.registry.imports import pages as registry_imports_pages
 from jiayuan.registry.people import api as registry_people_api
 from jiayuan.registry.people import pages as registry_people_pages
 from jiayuan.registry.places import api as registry_places_api
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                    units_pages, calendar_pages,
                    open311, open311_keys, cases_workbench, cases_pages,
                    registry_imports_api,  # before people/places: /people/export is no person id
+                   registry_imports_pages,
                    registry_people_api,
                    registry_places_api, stats_api, stats_pages, registry_people_pages, registry_places_pages):
         app.include_router(module.router)

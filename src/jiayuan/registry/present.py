@@ -1,31 +1,20 @@
-"""Pages of the registry shared by its use cases — labels of the vocabularies, form reading, error messages by
-field, unit choices — and the grid profile (网格画像) with its map. People are in people_pages.py; houses,
-things and organizations in places_pages.py."""
+"""How the registry's words and places read on a page: the labels of its vocabularies in the reader's language,
+dates as the reader expects them, and rooms to choose from by address. Other domains' pages use these too."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
-from datetime import date
-from typing import Annotated, Any
-from urllib.parse import urlencode
+from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from jiayuan.accounts.service import Principal
 from jiayuan.kit import i18n
-from jiayuan.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from jiayuan.page_kit import take_flash
 from jiayuan.registry.places import houses
-from jiayuan.registry.people import service as people
-from jiayuan.units.options import district_grids, grid_options, unit_code, unit_names, unit_options  # noqa: F401
 from jiayuan.web import gettext_for, request_locale
 
-PAGE_SIZE = 50
 ROOM_OPTIONS = 500
-
-
 
 
 # Labels: every vocabulary value of the registry in the reader's language.
@@ -65,168 +54,7 @@ def page_context(request: Request) -> dict[str, Any]:
     _ = gettext_for(request)
     locale = request_locale(request)
     return {"RL": labels(_), "fmt_date": lambda v: i18n.fmt_date(v, locale),
-            "flash": request.session.pop("flash", None)}
-
-
-# Forms: fields are read by hand so that bad input comes back as a message by the field, not a JSON 422.
-
-
-async def form_data(request: Request) -> AsyncIterator[FormData]:
-    form = await request.form()
-    try:
-        yield form
-    finally:
-        await form.close()
-
-
-PostedForm = Annotated[FormData, Depends(form_data)]
-
-
-def field_text(form: FormData, name: str, limit: int = 2000) -> str:
-    value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
-
-
-def optional_text(form: FormData, name: str, limit: int = 2000) -> str | None:
-    return field_text(form, name, limit) or None
-
-
-def field_date(form: FormData, name: str) -> date | None:
-    text = field_text(form, name, 20)
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise Invalid("not a date", field=name) from None
-
-
-def field_int(form: FormData, name: str) -> int | None:
-    text = field_text(form, name, 20)
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise Invalid("must be a whole number", field=name) from None
-
-
-def field_float(form: FormData, name: str) -> float | None:
-    text = field_text(form, name, 30)
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        raise Invalid("must be a number", field=name) from None
-
-
-def field_uuid(form: FormData, name: str) -> uuid.UUID | None:
-    text = field_text(form, name, 40)
-    if not text:
-        return None
-    try:
-        return uuid.UUID(text)
-    except ValueError:
-        raise Invalid("no such record", field=name) from None
-
-
-def path_id(value: str) -> uuid.UUID:
-    """An id from a page's path: anything that is not one is a page that does not exist."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound("no such record", field="id") from None
-
-
-def status_of(exc: DomainError) -> int:
-    return exc.status_code if exc.status_code in (409, 422) else 422
-
-
-# Errors: a domain error becomes a message by the form field it names.
-
-
-def explain(request: Request, exc: DomainError) -> tuple[str, str]:
-    """(form field, message in the reader's language) for an error raised by the registry services."""
-    _ = gettext_for(request)
-    field, message = exc.field or "form", exc.message or ""
-    if isinstance(exc, Forbidden):
-        return field, _("You may not do this.")
-    if isinstance(exc, NotFound):
-        return field, _("Choose one within your area.")
-    if isinstance(exc, Conflict):
-        conflicts = {
-            "id_number": _("A person with this ID number is already registered in the district."),
-            "credit_code": _("An organization with this credit code is already registered."),
-            "code": _("A facility with this number is already registered."),
-            "name": _("This name is already used here."),
-            "number": _("Another room has this entrance and number."),
-            "anonymized_at": _("This person has been anonymized; the record can no longer change."),
-        }
-        return field, conflicts.get(field, _("This conflicts with another record; reload and try again."))
-    if message == "required" or message.endswith("is required"):
-        return field, _("Required.")
-    if message.startswith("at most ") and message.endswith(" characters"):
-        return field, _("At most %(n)s characters.") % {"n": message.split()[2]}
-    if field == "id_number":
-        if "18 characters" in message:
-            return field, _("An ID number has 18 characters.")
-        if "17 digits" in message:
-            return field, _("An ID number is 17 digits followed by a digit or X.")
-        if "birth date" in message:
-            return field, _("The birth date in this ID number is not possible.")
-        return field, _("The last character does not match: a digit is probably mistyped.")
-    if field == "credit_code":
-        if "required" in message:
-            return field, _("A credit code is required for this kind of organization.")
-        if "18 characters" in message:
-            return field, _("A credit code has 18 characters.")
-        if "check character" in message:
-            return field, _("The last character does not match: a character is probably mistyped.")
-        return field, _("This is not a valid unified social credit code.")
-    if field == "tag" and "age groups" in message:
-        return field, _("Age groups follow from the birth date in the ID number; they are not added by hand.")
-    if field == "to_grid" and "already lives" in message:
-        return field, _("The person already lives there.")
-    if field in ("room_id", "to_room_id") and "another grid" in message:
-        return field, _("This room is in another grid.")
-    if field == "reason":
-        return field, _("Give a reason of at least %(n)s characters.") % {"n": people.MIN_REASON}
-    known = {
-        "name": _("Please enter the name."),
-        "grid_code": _("Choose a grid in your area."),
-        "to_grid": _("Choose the grid the person moves to."),
-        "phone": _("Enter a mainland mobile number (11 digits)."),
-        "contact_phone": _("Enter a mainland mobile number (11 digits)."),
-        "residence_type": _("Choose a residence type."),
-        "floating_expires_on": _("A floating resident is registered with an expiry date."),
-        "starts_on": _("Enter a date."),
-        "ends_on": _("The end date is before the start date."),
-        "grade": _("Only a disability carries a grade."),
-        "tag": _("Choose a group."),
-        "relation": _("Give the relation to the head of the household (at most 20 characters)."),
-        "household_id": _("Choose a household."),
-        "room_id": _("Choose a room in your area."),
-        "to_room_id": _("Choose a room in your area."),
-        "building_id": _("Choose a building."),
-        "kind": _("Choose a kind."),
-        "status": _("Choose a status."),
-        "use": _("Choose a use."),
-        "area": _("A positive number of square metres."),
-        "floors": _("A whole number from 1 to 200."),
-        "staff_count": _("A whole number, 0 or more."),
-        "installed_on": _("A date, not in the future."),
-        "lat": _("Give a latitude and longitude inside the district, or neither."),
-        "lon": _("Give a latitude and longitude inside the district, or neither."),
-        "geometry": _("This is not a valid polygon."),
-    }
-    return field, known.get(field, _("This value is not accepted."))
-
-
-def form_error(request: Request, exc: DomainError, form: str = "") -> dict[str, str]:
-    """The error a page shows beside the field it names, in the form it came from."""
-    field, message = explain(request, exc)
-    return {"form": form, "field": field, "message": message, field: message}
+            "flash": take_flash(request)}
 
 
 # Rooms: which the caller may pick.
@@ -248,16 +76,3 @@ def room_options(session: Session, principal: Principal, grid: str | None = None
     options = sorted(({"id": str(r.id), "grid": r.grid_code, "label": room_label(addresses.get(r.id))}
                       for r in rows), key=lambda o: (o["grid"], o["label"]))
     return options, total > len(rows)
-
-
-def query(**params: Any) -> str:
-    """A query string of the filters that are set."""
-    return urlencode({k: v for k, v in params.items() if v not in (None, "", False)})
-
-
-def pages_of(total: int, page: str | int) -> tuple[int, int, int]:
-    """(page, pages, offset) for a page number asked for by hand: never an error page."""
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    number = int(page) if str(page).isdigit() else 1
-    number = min(max(number, 1), pages)
-    return number, pages, (number - 1) * PAGE_SIZE

@@ -1,6 +1,6 @@
 """JSON routes of the registry's spreadsheets: import templates, imports with their error reports, and the Excel
 export of every filtered list. Registered before the people and places routers, so that /people/export is not
-taken for a person's id. The import page's routes come along (`router` holds both)."""
+taken for a person's id."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from jiayuan.kit.errors import Invalid
 from jiayuan.kit.excel import XLSX_TYPE
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.registry.imports import exports
-from jiayuan.registry.imports import pages as import_pages
 from jiayuan.registry.imports import service as imports
 from jiayuan.registry.people import service as people
 from jiayuan.registry.models import RegistryImport
@@ -185,4 +184,3 @@ def export_compounds(request: Request, principal: Registrar, session: DbSession,
 
 router = APIRouter()
 router.include_router(api)
-router.include_router(import_pages.router)

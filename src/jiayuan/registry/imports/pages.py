@@ -7,13 +7,15 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import DbSession, client_ip, verify_csrf
 from jiayuan.kit.errors import Invalid, NotFound
+from jiayuan.page_kit import explain, see_other
 from jiayuan.registry.imports import service as imports
+from jiayuan.registry.messages import MESSAGES
 from jiayuan.registry.models import RegistryImport
 from jiayuan.registry.policy import Registrar
 from jiayuan.web import gettext_for, render, request_locale
@@ -26,26 +28,6 @@ SHOWN_ERRORS = 500
 def _kinds(_: Any) -> dict[str, str]:
     return {"people": _("People"), "houses": _("Houses (rooms)"), "facilities": _("Facilities"),
             "organizations": _("Organizations")}
-
-
-def _problem(request: Request, exc: Invalid) -> str:
-    """A file that could not be read, in the reader's language."""
-    _ = gettext_for(request)
-    details = exc.details if isinstance(exc.details, dict) else {}
-    columns = "、".join(details.get("columns") or [])
-    messages = {
-        "no_file": _("Choose a file to import."),
-        "too_large": _("The file is larger than 50 MB; split it into several files."),
-        "empty": _("The file is empty."),
-        "xls": _("Save the workbook as .xlsx (Excel 2007 or later) or .csv and upload it again."),
-        "not_table": _("The file must be an Excel workbook (.xlsx) or a CSV file (.csv)."),
-        "unreadable": _("The file could not be read as an Excel workbook or a CSV file."),
-        "encoding": _("The CSV file is neither UTF-8 nor GB18030 text."),
-        "missing_columns": _("The file lacks required columns: %(columns)s. Keep the header row of the "
-                             "template.") % {"columns": columns},
-        "duplicate_column": _("A column appears twice in the header: %(columns)s.") % {"columns": columns},
-    }
-    return messages.get(details.get("problem", ""), _(exc.message))
 
 
 def _page(request: Request, session: Session, principal: Principal, kind: str, *,
@@ -90,11 +72,11 @@ def import_upload(request: Request, principal: Registrar, session: DbSession,
     except Invalid as exc:
         if exc.field != "file":
             raise
-        return _page(request, session, principal, kind, error=_problem(request, exc), valid_only=bool(valid_only),
+        return _page(request, session, principal, kind, error=explain(request, exc, MESSAGES)[1], valid_only=bool(valid_only),
                      status_code=422)
     record = imports.record_import(session, principal, result, file.filename)
     imports.audit_import(session, principal, result, record_id=record.id, ip=client_ip(request))
-    return RedirectResponse(f"/registry/import/{record.id}", status_code=303)
+    return see_other(f"/registry/import/{record.id}")
 
 
 @router.get("/registry/import/{import_id}")

@@ -66,9 +66,9 @@ def find_households(session: Session, unit: str, q: str, limit: int = 20) -> lis
     """Households of `unit` whose head's name (or its pinyin initials) contains `q`, or whose number is `q`."""
     text = unicodedata.normalize("NFKC", q or "").strip()
     if not text:
-        raise Invalid("Type a name or a household number", field="q")
+        raise Invalid("Type a name or a household number", field="q", reason="required")
     if "\x00" in text:
-        raise Invalid("contains a NUL character", field="q")
+        raise Invalid("contains a NUL character", field="q", reason="nul")
     head = aliased(Person)
     clauses = [Household.number == text]
     if not text.isdigit():

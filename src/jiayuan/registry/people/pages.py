@@ -9,7 +9,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.roles import Role
@@ -20,27 +20,24 @@ from jiayuan.registry.places import houses
 from jiayuan.registry.people import service as people
 from jiayuan.registry.models import RESIDENCE_TYPES, TAGS, Person
 from jiayuan.registry.policy import Registrar
-from jiayuan.registry.present import (
+from jiayuan.page_kit import (
     PAGE_SIZE,
     PostedForm,
-    district_grids,
     field_date,
     field_text,
     field_uuid,
+    flash,
     form_error,
-    grid_options,
     optional_text,
-    page_context,
     pages_of,
     path_id,
     query,
-    room_label,
-    room_options,
+    see_other,
     status_of,
-    unit_code,
-    unit_names,
-    unit_options,
 )
+from jiayuan.registry.messages import MESSAGES
+from jiayuan.registry.present import page_context, room_label, room_options
+from jiayuan.units.options import district_grids, grid_options, unit_code, unit_names, unit_options
 from jiayuan.web import gettext_for, render
 
 router = APIRouter(include_in_schema=False)
@@ -104,7 +101,7 @@ def people_search(request: Request, principal: Registrar, session: DbSession, fo
     try:
         found = people.search(session, principal, q, limit=PAGE_SIZE)
     except DomainError as exc:
-        return _people_page(request, session, principal, errors=form_error(request, exc, "search"),
+        return _people_page(request, session, principal, errors=form_error(request, exc, "search", MESSAGES),
                             results=[], status_code=status_of(exc), headers=NO_STORE)
     return _people_page(request, session, principal, results=found,
                         search_q="" if people.looks_personal(q) else q, headers=NO_STORE)
@@ -147,9 +144,9 @@ def person_create(request: Request, principal: Registrar, session: DbSession, fo
         with session.begin_nested():
             person = people.create_person(session, principal, data)
     except DomainError as exc:
-        return _new_page(request, session, principal, values, form_error(request, exc), status_of(exc))
-    request.session["flash"] = _("Registered.")
-    return RedirectResponse(f"/registry/people/{person.id}", status_code=303)
+        return _new_page(request, session, principal, values, form_error(request, exc, messages=MESSAGES), status_of(exc))
+    flash(request, _("Registered."))
+    return see_other(f"/registry/people/{person.id}")
 
 
 # The person's page.
@@ -195,13 +192,13 @@ def _failed(request: Request, session: Session, principal: Principal, person_id:
             exc: DomainError, values: dict[str, Any] | None = None) -> Response:
     """The person's page again, as it is now, with the message beside the field of the form that failed."""
     person = people.get_person(session, principal, person_id)
-    return person_page(request, session, principal, person, error=form_error(request, exc, form_name),
+    return person_page(request, session, principal, person, error=form_error(request, exc, form_name, MESSAGES),
                        values={"form": form_name, **(values or {})}, status_code=status_of(exc))
 
 
 def _done(request: Request, person_id: uuid.UUID, message: str, anchor: str = "") -> Response:
-    request.session["flash"] = message
-    return RedirectResponse(f"/registry/people/{person_id}{anchor}", status_code=303)
+    flash(request, message)
+    return see_other(f"/registry/people/{person_id}{anchor}")
 
 
 @router.get("/registry/people/{person_id}")
@@ -309,8 +306,8 @@ def move(person_id: str, request: Request, principal: Registrar, session: DbSess
         return _failed(request, session, principal, pid, "move", exc, values)
     if not principal.scope.covers(to_grid):
         # Out of the caller's sight now: the new grid's worker keeps the record.
-        request.session["flash"] = _("Moved. The person now belongs to the new grid's register.")
-        return RedirectResponse("/registry/people", status_code=303)
+        flash(request, _("Moved. The person now belongs to the new grid's register."))
+        return see_other("/registry/people")
     return _done(request, pid, _("Moved."), "#moves")
 
 

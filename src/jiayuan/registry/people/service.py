@@ -20,6 +20,7 @@ from jiayuan.accounts.service import Principal
 from jiayuan.kit.crypto import blind_index
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from jiayuan.kit.text import clean_text
 from jiayuan.kit.identity import mask_id_number, mask_phone, parse_id_number, parse_mobile
 from jiayuan.registry.models import (
     RESIDENCE_TYPES,
@@ -81,12 +82,8 @@ def name_initials(name: str) -> str:
 
 
 def _clean_name(value: Any) -> str:
-    name = unicodedata.normalize("NFKC", value or "").strip() if isinstance(value, str) else ""
-    if not name:
-        raise Invalid("Name is required", field="name")
-    if len(name) > NAME_MAX:
-        raise Invalid(f"Name must be at most {NAME_MAX} characters", field="name")
-    return name
+    """A name as typed, full-width letters folded (the same rule as every text field, with NFKC)."""
+    return clean_text(value, "name", NAME_MAX, required=True, nfkc=True) or ""
 
 
 def age_on(birth: date, on: date) -> int:
@@ -122,7 +119,7 @@ def _check_grid(session: Session, principal: Principal, code: Any, field: str = 
     if not principal.scope.covers(code):
         raise Invalid("this grid is outside your scope", field=field)
     if not units.unit_exists(session, code):
-        raise Invalid("no such grid", field=field)
+        raise Invalid("no such grid", field=field, reason="not_found")
     return code
 
 
@@ -132,9 +129,9 @@ def _check_room(session: Session, district: str, grid_code: str, room_id: uuid.U
         return None
     room_grid = session.scalar(select(Room.grid_code).where(Room.district_code == district, Room.id == room_id))
     if room_grid is None:
-        raise Invalid("no such room", field=field)
+        raise Invalid("no such room", field=field, reason="not_found")
     if room_grid != grid_code:
-        raise Invalid("the room is in another grid", field=field)
+        raise Invalid("the room is in another grid", field=field, reason="other_grid")
     return room_id
 
 
@@ -389,11 +386,11 @@ def add_tag(session: Session, principal: Principal, person_id: uuid.UUID, tag: s
     if tag not in TAGS:
         raise Invalid(f"tag must be one of {', '.join(TAGS)}", field="tag")
     if tag in DERIVED_TAGS:
-        raise Invalid("age groups follow from the birth date in the ID number", field="tag")
+        raise Invalid("age groups follow from the birth date in the ID number", field="tag", reason="derived_tag")
     if grade and tag not in GRADED_TAGS:
         raise Invalid("only a disability carries a grade", field="grade")
     if starts_on and ends_on and ends_on < starts_on:
-        raise Invalid("the end date is before the start date", field="ends_on")
+        raise Invalid("the end date is before the start date", field="ends_on", reason="end_before_start")
     row = PersonTag(district_code=person.district_code, person_id=person.id, grid_code=person.grid_code, tag=tag,
                     grade=grade or None, starts_on=starts_on or date.today(), ends_on=ends_on, note=note)
     session.add(row)
@@ -410,7 +407,7 @@ def end_tag(session: Session, principal: Principal, person_id: uuid.UUID, tag_id
         raise NotFound("no such tag", field="tag_id")
     ends_on = ends_on or date.today()
     if row.starts_on and ends_on < row.starts_on:
-        raise Invalid("the end date is before the start date", field="ends_on")
+        raise Invalid("the end date is before the start date", field="ends_on", reason="end_before_start")
     row.ends_on = ends_on
     session.flush()
     return row
@@ -483,12 +480,12 @@ def move_person(session: Session, principal: Principal, person_id: uuid.UUID, to
     person = get_person(session, principal, person_id)
     to_grid = units.check_code(to_grid, "to_grid")
     if units.level_of(to_grid) != "grid" or not units.unit_exists(session, to_grid):
-        raise Invalid("no such grid", field="to_grid")
+        raise Invalid("no such grid", field="to_grid", reason="not_found")
     if to_grid[:6] != person.district_code:
         raise Invalid("moves between districts are a move-out and a new registration", field="to_grid")
     room = _check_room(session, person.district_code, to_grid, to_room_id, "to_room_id")
     if to_grid == person.grid_code and room == person.room_id:
-        raise Invalid("the person already lives there", field="to_grid")
+        raise Invalid("the person already lives there", field="to_grid", reason="already_there")
     move = PersonMove(district_code=person.district_code, person_id=person.id, moved_at=utcnow(),
                       from_grid=person.grid_code, to_grid=to_grid, from_room_id=person.room_id, to_room_id=room,
                       actor_id=principal.user_id, note=(note or None))
@@ -510,7 +507,8 @@ def move_person(session: Session, principal: Principal, person_id: uuid.UUID, to
 def _check_reason(reason: Any) -> str:
     text = reason.strip() if isinstance(reason, str) else ""
     if len(text) < MIN_REASON:
-        raise Invalid(f"give a reason of at least {MIN_REASON} characters", field="reason")
+        raise Invalid(f"give a reason of at least {MIN_REASON} characters", field="reason", reason="too_short",
+                      min=MIN_REASON)
     return text[:500]
 
 

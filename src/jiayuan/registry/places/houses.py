@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.service import Principal
 from jiayuan.kit.errors import Conflict, Invalid
 from jiayuan.registry.models import ROOM_USES, Building, Compound, Room
-from jiayuan.registry.places.placing import get_scoped, one_of, page, place, scoped_select, text
+from jiayuan.kit.text import clean_text
+from jiayuan.registry.places.placing import get_scoped, one_of, page, place, scoped_select
 
 # Compounds.
 
@@ -42,7 +43,7 @@ def _compound_named(session: Session, district: str, grid: str, name: str) -> Co
 
 def create_compound(session: Session, principal: Principal, **fields: Any) -> Compound:
     grid = place(session, principal, fields.get("lat"), fields.get("lon"), fields.get("grid_code"))
-    name = text(fields.get("name"), "name", 100, required=True)
+    name = clean_text(fields.get("name"), "name", 100, required=True)
     assert name is not None
     if _compound_named(session, grid[:6], grid, name):
         raise Conflict(f"a compound named {name} is already in this grid", field="name")
@@ -55,10 +56,10 @@ def create_compound(session: Session, principal: Principal, **fields: Any) -> Co
 
 def _set_compound(compound: Compound, fields: dict[str, Any]) -> None:
     if "address" in fields:
-        compound.address = text(fields["address"], "address", 200)
+        compound.address = clean_text(fields["address"], "address", 200)
     if "property_company" in fields:
         # None or blank: 无物业小区, a compound with no property management.
-        compound.property_company = text(fields["property_company"], "property_company", 100)
+        compound.property_company = clean_text(fields["property_company"], "property_company", 100)
     if "lat" in fields or "lon" in fields:
         compound.lat, compound.lon = fields.get("lat"), fields.get("lon")
     if "geometry" in fields:
@@ -75,7 +76,7 @@ def update_compound(session: Session, principal: Principal, compound_id: uuid.UU
         if grid != compound.grid_code:
             _move_compound(session, compound, grid)
     if "name" in changes:
-        name = text(changes["name"], "name", 100, required=True)
+        name = clean_text(changes["name"], "name", 100, required=True)
         other = _compound_named(session, compound.district_code, compound.grid_code, name or "")
         if other is not None and other.id != compound.id:
             raise Conflict(f"a compound named {name} is already in this grid", field="name")
@@ -133,7 +134,7 @@ def create_building(session: Session, principal: Principal, **fields: Any) -> Bu
             raise Invalid(f"the compound lies in grid {grid}", field="grid_code")
     else:
         grid = place(session, principal, fields.get("lat"), fields.get("lon"), fields.get("grid_code"))
-    name = text(fields.get("name"), "name", 60, required=True) or ""
+    name = clean_text(fields.get("name"), "name", 60, required=True) or ""
     if _building_named(session, grid[:6], grid, compound_id, name):
         raise Conflict(f"building {name} already exists here", field="name")
     building = Building(district_code=grid[:6], grid_code=grid, compound_id=compound_id, name=name)
@@ -160,7 +161,7 @@ def _set_building(building: Building, fields: dict[str, Any]) -> None:
 def update_building(session: Session, principal: Principal, building_id: uuid.UUID, **changes: Any) -> Building:
     building = get_building(session, principal, building_id)
     if "name" in changes:
-        name = text(changes["name"], "name", 60, required=True) or ""
+        name = clean_text(changes["name"], "name", 60, required=True) or ""
         other = _building_named(session, building.district_code, building.grid_code, building.compound_id, name)
         if other is not None and other.id != building.id:
             raise Conflict(f"building {name} already exists here", field="name")
@@ -195,13 +196,13 @@ def _room_at(session: Session, building: Building, entrance: str, number: str) -
 def put_room(session: Session, principal: Principal, **fields: Any) -> tuple[Room, bool]:
     """Create a room, or update the one at the same building, entrance and number; True when created."""
     building = get_scoped(session, principal, Building, fields.get("building_id"), "building", "building_id")
-    entrance = text(fields.get("entrance"), "entrance", 20) or ""
-    number = text(fields.get("number"), "number", 20, required=True) or ""
+    entrance = clean_text(fields.get("entrance"), "entrance", 20) or ""
+    number = clean_text(fields.get("number"), "number", 20, required=True) or ""
     room = _room_at(session, building, entrance, number)
     created = room is None
     if room is None:
         if "use" not in fields:
-            raise Invalid("required", field="use")
+            raise Invalid("required", field="use", reason="required")
         room = Room(district_code=building.district_code, grid_code=building.grid_code, building_id=building.id,
                     entrance=entrance, number=number)
         session.add(room)
@@ -225,8 +226,8 @@ def upsert_room_by_path(session: Session, principal: Principal, *, grid_code: st
                         area: float | None = None, floors: int | None = None) -> tuple[Room, bool]:
     """The room at an address path (compound, building, entrance, number in a grid), made or updated:
     importing the same houses twice must not duplicate them. True when the room was created."""
-    compound_name = text(compound, "compound", 100)
-    building_name = text(building, "building", 60, required=True) or ""
+    compound_name = clean_text(compound, "compound", 100)
+    building_name = clean_text(building, "building", 60, required=True) or ""
     if compound_name:
         grid = place(session, principal, None, None, grid_code)
         found = _compound_named(session, grid[:6], grid, compound_name)
@@ -247,8 +248,8 @@ def upsert_room_by_path(session: Session, principal: Principal, *, grid_code: st
 def update_room(session: Session, principal: Principal, room_id: uuid.UUID, **changes: Any) -> Room:
     room = get_room(session, principal, room_id)
     if "entrance" in changes or "number" in changes:
-        entrance = text(changes.get("entrance", room.entrance), "entrance", 20) or ""
-        number = text(changes.get("number", room.number), "number", 20, required=True) or ""
+        entrance = clean_text(changes.get("entrance", room.entrance), "entrance", 20) or ""
+        number = clean_text(changes.get("number", room.number), "number", 20, required=True) or ""
         other = session.scalar(select(Room.id).where(
             Room.district_code == room.district_code, Room.building_id == room.building_id,
             Room.entrance == entrance, Room.number == number, Room.id != room.id))

@@ -12,7 +12,8 @@ from jiayuan.accounts.service import Principal
 from jiayuan.kit.errors import Conflict, Invalid
 from jiayuan.kit.identity import parse_credit_code, parse_mobile
 from jiayuan.registry.models import ORGANIZATION_KINDS, Organization
-from jiayuan.registry.places.placing import get_scoped, one_of, page, scoped_select, text, writable_grid
+from jiayuan.kit.text import clean_text
+from jiayuan.registry.places.placing import get_scoped, one_of, page, scoped_select, writable_grid
 
 # A homeowners' committee (业主委员会) often has no credit code of its own; every other kind is registered.
 CREDIT_CODE_OPTIONAL = frozenset({"homeowners_committee"})
@@ -22,9 +23,9 @@ def _credit_code(session: Session, district: str, kind: str, value: Any, own_id:
     if value is None or (isinstance(value, str) and not value.strip()):
         if kind in CREDIT_CODE_OPTIONAL:
             return None
-        raise Invalid("required for this kind of organization", field="credit_code")
+        raise Invalid("required for this kind of organization", field="credit_code", reason="required")
     if not isinstance(value, str):
-        raise Invalid("must be text", field="credit_code")
+        raise Invalid("must be text", field="credit_code", reason="not_text")
     code = parse_credit_code(value, field="credit_code").value
     # Checked across the district, not the caller's scope: a code names one organization wherever it sits.
     other = session.scalar(select(Organization.id).where(
@@ -52,7 +53,7 @@ def in_district(session: Session, district: str, org_id: uuid.UUID | None) -> Or
 
 def create_organization(session: Session, principal: Principal, **fields: Any) -> Organization:
     kind = one_of(fields.get("kind"), ORGANIZATION_KINDS, "kind")
-    name = text(fields.get("name"), "name", 120, required=True) or ""
+    name = clean_text(fields.get("name"), "name", 120, required=True) or ""
     grid = writable_grid(session, principal, fields.get("grid_code"))
     org = Organization(district_code=grid[:6], grid_code=grid, kind=kind, name=name)
     org.credit_code = _credit_code(session, grid[:6], kind, fields.get("credit_code"), None)
@@ -64,9 +65,9 @@ def create_organization(session: Session, principal: Principal, **fields: Any) -
 
 def _set(org: Organization, fields: dict[str, Any]) -> None:
     if "address" in fields:
-        org.address = text(fields["address"], "address", 200)
+        org.address = clean_text(fields["address"], "address", 200)
     if "contact_name" in fields:
-        org.contact_name = text(fields["contact_name"], "contact_name", 60)
+        org.contact_name = clean_text(fields["contact_name"], "contact_name", 60)
     if "contact_phone" in fields:
         phone = fields["contact_phone"]
         # Stored as 11 digits; the column encrypts it, and readers see it through mask_phone.
@@ -85,7 +86,7 @@ def update_organization(session: Session, principal: Principal, org_id: uuid.UUI
     if "kind" in changes:
         org.kind = one_of(changes["kind"], ORGANIZATION_KINDS, "kind")
     if "name" in changes:
-        org.name = text(changes["name"], "name", 120, required=True) or org.name
+        org.name = clean_text(changes["name"], "name", 120, required=True) or org.name
     if "grid_code" in changes:
         org.grid_code = writable_grid(session, principal, changes["grid_code"])
     if "credit_code" in changes or "kind" in changes:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
@@ -25,7 +25,7 @@ from jiayuan.registry.models import (
     Thing,
 )
 from jiayuan.registry.policy import Registrar
-from jiayuan.registry.present import (
+from jiayuan.page_kit import (
     PAGE_SIZE,
     PostedForm,
     field_date,
@@ -33,18 +33,17 @@ from jiayuan.registry.present import (
     field_int,
     field_text,
     field_uuid,
+    flash,
     form_error,
-    grid_options,
-    page_context,
     pages_of,
     path_id,
     query,
-    room_label,
+    see_other,
     status_of,
-    unit_code,
-    unit_names,
-    unit_options,
 )
+from jiayuan.registry.messages import MESSAGES
+from jiayuan.registry.present import page_context, room_label
+from jiayuan.units.options import grid_options, unit_code, unit_names, unit_options
 from jiayuan.web import gettext_for, render
 
 router = APIRouter(include_in_schema=False)
@@ -97,9 +96,9 @@ def compound_create(request: Request, principal: Registrar, session: DbSession, 
             compound = houses.create_compound(session, principal, **values)
     except DomainError as exc:
         return _compounds_page(request, session, principal, "", None, "1", values,
-                               form_error(request, exc, "compound"), status_of(exc))
-    request.session["flash"] = _("Saved.")
-    return RedirectResponse(f"/registry/houses/{compound.id}", status_code=303)
+                               form_error(request, exc, "compound", MESSAGES), status_of(exc))
+    flash(request, _("Saved."))
+    return see_other(f"/registry/houses/{compound.id}")
 
 
 def _compound_page(request: Request, session: Session, principal: Principal, compound_id: Any,
@@ -132,10 +131,10 @@ def building_create(compound_id: str, request: Request, principal: Registrar, se
     except DomainError as exc:
         if isinstance(exc, NotFound):
             raise
-        return _compound_page(request, session, principal, cid, form_error(request, exc, "building"), values,
+        return _compound_page(request, session, principal, cid, form_error(request, exc, "building", MESSAGES), values,
                               status_of(exc))
-    request.session["flash"] = _("Saved.")
-    return RedirectResponse(f"/registry/houses/{cid}#buildings", status_code=303)
+    flash(request, _("Saved."))
+    return see_other(f"/registry/houses/{cid}#buildings")
 
 
 @router.post("/registry/houses/{compound_id}/rooms", dependencies=[Depends(verify_csrf)])
@@ -153,10 +152,10 @@ def room_create(compound_id: str, request: Request, principal: Registrar, sessio
             houses.put_room(session, principal, building_id=building_id, entrance=values["entrance"],
                             number=values["number"], use=values["use"], area=field_float(form, "area"))
     except DomainError as exc:
-        return _compound_page(request, session, principal, cid, form_error(request, exc, "room"), values,
+        return _compound_page(request, session, principal, cid, form_error(request, exc, "room", MESSAGES), values,
                               status_of(exc))
-    request.session["flash"] = _("Saved.")
-    return RedirectResponse(f"/registry/houses/{cid}#b-{building_id}", status_code=303)
+    flash(request, _("Saved."))
+    return see_other(f"/registry/houses/{cid}#b-{building_id}")
 
 
 @router.post("/registry/rooms/{room_id}/use", dependencies=[Depends(verify_csrf)])
@@ -172,10 +171,10 @@ def room_use(room_id: str, request: Request, principal: Registrar, session: DbSe
         with session.begin_nested():
             houses.update_room(session, principal, room.id, use=field_text(form, "use", 20))
     except DomainError:
-        request.session["flash"] = _("Choose a use.")
-        return RedirectResponse(back, status_code=303)
-    request.session["flash"] = _("Saved.")
-    return RedirectResponse(back, status_code=303)
+        flash(request, _("Choose a use."))
+        return see_other(back)
+    flash(request, _("Saved."))
+    return see_other(back)
 
 
 @router.get("/registry/rooms")
@@ -258,10 +257,10 @@ def thing_create(request: Request, principal: Registrar, session: DbSession, for
         with session.begin_nested():
             thing = things.create_thing(session, principal, **data)
     except DomainError as exc:
-        return _thing_page(request, session, principal, None, values, form_error(request, exc, "thing"),
+        return _thing_page(request, session, principal, None, values, form_error(request, exc, "thing", MESSAGES),
                            status_of(exc))
-    request.session["flash"] = _("Saved.")
-    return RedirectResponse(f"/registry/things/{thing.id}", status_code=303)
+    flash(request, _("Saved."))
+    return see_other(f"/registry/things/{thing.id}")
 
 
 @router.get("/registry/things/{thing_id}")
@@ -280,10 +279,10 @@ def thing_edit(thing_id: str, request: Request, principal: Registrar, session: D
         with session.begin_nested():
             things.update_thing(session, principal, thing.id, **_thing_input(form))
     except DomainError as exc:
-        return _thing_page(request, session, principal, thing, values, form_error(request, exc, "thing"),
+        return _thing_page(request, session, principal, thing, values, form_error(request, exc, "thing", MESSAGES),
                            status_of(exc))
-    request.session["flash"] = _("Saved.")
-    return RedirectResponse(f"/registry/things/{thing.id}", status_code=303)
+    flash(request, _("Saved."))
+    return see_other(f"/registry/things/{thing.id}")
 
 
 @router.post("/registry/things/{thing_id}/status", dependencies=[Depends(verify_csrf)])
@@ -296,9 +295,9 @@ def thing_status(thing_id: str, request: Request, principal: Registrar, session:
             things.set_status(session, principal, thing.id, field_text(form, "status", 20))
     except DomainError as exc:
         return _thing_page(request, session, principal, thing, _thing_values(thing),
-                           form_error(request, exc, "status"), status_of(exc))
-    request.session["flash"] = _("Status changed.")
-    return RedirectResponse(f"/registry/things/{thing.id}", status_code=303)
+                           form_error(request, exc, "status", MESSAGES), status_of(exc))
+    flash(request, _("Status changed."))
+    return see_other(f"/registry/things/{thing.id}")
 
 
 # Organizations (组织).
@@ -366,10 +365,10 @@ def organization_create(request: Request, principal: Registrar, session: DbSessi
         with session.begin_nested():
             org = organizations.create_organization(session, principal, **data)
     except DomainError as exc:
-        return _org_page(request, session, principal, None, values, form_error(request, exc, "org"),
+        return _org_page(request, session, principal, None, values, form_error(request, exc, "org", MESSAGES),
                          status_of(exc))
-    request.session["flash"] = _("Saved.")
-    return RedirectResponse(f"/registry/organizations/{org.id}", status_code=303)
+    flash(request, _("Saved."))
+    return see_other(f"/registry/organizations/{org.id}")
 
 
 @router.get("/registry/organizations/{org_id}")
@@ -392,7 +391,7 @@ def organization_edit(org_id: str, request: Request, principal: Registrar, sessi
         with session.begin_nested():
             organizations.update_organization(session, principal, org.id, **data)
     except DomainError as exc:
-        return _org_page(request, session, principal, org, values, form_error(request, exc, "org"),
+        return _org_page(request, session, principal, org, values, form_error(request, exc, "org", MESSAGES),
                          status_of(exc))
-    request.session["flash"] = _("Saved.")
-    return RedirectResponse(f"/registry/organizations/{org.id}", status_code=303)
+    flash(request, _("Saved."))
+    return see_other(f"/registry/organizations/{org.id}")

@@ -54,7 +54,7 @@ def get_scoped(session: Session, principal: Principal, model: type[T], row_id: u
                field: str = "id") -> T:
     """One row by id, read through the caller's scope: anything outside it is a 404."""
     if row_id is None:
-        raise Invalid("required", field=field)
+        raise Invalid("required", field=field, reason="required")
     stmt = select(model).where(model.id == row_id, principal.scope.where(model))  # type: ignore[attr-defined]
     if principal.scope.districts:
         stmt = stmt.where(model.district_code.in_(principal.scope.districts))  # type: ignore[attr-defined]
@@ -79,19 +79,5 @@ def page(session: Session, stmt: Select[tuple[T]], order: Any, limit: int, offse
 
 def one_of(value: Any, allowed: tuple[str, ...], field: str) -> str:
     if value not in allowed:
-        raise Invalid(f"must be one of {', '.join(allowed)}", field=field)
-    return value
-
-
-def text(value: Any, field: str, max_length: int, *, required: bool = False) -> str | None:
-    """A stripped string, None when blank; required fields refuse blank."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise Invalid("required", field=field)
-        return None
-    if not isinstance(value, str):
-        raise Invalid("must be text", field=field)
-    value = value.strip()
-    if len(value) > max_length:
-        raise Invalid(f"at most {max_length} characters", field=field)
+        raise Invalid(f"must be one of {', '.join(allowed)}", field=field, reason="not_a_choice")
     return value

@@ -12,11 +12,12 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.service import Principal
 from jiayuan.kit.errors import Conflict, Invalid
 from jiayuan.registry.models import THING_KINDS, THING_STATUSES, Thing
-from jiayuan.registry.places.placing import get_scoped, one_of, page, place, scoped_select, text
+from jiayuan.kit.text import clean_text
+from jiayuan.registry.places.placing import get_scoped, one_of, page, place, scoped_select
 
 
 def _check_code(session: Session, district: str, code: str | None, own_id: uuid.UUID | None) -> str | None:
-    code = text(code, "code", 40)
+    code = clean_text(code, "code", 40)
     if code is None:
         return None
     # Checked across the whole district, not the caller's scope: the number is unique on the street.
@@ -40,11 +41,11 @@ def create_thing(session: Session, principal: Principal, **fields: Any) -> Thing
 
 def _set(thing: Thing, fields: dict[str, Any]) -> None:
     if "name" in fields:
-        thing.name = text(fields["name"], "name", 100)
+        thing.name = clean_text(fields["name"], "name", 100)
     if "owner" in fields:
-        thing.owner = text(fields["owner"], "owner", 100)
+        thing.owner = clean_text(fields["owner"], "owner", 100)
     if "maintainer" in fields:
-        thing.maintainer = text(fields["maintainer"], "maintainer", 100)
+        thing.maintainer = clean_text(fields["maintainer"], "maintainer", 100)
     if "installed_on" in fields:
         installed = fields["installed_on"]
         if installed is not None and (not isinstance(installed, date) or installed > date.today()):
