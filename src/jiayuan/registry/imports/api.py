@@ -10,7 +10,6 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
-from pydantic import BaseModel
 
 from jiayuan.deps import DbSession, client_ip
 from jiayuan.kit.errors import Invalid
@@ -18,6 +17,7 @@ from jiayuan.kit.excel import XLSX_TYPE
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.registry.imports import exports
 from jiayuan.registry.imports import service as imports
+from jiayuan.registry.imports.schemas import ImportErrorRead, ImportRead
 from jiayuan.registry.people import service as people
 from jiayuan.registry.models import RegistryImport
 from jiayuan.registry.policy import Registrar
@@ -27,30 +27,6 @@ api = APIRouter(prefix="/api/v1/registry", tags=["registry"])
 MAX_UPLOAD = 50 * 1024 * 1024
 MAX_LISTED_ERRORS = 1000
 Grid = Annotated[str | None, Query(description="a grid, community or street code")]
-
-
-class ImportErrorRead(BaseModel):
-    row: int
-    column: str
-    column_title: str
-    reason: str
-    message: str
-
-
-class ImportRead(BaseModel):
-    id: uuid.UUID
-    kind: str
-    mode: str
-    file_name: str
-    total: int
-    created: int
-    updated: int
-    unchanged: int
-    rejected: int
-    written: bool
-    error_count: int
-    errors: list[ImportErrorRead]
-    errors_url: str
 
 
 def xlsx(data: bytes, name: str) -> Response:

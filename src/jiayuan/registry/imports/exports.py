@@ -20,6 +20,7 @@ from jiayuan.kit import excel
 from jiayuan.kit.identity import mask_id_number, mask_phone
 from jiayuan.registry.places import houses
 from jiayuan.registry.places import organizations
+from jiayuan.registry.people import policy as people_policy
 from jiayuan.registry.people import service as people
 from jiayuan.registry.places import things
 from jiayuan.registry.imports.columns import (
@@ -163,7 +164,7 @@ def export(session: Session, principal: Principal, kind: str, filters: dict[str,
            masked: bool = False, ip: str | None = None) -> Export:
     """The list of `kind` the caller would page through with `filters`, as .xlsx. Personal data is masked
     unless the caller may unmask it and did not ask for a masked file; every export is audited."""
-    unmasked = people.may_unmask(principal) and not masked and kind in ("people", "organizations")
+    unmasked = people_policy.may_unmask(principal) and not masked and kind in ("people", "organizations")
     filters = {k: v for k, v in filters.items() if v is not None}
     counter = [0]
     if kind == "people":

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.identity import parse_id_number
+from jiayuan.kit.scope import under
 from jiayuan.registry.models import TAGS, Building, Compound, Household, Person, PersonTag, Room
 from jiayuan.registry.people.service import DERIVED_TAGS, aged_cutoff, id_number_index, tag_active
 
@@ -38,8 +39,7 @@ class HouseholdCard:
 
 
 def _in_unit(unit: str) -> Any:
-    return and_(Household.district_code == unit[:6], Household.grid_code >= unit,
-                Household.grid_code < unit + ":")
+    return under(Household.grid_code, unit, Household.district_code)
 
 
 def _cards(session: Session, where: Any, limit: int | None = None) -> list[HouseholdCard]:
@@ -73,7 +73,7 @@ def find_households(session: Session, unit: str, q: str, limit: int = 20) -> lis
     clauses = [Household.number == text]
     if not text.isdigit():
         clauses.append(Household.head_id.in_(
-            select(head.id).where(head.district_code == unit[:6], head.grid_code >= unit, head.grid_code < unit + ":",
+            select(head.id).where(under(head.grid_code, unit, head.district_code),
                                   or_(head.name.contains(text, autoescape=True),
                                       *([head.name_initials.startswith(text.upper(), autoescape=True)]
                                         if text.isascii() and text.isalpha() else [])))))

@@ -12,11 +12,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import DbSession, verify_csrf
 from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound
 from jiayuan.registry.places import houses
+from jiayuan.registry.people import policy
 from jiayuan.registry.people import service as people
 from jiayuan.registry.models import RESIDENCE_TYPES, TAGS, Person
 from jiayuan.registry.policy import Registrar
@@ -183,7 +183,7 @@ def person_page(request: Request, session: Session, principal: Principal, person
         "grid_names": {g["code"]: g["name"] for g in everywhere} | unit_names(session, principal),
         "move_grids": everywhere, "edit_rooms": edit_rooms, "move_rooms": move_rooms,
         "more_move_rooms": more_move_rooms, "residence_types": RESIDENCE_TYPES,
-        "may_unmask": people.may_unmask(principal), "is_admin": principal.role == Role.district_admin,
+        "may_unmask": policy.may_unmask(principal), "is_admin": policy.may_administer(principal),
         "error": error or {}, "values": values or {}, "min_reason": people.MIN_REASON,
     }, status_code=status_code, headers=headers)
 

@@ -15,13 +15,14 @@ from sqlalchemy import and_, func, literal_column, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
-from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.kit.crypto import blind_index
 from jiayuan.kit.db import utcnow
-from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from jiayuan.kit.errors import Conflict, Invalid, NotFound
+from jiayuan.kit.scope import under
 from jiayuan.kit.text import clean_text
 from jiayuan.kit.identity import mask_id_number, mask_phone, parse_id_number, parse_mobile
+from jiayuan.registry.people import policy
 from jiayuan.registry.models import (
     RESIDENCE_TYPES,
     TAGS,
@@ -47,7 +48,6 @@ DERIVED_TAGS = {"aged_60": 60, "aged_80": 80}
 GRADED_TAGS = frozenset({"disabled"})
 UNMASK_FIELDS = ("id_number", "phone")
 MIN_REASON = 4
-_UNMASKERS = frozenset({Role.community_staff, Role.street_staff, Role.district_admin})
 _INITIALS = re.compile(r"[A-Za-z]+")
 # Called as hook(session, district, person_ids, to_grid) after people move to another grid (one by one, or in bulk by
 # an import): other domains that keep rows about a person in that person's grid (care) register here, so that the
@@ -99,17 +99,7 @@ def aged_cutoff(on: date, years: int) -> date:
         return on.replace(year=on.year - years, month=2, day=28)
 
 
-# --- Permissions ---------------------------------------------------------------------------------
-
-
-def may_unmask(principal: Principal) -> bool:
-    """Seeing a whole ID number or phone: supervisors of units, not grid workers nor the hotline."""
-    return principal.role in _UNMASKERS
-
-
-def _require_admin(principal: Principal) -> None:
-    if principal.role != Role.district_admin:
-        raise Forbidden("only the district administrator may do this", field="role")
+# --- Checks of what is written ------------------------------------------------------------------
 
 
 def _check_grid(session: Session, principal: Principal, code: Any, field: str = "grid_code") -> str:
@@ -216,7 +206,7 @@ def update_person(session: Session, principal: Principal, person_id: uuid.UUID, 
 
 def get_person(session: Session, principal: Principal, person_id: uuid.UUID) -> Person:
     """A person in the caller's scope; outside it the person does not exist for them (404, never 403)."""
-    person = session.scalar(select(Person).where(principal.scope.where(Person), Person.id == person_id))
+    person = session.scalar(select(Person).where(policy.visible(principal, Person), Person.id == person_id))
     if person is None:
         raise NotFound("no such person", field="id")
     return person
@@ -232,10 +222,10 @@ def _people_statement(session: Session, principal: Principal, *, grid: str | Non
                       q: str | None, today: date) -> Any:
     """The filtered people in the caller's scope; anonymized records are no longer anyone and stay out, as
     the grid profile leaves them out of its counts (its figures link to these lists)."""
-    stmt = select(Person).where(principal.scope.where(Person), Person.anonymized_at.is_(None))
+    stmt = select(Person).where(policy.visible(principal, Person), Person.anonymized_at.is_(None))
     if grid is not None:
         units.check_code(grid, "grid")
-        stmt = stmt.where(Person.grid_code >= grid, Person.grid_code < grid + ":")  # the grid or a unit above
+        stmt = stmt.where(under(Person.grid_code, grid, Person.district_code))  # the grid or a unit above
     if residence_type is not None:
         if residence_type not in RESIDENCE_TYPES:
             raise Invalid(f"residence type must be one of {', '.join(RESIDENCE_TYPES)}", field="residence_type")
@@ -249,7 +239,7 @@ def _people_statement(session: Session, principal: Principal, *, grid: str | Non
             # An uncorrelated IN: the tag's few thousand rows are read once through their index. (A correlated
             # EXISTS made SQLite scan them again for each of a district's 225,000 people.)
             stmt = stmt.where(Person.id.in_(select(PersonTag.person_id).where(
-                principal.scope.where(PersonTag), PersonTag.tag == tag, tag_active(today))))
+                policy.visible(principal, PersonTag), PersonTag.tag == tag, tag_active(today))))
     if q:
         stmt = stmt.where(_name_clause(session, principal, q))
     return stmt
@@ -300,7 +290,7 @@ def _name_clause(session: Session, principal: Principal, q: str) -> Any:
                                                      Building.id == Room.building_id))
                  .join(Compound, and_(Compound.district_code == Building.district_code,
                                       Compound.id == Building.compound_id))
-                 .where(principal.scope.where(Room),
+                 .where(policy.visible(principal, Room),
                         or_(Compound.name.contains(text, autoescape=True),
                             Compound.address.contains(text, autoescape=True))))
         found = list(session.scalars(rooms.limit(MAX_LISTED_ROOMS + 1)))
@@ -322,7 +312,7 @@ def search(session: Session, principal: Principal, q: str, limit: int = 20) -> l
     text = unicodedata.normalize("NFKC", q or "").strip()
     if not text:
         raise Invalid("Type something to search for", field="q")
-    stmt = select(Person).where(principal.scope.where(Person))
+    stmt = select(Person).where(policy.visible(principal, Person))
     compact = re.sub(r"[\s-]+", "", text).upper()
     if re.fullmatch(r"[0-9]{17}[0-9X]", compact):
         try:
@@ -427,7 +417,7 @@ def create_household(session: Session, principal: Principal, grid_code: str, num
 
 
 def get_household(session: Session, principal: Principal, household_id: uuid.UUID) -> Household:
-    household = session.scalar(select(Household).where(principal.scope.where(Household),
+    household = session.scalar(select(Household).where(policy.visible(principal, Household),
                                                        Household.id == household_id))
     if household is None:
         raise NotFound("no such household", field="household_id")
@@ -456,7 +446,7 @@ def households_in(session: Session, principal: Principal, grid: str, limit: int 
     """The households of a grid in the caller's scope, each with its head's name, to choose one to join."""
     rows = session.execute(select(Household, Person.name).outerjoin(Person, and_(
         Person.district_code == Household.district_code, Person.id == Household.head_id)).where(
-        principal.scope.where(Household), Household.grid_code == grid).order_by(
+        policy.visible(principal, Household), Household.grid_code == grid).order_by(
         Person.name, Household.number, Household.id).limit(limit))
     return [(household, name) for household, name in rows]
 
@@ -516,9 +506,9 @@ def unmask(session: Session, principal: Principal, person_id: uuid.UUID, reason:
            fields: Sequence[str] = UNMASK_FIELDS) -> dict[str, str | None]:
     """The plain values of `fields`, after writing who asked, for whom, when and why to the audit log."""
     person = get_person(session, principal, person_id)
-    if not may_unmask(principal):
+    if not policy.may_unmask(principal):
         accounts.audit_for(session, principal, "unmask_refused", target=str(person.id))
-        raise Forbidden("your role may not see unmasked personal data", field="role")
+        policy.require_unmasker(principal)
     why = _check_reason(reason)
     wanted = list(dict.fromkeys(fields))
     if not wanted or any(f not in UNMASK_FIELDS for f in wanted):
@@ -538,7 +528,7 @@ class PersonExport:
 
 def export_person(session: Session, principal: Principal, person_id: uuid.UUID) -> PersonExport:
     """Everything held about one person (a data-subject request), unmasked; district admin only, audited."""
-    _require_admin(principal)
+    policy.require_administrator(principal)
     person = get_person(session, principal, person_id)
     accounts.audit_for(session, principal, "person_exported", target=str(person.id))
     household = (session.scalar(select(Household).where(Household.district_code == person.district_code,
@@ -550,7 +540,7 @@ def export_person(session: Session, principal: Principal, person_id: uuid.UUID) 
 
 def anonymize_person(session: Session, principal: Principal, person_id: uuid.UUID, reason: str) -> Person:
     """Erase who the person is on a lawful request; their tags and moves stay so that counts still add up."""
-    _require_admin(principal)
+    policy.require_administrator(principal)
     why = _check_reason(reason)
     person = get_person(session, principal, person_id)
     if person.anonymized_at is not None:

@@ -13,7 +13,8 @@ from jiayuan.kit.errors import Conflict, Invalid
 from jiayuan.kit.identity import parse_credit_code, parse_mobile
 from jiayuan.registry.models import ORGANIZATION_KINDS, Organization
 from jiayuan.kit.text import clean_text
-from jiayuan.registry.places.placing import get_scoped, one_of, page, scoped_select, writable_grid
+from jiayuan.registry.places.placing import one_of, page
+from jiayuan.registry.places.policy import get_scoped, scoped_select, writable_grid
 
 # A homeowners' committee (业主委员会) often has no credit code of its own; every other kind is registered.
 CREDIT_CODE_OPTIONAL = frozenset({"homeowners_committee"})

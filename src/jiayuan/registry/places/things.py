@@ -13,7 +13,8 @@ from jiayuan.accounts.service import Principal
 from jiayuan.kit.errors import Conflict, Invalid
 from jiayuan.registry.models import THING_KINDS, THING_STATUSES, Thing
 from jiayuan.kit.text import clean_text
-from jiayuan.registry.places.placing import get_scoped, one_of, page, place, scoped_select
+from jiayuan.registry.places.placing import one_of, page, place
+from jiayuan.registry.places.policy import get_scoped, scoped_select
 
 
 def _check_code(session: Session, district: str, code: str | None, own_id: uuid.UUID | None) -> str | None:
