@@ -1,77 +1,32 @@
-"""Registry pages through the test client: the grid profile and its drill-downs, people lists that never show a
-whole ID number or phone, search by number through a posted form, audited unmasking, scope, and forms that
-name the field in error."""
+"""People pages through the test client: the pages speak Chinese and refuse other roles, lists that never show a
+whole ID number or phone, search by number through a posted form, audited unmasking, scope, and forms that name the
+field in error."""
 
 from __future__ import annotations
 
 import re
-from html import unescape
 from typing import Any
 from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 
-from jiayuan.accounts.models import AuditEntry
-from jiayuan.kit.identity import id_check_char
-from jiayuan.registry.models import Organization, Person
-from tests.cases.helpers import point_in, report
-from tests.conftest import csrf_from, page_login
-from tests.personas import COMMUNITY, GRID_A, GRID_B, PERSONAS
-
-PEOPLE = "/api/v1/registry/people"
-R = "/api/v1/registry"
-PHONE = "13812345678"
-MASKED_PHONE = "138****5678"
-
-
-def id_number(birth: str = "19800101", serial: str = "123") -> str:
-    first17 = "360802" + birth + serial
-    return first17 + id_check_char(first17)
-
-
-ID = id_number()
-MASKED_ID = ID[:6] + "*" * 10 + ID[-2:]
-
-
-def login(client: TestClient, who: str) -> None:
-    r = page_login(client, PERSONAS[who].username)
-    assert r.status_code == 200, r.text
-
-
-def new_person(api: Any, who: str = "grid_a", **fields: Any) -> dict[str, Any]:
-    body = {"name": "张三丰", "grid_code": GRID_B if who == "grid_b" else GRID_A, "id_number": ID, "phone": PHONE,
-            **fields}
-    r = api(who).post(PEOPLE, json=body)
-    assert r.status_code == 201, r.text
-    return r.json()
-
-
-def post_form(client: TestClient, page: str, target: str, **data: str):  # noqa: ANN201
-    """Post a form as a browser does: with the CSRF token of the page it sits on, following the redirect."""
-    return client.post(target, data={"csrf_token": csrf_from(client.get(page).text), **data},
-                       follow_redirects=True)
-
-
-def total(html: str) -> int:
-    m = re.search(r'data-total="(\d+)"', html)
-    assert m, "no total on the list page"
-    return int(m.group(1))
-
-
-def hrefs(html: str) -> list[str]:
-    return [unescape(h) for h in re.findall(r'(?:href|action|src)="([^"]*)"', html)]
-
-
-def audits(db: Any, action: str) -> list[AuditEntry]:
-    with db.sessions() as s:
-        return list(s.scalars(select(AuditEntry).where(AuditEntry.action == action)))
-
-
-def people_in(db: Any) -> int:
-    with db.sessions() as s:
-        return s.scalar(select(func.count()).select_from(Person))
+from tests.conftest import csrf_from
+from tests.personas import GRID_A, GRID_B, PERSONAS
+from tests.registry.page_helpers import (
+    ID,
+    MASKED_ID,
+    MASKED_PHONE,
+    PEOPLE,
+    PHONE,
+    audits,
+    hrefs,
+    id_number,
+    login,
+    new_person,
+    people_in,
+    post_form,
+)
 
 
 # Language and roles.
@@ -235,57 +190,6 @@ def test_search_by_id_number_or_phone_is_posted_and_nothing_personal_reaches_a_u
     assert f'href="/api/v1/registry/people/export?grid={GRID_A}&amp;tag=living_alone"' in r.text
 
 
-# The grid profile: every count drills down to the list holding exactly those records.
-
-
-def _figures(html: str) -> list[tuple[str, int]]:
-    return [(unescape(href), int(n.replace(",", ""))) for href, n in re.findall(
-        r'<a class="(?:fig[^"]*|big-n)" href="([^"]+)">(?:<span>[^<]*</span><strong>)?([\d,]+)', html)]
-
-
-def test_profile_counts_link_to_lists_that_hold_exactly_those_records(client: TestClient, api: Any) -> None:
-    a = api("grid_a")
-    alone = new_person(api, name="孤老甲", id_number=id_number(birth="19400505"), phone=None)
-    a.post(f"{PEOPLE}/{alone['id']}/tags", json={"tag": "living_alone"})
-    new_person(api, name="流动乙", id_number=id_number(serial="456"), phone=None, residence_type="floating",
-               floating_expires_on="2030-01-01")
-    path = {"grid_code": GRID_A, "compound": "画像小区", "building": "1栋"}
-    a.post(f"{R}/rooms", json={**path, "number": "101", "use": "rented"})
-    a.post(f"{R}/things", json={"kind": "manhole_cover", "grid_code": GRID_A, "status": "damaged"})
-    a.post(f"{R}/organizations", json={"kind": "homeowners_committee", "name": "画像业委会", "grid_code": GRID_A})
-    report(api, "grid_a", GRID_A)
-
-    login(client, "grid_a")
-    page = client.get(f"/registry?unit={GRID_A}").text
-    figures = _figures(page)
-    assert len(figures) >= 30
-    shown = dict(figures)
-    assert shown[f"/registry/people?grid={GRID_A}&tag=living_alone"] >= 1
-    assert shown[f"/registry/people?grid={GRID_A}&tag=aged_80"] >= 1
-    assert shown[f"/registry/things?grid={GRID_A}&status=damaged"] >= 1
-    for href, n in figures:
-        if href.startswith("/workbench"):
-            continue
-        r = client.get(href)
-        assert r.status_code == 200, href
-        assert total(r.text) == n, href
-    alone_list = client.get(f"/registry/people?grid={GRID_A}&tag=living_alone").text
-    assert "孤老甲" in alone_list and "流动乙" not in alone_list
-
-    # A dispatcher's open-case count opens the queue filtered to the unit's open cases.
-    client.cookies.clear()
-    login(client, "community")
-    page = client.get(f"/registry?unit={COMMUNITY}").text
-    [(href, n)] = [(h, n) for h, n in _figures(page) if h.startswith("/workbench")]
-    assert n >= 1 and f"unit={COMMUNITY}" in href and "status=open" in href
-    assert f"共 {n} 件" in client.get(href).text.replace(",", "")
-    # The table of grids below, each with its people, drills down too.
-    assert f'href="/registry?unit={GRID_A}"' in page and f'href="/registry?unit={GRID_B}"' in page
-    row = page.split(f'href="/registry/people?grid={GRID_A}">', 1)[1]
-    assert int(row.split("<", 1)[0].replace(",", "")) == total(client.get(f"/registry/people?grid={GRID_A}").text)
-    assert 'id="profile-map"' in page and '"geometry"' in page
-
-
 # Forms name the field in error, and store nothing.
 
 
@@ -321,20 +225,6 @@ def test_registering_a_person_through_the_form(client: TestClient, db: Any) -> N
     assert "13700001111" not in r.text and "137****1111" in r.text
 
 
-def test_organization_form_names_a_bad_credit_code(client: TestClient, db: Any) -> None:
-    login(client, "community")
-    with db.sessions() as s:
-        before = s.scalar(select(func.count()).select_from(Organization))
-    r = client.post("/registry/organizations/new", data={
-        "csrf_token": csrf_from(client.get("/registry/organizations/new").text), "kind": "enterprise",
-        "name": "某某有限公司", "grid_code": GRID_A, "credit_code": "91360802MA35XXXXXX",
-        "contact_phone": "13912345678"})
-    assert r.status_code == 422
-    assert re.search(r'id="err-org-credit_code" role="alert">[^<]*(信用代码|校验位)', r.text)
-    with db.sessions() as s:
-        assert s.scalar(select(func.count()).select_from(Organization)) == before
-
-
 # Keeping the registry up to date from the pages.
 
 
@@ -357,40 +247,3 @@ def test_tags_moves_and_household_from_the_person_page(client: TestClient, api: 
     login(client, "grid_b")
     moved = client.get(page).text
     assert "随女儿居住" in moved.split('id="moves"')[1]
-
-
-def test_houses_things_and_organizations_from_their_pages(client: TestClient, api: Any) -> None:
-    login(client, "grid_a")
-    r = post_form(client, "/registry/houses", "/registry/houses", name="页面小区", grid_code=GRID_A,
-                  address="文山路1号", property_company="")
-    assert r.status_code == 200 and "页面小区" in r.text and "无物业" in r.text
-    compound = str(r.url)
-    r = post_form(client, compound, compound.replace("http://testserver", "") + "/buildings", name="2栋",
-                  floors="6")
-    assert "2栋" in r.text
-    building = re.search(r'<option value="([0-9a-f-]{36})"', r.text.split('id="new-room"')[1]).group(1)
-    r = post_form(client, compound, compound.replace("http://testserver", "") + "/rooms", building_id=building,
-                  entrance="1单元", number="301", use="rented", area="88.5")
-    assert "301" in r.text
-    rented = client.get(f"/registry/rooms?grid={GRID_A}&use=rented").text
-    assert "页面小区 2栋 1单元 301" in rented
-    assert f'href="/api/v1/registry/rooms/export?grid={GRID_A}&amp;use=rented"' in rented
-    without = client.get("/registry/houses?without_property=true").text
-    assert "页面小区" in without
-
-    lat, lon = point_in(api, GRID_A)
-    r = post_form(client, "/registry/things/new", "/registry/things/new", kind="street_lamp", lat=str(lat),
-                  lon=str(lon), status="ok", code="LD-PAGE-1")
-    assert r.status_code == 200 and "路灯" in r.text
-    thing = str(r.url).replace("http://testserver", "")
-    r = post_form(client, thing, f"{thing}/status", status="damaged")
-    assert "状态已更改" in r.text
-    assert "LD-PAGE-1" in client.get(f"/registry/things?grid={GRID_A}&kind=street_lamp&status=damaged").text
-    r = post_form(client, "/registry/things/new", "/registry/things/new", kind="hydrant", lat=str(lat), lon="")
-    assert r.status_code == 422 and 'id="err-thing-lon"' in r.text
-
-    r = post_form(client, "/registry/organizations/new", "/registry/organizations/new",
-                  kind="homeowners_committee", name="页面业委会", grid_code=GRID_A, contact_phone="13912345678")
-    assert r.status_code == 200 and "139****5678" in r.text and "13912345678" not in r.text
-    listed = client.get("/registry/organizations?kind=homeowners_committee").text
-    assert "页面业委会" in listed and "139****5678" in listed and "13912345678" not in listed

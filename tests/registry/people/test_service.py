@@ -335,16 +335,6 @@ def test_key_rotation_keeps_every_record_readable(session: Session) -> None:
         use_cipher(previous)
 
 
-def test_may_unmask_roles(session: Session) -> None:
-    from jiayuan.accounts.service import principal_of, user_by_username
-    from tests.personas import PERSONAS
-
-    allowed = {name: people.may_unmask(principal_of(user_by_username(session, p.username)))
-               for name, p in PERSONAS.items()}
-    assert allowed == {"grid_a": False, "grid_b": False, "community": True, "other_community": True,
-                       "street": True, "admin": True, "hotline": False, "department": False, "resident": False}
-
-
 def test_age_turns_on_the_birthday() -> None:
     assert people.age_on(date(1940, 5, 5), date(2020, 5, 4)) == 79
     assert people.age_on(date(1940, 5, 5), date(2020, 5, 5)) == 80
