@@ -35,12 +35,13 @@ from jiayuan.face import pages as face_pages
 from jiayuan.hooks import register_hooks
 from jiayuan.kit.db import Database
 from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound, Unauthorized, Unavailable
-from jiayuan.registry import pages as registry_pages
-from jiayuan.registry import people_api as registry_people_api
-from jiayuan.registry import people_pages as registry_people_pages
-from jiayuan.registry import places_api as registry_places_api
-from jiayuan.registry import places_pages as registry_places_pages
-from jiayuan.registry import transfer_api as registry_transfer_api
+from jiayuan.page_kit import N_, explain, messages_for
+from jiayuan.registry.imports import api as registry_imports_api
+from jiayuan.registry.imports import pages as registry_imports_pages
+from jiayuan.registry.people import api as registry_people_api
+from jiayuan.registry.people import pages as registry_people_pages
+from jiayuan.registry.places import api as registry_places_api
+from jiayuan.registry.places import pages as registry_places_pages
 from jiayuan.services.catalogue import api as services_catalogue_api
 from jiayuan.services.catalogue import pages as services_catalogue_pages
 from jiayuan.services.centres import api as services_centres_api
@@ -53,12 +54,13 @@ from jiayuan.services.projects import api as services_projects_api
 from jiayuan.services.projects import pages as services_project_pages
 from jiayuan.services.providers import api as services_providers_api
 from jiayuan.services.providers import pages as services_provider_pages
+from jiayuan.stats import api as stats_api
 from jiayuan.stats import care_api as stats_care_api
+from jiayuan.stats import pages as stats_pages
 from jiayuan.units import api as units_api
 from jiayuan.units import pages as units_pages
 from jiayuan.volunteers import api as volunteers_api
 from jiayuan.volunteers import pages as volunteers_pages
-from jiayuan.page_kit import N_, explain, messages_for
 from jiayuan.web import env, gettext_for, render
 
 log = logging.getLogger("jiayuan")
@@ -151,9 +153,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     for module in (accounts_api, units_api, metrics_api, cases_api, face_pages, accounts_pages,
                    units_pages, calendar_pages,
                    open311, open311_keys, cases_workbench, cases_pages,
-                   registry_transfer_api,  # before people/places: /people/export is no person id
+                   registry_imports_api,  # before people/places: /people/export is no person id
+                   registry_imports_pages,
                    registry_people_api,
-                   registry_places_api, registry_pages, registry_people_pages, registry_places_pages):
+                   registry_places_api, stats_api, stats_pages, registry_people_pages, registry_places_pages):
         app.include_router(module.router)
     app.include_router(stats_care_api.router)  # /api/v1/care/figures, /care/figures (before any /care/{id})
     app.include_router(care_api.router)  # /api/v1/care: people in care, pairings, visits, alerts, centres

@@ -479,7 +479,7 @@ def registry_import(
     from jiayuan.accounts.models import NO_DISTRICT
     from jiayuan.accounts.roles import Role
     from jiayuan.accounts.service import Principal, record
-    from jiayuan.registry import imports
+    from jiayuan.registry.imports import service as imports
     from jiayuan.units.service import single_district
 
     if kind not in imports.KINDS:

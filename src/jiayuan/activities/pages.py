@@ -24,8 +24,8 @@ from jiayuan.deps import CurrentPrincipal, DbSession, OptionalPrincipal, require
 from jiayuan.kit import i18n
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import DomainError, Invalid
-from jiayuan.registry import people
-from jiayuan.registry.pages import PostedForm, field_int, field_text, field_uuid, path_id
+from jiayuan.registry.service import people
+from jiayuan.page_kit import PostedForm, field_int, field_text, field_uuid, path_id
 from jiayuan.units import service as units
 from jiayuan.volunteers import opportunities as opps
 from jiayuan.volunteers import service as volunteers

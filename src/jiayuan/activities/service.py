@@ -26,7 +26,7 @@ from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kit.scope import Scope
 from jiayuan.notify.service import queue_message
-from jiayuan.registry import organizations, people
+from jiayuan.registry.service import organizations, people
 from jiayuan.units import service as units
 from jiayuan.volunteers import opportunities as opps
 from jiayuan.volunteers import service as volunteers

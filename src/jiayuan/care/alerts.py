@@ -26,7 +26,7 @@ from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.scope import Scope
 from jiayuan.notify.service import queue_message
 from jiayuan.registry.models import Person, PersonTag
-from jiayuan.registry.people import tag_active
+from jiayuan.registry.service import tag_active
 from jiayuan.units import service as units
 
 log = logging.getLogger("jiayuan.care")

@@ -55,7 +55,7 @@ from jiayuan.deps import AppSettings, DbSession, require_role
 from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.kit.pagination import Offset
 from jiayuan.kit.storage import storage_from_settings
-from jiayuan.registry import people
+from jiayuan.registry.service import people
 from jiayuan.volunteers import service as volunteers
 
 router = APIRouter(prefix="/api/v1/care", tags=["care"])

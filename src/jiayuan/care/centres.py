@@ -19,7 +19,7 @@ from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.scope import Scope
-from jiayuan.registry import people
+from jiayuan.registry.service import people
 from jiayuan.registry.models import Person
 from jiayuan.units import service as units
 

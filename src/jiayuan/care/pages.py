@@ -25,21 +25,10 @@ from jiayuan.deps import AppSettings, DbSession, require_role, verify_csrf
 from jiayuan.kit import i18n
 from jiayuan.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
-from jiayuan.registry import people
-from jiayuan.registry.pages import (
-    PAGE_SIZE,
-    PostedForm,
-    field_date,
-    field_text,
-    field_uuid,
-    labels,
-    pages_of,
-    path_id,
-    query,
-    unit_code,
-    unit_names,
-    unit_options,
-)
+from jiayuan.registry.service import people
+from jiayuan.page_kit import PAGE_SIZE, PostedForm, field_date, field_text, field_uuid, pages_of, path_id, query
+from jiayuan.registry.present import labels
+from jiayuan.units.options import unit_code, unit_names, unit_options
 from jiayuan.volunteers import service as volunteers
 from jiayuan.web import gettext_for, render, request_locale
 

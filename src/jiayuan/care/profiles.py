@@ -31,7 +31,7 @@ from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.identity import mask_phone, parse_mobile
 from jiayuan.kit.scope import Scope
-from jiayuan.registry import people
+from jiayuan.registry.service import people
 from jiayuan.registry.models import Person, PersonTag
 from jiayuan.volunteers import service as volunteers
 

@@ -35,7 +35,7 @@ from jiayuan.kit.crypto import blind_index
 from jiayuan.kit.db import utcnow, uuid7
 from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
-from jiayuan.registry import things as registry_things
+from jiayuan.registry.service import things as registry_things
 from jiayuan.units import service as units
 
 MAX_DESCRIPTION = 4000

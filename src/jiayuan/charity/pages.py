@@ -28,7 +28,7 @@ from jiayuan.deps import CurrentPrincipal, DbSession, verify_csrf
 from jiayuan.kit import i18n
 from jiayuan.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from jiayuan.kit.excel import XLSX_TYPE
-from jiayuan.registry import households as registry_households
+from jiayuan.registry.service import households as registry_households
 from jiayuan.registry.models import TAGS
 from jiayuan.units import service as units
 from jiayuan.volunteers import service as volunteers

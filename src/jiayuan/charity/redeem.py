@@ -23,8 +23,8 @@ from jiayuan.charity.service import MAX_QUANTITY, clean_text, get_supermarket, l
 from jiayuan.charity.stock import add_entry, lock_stock, on_hand
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
-from jiayuan.registry import households as registry_households
-from jiayuan.registry.households import HouseholdCard
+from jiayuan.registry.service import households as registry_households
+from jiayuan.registry.service import HouseholdCard
 
 MAX_LINES = 50
 

@@ -129,7 +129,7 @@ class Person(Tenant, Timestamped, Base):
         UniqueConstraint("district_code", "id_number_index"),
         Index("ix_people_district_code_grid_code", "district_code", "grid_code"),
         Index("ix_people_district_code_phone_index", "district_code", "phone_index"),
-        # Name search (registry/people.py name_clause): each arm of its OR has an index, so that PostgreSQL
+        # Name search (registry/people/service.py _name_clause): each arm of its OR has an index, so that PostgreSQL
         # combines them instead of reading the district's people. Pattern operator classes let LIKE 'q%' use
         # them whatever the database's collation.
         Index("ix_people_district_code_name", "district_code", "name",

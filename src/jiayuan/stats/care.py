@@ -38,7 +38,7 @@ from jiayuan.charity.models import Account, Donation, PointsEntry, Redemption, S
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.registry.models import Person, PersonTag
-from jiayuan.registry.people import aged_cutoff, tag_active
+from jiayuan.registry.service import aged_cutoff, tag_active
 from jiayuan.stats import HERE, Tally, Target, bounds, check_period, target
 from jiayuan.volunteers.models import HoursEntry, Volunteer
 

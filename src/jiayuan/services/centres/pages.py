@@ -33,13 +33,13 @@ from jiayuan.page_kit import (
     query,
     see_other,
 )
-from jiayuan.registry.pages import unit_code
 from jiayuan.services.catalogue import service as catalogue
 from jiayuan.services.centres import policy, views
 from jiayuan.services.centres import service as service
 from jiayuan.services.centres.models import ServiceCentre
 from jiayuan.services.present import DAY_FIELDS, base_context, by_field, hours_messages, unit_choices
 from jiayuan.units import service as units
+from jiayuan.units.options import unit_code
 from jiayuan.web import gettext_for, render, request_locale
 
 router = APIRouter(include_in_schema=False)

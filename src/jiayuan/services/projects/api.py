@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 
 from jiayuan.deps import CurrentPrincipal, DbSession
 from jiayuan.kit.errors import NotFound
-from jiayuan.registry import people
+from jiayuan.registry.service import people
 from jiayuan.services.projects import service as projects
 from jiayuan.services.projects.models import ServiceProject
 from jiayuan.services.projects.schemas import (

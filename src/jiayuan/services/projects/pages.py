@@ -29,13 +29,14 @@ from jiayuan.page_kit import (
     see_other,
     status_of,
 )
-from jiayuan.registry import organizations, people
 from jiayuan.registry.models import TAGS
-from jiayuan.registry.pages import labels, unit_code
+from jiayuan.registry.present import labels
+from jiayuan.registry.service import organizations, people
 from jiayuan.services.present import DAY_FIELDS, base_context, by_field, hours_messages, unit_choices
 from jiayuan.services.projects import policy
 from jiayuan.services.projects import service as projects
 from jiayuan.services.projects.models import ProducePoint, ServiceProject
+from jiayuan.units.options import unit_code
 from jiayuan.web import gettext_for, render
 
 router = APIRouter(include_in_schema=False)

@@ -17,8 +17,8 @@ from jiayuan.kit.clock import local_today
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
 from jiayuan.kit.scope import Scope
 from jiayuan.kit.text import clean_text
-from jiayuan.registry import organizations, people
 from jiayuan.registry.models import TAGS, Organization, Person
+from jiayuan.registry.service import organizations, people
 from jiayuan.services.checks import check_point, flag, unit_in_scope, whole_number
 from jiayuan.services.projects.models import ProducePoint, ProjectActivity, ProjectBeneficiary, ServiceProject
 from jiayuan.services.projects.policy import PROJECT_MANAGERS, PROJECT_READERS, require_role, visible

@@ -38,8 +38,7 @@ from jiayuan.page_kit import (
     status_of,
     take_flash,
 )
-from jiayuan.registry import organizations
-from jiayuan.registry.pages import unit_code
+from jiayuan.registry.service import organizations
 from jiayuan.services.catalogue.service import list_items
 from jiayuan.services.present import by_field, weekday_names
 from jiayuan.services.providers import performance as performance
@@ -47,6 +46,7 @@ from jiayuan.services.providers import policy
 from jiayuan.services.providers import service as service
 from jiayuan.services.providers.models import PROVIDER_STATUSES, Provider
 from jiayuan.units import service as units
+from jiayuan.units.options import unit_code
 from jiayuan.web import gettext_for, render, request_locale
 
 router = APIRouter(include_in_schema=False)

@@ -23,7 +23,7 @@ from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kit.identity import parse_credit_code, parse_mobile
 from jiayuan.kit.scope import strictly_under
 from jiayuan.kit.text import clean_text
-from jiayuan.registry import organizations
+from jiayuan.registry.service import organizations
 from jiayuan.services.catalogue.models import ServiceItem
 from jiayuan.services.catalogue.service import get_item
 from jiayuan.services.checks import check_phone
