@@ -93,7 +93,7 @@ def _name_free(session: Session, district: str, unit: str, name: str, centre_id:
     taken = session.scalar(select(CareCentre.id).where(CareCentre.district_code == district,
                                                        CareCentre.unit_code == unit, CareCentre.name == name))
     if taken is not None and taken != centre_id:
-        raise Conflict("a centre of this name already serves this unit", field="name")
+        raise Conflict("a centre of this name already serves this unit", field="name", reason="taken")
 
 
 def create_centre(session: Session, principal: Principal, data: dict[str, Any]) -> CareCentre:
@@ -155,11 +155,12 @@ def enrol(session: Session, principal: Principal, centre_id: uuid.UUID, person_i
     if person.district_code != centre.district_code:
         raise Invalid("the person lives in another district", field="person_id")
     if person.anonymized_at is not None:
-        raise Conflict("this person has been anonymized", field="person_id")
+        raise Conflict("this person has been anonymized", field="person_id", reason="anonymized")
     if _active_enrolment(session, centre, person.id) is not None:
-        raise Conflict("this person is already enrolled here", field="person_id")
+        raise Conflict("this person is already enrolled here", field="person_id", reason="already_enrolled")
     if centre.capacity is not None and len(enrolments_of(session, principal, centre.id)) >= centre.capacity:
-        raise Conflict(f"the centre is full ({centre.capacity} places)", field="capacity")
+        raise Conflict(f"the centre is full ({centre.capacity} places)", field="capacity", reason="full",
+                       limit=centre.capacity)
     row = Enrolment(district_code=centre.district_code, centre_id=centre.id, person_id=person.id,
                     enrolled_on=enrolled_on or local_today(), active=True)
     session.add(row)
@@ -245,9 +246,9 @@ def check_in(session: Session, principal: Principal, centre_id: uuid.UUID, perso
     day = at.astimezone(TIMEZONE).date()
     enrolment = _active_enrolment(session, centre, person_id)
     if enrolment is None or enrolment.enrolled_on > day:
-        raise Conflict("this person is not enrolled at this centre", field="person_id")
+        raise Conflict("this person is not enrolled at this centre", field="person_id", reason="not_enrolled")
     if _attendance(session, centre, person_id, day) is not None:
-        raise Conflict("this person has already checked in today", field="person_id")
+        raise Conflict("this person has already checked in today", field="person_id", reason="already_checked_in")
     row = Attendance(district_code=centre.district_code, centre_id=centre.id, person_id=person_id, day=day,
                      checked_in_at=at, meals=_meals(centre, meals), recorded_by=principal.user_id)
     session.add(row)
@@ -262,9 +263,9 @@ def check_out(session: Session, principal: Principal, centre_id: uuid.UUID, pers
     at = _moment(at, "at")
     row = _attendance(session, centre, person_id, day or at.astimezone(TIMEZONE).date())
     if row is None:
-        raise Conflict("this person has not checked in that day", field="person_id")
+        raise Conflict("this person has not checked in that day", field="person_id", reason="not_checked_in")
     if row.checked_out_at is not None:
-        raise Conflict("this person has already checked out", field="person_id")
+        raise Conflict("this person has already checked out", field="person_id", reason="already_checked_out")
     if at <= row.checked_in_at:
         raise Invalid("the check-out is before the check-in", field="at")
     row.checked_out_at = at
@@ -280,7 +281,7 @@ def record_meals(session: Session, principal: Principal, centre_id: uuid.UUID, p
     centre = get_centre(session, principal, centre_id)
     row = _attendance(session, centre, person_id, day)
     if row is None:
-        raise Conflict("this person has not checked in that day", field="person_id")
+        raise Conflict("this person has not checked in that day", field="person_id", reason="not_checked_in")
     row.meals = _meals(centre, meals)
     session.flush()
     return row

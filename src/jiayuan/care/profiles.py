@@ -190,10 +190,11 @@ def open_profile(session: Session, principal: Principal, person_id: uuid.UUID, *
     today = today or local_today()
     person = people.get_person(session, principal, person_id)
     if person.anonymized_at is not None:
-        raise Conflict("this person has been anonymized", field="person_id")
+        raise Conflict("this person has been anonymized", field="person_id", reason="anonymized")
     if not care_tags_of(session, person, today):
         raise Invalid("the person is in no care group: living alone, empty nest, disabled, minimum living "
-                      "allowance, or aged 80 or over (add the group in the registry first)", field="person_id")
+                      "allowance, or aged 80 or over (add the group in the registry first)", field="person_id",
+                      reason="no_care_group")
     values = {"level": _level(level), "needs": _needs(needs), "notes": _notes(notes),
               "visit_interval_days": _interval(visit_interval_days)}
     contacts = list(contacts or [])
@@ -203,7 +204,7 @@ def open_profile(session: Session, principal: Principal, person_id: uuid.UUID, *
     profile = session.scalar(select(CareProfile).where(CareProfile.district_code == person.district_code,
                                                        CareProfile.person_id == person.id))
     if profile is not None and profile.ended_on is None:
-        raise Conflict("this person is already in care", field="person_id")
+        raise Conflict("this person is already in care", field="person_id", reason="already_in_care")
     if profile is None:
         profile = CareProfile(district_code=person.district_code, person_id=person.id,
                               card_token=new_card_token())
@@ -241,7 +242,7 @@ def end_profile(session: Session, principal: Principal, profile_id: uuid.UUID, r
     require_staff(principal)
     profile = get_profile(session, principal, profile_id)
     if profile.ended_on is not None:
-        raise Conflict("care of this person has already ended", field="ended_on")
+        raise Conflict("care of this person has already ended", field="ended_on", reason="already_ended")
     today = today or local_today()
     profile.ended_on = today
     why = _notes(reason, "reason", 200) or "care ended"
@@ -427,10 +428,10 @@ def pair(session: Session, principal: Principal, profile_id: uuid.UUID, voluntee
     require_staff(principal)
     profile = get_profile(session, principal, profile_id)
     if profile.ended_on is not None:
-        raise Conflict("care of this person has ended", field="profile_id")
+        raise Conflict("care of this person has ended", field="profile_id", reason="ended")
     volunteer = volunteers.get_volunteer(session, principal, volunteer_id)
     if not volunteer.active:
-        raise Conflict("this volunteer is no longer active", field="volunteer_id")
+        raise Conflict("this volunteer is no longer active", field="volunteer_id", reason="inactive")
     if volunteer.district_code != profile.district_code:
         raise Invalid("the volunteer serves in another district", field="volunteer_id")
     if volunteer.person_id == profile.person_id:
@@ -439,7 +440,8 @@ def pair(session: Session, principal: Principal, profile_id: uuid.UUID, voluntee
         Pairing.district_code == profile.district_code, Pairing.volunteer_id == volunteer.id,
         Pairing.person_id == profile.person_id, Pairing.active))
     if taken is not None:
-        raise Conflict("this volunteer is already paired with this person", field="volunteer_id")
+        raise Conflict("this volunteer is already paired with this person", field="volunteer_id",
+                       reason="already_paired")
     pairing = Pairing(district_code=profile.district_code, person_id=profile.person_id,
                       volunteer_id=volunteer.id, grid_code=profile.grid_code,
                       started_on=started_on or local_today(), active=True)
@@ -468,7 +470,7 @@ def end_pairing(session: Session, principal: Principal, pairing_id: uuid.UUID, r
     require_staff(principal)
     pairing = get_pairing(session, principal, pairing_id)
     if not pairing.active:
-        raise Conflict("this pairing has already ended", field="pairing_id")
+        raise Conflict("this pairing has already ended", field="pairing_id", reason="already_ended")
     why = _notes(reason, "reason", 200)
     if not why:
         raise Invalid("give the reason the pairing ends", field="reason")

@@ -197,12 +197,12 @@ def _pairing_for(session: Session, principal: Principal, person_id: Any,
         volunteer_id, district, profile = volunteer.id, volunteer.district_code, None
     pairing = active_pairing(session, district, volunteer_id, person_id)
     if pairing is None:
-        raise Conflict("this volunteer is not paired with this person", field="person_id")
+        raise Conflict("this volunteer is not paired with this person", field="person_id", reason="not_paired")
     if profile is None:
         profile = session.scalar(select(CareProfile).where(CareProfile.district_code == district,
                                                            CareProfile.person_id == person_id))
     if profile is None or profile.ended_on is not None:
-        raise Conflict("care of this person has ended", field="person_id")
+        raise Conflict("care of this person has ended", field="person_id", reason="ended")
     return pairing, profile
 
 
@@ -285,9 +285,9 @@ def _confirmable(session: Session, principal: Principal, visit_id: uuid.UUID) ->
     if not is_staff(principal):
         pairing = session.get(Pairing, (visit.district_code, visit.pairing_id))
         if pairing is None or not pairing.active:
-            raise Conflict("this pairing has ended", field="visit_id")
+            raise Conflict("this pairing has ended", field="visit_id", reason="pairing_ended")
     if visit.confirmed_at is not None:
-        raise Conflict("this visit is already confirmed", field="visit_id")
+        raise Conflict("this visit is already confirmed", field="visit_id", reason="already_confirmed")
     return visit
 
 
@@ -319,11 +319,12 @@ def confirm_with_code(session: Session, principal: Principal, visit_id: uuid.UUI
         raise Invalid(f"the code has {CODE_DIGITS} digits", field="code")
     if visit.confirm_code_hash is None:
         raise Conflict("no code was sent for this visit (the person has no phone): use their card",
-                       field="code")
+                       field="code", reason="no_code")
     if now > visit.created_at + CODE_TTL:
-        raise Conflict("the code has expired (24 hours): use the person's card", field="code")
+        raise Conflict("the code has expired (24 hours): use the person's card", field="code", reason="expired")
     if visit.confirm_attempts >= MAX_CODE_TRIES:
-        raise Conflict("too many wrong codes: the code is locked; use the person's card", field="code")
+        raise Conflict("too many wrong codes: the code is locked; use the person's card", field="code",
+                       reason="locked")
     # Take a try in one statement: two wrong codes typed at the same moment cannot both take the last try.
     taken = session.execute(update(Visit).where(
         Visit.district_code == visit.district_code, Visit.id == visit.id, Visit.confirmed_at.is_(None),
@@ -332,8 +333,9 @@ def confirm_with_code(session: Session, principal: Principal, visit_id: uuid.UUI
     session.refresh(visit)
     if not taken.rowcount:
         if visit.confirmed_at is not None:
-            raise Conflict("this visit is already confirmed", field="visit_id")
-        raise Conflict("too many wrong codes: the code is locked; use the person's card", field="code")
+            raise Conflict("this visit is already confirmed", field="visit_id", reason="already_confirmed")
+        raise Conflict("too many wrong codes: the code is locked; use the person's card", field="code",
+                       reason="locked")
     tries_left = MAX_CODE_TRIES - visit.confirm_attempts
     if hmac.compare_digest(code_hash(visit.id, text), visit.confirm_code_hash):
         return CodeCheck(_confirm(session, principal, visit, "code", now), True, tries_left)

@@ -113,7 +113,7 @@ def apply(session: Session, case: Case, t: Transition, data: ActionInput, actor:
     if t.needs_note and not note:
         raise Invalid(f"say why ({t.action})", field="note")
     if note and len(note) > MAX_NOTE:
-        raise Invalid(f"at most {MAX_NOTE} characters", field="note")
+        raise Invalid(f"at most {MAX_NOTE} characters", field="note", reason="too_long", limit=MAX_NOTE)
     now = utcnow()
     category = session.get(Category, case.category_code)
     before = case.status
@@ -222,7 +222,7 @@ def _request_extension(session, case, category, data, actor, now):  # noqa: ANN0
     if not isinstance(data.hours, int) or not 1 <= data.hours <= 400:
         raise Invalid("working hours to add, 1 to 400", field="hours")
     if case.extension_requested_hours:
-        raise Conflict("an extension is already waiting for approval", field="hours")
+        raise Conflict("an extension is already waiting for approval", field="hours", reason="already_requested")
     case.extension_requested_hours = data.hours
     return {"hours": data.hours}
 
@@ -283,7 +283,7 @@ def escalate(session: Session, case: Case, now: datetime) -> None:
     up = ESCALATE_TO.get(current)
     if up is None:
         raise Conflict(f"a case handled at {case.level} level cannot go higher", field="action",
-                       details={"status": case.status, "version": case.version})
+                       reason="top_level", details={"status": case.status, "version": case.version})
     code = (case.grid_code or case.origin_code)
     case.level = up
     case.unit_code = code[:LEVEL_LENGTH[up]] if len(code) >= LEVEL_LENGTH[up] else case.district_code
@@ -304,7 +304,7 @@ def _rate(session, case, category, data, actor, now):  # noqa: ANN001, ANN202
     if data.rating not in RATINGS:
         raise Invalid(f"one of {', '.join(RATINGS)}", field="rating")
     if case.rating is not None:
-        raise Conflict("the case has been rated already", field="rating")
+        raise Conflict("the case has been rated already", field="rating", reason="already_rated")
     case.rating = data.rating
     case.rating_comment = (data.note or "").strip()[:500] or None
     case.rated_at = now

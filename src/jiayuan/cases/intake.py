@@ -99,9 +99,10 @@ def report_case(
     category = get_item(session, data.category)
     description = (data.description or "").strip()
     if not description:
-        raise Invalid("required", field="description")
+        raise Invalid("required", field="description", reason="required")
     if len(description) > MAX_DESCRIPTION:
-        raise Invalid(f"{len(description)} characters; at most {MAX_DESCRIPTION}", field="description")
+        raise Invalid(f"{len(description)} characters; at most {MAX_DESCRIPTION}", field="description",
+                      reason="too_long", limit=MAX_DESCRIPTION)
     phone = normalise_phone(data.reporter_phone)
     if phone and not PHONE_RE.match(phone):
         raise Invalid("a mainland mobile (11 digits) or landline number", field="reporter_phone")
@@ -177,7 +178,8 @@ def _place(session: Session, data: CaseInput, actor: Principal | None) -> tuple[
         try:
             grid, lat, lon = units.locate_grid(session, data.lat, data.lon, data.crs)
         except NotFound as exc:
-            raise Invalid(f"outside the district: {exc.message}", field="lat", details=exc.details) from None
+            raise Invalid(f"outside the district: {exc.message}", field="lat", details=exc.details,
+                          reason=exc.reason, **exc.params) from None
         return grid, grid, lat, lon
     if data.unit_code:
         units.check_code(data.unit_code, "unit_code")
@@ -211,15 +213,17 @@ def _check_attributes(category: Item, given: dict[str, Any] | None) -> dict[str,
         value = given.pop(code, None)
         if value in (None, ""):
             if attr.get("required"):
-                raise Invalid(f"required for category {category.code}", field=f"attributes.{code}")
+                raise Invalid(f"required for category {category.code}", field=f"attributes.{code}",
+                              reason="required")
             continue
         if attr["datatype"] == "singlevaluelist" and value not in {v["key"] for v in attr.get("values", [])}:
-            raise Invalid(f"{value!r} is not one of the listed values", field=f"attributes.{code}")
+            raise Invalid(f"{value!r} is not one of the listed values", field=f"attributes.{code}",
+                          reason="not_a_choice")
         if attr["datatype"] == "number":
             try:
                 value = float(value)
             except (TypeError, ValueError):
-                raise Invalid("a number", field=f"attributes.{code}") from None
+                raise Invalid("a number", field=f"attributes.{code}", reason="not_a_number") from None
         out[code] = value
     if given:
         raise Invalid(f"unknown attribute for category {category.code}", field=f"attributes.{next(iter(given))}")

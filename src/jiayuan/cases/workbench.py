@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
@@ -24,11 +24,9 @@ from jiayuan.cases import categories, intake, service, timing, views
 from jiayuan.cases.models import Case
 from jiayuan.cases.pages import (
     PRIMARY,
-    PostedForm,
+    case_error,
     case_input,
     category_tree,
-    explain,
-    field_text,
     file_case,
     labels,
     mark_failed,
@@ -55,6 +53,7 @@ from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import DomainError, Forbidden
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.identity import mask_phone
+from jiayuan.page_kit import PostedForm, field_text, flash, see_other, status_of
 from jiayuan.units import service as units
 from jiayuan.web import gettext_for, render, request_locale
 
@@ -222,7 +221,7 @@ def workbench(request: Request, principal: CurrentPrincipal, session: DbSession,
               status: str | None = None, category: str | None = None, unit: str | None = None,
               q: str | None = None, page: str = "1") -> Response:
     if principal.role == Role.resident:
-        return RedirectResponse("/my/cases", status_code=303)
+        return see_other("/my/cases")
     if principal.role in QUEUE_ROLES:
         number = int(page) if page.isdigit() else 1  # a page asked for by hand is never an error page
         return _queue_page(request, session, principal, queue_filter(tab, status, category, unit, q), number)
@@ -330,8 +329,8 @@ def patrol(request: Request, principal: CurrentPrincipal, session: DbSession, se
     except DomainError as exc:
         status = mark_failed(request, errors, form, exc)
         return report_form(request, session, principal, "patrol", values, errors, status)
-    request.session["flash"] = _("Reported. Tracking number %(number)s.") % {"number": case.number}
-    return RedirectResponse(f"/cases/{case.number}", status_code=303)
+    flash(request, _("Reported. Tracking number %(number)s.") % {"number": case.number})
+    return see_other(f"/cases/{case.number}")
 
 
 def _grid_worker(principal: Principal) -> None:
@@ -400,9 +399,9 @@ def hotline(request: Request, principal: CurrentPrincipal, session: DbSession, s
     try:
         case = file_case(request, session, settings, form, data, channel="hotline", actor=principal)
     except DomainError as exc:
-        field, message = explain(request, exc)
+        field, message = case_error(request, exc)
         errors[field] = message
-        return _hotline_page(request, session, principal, values, errors, exc.status_code)
+        return _hotline_page(request, session, principal, values, errors, status_of(exc))
     created = views.present(session, case, principal, locale=request_locale(request))
     earlier = cases_by_phone(request, session, principal, data.reporter_phone or "", exclude=case.number)
     return _hotline_page(request, session, principal, created=created, earlier=earlier,
@@ -459,17 +458,10 @@ def category_save(code: str, request: Request, principal: Admin, session: DbSess
         with session.begin_nested():
             categories.update_category(session, code, changes)
     except DomainError as exc:
-        _ = gettext_for(request)
-        field, message = explain(request, exc)
-        if field == "time_limit_hours":
-            message = _("A whole number of hours from 1 to 2000.")
-        elif field == "department":
-            message = _("A department category needs the department account that receives it.")
-        elif field in ("name_zh", "name_en"):
-            message = _("A name is required.")
-        return _categories_page(request, session, principal, status_code=exc.status_code,
+        field, message = case_error(request, exc)
+        return _categories_page(request, session, principal, status_code=status_of(exc),
                                 error={"code": code, "field": field, "message": message})
     accounts.audit_for(session, principal, "category_updated", target=f"categories/{code}",
                        ip=client_ip(request),
                        detail={k: v for k, v in changes.items() if k != "name_en"})
-    return RedirectResponse(f"/admin/categories?saved={code}#c-{code}", status_code=303)
+    return see_other(f"/admin/categories?saved={code}#c-{code}")
