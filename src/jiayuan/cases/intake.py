@@ -20,7 +20,7 @@ from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.cases import notices, timing
 from jiayuan.cases.categories import Item, get_item
-from jiayuan.cases.models import Case, CaseEvent
+from jiayuan.cases.models import Case, CaseEvent, phone_key
 from jiayuan.cases.workflow import (
     ACCEPTED,
     CHECKING,
@@ -31,10 +31,10 @@ from jiayuan.cases.workflow import (
     REGISTERED,
     REPORTED,
 )
-from jiayuan.kit.crypto import blind_index
 from jiayuan.kit.db import utcnow, uuid7
 from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
+from jiayuan.kit.text import normalise_phone
 from jiayuan.registry import things as registry_things
 from jiayuan.units import service as units
 
@@ -42,7 +42,6 @@ MAX_DESCRIPTION = 4000
 CHANNELS = ("resident", "hotline", "patrol", "api", "open311")
 PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")  # mainland mobile or landline
 DUPLICATE_METRES = 50
-PHONE_CONTEXT = "cases.reporter_phone"
 MAX_DUPLICATES = 20  # suggested at most
 DUPLICATE_HOURS = 72
 
@@ -63,16 +62,6 @@ class CaseInput:
     attributes: dict[str, Any] = field(default_factory=dict)
     handled_on_spot: bool = False  # 自行处置: a grid worker's patrol report, handled there and then
     thing_id: uuid.UUID | None = None  # the facility or component (部件) it is about
-
-
-def normalise_phone(value: str | None) -> str | None:
-    """A reporter's phone as stored and searched: spaces dropped (the blind index only matches equal text)."""
-    return (value or "").replace(" ", "") or None
-
-
-def phone_key(phone: str) -> str:
-    """The blind index of a normalised reporter phone: how a case is found by phone without decrypting."""
-    return blind_index(phone, context=PHONE_CONTEXT)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
@@ -39,7 +39,6 @@ from jiayuan.cases.workflow import (
     CHECKING,
     DISPATCHED,
     DISPATCHERS,
-    FINAL,
     HANDLED,
     IN_PROGRESS,
     OPEN,
@@ -53,6 +52,7 @@ from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import DomainError, Forbidden
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.identity import mask_phone
+from jiayuan.kit.text import normalise_phone
 from jiayuan.page_kit import PostedForm, field_text, flash, see_other, status_of
 from jiayuan.units import service as units
 from jiayuan.web import gettext_for, render, request_locale
@@ -143,22 +143,9 @@ def queue_statement(principal: Principal, f: QueueFilter, *, tab: str | None = N
         stmt = stmt.where(Case.stage_due_at < utcnow())
     elif tab == "supervised":
         stmt = stmt.where(Case.supervision.is_not(None))
-    if f.status == "open":
-        stmt = stmt.where(Case.status.in_(OPEN))
-    elif f.status == "final":
-        stmt = stmt.where(Case.status.in_(FINAL))
-    elif f.status:
-        stmt = stmt.where(Case.status == f.status)
-    if f.category:
-        stmt = stmt.where(Case.category_code.startswith(f.category) if len(f.category) == 2
-                          else Case.category_code == f.category)
-    if f.unit:
-        stmt = stmt.where(Case.district_code == f.unit[:6], Case.origin_code >= f.unit,
-                          Case.origin_code < f.unit + ":")
-    if f.q:
-        stmt = stmt.where(Case.number == f.q) if f.q.isdigit() else stmt.where(
-            or_(Case.description.contains(f.q), Case.address.contains(f.q)))
-    return stmt
+    narrowed = service.CaseFilter(status=f.status or None, category=f.category or None, unit=f.unit or None,
+                                  q=f.q or None)
+    return stmt.where(*service.matching(narrowed, in_address=True))
 
 
 def _ordered(stmt: Select[tuple[Case]], tab: str) -> Select[tuple[Case]]:
@@ -361,12 +348,9 @@ def _hotline_staff(principal: Principal) -> None:
 def cases_by_phone(request: Request, session: Session, principal: Principal, phone: str,
                    exclude: str | None = None) -> list[dict[str, Any]]:
     """A caller's earlier cases in the operator's scope, masked; the look-up itself is audited."""
-    phone = intake.normalise_phone(phone) or ""
-    if not phone:
+    if not normalise_phone(phone):
         return []
-    rows = list(session.scalars(select(Case).where(service.visible(principal),
-                                                   Case.reporter_phone_index == intake.phone_key(phone))
-                                .order_by(Case.reported_at.desc()).limit(20)))
+    rows = service.by_phone(session, principal, phone)
     accounts.audit_for(session, principal, "cases_by_phone", target="/hotline", ip=client_ip(request),
                        detail={"found": len(rows)})
     return [c for c in views.present_many(session, rows, principal, request_locale(request))
