@@ -54,3 +54,8 @@ DISTRICT_DESK = frozenset({Role.district_admin, Role.hotline_operator})
 CALLERS = frozenset({Role.resident, Role.hotline_operator})
 # Roles without a unit scope of their own in the case loop: they see only what they reported.
 OWN_RECORDS_ONLY = frozenset({Role.resident, Role.provider, Role.volunteer, Role.social_org})
+# Who receives what residents report and sends it on: unit supervisors and the 12343 operators (accept, void,
+# mark urgent, the dispatch queue and the hotline desk).
+INTAKE_STAFF = frozenset({*SUPERVISORS, Role.hotline_operator})
+# Who may be sent a case to handle: the unit staff and the district's departments.
+HANDLERS = frozenset({*UNIT_STAFF, Role.department})

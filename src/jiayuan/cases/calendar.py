@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.cases.models import WorkCalendarDay, WorkCalendarYear
 from jiayuan.kit import cache
+from jiayuan.kit.clock import local_today  # noqa: F401 - re-exported: the calendar page and older callers read it here
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Invalid
 
@@ -55,10 +56,6 @@ def _local(value: datetime) -> datetime:
         return _utc(value).astimezone(TZ)
     except OverflowError:  # within 8 hours of datetime.max: UTC is near enough
         return _utc(value)
-
-
-def local_today() -> date:
-    return datetime.now(TZ).date()
 
 
 def add_calendar_hours(start: datetime, hours: float) -> datetime:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.models import User
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.cases import notices, timing
+from jiayuan.cases import notices, policy, timing
 from jiayuan.cases.categories import Item, get_item
 from jiayuan.cases.models import Case, CaseEvent, phone_key
 from jiayuan.cases.workflow import (
@@ -27,7 +27,6 @@ from jiayuan.cases.workflow import (
     DISPATCHED,
     LEVEL_LENGTH,
     OPEN,
-    OWN_REPORTS_ONLY,
     REGISTERED,
     REPORTED,
 )
@@ -120,7 +119,7 @@ def report_case(
         description=description, address=(data.address or "").strip() or None, lat=lat, lon=lon,
         origin_code=origin, unit_code=unit, grid_code=grid, level=level,
         department=category.department if level == "department" else None,
-        reporter_id=actor.user_id if actor and actor.role in OWN_REPORTS_ONLY else None,
+        reporter_id=actor.user_id if actor is not None and policy.reports_as_own(actor) else None,
         reporter_name=None if data.anonymous else (data.reporter_name or "").strip()[:60] or None,
         reporter_phone=phone, reporter_phone_index=phone_key(phone) if phone else None, anonymous=data.anonymous, urgent=urgent, reported_at=now,
         stage_started_at=now, stage_due_at=timing.stage_due(session, now, REPORTED, category, urgent),

@@ -16,7 +16,7 @@ from jiayuan.accounts import service as accounts
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.cases.models import Case
-from jiayuan.cases.service import visible
+from jiayuan.cases.policy import visible
 from jiayuan.cases.workflow import CLOSED, LEVEL_LENGTH, SUSPENDED, VOIDED
 from jiayuan.kit import cache
 from jiayuan.kit.clock import local_today

@@ -17,13 +17,13 @@ from starlette.datastructures import FormData, UploadFile
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.cases import actions, categories, intake, service, views
+from jiayuan.cases import actions, categories, intake, policy, service, views
 from jiayuan.cases.models import Case, CaseEvent, Category
 from jiayuan.cases.workflow import RATINGS, SUPERVISION_LEVELS, TRANSITIONS
 from jiayuan.config import Settings
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, OptionalPrincipal, verify_csrf
 from jiayuan.kit.db import utcnow
-from jiayuan.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound
 from jiayuan.kit.scope import Scope
 from jiayuan.page_kit import (
     N_,
@@ -63,10 +63,6 @@ router = APIRouter(include_in_schema=False)
 PRIMARY = ("accept", "register", "dispatch", "start", "handle", "check", "close", "rework",
            "approve_extension", "approve_suspension", "resume", "rate")
 PHOTO_ACTIONS = frozenset({"handle", "check", "close", "rework"})
-# Steps that only make sense while something waits for them.
-WAITING = {"approve_extension": "extension_requested_hours", "reject_extension": "extension_requested_hours",
-           "approve_suspension": "suspension_requested"}
-
 
 # Labels: every status, action, rating, channel and level in the reader's language.
 
@@ -414,37 +410,6 @@ def my_cases(request: Request, principal: CurrentPrincipal, session: DbSession, 
 # The case page: facts, the whole timeline with photos, and one form per action the caller may take.
 
 
-def may(session: Session, principal: Principal, case: Case, action: str) -> bool:
-    """Whether the caller passes the per-case check of who (the role is already allowed)."""
-    try:
-        # The service's own check, so that the page offers exactly what the service will accept.
-        actions.check_who(session, principal, case, TRANSITIONS[action])
-    except Forbidden:
-        return False
-    return True
-
-
-def offered_actions(session: Session, principal: Principal, case: Case, view: dict[str, Any]) -> list[str]:
-    out = []
-    for action in view["actions"]:
-        waiting = WAITING.get(action)
-        if waiting and not view.get(waiting):
-            continue
-        if action == "request_extension" and view.get("extension_requested_hours"):
-            continue
-        if action == "request_suspension" and view.get("suspension_requested"):
-            continue
-        if action == "mark_urgent" and view["urgent"]:
-            continue
-        if action == "escalate" and view["level"] == "district":
-            continue
-        if action == "rate" and view["rating"]:
-            continue
-        if may(session, principal, case, action):
-            out.append(action)
-    return out
-
-
 def assignee_options(request: Request, session: Session, principal: Principal, case: Case
                      ) -> list[tuple[str, list[tuple[str, str]]]]:
     """Who a dispatcher may send the case to: workers of its grid, of its community, and the departments."""
@@ -499,7 +464,7 @@ def case_page(request: Request, session: Session, principal: Principal, case: Ca
     by_event: dict[Any, list[dict[str, Any]]] = {}
     for p in photo_rows:
         by_event.setdefault(p.event_id, []).append(urls[str(p.id)])
-    offered = offered_actions(session, principal, case, view)
+    offered = policy.offered_actions(principal, case, view)
     place = units.chain_of(session, case.origin_code)
     answerable = units.chain_of(session, case.unit_code)[-1:] if case.unit_code else []
     grid_geometry = None

@@ -6,36 +6,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.cases.models import Case, CaseEvent, CasePhoto, phone_key
-from jiayuan.cases.workflow import FINAL, OPEN, OWN_REPORTS_ONLY
+from jiayuan.cases.policy import visible
+from jiayuan.cases.workflow import FINAL, OPEN
 from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.kit.scope import Scope, under
 from jiayuan.kit.text import normalise_phone
-
-
-def visible(principal: Principal) -> ColumnElement[bool]:
-    """The cases a caller may see: by the scope of where they arose, plus any case assigned to them (a worker
-    dispatched to help outside their grid); a department sees what was transferred to it; a resident sees
-    their own reports, and so do providers, volunteers and social organizations: their scopes say where they
-    serve, not that the district's cases are theirs to read."""
-    if principal.role in OWN_REPORTS_ONLY:
-        return Case.reporter_id == principal.user_id
-    if principal.role == Role.department:
-        return and_(Case.district_code.in_(principal.scope.districts), Case.department == principal.username)
-    if not principal.scope.prefixes:
-        return false()
-    if principal.role == Role.grid_worker:
-        # The assignee branch names the district as well (a worker is only ever dispatched inside it, and
-        # get_case keeps to it anyway): so each side of the OR has an index that starts with district_code,
-        # and PostgreSQL combines the two instead of scanning every case of the district.
-        mine = and_(Case.district_code.in_(principal.scope.districts), Case.assignee_id == principal.user_id)
-        return or_(principal.scope.where(Case), mine)
-    return principal.scope.where(Case)
 
 
 def get_case(session: Session, principal: Principal, number: str, *, for_update: bool = False) -> Case:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.roles import STAFF_ROLES, Role
 from jiayuan.accounts.service import Principal
-from jiayuan.cases import categories, intake, service, timing, views
+from jiayuan.cases import categories, intake, policy, service, timing, views
 from jiayuan.cases.models import Case
 from jiayuan.cases.pages import (
     PRIMARY,
@@ -30,7 +30,6 @@ from jiayuan.cases.pages import (
     file_case,
     labels,
     mark_failed,
-    offered_actions,
     page_context,
     report_form,
 )
@@ -38,7 +37,6 @@ from jiayuan.cases.workflow import (
     ACCEPTED,
     CHECKING,
     DISPATCHED,
-    DISPATCHERS,
     HANDLED,
     IN_PROGRESS,
     OPEN,
@@ -60,8 +58,6 @@ from jiayuan.web import gettext_for, render, request_locale
 router = APIRouter(include_in_schema=False)
 Admin = Annotated[Principal, Depends(require_role(Role.district_admin))]
 
-QUEUE_ROLES = frozenset({*DISPATCHERS, Role.hotline_operator})
-HOTLINE_ROLES = QUEUE_ROLES
 TABS = ("new", "dispatch", "progress", "overdue", "supervised", "all")
 TAB_STATUSES: dict[str, frozenset[str]] = {
     "new": frozenset({REPORTED, ACCEPTED}),
@@ -83,7 +79,7 @@ def todo(session: Session, principal: Principal, locale: str = "zh_CN") -> tuple
     rows, _total = service.list_cases(session, principal, service.CaseFilter(status="open"), limit=TODO_LIMIT)
     mine, others = [], []
     for case, view in zip(rows, views.present_many(session, rows, principal, locale), strict=True):
-        view["next"] = [a for a in offered_actions(session, principal, case, view) if a in PRIMARY]
+        view["next"] = [a for a in policy.offered_actions(principal, case, view) if a in PRIMARY]
         (mine if view["next"] else others).append(view)
     return mine, others
 
@@ -134,9 +130,9 @@ def queue_filter(tab: str | None, status: str | None, category: str | None, unit
 
 
 def queue_statement(principal: Principal, f: QueueFilter, *, tab: str | None = None) -> Select[tuple[Case]]:
-    """The caller's cases (scoped by service.visible, the one place for it), narrowed by tab and filters."""
+    """The caller's cases (scoped by policy.visible, the one place for it), narrowed by tab and filters."""
     tab = tab or f.tab
-    stmt = select(Case).where(service.visible(principal))
+    stmt = select(Case).where(policy.visible(principal))
     if tab in TAB_STATUSES:
         stmt = stmt.where(Case.status.in_(TAB_STATUSES[tab]))
     if tab == "overdue":
@@ -209,7 +205,7 @@ def workbench(request: Request, principal: CurrentPrincipal, session: DbSession,
               q: str | None = None, page: str = "1") -> Response:
     if principal.role == Role.resident:
         return see_other("/my/cases")
-    if principal.role in QUEUE_ROLES:
+    if policy.uses_queue(principal):
         number = int(page) if page.isdigit() else 1  # a page asked for by hand is never an error page
         return _queue_page(request, session, principal, queue_filter(tab, status, category, unit, q), number)
     if principal.role in (Role.grid_worker, Role.department):
@@ -224,8 +220,8 @@ def export(request: Request, principal: CurrentPrincipal, session: DbSession, ta
     """The list as filtered on the page, as an Excel workbook with Chinese headers; phones masked."""
     if principal.role not in STAFF_ROLES:
         raise Forbidden("your role may not do this", field="role")
-    f = queue_filter(tab if principal.role in QUEUE_ROLES else "all", status, category, unit, q)
-    if principal.role not in QUEUE_ROLES and tab is None and status is None:
+    f = queue_filter(tab if policy.uses_queue(principal) else "all", status, category, unit, q)
+    if not policy.uses_queue(principal) and tab is None and status is None:
         f.status = "open"  # a handler's export is their open list, as the to-do page shows it
     rows = list(session.scalars(_ordered(queue_statement(principal, f), f.tab).limit(EXPORT_LIMIT)))
     data = workbook(request, session, principal, rows)
@@ -340,11 +336,6 @@ def _hotline_page(request: Request, session: Session, principal: Principal,
         **extra}, status_code=status_code)
 
 
-def _hotline_staff(principal: Principal) -> None:
-    if principal.role not in HOTLINE_ROLES:
-        raise Forbidden("your role may not do this", field="role")
-
-
 def cases_by_phone(request: Request, session: Session, principal: Principal, phone: str,
                    exclude: str | None = None) -> list[dict[str, Any]]:
     """A caller's earlier cases in the operator's scope, masked; the look-up itself is audited."""
@@ -359,14 +350,14 @@ def cases_by_phone(request: Request, session: Session, principal: Principal, pho
 
 @router.get("/hotline")
 def hotline_page(request: Request, principal: CurrentPrincipal, session: DbSession) -> Response:
-    _hotline_staff(principal)
+    policy.require_intake_staff(principal)
     return _hotline_page(request, session, principal)
 
 
 @router.post("/hotline", dependencies=[Depends(verify_csrf)])
 def hotline(request: Request, principal: CurrentPrincipal, session: DbSession, settings: AppSettings,
             form: PostedForm) -> Response:
-    _hotline_staff(principal)
+    policy.require_intake_staff(principal)
     _ = gettext_for(request)
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -395,7 +386,7 @@ def hotline(request: Request, principal: CurrentPrincipal, session: DbSession, s
 @router.post("/hotline/lookup", dependencies=[Depends(verify_csrf)])
 def hotline_lookup(request: Request, principal: CurrentPrincipal, session: DbSession,
                    form: PostedForm) -> Response:
-    _hotline_staff(principal)
+    policy.require_intake_staff(principal)
     phone = field_text(form, "reporter_phone", 40)
     earlier = cases_by_phone(request, session, principal, phone)
     return _hotline_page(request, session, principal, {"reporter_phone": phone}, earlier=earlier,

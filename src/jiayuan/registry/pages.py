@@ -15,9 +15,9 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from jiayuan.accounts.roles import SUPERVISORS as DISPATCHERS
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.cases.workflow import DISPATCHERS
 from jiayuan.deps import DbSession
 from jiayuan.kit import i18n
 from jiayuan.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
