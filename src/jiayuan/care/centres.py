@@ -11,14 +11,15 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.roles import SUPERVISORS
 from jiayuan.accounts.service import Principal
 from jiayuan.care.models import CARE_CENTRE_KINDS, Attendance, CareCentre, Enrolment
-from jiayuan.care.profiles import local_today
+from jiayuan.care.policy import require_centre_staff
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.db import utcnow
-from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from jiayuan.kit.errors import Conflict, Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.scope import Scope
+from jiayuan.kit.text import clean_text
 from jiayuan.registry import people
 from jiayuan.registry.models import Person
 from jiayuan.units import service as units
@@ -29,35 +30,16 @@ CLOCK_SLACK = timedelta(minutes=5)
 _FIELDS = ("name", "kind", "address", "lat", "lon", "capacity", "serves_meals", "active")
 
 
-def require_centre_staff(principal: Principal) -> None:
-    """Centres are run by community, street and district staff."""
-    if principal.role not in SUPERVISORS:
-        raise Forbidden("only community, street or district staff run care centres", field="role")
-
-
-def _text(value: Any, field: str, limit: int, required: bool = False) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise Invalid(f"{field} is required", field=field)
-        return None
-    if not isinstance(value, str):
-        raise Invalid("must be text", field=field)
-    text = value.strip()
-    if len(text) > limit:
-        raise Invalid(f"at most {limit} characters", field=field)
-    return text
-
-
 def _check(data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "name" in data:
-        out["name"] = _text(data["name"], "name", 100, required=True)
+        out["name"] = clean_text(data["name"], "name", 100, required=True)
     if "kind" in data:
         if data["kind"] not in CARE_CENTRE_KINDS:
             raise Invalid(f"kind must be one of {', '.join(CARE_CENTRE_KINDS)}", field="kind")
         out["kind"] = data["kind"]
     if "address" in data:
-        out["address"] = _text(data["address"], "address", 200)
+        out["address"] = clean_text(data["address"], "address", 200)
     if "capacity" in data:
         cap = data["capacity"]
         if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= 10_000):

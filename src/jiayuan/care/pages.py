@@ -16,9 +16,9 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from jiayuan.accounts.roles import SUPERVISORS, Role
+from jiayuan.accounts.roles import SUPERVISORS, UNIT_STAFF, Role
 from jiayuan.accounts.service import Principal
-from jiayuan.care import alerts, centres, profiles, visits
+from jiayuan.care import alerts, centres, policy, profiles, visits
 from jiayuan.care import service as care  # noqa: F401 - registers the registry move hook
 from jiayuan.care.models import CARE_CENTRE_KINDS, CARE_LEVELS, NEEDS, VISIT_KINDS
 from jiayuan.deps import AppSettings, DbSession, require_role, verify_csrf
@@ -51,8 +51,8 @@ from jiayuan.volunteers import service as volunteers
 from jiayuan.web import gettext_for, render, request_locale
 
 router = APIRouter(include_in_schema=False)
-CareUser = Annotated[Principal, Depends(require_role(*profiles.STAFF, Role.volunteer))]
-CareStaff = Annotated[Principal, Depends(require_role(*profiles.STAFF))]
+CareUser = Annotated[Principal, Depends(require_role(*UNIT_STAFF, Role.volunteer))]
+CareStaff = Annotated[Principal, Depends(require_role(*UNIT_STAFF))]
 CentreStaff = Annotated[Principal, Depends(require_role(*SUPERVISORS))]
 DURATIONS = (30, 60, 90, 120)
 NO_STORE = {"Cache-Control": "no-store"}
@@ -140,6 +140,11 @@ MESSAGES: Messages = {
     ("name", "taken"): N_("This name is already used here."),
     ("capacity", "full"): N_("The centre is full."),
     ("photos", "*"): N_("A photo could not be used (JPEG, PNG or WebP, at most 3)."),
+    ("notes", "too_long"): N_("At most 2000 characters."),
+    ("relation", "too_long"): N_("At most 20 characters."),
+    ("contact_relation", "too_long"): N_("At most 20 characters."),
+    ("name", "required"): N_("Please enter the name."),
+    ("contact_name", "required"): N_("Please enter the name."),
     ("person_id", "*"): N_("Choose the person."),
     ("pairing_id", "*"): N_("Choose the person you visited."),
     ("volunteer_id", "*"): N_("Choose a volunteer."),
@@ -282,7 +287,7 @@ def _profile_page(request: Request, session: Session, principal: Principal, prof
     profile = profiles.get_profile(session, principal, profile_id)
     person = profiles.person_of(session, principal, profile)
     today = profiles.local_today()
-    staff = profiles.is_staff(principal)
+    staff = policy.is_staff(principal)
     pairings = profiles.list_pairings(session, principal, profile_id=profile.id, active=None)
     found, total = visits.list_visits(session, principal, profile_id=profile.id, limit=30)
     photos = visits.photos_of(session, found)
@@ -301,7 +306,7 @@ def _profile_page(request: Request, session: Session, principal: Principal, prof
                     continue
         names = volunteers.names_of(session, list(seen.values()))
     else:
-        own = profiles.my_volunteer(session, principal)
+        own = policy.my_volunteer(session, principal)
         names = volunteers.names_of(session, [own])
     return render(request, "care/profile.html", {
         **care_context(request), "profile": profile, "person": person, "masked": people.masked(person),
@@ -434,7 +439,7 @@ def _visit_form(request: Request, session: Session, principal: Principal, values
                 errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
     rows = profiles.list_pairings(session, principal, active=True, limit=500)
     names: dict[uuid.UUID, str] = {}
-    if profiles.is_staff(principal):
+    if policy.is_staff(principal):
         seen = []
         for vid in {r.pairing.volunteer_id for r in rows}:
             try:
@@ -448,7 +453,7 @@ def _visit_form(request: Request, session: Session, principal: Principal, values
     return render(request, "care/visit_new.html", {
         **care_context(request), "pairings": rows, "volunteer_names": names, "kinds": VISIT_KINDS,
         "durations": DURATIONS, "values": values, "errors": errors or {},
-        "staff": profiles.is_staff(principal), "max_photos": visits.MAX_VISIT_PHOTOS,
+        "staff": policy.is_staff(principal), "max_photos": visits.MAX_VISIT_PHOTOS,
         "now": datetime.now(TIMEZONE).strftime("%Y-%m-%dT%H:%M")}, status_code=status_code)
 
 
