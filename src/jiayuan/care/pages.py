@@ -170,6 +170,7 @@ MESSAGES: Messages = {
     ("end", "*"): N_("The end is before the start, or the period is over a year."),
     ("capacity", "*"): N_("A whole number from 1 to 10000."),
     ("left_on", "*"): N_("The leaving day is before the enrolment."),
+    ("*", "ended"): N_("Care of this person has ended."),
     ("*", "conflict"): CONFLICT,
 }
 FIELDS = {"contacts.phone": "contact_phone", "contacts.name": "contact_name", "contacts.relation": "contact_relation"}
