@@ -17,7 +17,7 @@ from jiayuan.accounts.service import Principal
 from jiayuan.activities.models import ACTIVITY_KINDS
 from jiayuan.care.models import CARE_CENTRE_KINDS, CARE_LEVELS, VISIT_KINDS
 from jiayuan.cases.calendar import local_today
-from jiayuan.cases.metrics_api import presets
+from jiayuan.cases.metrics import presets
 from jiayuan.deps import ReadSession, require_role
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.i18n import fmt_date

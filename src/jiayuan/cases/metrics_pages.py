@@ -1,36 +1,30 @@
-"""Routes of the case metrics: JSON API, the page with charts and a map, the cases behind a figure, Excel."""
+"""Pages of the case metrics: the table with charts and a map, the cases behind a figure, and the Excel export."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from io import BytesIO
-from typing import Annotated, Any, Literal
+from datetime import date, timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
-from pydantic import BaseModel, Field
 
 from jiayuan.accounts.roles import STAFF_ROLES
 from jiayuan.accounts.service import Principal
 from jiayuan.cases import metrics
-from jiayuan.cases.calendar import local_today
-from jiayuan.cases.metrics import ALL_KEY, FIGURES, GROUPINGS, MAX_POINTS, NONE_KEY, Report, Row
+from jiayuan.cases.metrics import ALL_KEY, FIGURES, GROUPINGS, NONE_KEY, Report, none_label, presets, row_name
 from jiayuan.cases.models import Case
 from jiayuan.deps import ReadSession, require_role
+from jiayuan.kit import excel
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.i18n import fmt_date
-from jiayuan.kit.pagination import Offset
+from jiayuan.page_kit import N_, Messages, explain
 from jiayuan.web import gettext_for, render, request_locale
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)
 Staff = Annotated[Principal, Depends(require_role(*STAFF_ROLES))]
-Grouping = Literal[GROUPINGS]  # type: ignore[valid-type]
-Figure = Literal[FIGURES]  # type: ignore[valid-type]
 PAGE_SIZE = 100
 
 # The table's columns, in the order of the loop: counts, each rate beside what it divides.
@@ -76,13 +70,6 @@ def grouping_labels(_: Callable[[str], str]) -> dict[str, str]:
             "department": _("Department"), "person": _("Person")}
 
 
-def none_label(_: Callable[[str], str], by: str) -> str:
-    """The name of the group of cases without a unit at this level, a department or an assignee."""
-    return {"grid": _("(no grid)"), "community": _("(no community)"), "street": _("(no street)"),
-            "district": _("(no district)"), "department": _("(no department)"),
-            "person": _("(unassigned)")}[by]
-
-
 def status_labels(_: Callable[[str], str]) -> dict[str, str]:
     return {"reported": _("Reported"), "accepted": _("Accepted"), "voided": _("Voided"),
             "registered": _("Registered"), "dispatched": _("Dispatched"), "in_progress": _("In progress"),
@@ -90,133 +77,12 @@ def status_labels(_: Callable[[str], str]) -> dict[str, str]:
             "suspended": _("Suspended")}
 
 
-def row_name(_: Callable[[str], str], by: str, row: Row) -> str:
-    if row.key == ALL_KEY:
-        return _("Total")
-    if row.key == NONE_KEY:
-        return none_label(_, by)
-    return row.name or row.key
-
-
-def default_period(start: date | None, end: date | None) -> tuple[date, date]:
-    """This month when neither is given; otherwise the month the given bound lies in completes the other."""
-    if start is not None:
-        metrics.check_date(start, "start")
-    if end is not None:
-        metrics.check_date(end, "end")
-    if start is None and end is None:
-        return metrics.month_of(local_today())
-    if start is None:
-        assert end is not None
-        start = metrics.month_of(end - timedelta(days=1))[0]
-    if end is None:
-        end = metrics.month_of(start)[1]
-    return start, end
-
-
-# The JSON API.
-
-
-class MetricsRow(BaseModel):
-    key: str = Field(description=f"unit code, department account or user id; {NONE_KEY} for the group "
-                                 f"without one, {ALL_KEY} for the totals")
-    name: str
-    reported: int
-    voided: int
-    valid: int
-    registered: int
-    due_to_handle: int
-    handled_on_time: int
-    due_to_close: int
-    closed: int
-    closed_on_time: int
-    handled: int
-    rework: int
-    rated: int
-    satisfied: int
-    fairly_satisfied: int
-    dissatisfied: int
-    responded: int
-    handling_timed: int
-    registration_rate: float | None = Field(description="registered / valid; null when valid is 0")
-    handled_on_time_rate: float | None = Field(description="handled_on_time / due_to_handle")
-    closure_rate: float | None = Field(description="closed / due_to_close")
-    closed_on_time_rate: float | None = Field(description="closed_on_time / due_to_close")
-    rework_rate: float | None = Field(description="rework / handled")
-    satisfaction_rate: float | None = Field(description="(satisfied + fairly_satisfied) / rated")
-    mean_response_hours: float | None = Field(description="mean working hours from report to acceptance")
-    mean_handling_hours: float | None = Field(description="mean working hours from dispatch to handling")
-
-
-class MetricsReport(BaseModel):
-    start: date
-    end: date = Field(description="exclusive")
-    by: str
-    generated_at: datetime
-    rows: list[MetricsRow]
-    totals: MetricsRow
-
-
-class CasesBehind(BaseModel):
-    figure: str
-    key: str
-    total: int
-    limit: int
-    offset: int
-    numbers: list[str]
-
-
-class MapPoints(BaseModel):
-    fields: list[str] = Field(description="the meaning of each point's items")
-    points: list[tuple[str, float, float, str]]
-    truncated: bool = Field(description=f"more than {MAX_POINTS} located cases; the newest are shown")
-
-
-def _row_json(_: Callable[[str], str], by: str, row: Row) -> dict[str, Any]:
-    return {**row.as_dict(), "name": row_name(_, by, row)}
-
-
-StartQ = Annotated[date | None, Query(description="first day, YYYY-MM-DD (Beijing time); default: this "
-                                                   "month")]
-EndQ = Annotated[date | None, Query(description="day after the last, YYYY-MM-DD (exclusive)")]
-
-
-@router.get("/api/v1/cases/metrics", response_model=MetricsReport, tags=["metrics"])
-def metrics_json(request: Request, principal: Staff, session: ReadSession, start: StartQ = None,
-                 end: EndQ = None, by: Grouping | None = None) -> Any:
-    """The figures of the cases reported in [start, end) within the caller's scope, per group and in total.
-    Formulas: docs/metrics.md."""
-    start, end = default_period(start, end)
-    report = metrics.compute(session, principal, start, end, by or metrics.default_by(principal))
-    _ = gettext_for(request)
-    return {"start": report.start, "end": report.end, "by": report.by, "generated_at": report.generated_at,
-            "rows": [_row_json(_, report.by, r) for r in report.rows],
-            "totals": _row_json(_, report.by, report.totals)}
-
-
-@router.get("/api/v1/cases/metrics/cases", response_model=CasesBehind, tags=["metrics"])
-def metrics_cases_json(principal: Staff, session: ReadSession, figure: Figure, start: StartQ = None,
-                       end: EndQ = None, by: Grouping | None = None, key: str = ALL_KEY,
-                       limit: Annotated[int, Query(ge=1, le=500)] = PAGE_SIZE,
-                       offset: Offset = 0) -> Any:
-    """The tracking numbers of the cases behind one figure of one group (key=_all: of the totals)."""
-    start, end = default_period(start, end)
-    grouping = by or metrics.default_by(principal)
-    stmt = metrics.cases_behind(session, principal, start, end, key, grouping, figure)
-    total, numbers = metrics.numbers_behind(session, stmt, limit=limit, offset=offset)
-    return {"figure": figure, "key": key, "total": total, "limit": limit, "offset": offset,
-            "numbers": numbers}
-
-
-@router.get("/api/v1/cases/metrics/points", response_model=MapPoints, tags=["metrics"])
-def metrics_points(principal: Staff, session: ReadSession, start: StartQ = None, end: EndQ = None) -> Any:
-    """The period's located cases for the map (at most 5,000, newest first)."""
-    start, end = default_period(start, end)
-    pts, truncated = metrics.points(session, principal, start, end)
-    return {"fields": ["number", "lat", "lon", "status"], "points": pts, "truncated": truncated}
-
-
-# Pages.
+# What is wrong with the period asked for (the page then shows this month).
+MESSAGES: Messages = {
+    ("*", "out_of_range"): N_("Dates must lie between 1900 and 2200."),
+    ("*", "end_before_start"): N_("The last day must not be before the first day."),
+    ("*", "*"): N_("The period may be at most two years."),
+}
 
 
 @dataclass
@@ -244,16 +110,10 @@ def _page_params(request: Request, principal: Principal, start: str | None, end:
     try:
         if last is not None:
             e = metrics.check_date(last, "to") + timedelta(days=1)
-        s, e = default_period(s, e)
+        s, e = metrics.default_period(s, e)
         metrics.check_period(s, e)
     except Invalid as exc:
-        if exc.message.startswith("must lie between"):
-            message = _("Dates must lie between 1900 and 2200.")
-        elif s is not None and e is not None and e <= s:
-            message = _("The last day must not be before the first day.")
-        else:
-            message = _("The period may be at most two years.")
-        return PageParams(*this_month, grouping, message, exc.field)
+        return PageParams(*this_month, grouping, explain(request, exc, MESSAGES)[1], exc.field)
     if by and by not in GROUPINGS:
         return PageParams(s, e, grouping, _("Unknown grouping; showing the default one."), "by")
     return PageParams(s, e, grouping)
@@ -268,18 +128,6 @@ def _period_text(locale: str, _: Callable[[str], str], start: date, end: date) -
     if last == start:
         return day(start)
     return _("%(start)s to %(end)s") % {"start": day(start), "end": day(last)}
-
-
-def presets(_: Callable[[str], str], today: date) -> list[tuple[str, date, date]]:
-    """Quick periods: this month, last month, this quarter, this year (each [start, end))."""
-    this_month = metrics.month_of(today)
-    last_month = metrics.month_of(this_month[0] - timedelta(days=1))
-    q_first = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
-    after = q_first.month + 3
-    q_end = date(q_first.year + (after > 12), (after - 1) % 12 + 1, 1)
-    year = (today.replace(month=1, day=1), today.replace(year=today.year + 1, month=1, day=1))
-    return [(_("This month"), *this_month), (_("Last month"), *last_month),
-            (_("This quarter"), q_first, q_end), (_("This year"), *year)]
 
 
 @router.get("/cases/metrics", include_in_schema=False)
@@ -361,36 +209,17 @@ def metrics_xlsx(request: Request, principal: Staff, session: ReadSession, start
 def workbook(report: Report, _: Callable[[str], str], period_text: str) -> bytes:
     """The table as an Excel workbook: a title row with the period, the headers, a row per group, totals."""
     names = labels(_)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = _("Case metrics")[:31]
-    ws.append([f"{_('Case metrics')} {period_text}"])
-    ws["A1"].font = Font(bold=True, size=13)
-    ws.append([grouping_labels(_)[report.by], _("Code"), *[names[c] for c in COLUMNS]])
-    for cell in ws[2]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
+    columns: list[excel.Column | str] = [
+        excel.Column(key="name", title=grouping_labels(_)[report.by], width=22),
+        excel.Column(key="code", title=_("Code"), width=17),
+        *(excel.Column(key=c, title=names[c], width=11,
+                       number_format="0.0%" if c.endswith("_rate") else "0.00" if c.startswith("mean_") else "")
+          for c in COLUMNS)]
+    rows = []
     for row in [*report.rows, report.totals]:
         code = "" if row.key in (ALL_KEY, NONE_KEY) or report.by == "person" else row.key
         values: list[Any] = [row_name(_, report.by, row), code]
-        for c in COLUMNS:
-            v = getattr(row, c)
-            values.append("—" if v is None else v)
-        ws.append(values)
-        for i, c in enumerate(COLUMNS, start=3):
-            cell = ws.cell(row=ws.max_row, column=i)
-            if c.endswith("_rate") and isinstance(cell.value, float):
-                cell.number_format = "0.0%"
-            elif c.startswith("mean_") and isinstance(cell.value, float):
-                cell.number_format = "0.00"
-    for cell in ws[ws.max_row]:
-        cell.font = Font(bold=True)
-    ws.freeze_panes = "C3"
-    ws.column_dimensions["A"].width = 22
-    ws.column_dimensions["B"].width = 17
-    for i in range(3, len(COLUMNS) + 3):
-        ws.column_dimensions[get_column_letter(i)].width = 11
-    buf = BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
+        values += ["—" if getattr(row, c) is None else getattr(row, c) for c in COLUMNS]
+        rows.append(values)
+    return excel.write_list(columns, rows, sheet=_("Case metrics")[:31],
+                            title=f"{_('Case metrics')} {period_text}")
