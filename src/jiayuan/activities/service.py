@@ -213,7 +213,8 @@ def _capacity(value: Any) -> int | None:
     if value is None:
         return None  # no limit
     if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid("a whole number, at least 1 (leave it out for no limit)", field="capacity")
+        raise Invalid("a whole number, at least 1 (leave it out for no limit)", field="capacity",
+                      reason="not_whole_number")
     if value < 1:
         raise Invalid("at least 1 (leave it out for no limit)", field="capacity")
     if value > MAX_CAPACITY:
@@ -265,7 +266,7 @@ def create_activity(session: Session, principal: Principal, data: dict[str, Any]
         raise Invalid("no such organization in the district", field="organization_id")
     volunteer_run = _bool(data.get("volunteer_run"), "volunteer_run", False)
     if volunteer_run and data.get("volunteer_slots") is None:
-        raise Invalid("how many volunteers are wanted (at least 1)", field="volunteer_slots")
+        raise Invalid("how many volunteers are wanted (at least 1)", field="volunteer_slots", reason="no_slots")
     activity = Activity(
         district_code=district, unit_code=unit, series_id=_series_for(session, principal, data.get("series_id"),
                                                                       district),
@@ -304,7 +305,7 @@ def update_activity(session: Session, principal: Principal, activity_id: uuid.UU
         raise Conflict("the activity was changed by someone else; reload it", field="version",
                        details={"version": activity.version})
     if activity.cancelled_at is not None:
-        raise Conflict("the activity is cancelled", field="cancelled_at")
+        raise Conflict("the activity is cancelled", field="cancelled_at", reason="cancelled")
     for key, limit in (("title", TITLE_MAX), ("organizer", ORGANIZER_MAX), ("place", PLACE_MAX),
                        ("description", DESCRIPTION_MAX)):
         if key in data:
@@ -387,13 +388,13 @@ def register(session: Session, principal: Principal, activity_id: uuid.UUID, per
     activity = _lock(session, activity)
     moment = _now(now)
     if activity.cancelled_at is not None:
-        raise Conflict("the activity is cancelled", field="activity_id")
+        raise Conflict("the activity is cancelled", field="activity_id", reason="cancelled")
     if activity.starts_at <= moment:
-        raise Conflict("registration closed when the activity began", field="activity_id")
+        raise Conflict("registration closed when the activity began", field="activity_id", reason="closed")
     reg = session.scalar(select(Registration).where(Registration.district_code == activity.district_code,
                                                     Registration.activity_id == activity.id, mine))
     if reg is not None and reg.status != "cancelled":
-        raise Conflict("already registered", field="activity_id",
+        raise Conflict("already registered", field="activity_id", reason="already",
                        details={"registration_id": str(reg.id), "status": reg.status})
     status = "registered" if _has_room(session, activity) else "waitlisted"
     if reg is None:
@@ -434,7 +435,7 @@ def cancel_registration(session: Session, principal: Principal, registration_id:
     if reg.status == "cancelled":
         return reg
     if reg.status == "attended":
-        raise Conflict("already checked in: attendance cannot be cancelled", field="status",
+        raise Conflict("already checked in: attendance cannot be cancelled", field="status", reason="attended",
                        details={"status": reg.status})
     reg.status = "cancelled"
     activity.updated_at = utcnow()
@@ -470,10 +471,10 @@ def _fill_from_waitlist(session: Session, activity: Activity) -> list[Registrati
 
 def by_token(session: Session, token: Any) -> Activity:
     if not isinstance(token, str) or not 10 <= len(token) <= 40 or not TOKEN_CHARS.issuperset(token):
-        raise NotFound("no activity has this check-in code", field="token")
+        raise NotFound("no activity has this check-in code", field="token", reason="no_token")
     activity = session.scalar(select(Activity).where(Activity.checkin_token == token))
     if activity is None:
-        raise NotFound("no activity has this check-in code", field="token")
+        raise NotFound("no activity has this check-in code", field="token", reason="no_token")
     return activity
 
 
@@ -485,23 +486,23 @@ def check_in_by_token(session: Session, principal: Principal, token: str, *, now
     activity = _lock(session, by_token(session, token))
     moment = _now(now)
     if activity.cancelled_at is not None:
-        raise Conflict("the activity is cancelled", field="token")
+        raise Conflict("the activity is cancelled", field="token", reason="cancelled")
     if moment < activity.starts_at - CHECKIN_OPENS:
-        raise Conflict("check-in opens 30 minutes before the start", field="token",
+        raise Conflict("check-in opens 30 minutes before the start", field="token", reason="too_early",
                        details={"opens_at": (activity.starts_at - CHECKIN_OPENS).isoformat()})
     if moment > activity.ends_at:
-        raise Conflict("the activity is over", field="token")
+        raise Conflict("the activity is over", field="token", reason="over")
     reg = _own_registration(session, principal, activity)
     if reg is not None and reg.status == "attended":
         return reg, activity, False
     if reg is not None and reg.status == "waitlisted":
-        raise Conflict("you are on the waitlist: there is no place for you yet", field="status",
+        raise Conflict("you are on the waitlist: there is no place for you yet", field="status", reason="waitlisted",
                        details={"status": reg.status})
     if reg is None or reg.status == "cancelled":
         if not activity.public:
-            raise Conflict("you are not on the list of this activity", field="token")
+            raise Conflict("you are not on the list of this activity", field="token", reason="not_listed")
         if not _has_room(session, activity):
-            raise Conflict("the activity is full", field="capacity")
+            raise Conflict("the activity is full", field="capacity", reason="full")
         if reg is None:
             reg = Registration(district_code=activity.district_code, activity_id=activity.id,
                                user_id=principal.user_id, name=principal.full_name[:NAME_MAX])
@@ -524,11 +525,11 @@ def tick(session: Session, principal: Principal, registration_id: uuid.UUID, att
     activity = _lock(session, activity)
     session.refresh(reg)
     if activity.cancelled_at is not None:
-        raise Conflict("the activity is cancelled", field="activity_id")
+        raise Conflict("the activity is cancelled", field="activity_id", reason="cancelled")
     if attended and reg.status == "registered":
         moment = _now(now)
         if moment < activity.starts_at - CHECKIN_OPENS:
-            raise Conflict("check-in opens 30 minutes before the start", field="attended")
+            raise Conflict("check-in opens 30 minutes before the start", field="attended", reason="too_early")
         reg.status, reg.checked_in_at = "attended", moment
     elif not attended and reg.status == "attended":
         reg.status, reg.checked_in_at = "registered", None
@@ -558,9 +559,9 @@ def close_attendance(session: Session, principal: Principal, activity_id: uuid.U
     credited before."""
     activity = _lock(session, get_managed(session, principal, activity_id))
     if activity.cancelled_at is not None:
-        raise Conflict("the activity is cancelled", field="activity_id")
+        raise Conflict("the activity is cancelled", field="activity_id", reason="cancelled")
     if _now(now) < activity.ends_at:
-        raise Conflict("attendance closes after the activity ends", field="ends_at",
+        raise Conflict("attendance closes after the activity ends", field="ends_at", reason="not_ended",
                        details={"ends_at": activity.ends_at.isoformat()})
     result = Closed(attended=counts_of(session, [activity])[activity.id].attended)
     opportunity = opps.for_activity(session, activity.district_code, activity.id)
@@ -616,7 +617,7 @@ def create_series(session: Session, principal: Principal, data: dict[str, Any]) 
         raise Invalid("must not be before the first day", field="ends_on")
     if session.scalar(select(Series.id).where(Series.district_code == unit[:6], Series.unit_code == unit,
                                               Series.name == name)) is not None:
-        raise Conflict("a series of this name already exists here", field="name")
+        raise Conflict("a series of this name already exists here", field="name", reason="exists")
     series = Series(district_code=unit[:6], unit_code=unit, name=name,
                     description=clean_text(data.get("description"), "description", DESCRIPTION_MAX),
                     starts_on=starts_on, ends_on=ends_on)

@@ -212,11 +212,11 @@ def issue_month(session: Session, supermarket_id: uuid.UUID, month: date, *, dis
     now = now or utcnow()
     month = month_start(check_day(month, "month"))
     if month > month_start(local_today(now)):
-        raise Invalid("this month has not begun", field="month")
+        raise Invalid("this month has not begun", field="month", reason="month_not_begun")
     if (earlier := _run_of(session, supermarket, month)) is not None:
         return earlier, False
     if not supermarket.active:
-        raise Conflict("this supermarket is closed", field="supermarket_id")
+        raise Conflict("this supermarket is closed", field="supermarket_id", reason="closed")
     run = IssueRun(district_code=supermarket.district_code, supermarket_id=supermarket.id, month=month, ran_at=now,
                    households=0, points=0)
     try:
@@ -374,10 +374,12 @@ def convert_hours(session: Session, principal: Principal, volunteer_id: uuid.UUI
     district = volunteer.district_code
     household = registry_households.household_of_person(session, district, volunteer.person_id)
     if household is None:
-        raise Conflict("the volunteer belongs to no household in the registry", field="volunteer_id")
+        raise Conflict("the volunteer belongs to no household in the registry", field="volunteer_id",
+                       reason="no_household")
     supermarket = supermarket_of_community(session, district, household.grid_code[:12])
     if supermarket is None or not supermarket.active:
-        raise Conflict("the volunteer's community has no charity supermarket open", field="volunteer_id")
+        raise Conflict("the volunteer's community has no charity supermarket open", field="volunteer_id",
+                       reason="no_supermarket")
     if not own and not (principal.role in MANAGERS and principal.scope.covers(supermarket.unit_code)):
         raise Forbidden("only staff of the household's community, or the volunteer, convert hours", field="role")
     rate = get_settings().points_per_hour

@@ -82,17 +82,19 @@ def clean_text(value: Any, field: str, limit: int, *, required: bool = True) -> 
 
 def check_day(value: Any, field: str) -> date:
     if not isinstance(value, date):
-        raise Invalid("not a date", field=field)
+        raise Invalid("not a date", field=field, reason="not_a_date")
     if not FIRST_DAY <= value <= LAST_DAY:
-        raise Invalid(f"must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}", field=field)
+        raise Invalid(f"must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}", field=field,
+                      reason="out_of_range", low=FIRST_DAY.isoformat(), high=LAST_DAY.isoformat())
     return value
 
 
 def whole(value: Any, field: str, *, low: int = 1, high: int = MAX_QUANTITY) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid("must be a whole number", field=field)
+        raise Invalid("must be a whole number", field=field, reason="not_whole_number")
     if not low <= value <= high:
-        raise Invalid(f"must be between {low} and {high}", field=field)
+        raise Invalid(f"must be between {low} and {high}", field=field, reason="out_of_range", low=low,
+                      high=high)
     return value
 
 
@@ -139,20 +141,23 @@ def create_supermarket(session: Session, principal: Principal, *, unit_code: Any
     require_role(principal, MANAGERS)
     code = units.check_code(unit_code, "unit_code")
     if units.level_of(code) != "community":
-        raise Invalid("a supermarket belongs to a community (a 12-digit code)", field="unit_code")
+        raise Invalid("a supermarket belongs to a community (a 12-digit code)", field="unit_code",
+                      reason="not_a_community")
     if not principal.scope.covers(code):
-        raise Invalid("this community is outside your scope", field="unit_code")
+        raise Invalid("this community is outside your scope", field="unit_code", reason="outside_scope")
     if not units.unit_exists(session, code):
         raise Invalid("no such community", field="unit_code")
     row = Supermarket(district_code=code[:6], unit_code=code, name=clean_text(name, "name", 100),
                       address=clean_text(address, "address", 200, required=False), active=True)
     if supermarket_of_community(session, code[:6], code) is not None:
-        raise Conflict("this community has a charity supermarket already", field="unit_code")
+        raise Conflict("this community has a charity supermarket already", field="unit_code",
+                       reason="supermarket_exists")
     try:
         with session.begin_nested():
             session.add(row)
     except IntegrityError:  # opened by someone else at the same moment
-        raise Conflict("this community has a charity supermarket already", field="unit_code") from None
+        raise Conflict("this community has a charity supermarket already", field="unit_code",
+                       reason="supermarket_exists") from None
     accounts.audit_for(session, principal, "charity_supermarket_opened", target=str(row.id))
     return row
 
@@ -206,12 +211,12 @@ def create_item(session: Session, principal: Principal, *, name: Any, unit: Any,
                 points=whole(points, "points", high=MAX_POINTS),
                 category=clean_text(category, "category", 40, required=False), active=True)
     if _item_taken(session, district, item.name, item.unit, None):
-        raise Conflict("an item with this name and unit exists already", field="name")
+        raise Conflict("an item with this name and unit exists already", field="name", reason="item_exists")
     try:
         with session.begin_nested():
             session.add(item)
     except IntegrityError:
-        raise Conflict("an item with this name and unit exists already", field="name") from None
+        raise Conflict("an item with this name and unit exists already", field="name", reason="item_exists") from None
     return item
 
 
@@ -234,7 +239,7 @@ def update_item(session: Session, principal: Principal, item_id: uuid.UUID, chan
             raise Invalid("must be true or false", field="active")
         item.active = changes["active"]
     if _item_taken(session, item.district_code, item.name, item.unit, item.id):
-        raise Conflict("an item with this name and unit exists already", field="name")
+        raise Conflict("an item with this name and unit exists already", field="name", reason="item_exists")
     session.flush()
     return item
 

@@ -139,7 +139,7 @@ def record_donation(session: Session, principal: Principal, supermarket_id: uuid
     returns the first (False: not created anew), a key reused for a different gift is 409."""
     supermarket = get_supermarket(session, principal, supermarket_id, desk=True)
     if not supermarket.active:
-        raise Conflict("this supermarket is closed", field="supermarket_id")
+        raise Conflict("this supermarket is closed", field="supermarket_id", reason="closed")
     if kind not in ("goods", "money"):
         raise Invalid("kind must be goods or money", field="kind")
     fields: dict[str, Any] = {"kind": kind,
@@ -147,7 +147,7 @@ def record_donation(session: Session, principal: Principal, supermarket_id: uuid
                               or ANONYMOUS_DONOR}
     if kind == "goods":
         if item_id is None:
-            raise Invalid("item_id is required", field="item_id")
+            raise Invalid("item_id is required", field="item_id", reason="required")
         item = get_item(session, supermarket.district_code, item_id)
         if not item.active:
             raise Invalid("this item is no longer given out", field="item_id")
@@ -187,7 +187,8 @@ def record_donation(session: Session, principal: Principal, supermarket_id: uuid
 
 def _replayed(earlier: Donation, supermarket: Supermarket, fields: dict[str, Any]) -> tuple[Donation, bool]:
     if not _same_donation(earlier, supermarket, fields):
-        raise Conflict("this idempotency key was used for another donation", field="idempotency_key")
+        raise Conflict("this idempotency key was used for another donation", field="idempotency_key",
+                       reason="key_reused")
     return earlier, False
 
 
@@ -220,7 +221,7 @@ def record_purchase(session: Session, principal: Principal, supermarket_id: uuid
 
 def _count_lines(lines: Any) -> dict[uuid.UUID, int]:
     if not isinstance(lines, list | tuple) or not lines:
-        raise Invalid("count at least one item", field="lines")
+        raise Invalid("count at least one item", field="lines", reason="none_counted")
     if len(lines) > MAX_LINES:
         raise Invalid(f"at most {MAX_LINES} items in one stock-take", field="lines")
     counted: dict[uuid.UUID, int] = {}

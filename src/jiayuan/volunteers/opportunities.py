@@ -168,13 +168,13 @@ def clean_text(value: Any, field: str, limit: int, *, required: bool = False) ->
 def check_times(starts_at: Any, ends_at: Any, max_length: timedelta = MAX_LENGTH) -> tuple[datetime, datetime]:
     for field, value in (("starts_at", starts_at), ("ends_at", ends_at)):
         if not isinstance(value, datetime):
-            raise Invalid("required: a date and time", field=field)
+            raise Invalid("required: a date and time", field=field, reason="no_time")
         if value.tzinfo is None:
             raise Invalid("give the time zone (e.g. +08:00)", field=field)
         if not FIRST_YEAR <= value.year <= LAST_YEAR:
             raise Invalid(f"a year from {FIRST_YEAR} to {LAST_YEAR}", field=field)
     if ends_at <= starts_at:
-        raise Invalid("must be after the start", field="ends_at")
+        raise Invalid("must be after the start", field="ends_at", reason="end_before_start")
     if ends_at - starts_at > max_length:
         raise Invalid(f"at most {max_length.days} days after the start", field="ends_at")
     return starts_at, ends_at
@@ -184,7 +184,7 @@ def check_slots(value: Any, field: str = "slots") -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise Invalid("required: a whole number, at least 1", field=field)
     if value < 1:
-        raise Invalid("at least 1", field=field)
+        raise Invalid("at least 1", field=field, reason="too_small")
     if value > MAX_SLOTS:
         raise Invalid(f"at most {MAX_SLOTS}", field=field)
     return value
@@ -234,7 +234,7 @@ def update_opportunity(session: Session, principal: Principal, opportunity_id: u
         raise Conflict("the opportunity was changed by someone else; reload it", field="version",
                        details={"version": opportunity.version})
     if opportunity.cancelled_at is not None:
-        raise Conflict("the opportunity is cancelled", field="cancelled_at")
+        raise Conflict("the opportunity is cancelled", field="cancelled_at", reason="cancelled")
     for key, limit in (("title", TITLE_MAX), ("description", DESCRIPTION_MAX), ("place", PLACE_MAX)):
         if key in data:
             setattr(opportunity, key, clean_text(data[key], key, limit, required=key == "title"))
@@ -281,13 +281,15 @@ def _acting_volunteer(session: Session, principal: Principal, volunteer_id: uuid
         return service.volunteer_of(session, principal)  # type: ignore[return-value]
     volunteer = service.get_volunteer(session, principal, volunteer_id)
     if volunteer.user_id != principal.user_id and not service.may_manage(principal, volunteer):
-        raise Forbidden("only the volunteer or staff of their unit may do this", field="volunteer_id")
+        raise Forbidden("only the volunteer or staff of their unit may do this", field="volunteer_id",
+                        reason="not_theirs")
     return volunteer
 
 
 def _may_act(session: Session, principal: Principal, volunteer: Volunteer) -> None:
     if volunteer.user_id != principal.user_id and not service.may_manage(principal, volunteer):
-        raise Forbidden("only the volunteer or staff of their unit may do this", field="signup_id")
+        raise Forbidden("only the volunteer or staff of their unit may do this", field="signup_id",
+                        reason="not_theirs")
 
 
 def sign_up(session: Session, principal: Principal, opportunity_id: uuid.UUID,
@@ -298,20 +300,20 @@ def sign_up(session: Session, principal: Principal, opportunity_id: uuid.UUID,
         Opportunity.district_code == volunteer.district_code, Opportunity.id == opportunity_id)) if isinstance(
         opportunity_id, uuid.UUID) else None
     if opportunity is None or not same_branch(opportunity.unit_code, volunteer.unit_code):
-        raise NotFound("no such opportunity for this volunteer", field="opportunity_id")
+        raise NotFound("no such opportunity for this volunteer", field="opportunity_id", reason="not_open_to")
     if not volunteer.active:
-        raise Conflict("the volunteer's profile is inactive", field="volunteer_id")
+        raise Conflict("the volunteer's profile is inactive", field="volunteer_id", reason="inactive")
     opportunity = _lock(session, opportunity)
     moment = _now(now)
     if opportunity.cancelled_at is not None:
-        raise Conflict("the opportunity is cancelled", field="opportunity_id")
+        raise Conflict("the opportunity is cancelled", field="opportunity_id", reason="cancelled")
     if opportunity.ends_at <= moment:
-        raise Conflict("the opportunity is over", field="opportunity_id")
+        raise Conflict("the opportunity is over", field="opportunity_id", reason="over")
     signup = session.scalar(select(Signup).where(Signup.district_code == opportunity.district_code,
                                                  Signup.opportunity_id == opportunity.id,
                                                  Signup.volunteer_id == volunteer.id))
     if signup is not None and signup.status != "cancelled":
-        raise Conflict("already signed up", field="opportunity_id",
+        raise Conflict("already signed up", field="opportunity_id", reason="already",
                        details={"signup_id": str(signup.id), "status": signup.status})
     status = "signed_up" if _taken(session, opportunity) < opportunity.slots else "waitlisted"
     if signup is None:
@@ -382,12 +384,12 @@ def check_in(session: Session, principal: Principal, signup_id: uuid.UUID, *, no
         raise Conflict(f"cannot check in a sign-up that is {signup.status}", field="status",
                        details={"status": signup.status})
     if opportunity.cancelled_at is not None:
-        raise Conflict("the opportunity is cancelled", field="opportunity_id")
+        raise Conflict("the opportunity is cancelled", field="opportunity_id", reason="cancelled")
     if moment < opportunity.starts_at - CHECKIN_OPENS:
-        raise Conflict("check-in opens 30 minutes before the start", field="checked_in_at",
+        raise Conflict("check-in opens 30 minutes before the start", field="checked_in_at", reason="too_early",
                        details={"opens_at": (opportunity.starts_at - CHECKIN_OPENS).isoformat()})
     if moment > opportunity.ends_at:
-        raise Conflict("the opportunity is over", field="checked_in_at")
+        raise Conflict("the opportunity is over", field="checked_in_at", reason="over")
     signup.status, signup.checked_in_at = "checked_in", moment
     session.flush()
     return signup

@@ -83,7 +83,7 @@ def volunteer_of(session: Session, principal: Principal, *, required: bool = Tru
     `required` is false."""
     found = session.scalar(select(Volunteer).where(Volunteer.user_id == principal.user_id))
     if found is None and required:
-        raise NotFound("your account has no volunteer profile", field="volunteer")
+        raise NotFound("your account has no volunteer profile", field="volunteer", reason="no_profile")
     return found
 
 
@@ -181,7 +181,7 @@ def create_volunteer(session: Session, principal: Principal, data: dict[str, Any
     existing = session.scalar(select(Volunteer.id).where(Volunteer.district_code == person.district_code,
                                                          Volunteer.person_id == person.id))
     if existing is not None:
-        raise Conflict("this person already has a volunteer profile", field="person_id",
+        raise Conflict("this person already has a volunteer profile", field="person_id", reason="has_profile",
                        details={"volunteer_id": str(existing)})
     volunteer = Volunteer(district_code=person.district_code, person_id=person.id, unit_code=unit,
                           team_code=check_team(session, data.get("team_code")), skills=_skills(data.get("skills")),
@@ -231,9 +231,9 @@ def create_account(session: Session, principal: Principal, volunteer_id: uuid.UU
     if volunteer.user_id is not None:
         raise Conflict("this volunteer already has an account", field="username")
     if not isinstance(username, str):
-        raise Invalid("required", field="username")
+        raise Invalid(field="username", reason="required")
     if not isinstance(password, str):
-        raise Invalid("required", field="password")
+        raise Invalid(field="password", reason="required")
     if full_name is None:
         full_name = people.get_person(session, principal, volunteer.person_id).name
     user = accounts.create_user(session, username=username, full_name=full_name, role=Role.volunteer.value,
@@ -358,7 +358,7 @@ def debit_hours(session: Session, volunteer_id: uuid.UUID, district: str, minute
     balance = balance_minutes(session, district, volunteer_id)
     if minutes > balance:
         raise Conflict(f"the balance is {balance} minutes; {minutes} would make it negative", field="minutes",
-                       details={"balance_minutes": balance, "minutes": minutes})
+                       reason="over_balance", details={"balance_minutes": balance, "minutes": minutes})
     entry = HoursEntry(district_code=district, volunteer_id=volunteer_id, at=utcnow(), minutes=-minutes, kind=kind,
                        source_type=source_type, source_id=source_id, note=note, entered_by=_actor_id(actor))
     _add_entry(session, entry)
@@ -417,9 +417,10 @@ def adjust_hours(session: Session, principal: Principal, volunteer_id: uuid.UUID
     if not may_manage(principal, volunteer):
         raise Forbidden("only staff of the unit the volunteer serves may adjust hours", field="role")
     if not isinstance(note, str) or len(note.strip()) < 2:
-        raise Invalid("say why the hours are adjusted", field="note")
+        raise Invalid("say why the hours are adjusted", field="note", reason="no_note")
     if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes == 0:
-        raise Invalid("a whole number of minutes, not 0 (negative to take hours off)", field="minutes")
+        raise Invalid("a whole number of minutes, not 0 (negative to take hours off)", field="minutes",
+                      reason="zero_minutes")
     fn = credit_hours if minutes > 0 else debit_hours
     entry = fn(session, volunteer.id, volunteer.district_code, abs(minutes), "adjustment", None, None, note=note,
                actor=principal)
