@@ -25,6 +25,8 @@ from jiayuan.activities.models import ACTIVITY_KINDS, Activity, Registration, Se
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kit.scope import Scope
+from jiayuan.kit.text import clean_text
+from jiayuan.kit.waitlist import Waitlist
 from jiayuan.notify.service import queue_message
 from jiayuan.registry import organizations, people
 from jiayuan.units import service as units
@@ -189,10 +191,6 @@ def my_registrations(session: Session, principal: Principal, *, limit: int = 100
 # --- Keeping activities --------------------------------------------------------------------------
 
 
-def clean_text(value: Any, field: str, limit: int, *, required: bool = False) -> str | None:
-    return opps.clean_text(value, field, limit, required=required)
-
-
 def _times(starts_at: Any, ends_at: Any) -> tuple[datetime, datetime]:
     return opps.check_times(starts_at, ends_at, MAX_LENGTH)
 
@@ -288,12 +286,15 @@ def create_activity(session: Session, principal: Principal, data: dict[str, Any]
     return activity
 
 
+# The places of an activity held by its registrations, with the waitlist (kit/waitlist.py: row lock, count,
+# promote); no capacity is no limit.
+PLACES: Waitlist[Activity, Registration] = Waitlist(
+    parent=Activity, child=Registration, parent_key="activity_id", queued_at="registered_at", holds=HOLDS_PLACE,
+    seated="registered", capacity=lambda a: a.capacity)
+
+
 def _lock(session: Session, activity: Activity) -> Activity:
-    locked = session.scalar(select(Activity).where(Activity.district_code == activity.district_code,
-                                                   Activity.id == activity.id)
-                            .with_for_update().execution_options(populate_existing=True))
-    assert locked is not None
-    return locked
+    return PLACES.lock(session, activity)
 
 
 def update_activity(session: Session, principal: Principal, activity_id: uuid.UUID,
@@ -352,16 +353,6 @@ def cancel_activity(session: Session, principal: Principal, activity_id: uuid.UU
 # --- Registration --------------------------------------------------------------------------------
 
 
-def _place_taken(session: Session, activity: Activity) -> int:
-    return session.scalar(select(func.count()).select_from(Registration).where(
-        Registration.district_code == activity.district_code, Registration.activity_id == activity.id,
-        Registration.status.in_(HOLDS_PLACE))) or 0
-
-
-def _has_room(session: Session, activity: Activity) -> bool:
-    return activity.capacity is None or _place_taken(session, activity) < activity.capacity
-
-
 def register(session: Session, principal: Principal, activity_id: uuid.UUID, person_id: uuid.UUID | None = None,
              *, now: datetime | None = None) -> Registration:
     """Register the caller (their own account), or — staff — a registry person in their scope. A place while
@@ -396,7 +387,7 @@ def register(session: Session, principal: Principal, activity_id: uuid.UUID, per
     if reg is not None and reg.status != "cancelled":
         raise Conflict("already registered", field="activity_id", reason="already",
                        details={"registration_id": str(reg.id), "status": reg.status})
-    status = "registered" if _has_room(session, activity) else "waitlisted"
+    status = PLACES.place(session, activity)
     if reg is None:
         reg = Registration(district_code=activity.district_code, activity_id=activity.id, **who)
         session.add(reg)
@@ -447,23 +438,14 @@ def cancel_registration(session: Session, principal: Principal, registration_id:
 def _fill_from_waitlist(session: Session, activity: Activity) -> list[Registration]:
     if activity.cancelled_at is not None or activity.ends_at <= utcnow():
         return []
-    stmt = select(Registration).where(
-        Registration.district_code == activity.district_code, Registration.activity_id == activity.id,
-        Registration.status == "waitlisted").order_by(Registration.registered_at, Registration.id)
-    if activity.capacity is not None:
-        free = activity.capacity - _place_taken(session, activity)
-        if free <= 0:
-            return []
-        stmt = stmt.limit(free)
-    promoted = list(session.scalars(stmt))
-    for reg in promoted:
-        reg.status = "registered"
+
+    def tell(reg: Registration) -> None:
         if reg.user_id is not None:
             queue_message(session, district_code=activity.district_code, channel="inapp", recipient=str(reg.user_id),
                           user_id=reg.user_id, body=PROMOTED_TEXT.format(title=activity.title),
                           ref=f"activity:{activity.id}")
-    session.flush()
-    return promoted
+
+    return PLACES.promote(session, activity, tell)
 
 
 # --- Check-in and attendance ---------------------------------------------------------------------
@@ -501,7 +483,7 @@ def check_in_by_token(session: Session, principal: Principal, token: str, *, now
     if reg is None or reg.status == "cancelled":
         if not activity.public:
             raise Conflict("you are not on the list of this activity", field="token", reason="not_listed")
-        if not _has_room(session, activity):
+        if not PLACES.has_room(session, activity):
             raise Conflict("the activity is full", field="capacity", reason="full")
         if reg is None:
             reg = Registration(district_code=activity.district_code, activity_id=activity.id,

@@ -26,6 +26,7 @@ from jiayuan.charity import points, redeem, reports, service, stock
 from jiayuan.charity.models import Supermarket
 from jiayuan.deps import CurrentPrincipal, DbSession, verify_csrf
 from jiayuan.kit import i18n
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound
 from jiayuan.kit.excel import XLSX_TYPE
 from jiayuan.page_kit import (
@@ -179,7 +180,7 @@ def _counter(request: Request, session: Session, principal: Principal, supermark
              q: str = "", results: list[Any] | None = None, household_id: uuid.UUID | None = None,
              picked: dict[uuid.UUID, int] | None = None, errors: dict[str, str] | None = None,
              status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    today = service.local_today()
+    today = local_today()
     district = supermarket.district_code
     found = None
     if results is not None:
@@ -399,7 +400,7 @@ def _points(request: Request, session: Session, principal: Principal, supermarke
     return render(request, "charity/points.html", {
         **base(request, principal, supermarket, "points"), "runs": points.list_runs(session, principal,
                                                                                   supermarket.id),
-        "this_month": service.month_start(service.local_today()), "rules": service.list_rules(session, principal),
+        "this_month": service.month_start(local_today()), "rules": service.list_rules(session, principal),
         "volunteers": serving, "rate": points.get_settings().points_per_hour, "errors": errors or {},
         "form_key": uuid.uuid4().hex}, status_code=status_code)
 
@@ -450,7 +451,7 @@ def convert(request: Request, sid: str, principal: CurrentPrincipal, session: Db
 
 
 def _period(start: str, end: str) -> tuple[date, date]:
-    today = service.local_today()
+    today = local_today()
     first = service.month_start(today)
     return query_date(start, first), query_date(end, today)
 
@@ -465,9 +466,9 @@ def report_page(request: Request, sid: str, principal: CurrentPrincipal, session
         report = reports.reconcile(session, principal, supermarket.id, begin, finish)
     except Invalid as exc:
         errors["end"] = message(request, exc)
-        begin = finish = service.local_today()
+        begin = finish = local_today()
         report = reports.reconcile(session, principal, supermarket.id, begin, finish)
-    last = service.month_start(service.local_today()) - timedelta(days=1)
+    last = service.month_start(local_today()) - timedelta(days=1)
     return render(request, "charity/report.html", {
         **base(request, principal, supermarket, "report"), "r": report, "errors": errors,
         "query": urlencode({"start": begin.isoformat(), "end": finish.isoformat()}),
@@ -555,7 +556,7 @@ def _mine(request: Request, session: Session, principal: Principal, card: str, *
           status_code: int = 200) -> Response:
     account = household = None
     lots: list[points.Lot] = []
-    today = service.local_today()
+    today = local_today()
     history, recent = [], []
     if card and error is None:
         account = points.account_by_card(session, card)

@@ -25,18 +25,18 @@ from jiayuan.charity.models import Account, EntitlementRule, IssueRun, PointsEnt
 from jiayuan.charity.service import (
     MANAGERS,
     check_day,
-    clean_text,
     get_supermarket,
-    local_today,
     month_end,
     month_start,
     supermarket_of_community,
     whole,
 )
 from jiayuan.config import get_settings
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.crypto import blind_index
 from jiayuan.kit.db import utcnow, uuid7
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from jiayuan.kit.text import clean_text
 from jiayuan.registry import households as registry_households
 from jiayuan.registry.households import HouseholdCard
 from jiayuan.volunteers import service as volunteers
@@ -385,7 +385,7 @@ def convert_hours(session: Session, principal: Principal, volunteer_id: uuid.UUI
     rate = get_settings().points_per_hour
     if rate <= 0:
         raise Conflict("converting hours into points is switched off", field="hours")
-    key = clean_text(idempotency_key, "idempotency_key", 120, required=False)
+    key = clean_text(idempotency_key, "idempotency_key", 120, nfkc=True)
     lot_id = uuid.uuid5(_CONVERSION_KEYS, f"{district}:{key}") if key else uuid7()
     if key and (earlier := session.get(PointsEntry, (district, lot_id))) is not None:
         return earlier, False

@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.service import Principal
 from jiayuan.charity import points as points_
 from jiayuan.charity.models import Account, Item, PointsEntry, Redemption, RedemptionLine, Supermarket
-from jiayuan.charity.service import MAX_QUANTITY, clean_text, get_supermarket, local_today, whole
+from jiayuan.charity.service import MAX_QUANTITY, get_supermarket, whole
+from jiayuan.kit.clock import local_today
 from jiayuan.charity.stock import add_entry, lock_stock, on_hand
 from jiayuan.kit.db import utcnow
+from jiayuan.kit.text import clean_text
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
 from jiayuan.registry import households as registry_households
 from jiayuan.registry.households import HouseholdCard
@@ -82,7 +84,7 @@ def redeem(session: Session, principal: Principal, supermarket_id: uuid.UUID, ho
         raise Conflict("this supermarket is closed", field="supermarket_id", reason="closed")
     wanted = _wanted(lines)
     items = _items(session, supermarket.district_code, wanted)
-    key = clean_text(idempotency_key, "idempotency_key", 120, required=False)
+    key = clean_text(idempotency_key, "idempotency_key", 120, nfkc=True)
     card = _household(session, supermarket, household_id)
     now = now or utcnow()
     today = local_today(now)

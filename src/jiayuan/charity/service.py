@@ -5,7 +5,6 @@ redeem.py; the reconciliation in reports.py."""
 
 from __future__ import annotations
 
-import unicodedata
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -18,8 +17,8 @@ from jiayuan.accounts import service as accounts
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.charity.models import EntitlementRule, Item, Supermarket
-from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from jiayuan.kit.text import clean_text
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.registry.models import TAGS
 from jiayuan.units import service as units
@@ -38,10 +37,6 @@ FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 
 
 # --- Days: "a day" is a local calendar day (Asia/Shanghai); the database keeps UTC --------------------------
-
-
-def local_today(now: datetime | None = None) -> date:
-    return (now or utcnow()).astimezone(TIMEZONE).date()
 
 
 def day_start(day: date) -> datetime:
@@ -65,19 +60,6 @@ def month_end(month: date, valid_months: int = 1) -> date:
 
 
 # --- Checks of input shared by the modules --------------------------------------------------------------------
-
-
-def clean_text(value: Any, field: str, limit: int, *, required: bool = True) -> str | None:
-    text = unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else ""
-    if "\x00" in text:
-        raise Invalid("contains a NUL character", field=field)
-    if not text:
-        if required:
-            raise Invalid(f"{field} is required", field=field)
-        return None
-    if len(text) > limit:
-        raise Invalid(f"at most {limit} characters", field=field)
-    return text
 
 
 def check_day(value: Any, field: str) -> date:
@@ -147,8 +129,9 @@ def create_supermarket(session: Session, principal: Principal, *, unit_code: Any
         raise Invalid("this community is outside your scope", field="unit_code", reason="outside_scope")
     if not units.unit_exists(session, code):
         raise Invalid("no such community", field="unit_code")
-    row = Supermarket(district_code=code[:6], unit_code=code, name=clean_text(name, "name", 100),
-                      address=clean_text(address, "address", 200, required=False), active=True)
+    row = Supermarket(district_code=code[:6], unit_code=code,
+                      name=clean_text(name, "name", 100, nfkc=True, required=True),
+                      address=clean_text(address, "address", 200, nfkc=True), active=True)
     if supermarket_of_community(session, code[:6], code) is not None:
         raise Conflict("this community has a charity supermarket already", field="unit_code",
                        reason="supermarket_exists")
@@ -166,9 +149,9 @@ def update_supermarket(session: Session, principal: Principal, supermarket_id: u
                        changes: dict[str, Any]) -> Supermarket:
     supermarket = get_supermarket(session, principal, supermarket_id)
     if "name" in changes:
-        supermarket.name = clean_text(changes["name"], "name", 100)
+        supermarket.name = clean_text(changes["name"], "name", 100, nfkc=True, required=True)
     if "address" in changes:
-        supermarket.address = clean_text(changes["address"], "address", 200, required=False)
+        supermarket.address = clean_text(changes["address"], "address", 200, nfkc=True)
     if "active" in changes:
         if not isinstance(changes["active"], bool):
             raise Invalid("must be true or false", field="active")
@@ -207,9 +190,10 @@ def create_item(session: Session, principal: Principal, *, name: Any, unit: Any,
     """A new kind of goods for the district's supermarkets (staff add one when a donation of it arrives)."""
     require_role(principal, MANAGERS)
     district = principal.district_code
-    item = Item(district_code=district, name=clean_text(name, "name", 100), unit=clean_text(unit, "unit", 10),
+    item = Item(district_code=district, name=clean_text(name, "name", 100, nfkc=True, required=True),
+                unit=clean_text(unit, "unit", 10, nfkc=True, required=True),
                 points=whole(points, "points", high=MAX_POINTS),
-                category=clean_text(category, "category", 40, required=False), active=True)
+                category=clean_text(category, "category", 40, nfkc=True), active=True)
     if _item_taken(session, district, item.name, item.unit, None):
         raise Conflict("an item with this name and unit exists already", field="name", reason="item_exists")
     try:
@@ -227,13 +211,13 @@ def update_item(session: Session, principal: Principal, item_id: uuid.UUID, chan
     if item is None:
         raise NotFound("no such item", field="item_id")
     if "name" in changes:
-        item.name = clean_text(changes["name"], "name", 100)
+        item.name = clean_text(changes["name"], "name", 100, nfkc=True, required=True)
     if "unit" in changes:
-        item.unit = clean_text(changes["unit"], "unit", 10)
+        item.unit = clean_text(changes["unit"], "unit", 10, nfkc=True, required=True)
     if "points" in changes:
         item.points = whole(changes["points"], "points", high=MAX_POINTS)
     if "category" in changes:
-        item.category = clean_text(changes["category"], "category", 40, required=False)
+        item.category = clean_text(changes["category"], "category", 40, nfkc=True)
     if "active" in changes:
         if not isinstance(changes["active"], bool):
             raise Invalid("must be true or false", field="active")

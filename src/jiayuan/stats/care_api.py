@@ -16,7 +16,7 @@ from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.activities.models import ACTIVITY_KINDS
 from jiayuan.care.models import CARE_CENTRE_KINDS, CARE_LEVELS, VISIT_KINDS
-from jiayuan.cases.calendar import local_today
+from jiayuan.kit.clock import local_today
 from jiayuan.cases.metrics_api import presets
 from jiayuan.deps import ReadSession, require_role
 from jiayuan.kit.errors import Invalid

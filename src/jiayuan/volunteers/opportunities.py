@@ -22,6 +22,9 @@ from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from jiayuan.kit.scope import under
+from jiayuan.kit.text import clean_text
+from jiayuan.kit.waitlist import Waitlist
 from jiayuan.notify.service import queue_message
 from jiayuan.volunteers import service
 from jiayuan.volunteers.models import HoursEntry, Opportunity, Signup, Volunteer
@@ -150,21 +153,6 @@ def get_signup(session: Session, principal: Principal, signup_id: uuid.UUID
 # --- Keeping opportunities -----------------------------------------------------------------------
 
 
-def clean_text(value: Any, field: str, limit: int, *, required: bool = False) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise Invalid("required", field=field)
-        return None
-    if not isinstance(value, str):
-        raise Invalid("must be text", field=field)
-    value = value.strip()
-    if len(value) > limit:
-        raise Invalid(f"at most {limit} characters", field=field)
-    if "\x00" in value:  # PostgreSQL refuses NUL in text; refuse it the same on both engines
-        raise Invalid("contains a NUL character", field=field)
-    return value
-
-
 def check_times(starts_at: Any, ends_at: Any, max_length: timedelta = MAX_LENGTH) -> tuple[datetime, datetime]:
     for field, value in (("starts_at", starts_at), ("ends_at", ends_at)):
         if not isinstance(value, datetime):
@@ -209,13 +197,15 @@ def create_opportunity(session: Session, principal: Principal, data: dict[str, A
     return opportunity
 
 
+# The slots of an opportunity held by its sign-ups, with the waitlist (kit/waitlist.py: row lock, count, promote).
+SLOTS: Waitlist[Opportunity, Signup] = Waitlist(
+    parent=Opportunity, child=Signup, parent_key="opportunity_id", queued_at="signed_up_at", holds=HOLDS_SLOT,
+    seated="signed_up", capacity=lambda o: o.slots)
+
+
 def _lock(session: Session, opportunity: Opportunity) -> Opportunity:
     """The opportunity's row, locked for the rest of the transaction and read afresh."""
-    locked = session.scalar(select(Opportunity).where(Opportunity.district_code == opportunity.district_code,
-                                                      Opportunity.id == opportunity.id)
-                            .with_for_update().execution_options(populate_existing=True))
-    assert locked is not None
-    return locked
+    return SLOTS.lock(session, opportunity)
 
 
 def _manage(principal: Principal, opportunity: Opportunity) -> None:
@@ -265,12 +255,6 @@ def cancel_opportunity(session: Session, principal: Principal, opportunity_id: u
 # --- Sign-up, cancellation, waitlist -------------------------------------------------------------
 
 
-def _taken(session: Session, opportunity: Opportunity) -> int:
-    return session.scalar(select(func.count()).select_from(Signup).where(
-        Signup.district_code == opportunity.district_code, Signup.opportunity_id == opportunity.id,
-        Signup.status.in_(HOLDS_SLOT))) or 0
-
-
 def same_branch(a: str, b: str) -> bool:
     return a.startswith(b) or b.startswith(a)
 
@@ -315,7 +299,7 @@ def sign_up(session: Session, principal: Principal, opportunity_id: uuid.UUID,
     if signup is not None and signup.status != "cancelled":
         raise Conflict("already signed up", field="opportunity_id", reason="already",
                        details={"signup_id": str(signup.id), "status": signup.status})
-    status = "signed_up" if _taken(session, opportunity) < opportunity.slots else "waitlisted"
+    status = SLOTS.place(session, opportunity)
     if signup is None:
         signup = Signup(district_code=opportunity.district_code, opportunity_id=opportunity.id,
                         volunteer_id=volunteer.id)
@@ -350,21 +334,15 @@ def _fill_from_waitlist(session: Session, opportunity: Opportunity) -> list[Sign
     """Move the first of the waitlist into each free slot (the opportunity's row is locked by the caller)."""
     if opportunity.cancelled_at is not None or opportunity.ends_at <= utcnow():
         return []
-    free = opportunity.slots - _taken(session, opportunity)
-    if free <= 0:
-        return []
-    promoted = list(session.scalars(select(Signup).where(
-        Signup.district_code == opportunity.district_code, Signup.opportunity_id == opportunity.id,
-        Signup.status == "waitlisted").order_by(Signup.signed_up_at, Signup.id).limit(free)))
-    for signup in promoted:
-        signup.status = "signed_up"
+
+    def tell(signup: Signup) -> None:
         volunteer = session.get(Volunteer, (signup.district_code, signup.volunteer_id))
         if volunteer is not None and volunteer.user_id is not None:
             queue_message(session, district_code=opportunity.district_code, channel="inapp",
                           recipient=str(volunteer.user_id), user_id=volunteer.user_id,
                           body=PROMOTED_TEXT.format(title=opportunity.title), ref=f"opportunity:{opportunity.id}"[:60])
-    session.flush()
-    return promoted
+
+    return SLOTS.promote(session, opportunity, tell)
 
 
 # --- Check-in and check-out ----------------------------------------------------------------------
@@ -457,6 +435,6 @@ def open_to(session: Session, volunteer: Volunteer, *, now: datetime | None = No
     above = [c for c in (code[:6], code[:9], code[:12]) if len(c) < len(code)]
     stmt = select(Opportunity).where(
         Opportunity.district_code == volunteer.district_code,
-        or_(and_(Opportunity.unit_code >= code, Opportunity.unit_code < code + ":"), Opportunity.unit_code.in_(above)),
+        or_(under(Opportunity.unit_code, code), Opportunity.unit_code.in_(above)),
         Opportunity.cancelled_at.is_(None), Opportunity.ends_at > _now(now), Opportunity.id.not_in(joined))
     return list(session.scalars(stmt.order_by(Opportunity.starts_at, Opportunity.id).limit(limit)))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
@@ -42,10 +42,6 @@ NOTE_MAX = 200
 CERTIFICATE_PREFIX = "ZY"
 CERTIFICATE_SEQUENCE_DIGITS = 6
 HONOUR_TEXT = "【家园】恭喜您累计志愿服务满 {hours} 小时，获颁荣誉证书（编号 {number}），可在“我的志愿服务”中查看和打印。"
-
-
-def local_today() -> date:
-    return datetime.now(TIMEZONE).date()
 
 
 # --- Reading and scope ---------------------------------------------------------------------------
