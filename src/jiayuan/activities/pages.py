@@ -15,9 +15,8 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.activities import service
+from jiayuan.activities import policy, service
 from jiayuan.activities.models import ACTIVITY_KINDS, Activity, Series
 from jiayuan.deps import CurrentPrincipal, DbSession, OptionalPrincipal, require_role
 from jiayuan.kit import i18n
@@ -48,8 +47,7 @@ from jiayuan.volunteers.teams import list_teams, team_name
 from jiayuan.web import gettext_for, render, request_locale
 
 router = APIRouter(include_in_schema=False)
-Organizer = Annotated[Principal, Depends(require_role(Role.community_staff, Role.street_staff,
-                                                      Role.district_admin))]
+Organizer = Annotated[Principal, Depends(require_role(*policy.ORGANIZERS))]
 
 
 def labels(_: Any) -> dict[str, dict[str, str]]:
@@ -131,7 +129,7 @@ def public_list(request: Request, session: DbSession, principal: OptionalPrincip
         **context(request), "found": found, "counts": service.counts_of(session, found), "past": past,
         "kind": kind, "kinds": ACTIVITY_KINDS, "mine": mine, "places": unit_names(session, {a.unit_code for a in found}),
         "series": service.list_series(session, limit=20),
-        "organizer": principal is not None and principal.role in service.ORGANIZERS})
+        "organizer": policy.may_organize(principal)})
 
 
 @router.get("/activities/checkin/{token}", name="activity_checkin_page")
@@ -160,11 +158,11 @@ def manage(request: Request, principal: Organizer, session: DbSession, past: boo
     found = service.staff_activities(session, principal, upcoming=not past, limit=300)
     return render(request, "activities/manage.html", {
         **context(request), "found": found, "counts": service.counts_of(session, found), "past": past,
-        "organizes": {a.id for a in found if service.is_organizer(principal, a)}})
+        "organizes": {a.id for a in found if policy.is_organizer(principal, a)}})
 
 
 def _series_choices(session: Session, principal: Principal) -> list[Any]:
-    return list(session.scalars(select(Series).where(service.staff_series(principal)).order_by(Series.name)))
+    return list(session.scalars(select(Series).where(policy.staff_series(principal)).order_by(Series.name)))
 
 
 def _form_context(request: Request, session: Session, principal: Principal, form: dict[str, Any],
@@ -210,7 +208,7 @@ def series_list(request: Request, session: DbSession, principal: OptionalPrincip
     found = service.list_series(session)
     return render(request, "activities/series_list.html", {
         **context(request), "found": found, "figures": {s.id: service.series_figures(session, s) for s in found},
-        "organizer": principal is not None and principal.role in service.ORGANIZERS,
+        "organizer": policy.may_organize(principal),
         "unit_code": principal.scope_code if principal else ""})
 
 
@@ -281,7 +279,7 @@ def activity_page(request: Request, activity_id: str, session: DbSession, princi
         **context(request), "a": activity, "c": service.counts_of(session, [activity])[activity.id],
         "mine": mine if mine and mine.status != "cancelled" else None, "series": series,
         "place_name": unit_names(session, {activity.unit_code})[activity.unit_code],
-        "organizer": service.is_organizer(principal, activity), "now": utcnow()})
+        "organizer": policy.is_organizer(principal, activity), "now": utcnow()})
 
 
 @router.post("/activities/{activity_id}/register")

@@ -15,15 +15,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
+from jiayuan.activities import policy
 from jiayuan.activities.models import ACTIVITY_KINDS, Activity, Registration, Series
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from jiayuan.kit.figures import Figure, Within
 from jiayuan.kit.scope import Scope
 from jiayuan.kit.text import clean_text
 from jiayuan.kit.waitlist import Waitlist
@@ -34,7 +36,6 @@ from jiayuan.volunteers import opportunities as opps
 from jiayuan.volunteers import service as volunteers
 from jiayuan.volunteers.models import HoursEntry
 
-ORGANIZERS = frozenset({Role.community_staff, Role.street_staff, Role.district_admin})
 HOLDS_PLACE = ("registered", "attended")
 CHECKIN_OPENS = timedelta(minutes=30)
 TITLE_MAX = 120
@@ -56,21 +57,6 @@ def _now(now: datetime | None) -> datetime:
 # --- Reading -------------------------------------------------------------------------------------
 
 
-def staff_visible(principal: Principal) -> Any:
-    """Activities staff see: of a unit in their scope, or above it (the street's festival, to a community)."""
-    if principal.role not in ORGANIZERS and principal.role != Role.grid_worker:
-        return false()
-    clauses = [principal.scope.where(Activity)]
-    above = {a for p in principal.scope.prefixes if p for a in units.ancestors_of(p)}
-    if above:
-        clauses.append(and_(Activity.district_code.in_({c[:6] for c in above}), Activity.unit_code.in_(above)))
-    return or_(*clauses)
-
-
-def is_organizer(principal: Principal | None, activity: Activity) -> bool:
-    return principal is not None and principal.role in ORGANIZERS and principal.scope.covers(activity.unit_code)
-
-
 def get_activity(session: Session, principal: Principal | None, activity_id: uuid.UUID) -> Activity:
     """A public activity for anyone; another only for staff who see it or someone registered for it."""
     if not isinstance(activity_id, uuid.UUID):
@@ -81,7 +67,7 @@ def get_activity(session: Session, principal: Principal | None, activity_id: uui
     if activity.public:
         return activity
     if principal is not None:
-        if session.scalar(select(Activity.id).where(Activity.id == activity.id, staff_visible(principal))):
+        if session.scalar(select(Activity.id).where(Activity.id == activity.id, policy.staff_visible(principal))):
             return activity
         if _own_registration(session, principal, activity) is not None:
             return activity
@@ -91,9 +77,9 @@ def get_activity(session: Session, principal: Principal | None, activity_id: uui
 def get_managed(session: Session, principal: Principal, activity_id: uuid.UUID) -> Activity:
     """An activity the caller organizes: staff whose scope covers its unit."""
     activity = get_activity(session, principal, activity_id)
-    if not is_organizer(principal, activity):
-        if principal.role in ORGANIZERS and session.scalar(select(Activity.id).where(
-                Activity.id == activity.id, staff_visible(principal))):
+    if not policy.is_organizer(principal, activity):
+        if policy.may_organize(principal) and session.scalar(select(Activity.id).where(
+                Activity.id == activity.id, policy.staff_visible(principal))):
             raise Forbidden("only staff of the unit holding the activity may do this", field="role")
         raise NotFound("no such activity", field="activity_id")
     return activity
@@ -122,9 +108,8 @@ def public_activities(session: Session, *, district: str | None = None, unit: st
 def staff_activities(session: Session, principal: Principal, *, upcoming: bool | None = None,
                      series_id: uuid.UUID | None = None, limit: int = 200, offset: int = 0,
                      now: datetime | None = None) -> list[Activity]:
-    if principal.role not in ORGANIZERS and principal.role != Role.grid_worker:
-        raise Forbidden("only staff list every activity", field="role")
-    stmt = select(Activity).where(staff_visible(principal))
+    policy.require_staff(principal, "only staff list every activity")
+    stmt = select(Activity).where(policy.staff_visible(principal))
     if series_id:
         stmt = stmt.where(Activity.series_id == series_id)
     if upcoming is not None:
@@ -243,7 +228,7 @@ def _series_for(session: Session, principal: Principal, series_id: Any, district
     if not isinstance(series_id, uuid.UUID):
         raise Invalid("must be an id", field="series_id")
     series = session.scalar(select(Series).where(Series.district_code == district, Series.id == series_id,
-                                                 or_(staff_series(principal))))
+                                                 or_(policy.staff_series(principal))))
     if series is None:
         raise Invalid("no such series in your scope", field="series_id")
     return series.id
@@ -252,8 +237,7 @@ def _series_for(session: Session, principal: Principal, series_id: Any, district
 def create_activity(session: Session, principal: Principal, data: dict[str, Any]) -> Activity:
     """An activity of a unit in the caller's scope. A volunteer-run one gets an opportunity with
     `volunteer_slots` slots at the same time and place, which volunteers sign up to."""
-    if principal.role not in ORGANIZERS:
-        raise Forbidden("only community, street or district staff organize activities", field="role")
+    policy.require_organizer_role(principal)
     unit = _unit(session, principal, data.get("unit_code") or principal.scope_code)
     district = unit[:6]
     kind = check_kind(data.get("kind") or "other")
@@ -359,13 +343,12 @@ def register(session: Session, principal: Principal, activity_id: uuid.UUID, per
     there is room, else the end of the waitlist; a second registration is 409."""
     activity = get_activity(session, principal, activity_id)
     if person_id is None:
-        if not activity.public and not is_organizer(principal, activity):
+        if not activity.public and not policy.is_organizer(principal, activity):
             raise NotFound("no such activity", field="activity_id")
         who = {"user_id": principal.user_id, "name": principal.full_name[:NAME_MAX]}
         mine = Registration.user_id == principal.user_id
     else:
-        if principal.role not in ORGANIZERS and principal.role != Role.grid_worker:
-            raise Forbidden("only staff register someone else", field="person_id")
+        policy.require_staff(principal, "only staff register someone else", "person_id")
         if not isinstance(person_id, uuid.UUID):
             raise Invalid("must be an id", field="person_id")
         try:
@@ -407,7 +390,7 @@ def get_registration(session: Session, principal: Principal, registration_id: uu
         raise NotFound("no such registration", field="registration_id")
     activity = session.get(Activity, (reg.district_code, reg.activity_id))
     assert activity is not None
-    if reg.user_id == principal.user_id or is_organizer(principal, activity):
+    if reg.user_id == principal.user_id or policy.is_organizer(principal, activity):
         return reg, activity
     if reg.person_id is not None and principal.role == Role.grid_worker:
         try:
@@ -500,7 +483,7 @@ def tick(session: Session, principal: Principal, registration_id: uuid.UUID, att
          now: datetime | None = None) -> Registration:
     """Staff tick the list: attended, or (a mistake) back to registered. The waitlist cannot be ticked."""
     reg, activity = get_registration(session, principal, registration_id)
-    if not is_organizer(principal, activity):
+    if not policy.is_organizer(principal, activity):
         raise Forbidden("only the activity's staff tick the attendance list", field="role")
     if not isinstance(attended, bool):
         raise Invalid("must be true or false", field="attended")
@@ -574,19 +557,8 @@ def credited_for(session: Session, activity: Activity) -> list[HoursEntry]:
 # --- Series --------------------------------------------------------------------------------------
 
 
-def staff_series(principal: Principal) -> Any:
-    if principal.role not in ORGANIZERS and principal.role != Role.grid_worker:
-        return false()
-    clauses = [principal.scope.where(Series)]
-    above = {a for p in principal.scope.prefixes if p for a in units.ancestors_of(p)}
-    if above:
-        clauses.append(and_(Series.district_code.in_({c[:6] for c in above}), Series.unit_code.in_(above)))
-    return or_(*clauses)
-
-
 def create_series(session: Session, principal: Principal, data: dict[str, Any]) -> Series:
-    if principal.role not in ORGANIZERS:
-        raise Forbidden("only community, street or district staff organize activities", field="role")
+    policy.require_organizer_role(principal)
     unit = _unit(session, principal, data.get("unit_code") or principal.scope_code)
     name = clean_text(data.get("name"), "name", 120, required=True)
     starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
@@ -645,3 +617,27 @@ def series_figures(session: Session, series: Series, *, now: datetime | None = N
     attended = int(counted.get("attended", 0))
     return SeriesFigures(shows=n_shows, held=held, participants=attended,
                          registered=attended + int(counted.get("registered", 0)))
+
+
+# --- Figures for stats ---------------------------------------------------------------------------
+
+
+def figures(session: Session, within: Within, since: datetime, until: datetime) -> list[Figure]:
+    """Activities held (started in [since, until), not cancelled) and their participants (checked in), by unit
+    and kind. `within` selects the unit (kit/figures.py); the caller ends `until` at now, so that an activity
+    still to come is not counted as held."""
+    attended = or_(Registration.checked_in_at.is_not(None), Registration.status == "attended")
+    rows = session.execute(
+        select(Activity.unit_code, Activity.kind, func.count(Activity.id.distinct()),
+               func.count(Registration.id).filter(attended))
+        .outerjoin(Registration, and_(Registration.district_code == Activity.district_code,
+                                      Registration.activity_id == Activity.id))
+        .where(within(Activity.unit_code, Activity.district_code), Activity.cancelled_at.is_(None),
+               Activity.starts_at >= since, Activity.starts_at < until)
+        .group_by(Activity.unit_code, Activity.kind))
+    out: list[Figure] = []
+    for unit, kind, held, participants in rows:
+        out += [Figure(unit, "activities.held", held), Figure(unit, "activities.participants", participants),
+                Figure(unit, f"activities.kind.{kind}.held", held),
+                Figure(unit, f"activities.kind.{kind}.participants", participants)]
+    return out

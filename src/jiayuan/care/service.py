@@ -45,3 +45,8 @@ __all__ = [
     "list_visits", "log_visit", "open_count", "open_profile", "pair", "profile_of_person", "raise_alerts",
     "raise_alerts_in", "rehome", "update_centre", "update_profile",
 ]
+
+# The grouped figures stats reads (care/figures.py), appended last to merge beside the care work above.
+from jiayuan.care.figures import FIGURE_KINDS, unit_figures  # noqa: E402
+
+__all__ += ["FIGURE_KINDS", "unit_figures"]

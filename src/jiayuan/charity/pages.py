@@ -22,7 +22,7 @@ from starlette.datastructures import FormData
 
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.charity import points, redeem, reports, service, stock
+from jiayuan.charity import points, policy, redeem, reports, service, stock
 from jiayuan.charity.models import Supermarket
 from jiayuan.deps import CurrentPrincipal, DbSession, verify_csrf
 from jiayuan.kit import i18n
@@ -48,6 +48,7 @@ from jiayuan.page_kit import (
 from jiayuan.registry import households as registry_households
 from jiayuan.registry.models import TAGS
 from jiayuan.units import service as units
+from jiayuan.volunteers import policy as volunteer_policy
 from jiayuan.volunteers import service as volunteers
 from jiayuan.web import gettext_for, render, request_locale
 
@@ -120,8 +121,8 @@ def base(request: Request, principal: Principal, supermarket: Supermarket | None
     _ = gettext_for(request)
     locale = request_locale(request)
     return {"L": labels(_), "section": section, "supermarket": supermarket,
-            "is_manager": principal.role in service.MANAGERS,
-            "is_admin": principal.role in service.DISTRICT_EDITORS,
+            "is_manager": policy.is_manager(principal),
+            "is_admin": policy.is_district_editor(principal),
             "fmt_date": lambda v: i18n.fmt_date(v, locale), "flash": take_flash(request),
             "yuan": lambda fen: f"{fen / 100:,.2f}"}
 
@@ -142,7 +143,7 @@ def supermarkets_page(request: Request, principal: CurrentPrincipal, session: Db
                       status_code: int = 200) -> Response:
     if principal.role == Role.resident:
         return see_other("/charity/mine")
-    service.require_role(principal, service.DESK)
+    policy.require_role(principal, policy.DESK)
     found = service.list_supermarkets(session, principal)
     if len(found) == 1 and principal.role == Role.volunteer:
         return see_other(f"/charity/{found[0].id}/counter")
@@ -150,7 +151,7 @@ def supermarkets_page(request: Request, principal: CurrentPrincipal, session: Db
         if found else {}
     return render(request, "charity/supermarkets.html", {
         **base(request, principal, None, "list"), "supermarkets": found, "names": names,
-        "communities": _communities_without(session, principal, found) if principal.role in service.MANAGERS
+        "communities": _communities_without(session, principal, found) if policy.is_manager(principal)
         else [], "errors": errors or {}, "values": values or {}}, status_code=status_code)
 
 
@@ -391,7 +392,7 @@ def stocktake_post(request: Request, sid: str, principal: CurrentPrincipal, sess
 def _points(request: Request, session: Session, principal: Principal, supermarket: Supermarket, *,
             errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
     serving = []
-    if principal.role in volunteers.READERS:
+    if volunteer_policy.is_reader(principal):
         found, _total = volunteers.list_volunteers(session, principal, unit=supermarket.unit_code, limit=500)
         names = volunteers.names_of(session, found)
         serving = sorted(({"id": v.id, "name": names.get(v.id, ""),
@@ -494,7 +495,7 @@ def report_xlsx(request: Request, sid: str, principal: CurrentPrincipal, session
 def items_page(request: Request, principal: CurrentPrincipal, session: DbSession,
                errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
                status_code: int = 200) -> Response:
-    service.require_role(principal, service.DESK)
+    policy.require_role(principal, policy.DESK)
     rules = {r.tag: r for r in service.list_rules(session, principal)}
     return render(request, "charity/items.html", {
         **base(request, principal, None, "items"), "items": service.list_items(session, principal),

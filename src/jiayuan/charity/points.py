@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session, aliased
 
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.service import Principal
+from jiayuan.charity import policy
 from jiayuan.charity.models import Account, EntitlementRule, IssueRun, PointsEntry, Supermarket
 from jiayuan.charity.service import (
-    MANAGERS,
     check_day,
     get_supermarket,
     month_end,
@@ -380,7 +380,7 @@ def convert_hours(session: Session, principal: Principal, volunteer_id: uuid.UUI
     if supermarket is None or not supermarket.active:
         raise Conflict("the volunteer's community has no charity supermarket open", field="volunteer_id",
                        reason="no_supermarket")
-    if not own and not (principal.role in MANAGERS and principal.scope.covers(supermarket.unit_code)):
+    if not policy.may_convert_hours(principal, own=own, community=supermarket.unit_code):
         raise Forbidden("only staff of the household's community, or the volunteer, convert hours", field="role")
     rate = get_settings().points_per_hour
     if rate <= 0:

@@ -12,25 +12,32 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from jiayuan.accounts.roles import Role
+from jiayuan.accounts.roles import UNIT_STAFF
 from jiayuan.accounts.service import Principal
-from jiayuan.activities.models import ACTIVITY_KINDS
-from jiayuan.care.models import CARE_CENTRE_KINDS, CARE_LEVELS, VISIT_KINDS
-from jiayuan.kit.clock import local_today
 from jiayuan.cases.metrics_api import presets
 from jiayuan.deps import ReadSession, require_role
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.i18n import fmt_date
 from jiayuan.stats import care as care_stats
 from jiayuan.stats import check_period, default_period
-from jiayuan.stats.care import CARE_TAGS, CREDIT_KINDS, TEAMS, Report
+from jiayuan.stats.care import (
+    ACTIVITY_KINDS,
+    CARE_CENTRE_KINDS,
+    CARE_LEVELS,
+    CARE_TAGS,
+    CREDIT_KINDS,
+    TEAMS,
+    VISIT_KINDS,
+    Report,
+)
 from jiayuan.units import service as units
 from jiayuan.web import gettext_for, render, request_locale
 
 router = APIRouter()
 # Who sees care figures: the staff who keep care (a grid's workers and the units above them).
-STAFF_ROLES = (Role.grid_worker, Role.community_staff, Role.street_staff, Role.district_admin)
-Staff = Annotated[Principal, Depends(require_role(*STAFF_ROLES))]
+# The care figures are read by the staff of units, from the grid up.
+Staff = Annotated[Principal, Depends(require_role(*UNIT_STAFF))]
 
 
 # The JSON API.

@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
-from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
@@ -26,7 +25,7 @@ from jiayuan.kit.scope import under
 from jiayuan.kit.text import clean_text
 from jiayuan.kit.waitlist import Waitlist
 from jiayuan.notify.service import queue_message
-from jiayuan.volunteers import service
+from jiayuan.volunteers import policy, service
 from jiayuan.volunteers.models import HoursEntry, Opportunity, Signup, Volunteer
 from jiayuan.volunteers.teams import check_team
 
@@ -49,23 +48,10 @@ def _now(now: datetime | None) -> datetime:
 # --- Reading -------------------------------------------------------------------------------------
 
 
-def visible(principal: Principal) -> Any:
-    """Opportunities a caller sees: staff and volunteers, those of a unit in their scope or above it (a
-    community's opportunity is open to the volunteers of its grids)."""
-    if principal.role not in service.READERS and principal.role != Role.volunteer:
-        return false()
-    clauses = [principal.scope.where(Opportunity)]
-    above = service.ancestors_in_scope(principal.scope)
-    if above:
-        clauses.append(and_(Opportunity.district_code.in_({c[:6] for c in above}),
-                            Opportunity.unit_code.in_(above)))
-    return or_(*clauses)
-
-
 def get_opportunity(session: Session, principal: Principal, opportunity_id: uuid.UUID) -> Opportunity:
     if not isinstance(opportunity_id, uuid.UUID):
         raise NotFound("no such opportunity", field="opportunity_id")
-    found = session.scalar(select(Opportunity).where(Opportunity.id == opportunity_id, visible(principal)))
+    found = session.scalar(select(Opportunity).where(Opportunity.id == opportunity_id, policy.visible_opportunities(principal)))
     if found is None:
         raise NotFound("no such opportunity", field="opportunity_id")
     return found
@@ -73,7 +59,7 @@ def get_opportunity(session: Session, principal: Principal, opportunity_id: uuid
 
 def list_opportunities(session: Session, principal: Principal, *, upcoming: bool = True, team: str | None = None,
                        limit: int = 200, offset: int = 0, now: datetime | None = None) -> list[Opportunity]:
-    stmt = select(Opportunity).where(visible(principal))
+    stmt = select(Opportunity).where(policy.visible_opportunities(principal))
     if team is not None:
         team = service.check_team_code(team)
     if upcoming:
@@ -180,7 +166,7 @@ def check_slots(value: Any, field: str = "slots") -> int:
 
 def create_opportunity(session: Session, principal: Principal, data: dict[str, Any]) -> Opportunity:
     """What, where, when and how many, for a unit in the caller's scope."""
-    service.require_manager(principal)
+    policy.require_manager(principal)
     unit = service.serving_unit(session, principal, data.get("unit_code") or principal.scope_code)
     starts_at, ends_at = check_times(data.get("starts_at"), data.get("ends_at"))
     activity_id = data.get("activity_id")
@@ -208,16 +194,11 @@ def _lock(session: Session, opportunity: Opportunity) -> Opportunity:
     return SLOTS.lock(session, opportunity)
 
 
-def _manage(principal: Principal, opportunity: Opportunity) -> None:
-    if principal.role not in service.MANAGERS or not principal.scope.covers(opportunity.unit_code):
-        raise Forbidden("only staff of the opportunity's unit may change it", field="role")
-
-
 def update_opportunity(session: Session, principal: Principal, opportunity_id: uuid.UUID,
                        data: dict[str, Any]) -> Opportunity:
     """Change fields (a PATCH). Fewer slots never drop anyone who holds one; more slots move the waitlist up."""
     opportunity = get_opportunity(session, principal, opportunity_id)
-    _manage(principal, opportunity)
+    policy.require_keeper(principal, opportunity)
     opportunity = _lock(session, opportunity)
     version = data.get("version")
     if version is not None and version != opportunity.version:
@@ -243,7 +224,7 @@ def update_opportunity(session: Session, principal: Principal, opportunity_id: u
 
 def cancel_opportunity(session: Session, principal: Principal, opportunity_id: uuid.UUID) -> Opportunity:
     opportunity = get_opportunity(session, principal, opportunity_id)
-    _manage(principal, opportunity)
+    policy.require_keeper(principal, opportunity)
     opportunity = _lock(session, opportunity)
     if opportunity.cancelled_at is None:
         opportunity.cancelled_at = utcnow()
@@ -264,14 +245,14 @@ def _acting_volunteer(session: Session, principal: Principal, volunteer_id: uuid
     if volunteer_id is None:
         return service.volunteer_of(session, principal)  # type: ignore[return-value]
     volunteer = service.get_volunteer(session, principal, volunteer_id)
-    if volunteer.user_id != principal.user_id and not service.may_manage(principal, volunteer):
+    if not policy.may_act_for(principal, volunteer):
         raise Forbidden("only the volunteer or staff of their unit may do this", field="volunteer_id",
                         reason="not_theirs")
     return volunteer
 
 
 def _may_act(session: Session, principal: Principal, volunteer: Volunteer) -> None:
-    if volunteer.user_id != principal.user_id and not service.may_manage(principal, volunteer):
+    if not policy.may_act_for(principal, volunteer):
         raise Forbidden("only the volunteer or staff of their unit may do this", field="signup_id",
                         reason="not_theirs")
 

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import CurrentPrincipal, DbSession, require_role
 from jiayuan.kit import i18n
@@ -36,15 +35,14 @@ from jiayuan.page_kit import (
 from jiayuan.registry import people
 from jiayuan.units import service as units
 from jiayuan.volunteers import opportunities as opps
-from jiayuan.volunteers import service
+from jiayuan.volunteers import policy, service
 from jiayuan.volunteers.models import Opportunity, Volunteer
 from jiayuan.volunteers.teams import list_teams, team_name
 from jiayuan.web import gettext_for, render, request_locale
 
 router = APIRouter(include_in_schema=False)
-Keeper = Annotated[Principal, Depends(require_role(Role.community_staff, Role.street_staff, Role.district_admin))]
-Reader = Annotated[Principal, Depends(require_role(Role.grid_worker, Role.community_staff, Role.street_staff,
-                                                   Role.district_admin))]
+Keeper = Annotated[Principal, Depends(require_role(*policy.MANAGERS))]
+Reader = Annotated[Principal, Depends(require_role(*policy.READERS))]
 SIGNUP_ACTIONS = ("cancel", "checkin", "checkout")
 
 
@@ -193,7 +191,7 @@ def volunteers_page(request: Request, principal: Reader, session: DbSession, tea
         groups.append((None, by_team[None]))
     return render(request, "volunteers/list.html", {
         **ctx, "groups": groups, "names": names, "totals": totals, "team": team, "total": total,
-        "may_keep": principal.role in service.MANAGERS,
+        "may_keep": policy.is_manager(principal),
         "team_hours": {code: sum(totals[v.id].service for v in vs) for code, vs in groups}})
 
 
@@ -242,7 +240,7 @@ def opportunities_page(request: Request, principal: Reader, session: DbSession, 
     found = opps.list_opportunities(session, principal, upcoming=not past, limit=300)
     return render(request, "volunteers/opportunities.html", {
         **context(request, session), "found": found, "counts": opps.counts_of(session, found), "past": past,
-        "may_keep": principal.role in service.MANAGERS})
+        "may_keep": policy.is_manager(principal)})
 
 
 @router.get("/volunteers/opportunities/new")
@@ -275,7 +273,7 @@ def _opportunity_context(session: Session, principal: Principal, opportunity: Op
     vols = list(session.scalars(service.select_volunteers(opportunity.district_code,
                                                           [s.volunteer_id for s in signups])))
     joined = {s.volunteer_id for s in signups if s.status != "cancelled"}
-    keep = principal.role in service.MANAGERS and principal.scope.covers(opportunity.unit_code)
+    keep = policy.may_keep(principal, opportunity)
     candidates: list[Volunteer] = []
     if keep:
         mine, _total = service.list_volunteers(session, principal, limit=500)
@@ -328,7 +326,7 @@ def volunteer_page(request: Request, volunteer_id: str, principal: Reader, sessi
         **context(request, session), "v": volunteer, "name": service.names_of(session, [volunteer]).get(volunteer.id),
         "entries": entries, "totals": totals, "honours": service.honours_of(session, principal, volunteer.id),
         "signups": opps.signups_of_volunteer(session, volunteer, active_only=False)[:50],
-        "keep": service.may_manage(principal, volunteer), "next_honour": service.next_honour(totals.service)})
+        "keep": policy.may_manage(principal, volunteer), "next_honour": service.next_honour(totals.service)})
 
 
 @router.post("/volunteers/{volunteer_id}/hours")
