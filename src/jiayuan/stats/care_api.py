@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from jiayuan.accounts.roles import UNIT_STAFF
 from jiayuan.accounts.service import Principal
+from jiayuan.cases.metrics import MAX_DATE, MIN_DATE
 from jiayuan.cases.metrics_api import presets
 from jiayuan.deps import ReadSession, require_role
 from jiayuan.kit.clock import local_today
@@ -289,8 +290,9 @@ def _page_period(_: Callable[[str], str], start: str | None, end: str | None, to
     try:
         s, e = default_period(s, e, today)
         check_period(s, e)
-    except Invalid as exc:
-        if exc.message.startswith("must lie between"):
+    except Invalid:
+        # Which rule the period broke, from the dates themselves (never from the error's English text).
+        if any(d is not None and not MIN_DATE <= d <= MAX_DATE for d in (s, e)):
             return (*this_month, _("Dates must lie between 1900 and 2200."))
         if s is not None and e is not None and e <= s:
             return (*this_month, _("The last day must not be before the first day."))

@@ -264,8 +264,8 @@ def create_opportunity(request: Request, principal: Keeper, session: DbSession, 
         return see_other(f"/volunteers/opportunities/{created.id}")
     except DomainError as exc:
         return render(request, "volunteers/opportunity_new.html", {
-            **context(request, session), "form": dict(form), "errors": {exc.field or "form": _(exc.message)}},
-            status_code=exc.status_code)
+            **context(request, session), "form": dict(form), "errors": dict([explain(request, exc, MESSAGES)])},
+            status_code=status_of(exc))
 
 
 def _opportunity_context(session: Session, principal: Principal, opportunity: Opportunity) -> dict[str, Any]:
