@@ -19,7 +19,6 @@ from starlette.middleware.sessions import SessionMiddleware
 from jiayuan import __version__
 from jiayuan.accounts import api as accounts_api
 from jiayuan.accounts import pages as accounts_pages
-from jiayuan.accounts import totp_pages as accounts_totp_pages
 from jiayuan.activities import api as activities_api
 from jiayuan.activities import pages as activities_pages
 from jiayuan.care import api as care_api
@@ -31,6 +30,9 @@ from jiayuan.cases import workbench as cases_workbench
 from jiayuan.charity import api as charity_api
 from jiayuan.charity import pages as charity_pages
 from jiayuan.config import Settings, get_settings
+from jiayuan.face import nav as face_nav
+from jiayuan.face import pages as face_pages
+from jiayuan.hooks import register_hooks
 from jiayuan.kit.db import Database
 from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound, Unauthorized, Unavailable
 from jiayuan.registry import pages as registry_pages
@@ -52,7 +54,8 @@ from jiayuan.units import api as units_api
 from jiayuan.units import pages as units_pages
 from jiayuan.volunteers import api as volunteers_api
 from jiayuan.volunteers import pages as volunteers_pages
-from jiayuan.web import gettext_for, render
+from jiayuan.page_kit import N_, explain, messages_for
+from jiayuan.web import env, gettext_for, render
 
 log = logging.getLogger("jiayuan")
 STATIC = Path(__file__).resolve().parent / "static"
@@ -68,6 +71,12 @@ SECURITY_HEADERS = {
 }
 # What a 503 asks a client to wait when the database does not answer: a restart takes a second or two.
 DB_RETRY_AFTER_SECONDS = 2
+# Errors that reach the error page from any route (a form catches its own), by (field, reason).
+ERROR_PAGE_MESSAGES = {
+    ("csrf_token", "forbidden"): N_("the form has expired or did not come from this site; reload the page and try "
+                                   "again"),
+    ("role", "forbidden"): N_("your role may not do this"),
+}
 # The OpenAPI pages load Swagger UI and ReDoc from their CDN: they keep FastAPI's defaults, every other page the CSP.
 _DOC_PATHS = ("/docs", "/redoc")
 
@@ -100,6 +109,7 @@ class _DropQueryString(logging.Filter):
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
+    register_hooks()
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, _DropQueryString) for f in access.filters):
         access.addFilter(_DropQueryString())
@@ -124,6 +134,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
 
+    env.globals["menu"] = face_nav.menu  # the top bar of every page, by role (face/nav.py)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for name, sub in VENDOR.items():
         path = settings.node_modules / sub
@@ -133,7 +144,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             log.warning("front-end library %s missing at %s; run `npm ci`", name, path)
 
     # metrics_api before cases_api and any /cases/{number} page: /…/cases/metrics is not a case number.
-    for module in (accounts_api, units_api, metrics_api, cases_api, accounts_pages, accounts_totp_pages,
+    for module in (accounts_api, units_api, metrics_api, cases_api, face_pages, accounts_pages,
                    units_pages, calendar_pages,
                    open311, open311_keys, cases_workbench, cases_pages,
                    registry_transfer_api,  # before people/places: /people/export is no person id
@@ -190,7 +201,8 @@ def _install_error_handlers(app: FastAPI) -> None:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         _ = gettext_for(request)
         # A page does not say whether a record exists outside the caller's scope.
-        message = _("Not found, or outside your scope") if isinstance(exc, NotFound) else _(exc.message)
+        message = (_("Not found, or outside your scope") if isinstance(exc, NotFound)
+                   else explain(request, exc, {**ERROR_PAGE_MESSAGES, **(messages_for(request.url.path) or {})})[1])
         return render(request, "error.html", {"status": exc.status_code, "message": message},
                       status_code=exc.status_code)
 

@@ -39,6 +39,15 @@ console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 
+@app.callback()
+def start() -> None:
+    """Jiayuan 家园: community governance and service platform."""
+    # Every command (the worker included) runs with the domains wired together, as the app does.
+    from jiayuan.hooks import register_hooks
+
+    register_hooks()
+
+
 def fail(message: str, code: int = 2) -> None:
     err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     raise typer.Exit(code)
@@ -263,14 +272,12 @@ def users_create(
 ) -> None:
     """Create an account; the password is read from standard input, never from the command line."""
     from jiayuan.accounts.service import create_user
-    from jiayuan.units.service import unit_exists
 
     if not password_stdin:
         fail("--password-stdin: pass the password on standard input (it must not appear in the process list)")
     password = sys.stdin.readline().rstrip("\r\n")
     user = run(database(), lambda s: create_user(
-        s, username=username, full_name=full_name or username, role=role, scope_code=scope, password=password,
-        unit_exists=lambda code: unit_exists(s, code)))
+        s, username=username, full_name=full_name or username, role=role, scope_code=scope, password=password))
     console.print(f"created {user.username} ({user.role}, scope {user.scope_code or '-'})")
 
 

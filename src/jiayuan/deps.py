@@ -14,12 +14,11 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
-from jiayuan.accounts.roles import Role
+from jiayuan.accounts.roles import DISTRICT_ADMINS, STAFF_ROLES, SUPERVISORS, Role
 from jiayuan.accounts.service import Principal
 from jiayuan.config import Settings
 from jiayuan.kit.db import Database
 from jiayuan.kit.errors import Forbidden, Unauthorized
-from jiayuan.units.service import grids_of_user
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -97,7 +96,7 @@ def _session_principal(request: Request, session: Session, settings: Settings) -
         data.clear()
         request.state.session_expired = True
         return None
-    principal = accounts.load_principal(session, uuid.UUID(uid), int(tv), lambda u: grids_of_user(session, u.id))
+    principal = accounts.load_principal(session, uuid.UUID(uid), int(tv))
     data["seen"] = int(now)
     return principal
 
@@ -109,7 +108,7 @@ def _resolve_principal(
     threadpool, not on the event loop); and whether the cookie was what authenticated them."""
     if token:
         user_id, version = accounts.read_token(settings.secret_key, token, settings.token_ttl_seconds)
-        return accounts.load_principal(session, user_id, version, lambda u: grids_of_user(session, u.id)), False
+        return accounts.load_principal(session, user_id, version), False
     principal = _session_principal(request, session, settings)
     return principal, principal is not None
 
@@ -149,3 +148,9 @@ def require_role(*roles: Role) -> Callable[..., Principal]:
         return principal
 
     return check
+
+
+# The role gates most routes need, each from its set in accounts/roles.py.
+DistrictAdmin = Annotated[Principal, Depends(require_role(*DISTRICT_ADMINS))]
+Supervisor = Annotated[Principal, Depends(require_role(*SUPERVISORS))]
+Staff = Annotated[Principal, Depends(require_role(*STAFF_ROLES))]

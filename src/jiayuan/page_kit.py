@@ -240,6 +240,23 @@ def pages_of(total: int, page: str | int, size: int = PAGE_SIZE) -> tuple[int, i
 
 # --- Errors ---------------------------------------------------------------------------------------------------
 
+# The messages of each domain's pages by the path they serve, for errors no form catches (the app's error page).
+_BY_PATH: dict[str, Messages] = {}
+
+
+def register_messages(messages: Messages, *prefixes: str) -> Messages:
+    """Declare the message table of the pages under `prefixes` (each a path like "/care")."""
+    for prefix in prefixes:
+        _BY_PATH[prefix.rstrip("/")] = messages
+    return messages
+
+
+def messages_for(path: str) -> Messages | None:
+    """The table of the pages serving `path`: the longest registered prefix that is a whole path segment."""
+    best = max((p for p in _BY_PATH if path == p or path.startswith(p + "/")), key=len, default=None)
+    return _BY_PATH[best] if best is not None else None
+
+
 
 def status_of(exc: DomainError) -> int:
     """The one status rule, for pages as for the API: the error's own (422 bad input, 403, 404, 409)."""

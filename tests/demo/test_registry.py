@@ -14,7 +14,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from jiayuan.demo.generate import DemoDistrict, build_demo
-from jiayuan.demo.registry import HEAD, SCALES, RegistryDemo, build_registry, load_registry
+from jiayuan.demo.registry import build_registry, load_registry
+from jiayuan.demo.registry_specs import HEAD, SCALES, RegistryDemo
 from jiayuan.kit.identity import parse_credit_code, parse_id_number, parse_mobile
 from jiayuan.registry.models import (
     ORGANIZATION_KINDS,

@@ -21,17 +21,8 @@ from jiayuan.accounts.service import check_password, hash_password
 from jiayuan.demo.generate import DemoDistrict, build_demo
 from jiayuan.demo.load import DEMO_PASSWORD
 from jiayuan.demo.registry import load_registry
-from jiayuan.demo.services import (
-    OFFER_MINUTES,
-    RATING_DAYS,
-    SCALES,
-    SUBSIDY_FEN,
-    ServicesDemo,
-    build_services,
-    holiday,
-    load_services,
-    order_phone_key,
-)
+from jiayuan.demo.services import build_services, load_services, order_phone_key
+from jiayuan.demo.services_specs import OFFER_MINUTES, RATING_DAYS, SCALES, SUBSIDY_FEN, ServicesDemo, holiday
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.identity import parse_credit_code, parse_mobile
 from jiayuan.registry.models import Organization, PersonTag

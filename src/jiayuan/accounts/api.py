@@ -8,18 +8,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.security import OAuth2PasswordRequestForm
 
 from jiayuan.accounts import security, service
-from jiayuan.accounts.roles import Role
+from jiayuan.accounts.policy import DistrictAdmin, Supervisor, check_new_scope
 from jiayuan.accounts.schemas import MeRead, TokenRead, UserCreate, UserRead
-from jiayuan.accounts.service import Principal
-from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip, require_role
+from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip
 from jiayuan.kit.errors import Forbidden, Unauthorized
 from jiayuan.kit.pagination import Offset
-from jiayuan.units.service import unit_exists
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
-Admin = Annotated[Principal, Depends(require_role(Role.district_admin))]
-Supervisor = Annotated[Principal, Depends(require_role(Role.district_admin, Role.street_staff,
-                                                         Role.community_staff))]
 
 
 @router.post("/auth/token", response_model=TokenRead,
@@ -59,10 +54,8 @@ def list_users(principal: Supervisor, session: DbSession, role: str | None = Non
 
 
 @router.post("/users", response_model=UserRead, status_code=201)
-def create_user(body: UserCreate, principal: Admin, session: DbSession) -> UserRead:
-    if body.scope and not principal.scope.covers(body.scope):
-        raise Forbidden("the scope lies outside yours", field="scope")
+def create_user(body: UserCreate, principal: DistrictAdmin, session: DbSession) -> UserRead:
+    check_new_scope(principal, body.scope)
     user = service.create_user(session, username=body.username, full_name=body.full_name, role=body.role,
-                               scope_code=body.scope, password=body.password,
-                               unit_exists=lambda code: unit_exists(session, code))
+                               scope_code=body.scope, password=body.password)
     return UserRead.model_validate(user)

@@ -1,9 +1,12 @@
-"""Pages of accounts: sign-in and sign-out, the language switch, and each role's home page."""
+"""Pages of accounts: sign-in and sign-out, two-factor sign-in (the code after the password, setting it up at
+sign-in when the district requires it for staff or by choice on the account page, turning it off), and the language
+switch. The home page is the face's."""
 
 from __future__ import annotations
 
 import secrets
 import time
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -11,14 +14,10 @@ from fastapi.responses import RedirectResponse, Response
 
 from jiayuan.accounts import security
 from jiayuan.accounts.models import User
-from jiayuan.accounts.roles import SUPERVISORS, Role
-from jiayuan.care import service as care
-from jiayuan.cases import calendar
-from jiayuan.cases import workbench as cases_workbench
-from jiayuan.deps import AppSettings, DbSession, OptionalPrincipal, client_ip, verify_csrf
+from jiayuan.accounts.roles import STAFF_ROLES
+from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, OptionalPrincipal, client_ip, verify_csrf
 from jiayuan.kit import i18n
-from jiayuan.kit.errors import Unauthorized
-from jiayuan.units import service as units
+from jiayuan.kit.errors import DomainError, Unauthorized
 from jiayuan.web import LANG_COOKIE, gettext_for, render
 
 router = APIRouter(include_in_schema=False)
@@ -29,11 +28,6 @@ def safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/home"
     return target
-
-
-@router.get("/")
-def root(principal: OptionalPrincipal) -> Response:
-    return RedirectResponse("/home" if principal else "/login", status_code=303)
 
 
 @router.get("/login")
@@ -88,22 +82,126 @@ def switch_language(locale: str, next: str | None = None) -> Response:
     return response
 
 
-@router.get("/home")
-def home(request: Request, principal: OptionalPrincipal, session: DbSession) -> Response:
-    if principal is None:
-        return RedirectResponse("/login?next=/home", status_code=303)
-    context: dict = {"counts": units.count_units(session, principal.scope), "scope_units": []}
-    if principal.scope_code:
-        context["scope_units"] = units.chain_of(session, principal.scope_code)
-    if principal.role == Role.grid_worker:
-        context["my_grids"] = [units.chain_of(session, code)[-1] for code in principal.grids]
-    if principal.role in SUPERVISORS:
-        context["unstaffed"] = len(units.grids_without_workers(session, principal.scope))
-    if principal.role in (Role.grid_worker, Role.department):
-        context["todo"] = cases_workbench.todo_count(session, principal)
-    if principal.role == Role.district_admin:
-        context["calendar_missing"] = calendar.unknown_years(session, calendar.local_today())
-    if principal.role in (Role.grid_worker, Role.community_staff):
-        rows, total = care.list_alerts(session, principal, limit=5)  # people in care not visited in time
-        context["care_alerts"] = {"rows": rows, "total": total}
-    return render(request, "home.html", context)
+# --- Two-factor sign-in ---------------------------------------------------------------------------------------
+
+PENDING_SECONDS = 300  # between the password and the code
+
+
+def _pending(request: Request, session: DbSession) -> User | None:
+    """The account whose password was just given, while the second step is still open."""
+    uid, at = request.session.get("pending_uid"), request.session.get("pending_at", 0)
+    if not uid or time.time() - at > PENDING_SECONDS:
+        return None
+    user = session.get(User, uuid.UUID(uid))
+    return user if user is not None and user.is_active else None
+
+
+def _finish(request: Request, session: DbSession, user: User) -> Response:
+    target = request.session.get("pending_next", "/home")
+    security.signed_in(session, user, client_ip(request))
+    start_session(request, user)
+    return RedirectResponse(target, status_code=303)
+
+
+def _message(request: Request, exc: DomainError) -> str:
+    _ = gettext_for(request)
+    if isinstance(exc, security.TooManyAttempts):
+        return _("Too many failed sign-ins: this account is locked for %(minutes)s minutes.") % {
+            "minutes": max(1, -(-exc.details["retry_after"] // 60))}
+    if exc.field == "totp":
+        return _("Wrong code. Type the six digits your authenticator app shows now.")
+    return exc.message
+
+
+@router.get("/login/code")
+def code_page(request: Request, session: DbSession) -> Response:
+    if _pending(request, session) is None:
+        return RedirectResponse("/login", status_code=303)
+    return render(request, "accounts/code.html")
+
+
+@router.post("/login/code", dependencies=[Depends(verify_csrf)])
+def code_submit(request: Request, session: DbSession, code: Annotated[str, Form()] = "") -> Response:
+    user = _pending(request, session)
+    if user is None or not security.needs_totp(user):
+        return RedirectResponse("/login", status_code=303)
+    try:
+        security.check_code(session, user, code, client_ip(request))
+    except DomainError as exc:
+        return render(request, "accounts/code.html", {"error": _message(request, exc)}, status_code=exc.status_code)
+    return _finish(request, session, user)
+
+
+def _setup_context(user: User) -> dict:
+    uri = security.provisioning_uri(user)
+    return {"qr": security.qr_svg(uri), "secret": user.totp_secret, "uri": uri}
+
+
+@router.get("/login/setup")
+def setup_page(request: Request, session: DbSession) -> Response:
+    """Required set-up of a staff account that has no second factor yet."""
+    user = _pending(request, session)
+    if user is None:
+        return RedirectResponse("/login", status_code=303)
+    if not user.totp_secret:
+        security.start_totp(session, user)
+    return render(request, "accounts/totp_setup.html", {**_setup_context(user), "action": "/login/setup",
+                                                        "required": True})
+
+
+@router.post("/login/setup", dependencies=[Depends(verify_csrf)])
+def setup_submit(request: Request, session: DbSession, code: Annotated[str, Form()] = "") -> Response:
+    user = _pending(request, session)
+    if user is None or not user.totp_secret:
+        return RedirectResponse("/login", status_code=303)
+    try:
+        security.confirm_totp(session, user, code, client_ip(request))
+    except DomainError as exc:
+        return render(request, "accounts/totp_setup.html", {
+            **_setup_context(user), "action": "/login/setup", "required": True,
+            "error": _message(request, exc)}, status_code=exc.status_code)
+    return _finish(request, session, user)
+
+
+@router.get("/account/security")
+def account_page(request: Request, principal: CurrentPrincipal, session: DbSession,
+                 settings: AppSettings) -> Response:
+    user = session.get(User, principal.user_id)
+    context = {"user": user, "required": security.must_set_up_totp(user, settings.require_totp_for_staff)
+               or (settings.require_totp_for_staff and user.totp_enabled_at is not None
+                   and principal.role in STAFF_ROLES)}
+    if user.totp_enabled_at is None and user.totp_secret:
+        context.update(_setup_context(user))
+    return render(request, "accounts/security.html", context, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/account/security/start", dependencies=[Depends(verify_csrf)])
+def account_start(principal: CurrentPrincipal, session: DbSession) -> Response:
+    security.start_totp(session, session.get(User, principal.user_id))
+    return RedirectResponse("/account/security", status_code=303)
+
+
+@router.post("/account/security/confirm", dependencies=[Depends(verify_csrf)])
+def account_confirm(request: Request, principal: CurrentPrincipal, session: DbSession, settings: AppSettings,
+                    code: Annotated[str, Form()] = "") -> Response:
+    user = session.get(User, principal.user_id)
+    try:
+        security.confirm_totp(session, user, code, client_ip(request))
+    except DomainError as exc:
+        return render(request, "accounts/security.html", {
+            "user": user, "required": False, **_setup_context(user), "error": _message(request, exc)},
+            status_code=exc.status_code)
+    return RedirectResponse("/account/security", status_code=303)
+
+
+@router.post("/account/security/disable", dependencies=[Depends(verify_csrf)])
+def account_disable(request: Request, principal: CurrentPrincipal, session: DbSession, settings: AppSettings,
+                    code: Annotated[str, Form()] = "") -> Response:
+    user = session.get(User, principal.user_id)
+    try:
+        security.disable_totp(session, user, code, client_ip(request), required=settings.require_totp_for_staff)
+    except DomainError as exc:
+        return render(request, "accounts/security.html", {"user": user, "required": False,
+                                                          "error": _message(request, exc)},
+                      status_code=exc.status_code)
+    return RedirectResponse("/account/security", status_code=303)

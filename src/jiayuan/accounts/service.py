@@ -83,17 +83,18 @@ def create_user(
     scope_code: str | None,
     password: str | None = None,
     password_hash: str | None = None,
+    check_unit: bool = True,
     unit_exists: Callable[[str], bool] | None = None,
 ) -> User:
-    """Create an account from a password (or an already made hash, for bulk loads).
-
-    `unit_exists(code)` checks the scope against the unit registry, which this domain does not own."""
+    """Create an account from a password (or an already made hash, for bulk loads); its scope is checked against
+    the unit hierarchy (`check_unit=False` for bulk loads that have just written the units themselves)."""
     username, role_ = validate_new_user(username, role, scope_code)
     if password_hash is None:
         if password is None or len(password) < MIN_PASSWORD:
             raise Invalid(f"at least {MIN_PASSWORD} characters", field="password")
         password_hash = hash_password(password)
-    if scope_code and unit_exists is not None and not unit_exists(scope_code):
+    exists = unit_exists or (lambda code: UNITS.unit_exists is None or UNITS.unit_exists(session, code))
+    if scope_code and check_unit and not exists(scope_code):
         raise Invalid(f"unknown unit code {scope_code}", field="scope")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"user name {username} is taken", field="username")
@@ -147,13 +148,29 @@ def read_token(secret: str, token: str, max_age: int) -> tuple[uuid.UUID, int]:
     return uuid.UUID(data["u"]), int(data["v"])
 
 
-def load_principal(session: Session, user_id: uuid.UUID, token_version: int, grids_of: Any) -> Principal:
-    """The account behind a token or session, with its scope; `grids_of(user) -> codes` adds a grid
-    worker's grids (the units domain owns that table)."""
+@dataclass
+class UnitDirectory:
+    """What accounts asks of the unit hierarchy, which lies above it (units owns the grids and their workers):
+    the grids a worker is assigned to, and whether a unit code exists. Wired at start-up (jiayuan.hooks)."""
+
+    grids_of_user: Callable[[Session, uuid.UUID], tuple[str, ...]] = lambda _session, _user_id: ()
+    unit_exists: Callable[[Session, str], bool] | None = None
+
+
+UNITS = UnitDirectory()
+
+
+def use_units(grids_of_user: Callable[[Session, uuid.UUID], tuple[str, ...]],
+              unit_exists: Callable[[Session, str], bool]) -> None:
+    UNITS.grids_of_user, UNITS.unit_exists = grids_of_user, unit_exists
+
+
+def load_principal(session: Session, user_id: uuid.UUID, token_version: int) -> Principal:
+    """The account behind a token or session, with its scope (a grid worker's is their grids)."""
     user = session.get(User, user_id)
     if user is None or not user.is_active or user.token_version != token_version:
         raise Unauthorized("signed out: sign in again", field="token")
-    return principal_of(user, grids_of(user) if user.role == Role.grid_worker else ())
+    return principal_of(user, UNITS.grids_of_user(session, user.id) if user.role == Role.grid_worker else ())
 
 
 def principal_of(user: User, grids: tuple[str, ...] = ()) -> Principal:

@@ -32,11 +32,6 @@ from jiayuan.care.profiles import (
     update_profile,
 )
 from jiayuan.care.visits import confirm_with_card, confirm_with_code, get_visit, list_visits, log_visit
-from jiayuan.registry.people import MOVE_HOOKS
-
-# Care rows carry the person's grid: when the registry moves people, care moves their rows (once per process).
-if rehome not in MOVE_HOOKS:
-    MOVE_HOOKS.append(rehome)
 
 __all__ = [
     "CARE_TAGS", "add_contact", "attendance_sheet", "check_in", "check_out", "confirm_with_card",

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from jiayuan.activities.models import Activity, Registration, Series
-from jiayuan.demo.care import Credit, Out, Resident, Vol, World, at, rint, sample
-from jiayuan.demo.registry import Picker
+from jiayuan.demo.care_world import Credit, Out, Resident, Vol, World, at, rint, sample
+from jiayuan.demo.registry_specs import Picker
 from jiayuan.volunteers.models import Opportunity, Signup
 
 

@@ -31,7 +31,7 @@ from jiayuan.charity.models import (
     StocktakeLine,
     Supermarket,
 )
-from jiayuan.demo.care import Credit, Out, Vol, World, at, local_day, rint, sample
+from jiayuan.demo.care_world import Credit, Out, Vol, World, at, local_day, rint, sample
 
 RESTOCK_BELOW, RESTOCK_TO = 30, 60  # the monthly purchase tops an item up to this many
 

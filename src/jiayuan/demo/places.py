@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from jiayuan.demo.generate import DISTRICT_CODE, DISTRICT_NAME, DemoDistrict
-from jiayuan.demo.registry import (
+from jiayuan.demo.registry_specs import (
     Grid,
     Mobiles,
     OrganizationSpec,

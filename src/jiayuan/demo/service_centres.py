@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from jiayuan.demo.generate import UnitSpec
-from jiayuan.demo.services import (
+from jiayuan.demo.services_specs import (
     ADMIN,
     EXCEPTION_DAYS_AHEAD,
     SUBSIDY_FEN,

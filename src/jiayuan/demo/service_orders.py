@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from jiayuan.demo.generate import DISTRICT_CODE
-from jiayuan.demo.registry import Mobiles, Picker
-from jiayuan.demo.services import (
+from jiayuan.demo.registry_specs import Mobiles, Picker
+from jiayuan.demo.services_specs import (
     MIN_RATINGS,
     OFFER_MINUTES,
     RATING_DAYS,

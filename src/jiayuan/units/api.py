@@ -5,14 +5,16 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Response
+from fastapi import APIRouter, Body, Query, Response
 
 from jiayuan.accounts import service as accounts
-from jiayuan.accounts.roles import STAFF_ROLES, Role
+from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.deps import CurrentPrincipal, DbSession, require_role
+from jiayuan.deps import CurrentPrincipal, DbSession
 from jiayuan.kit.errors import Invalid
 from jiayuan.units import service
+from jiayuan.units.policy import DistrictAdmin as Admin
+from jiayuan.units.policy import Staff, Supervisor
 from jiayuan.units.schemas import (
     ImportRead,
     LocateRead,
@@ -24,10 +26,6 @@ from jiayuan.units.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["units"])
-Admin = Annotated[Principal, Depends(require_role(Role.district_admin))]
-Staff = Annotated[Principal, Depends(require_role(*STAFF_ROLES))]
-Supervisor = Annotated[Principal, Depends(require_role(Role.district_admin, Role.street_staff,
-                                                         Role.community_staff))]
 GEOJSON = "application/geo+json"
 
 

@@ -6,10 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from jiayuan.accounts import service as accounts
-from jiayuan.accounts.roles import SUPERVISORS
 from jiayuan.deps import CurrentPrincipal, DbSession
-from jiayuan.kit.errors import Forbidden
 from jiayuan.units import service
+from jiayuan.units.policy import require_supervisor
 from jiayuan.web import render
 
 router = APIRouter(include_in_schema=False)
@@ -42,7 +41,6 @@ def unit_page(code: str, request: Request, principal: CurrentPrincipal, session:
 
 @router.get("/grids/without-workers")
 def without_workers(request: Request, principal: CurrentPrincipal, session: DbSession) -> Response:
-    if principal.role not in SUPERVISORS:
-        raise Forbidden("your role may not do this", field="role")
+    require_supervisor(principal)
     rows = service.grids_without_workers(session, principal.scope)
     return render(request, "units/without_workers.html", {"rows": rows})
