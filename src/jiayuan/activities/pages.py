@@ -35,6 +35,7 @@ from jiayuan.page_kit import (
     flash,
     hours,
     path_id,
+    register_messages,
     see_other,
     status_of,
     take_flash,
@@ -67,7 +68,7 @@ def context(request: Request) -> dict[str, Any]:
 
 
 # What an organizer's or a resident's page says when a use case refuses, by (field, reason).
-MESSAGES: Messages = {
+MESSAGES: Messages = register_messages({
     ("starts_at", "not_a_time"): N_("required: a date and time"),
     ("ends_at", "not_a_time"): N_("required: a date and time"),
     ("*", "no_time"): N_("required: a date and time"),
@@ -87,7 +88,7 @@ MESSAGES: Messages = {
     ("*", "full"): N_("the activity is full"),
     ("*", "not_ended"): N_("attendance closes after the activity ends"),
     ("*", "exists"): N_("a series of this name already exists here"),
-}
+}, "/activities")
 
 
 def failed(request: Request, exc: DomainError) -> None:

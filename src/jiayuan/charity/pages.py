@@ -41,6 +41,7 @@ from jiayuan.page_kit import (
     path_id,
     query_date,
     query_id,
+    register_messages,
     see_other,
     status_of,
     take_flash,
@@ -91,7 +92,7 @@ def _whole_hours(exc: DomainError, _: Callable[[str], str]) -> str:
     return _("The volunteer has only %(n)s whole hours.") % {"n": (details.get("balance_minutes") or 0) // 60}
 
 
-MESSAGES: Messages = {
+MESSAGES: Messages = register_messages({
     ("items", "not_enough"): _refusal,
     ("points", "not_enough"): _refusal,
     ("minutes", "over_balance"): _whole_hours,
@@ -108,7 +109,7 @@ MESSAGES: Messages = {
     ("lines", "none_counted"): N_("Count at least one item."),
     ("q", "*"): N_("Type a name or a household number."),
     ("*", "not_found"): N_("Not found, or outside your scope"),
-}
+}, "/charity")
 
 
 def message(request: Request, exc: DomainError) -> str:

@@ -28,6 +28,7 @@ from jiayuan.page_kit import (
     flash,
     hours,
     path_id,
+    register_messages,
     see_other,
     status_of,
     take_flash,
@@ -69,7 +70,7 @@ def context(request: Request, session: Session) -> dict[str, Any]:
 
 
 # What a volunteer's or a keeper's form says when a use case refuses, by (field, reason).
-MESSAGES: Messages = {
+MESSAGES: Messages = register_messages({
     ("starts_at", "not_a_time"): N_("required: a date and time"),
     ("ends_at", "not_a_time"): N_("required: a date and time"),
     ("*", "no_time"): N_("required: a date and time"),
@@ -86,7 +87,7 @@ MESSAGES: Messages = {
     ("*", "over"): N_("the opportunity is over"),
     ("*", "already"): N_("already signed up"),
     ("*", "too_early"): N_("check-in opens 30 minutes before the start"),
-}
+}, "/volunteers")
 
 
 def failed(request: Request, exc: DomainError) -> None:
