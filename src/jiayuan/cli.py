@@ -435,8 +435,8 @@ def keys_rotate(batch: Annotated[int, typer.Option(min=1, help="rows per transac
     """Re-encrypt every ID number and phone still under an old key with the current (first) data key."""
     from rich.progress import Progress
 
-    from jiayuan.kit.crypto import DecryptionError, get_cipher
     from jiayuan.keys import count_stale, rotate_keys
+    from jiayuan.kit.crypto import DecryptionError, get_cipher
 
     db, cipher = database(), get_cipher()
     with db.sessions() as session:

@@ -326,3 +326,12 @@ def attempt(request: Request, session: Session, action: Callable[[], T], *, form
             return action()
     except DomainError as exc:
         return Refused(form_error(request, exc, form, messages, fields), status_of(exc), exc)
+
+
+# --- Formatting shared by pages -------------------------------------------------------------------------------
+
+
+def hours(minutes: int | None) -> str:
+    """Minutes as hours with one decimal, e.g. 90 → "1.5" (volunteer hours, an activity's length)."""
+    value = round((minutes or 0) / 60, 1)
+    return f"{value:g}" if value != int(value) else str(int(value))

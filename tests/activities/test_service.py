@@ -18,6 +18,7 @@ from jiayuan.activities import service
 from jiayuan.activities.models import Activity, Registration
 from jiayuan.kit.db import Database, is_postgres
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from jiayuan.kit.waitlist import Waitlist
 from jiayuan.notify.models import OutboxMessage
 from jiayuan.volunteers import opportunities as opps
 from jiayuan.volunteers import service as volunteers
@@ -235,11 +236,11 @@ def test_the_activity_lock_makes_the_second_registration_wait(migrated: Database
                              role="resident", scope_code=None, password_hash="x").username for i in range(2)]
         aid = activity(s, capacity=1).id
     counted, release = threading.Event(), threading.Event()
-    real = service._has_room
+    real = Waitlist.has_room  # the room counted by kit/waitlist.py, under the lock
     outcomes: dict[str, str] = {}
 
-    def slow(session, a):
-        room = real(session, a)
+    def slow(self, session, a):
+        room = real(self, session, a)
         if threading.current_thread().name == "first":
             counted.set()
             release.wait(10)
@@ -251,7 +252,7 @@ def test_the_activity_lock_makes_the_second_registration_wait(migrated: Database
         with migrated.unit_of_work() as s:
             outcomes[name] = service.register(s, me, aid).status
 
-    service._has_room = slow
+    Waitlist.has_room = slow  # type: ignore[method-assign]
     try:
         first = threading.Thread(target=go, args=("first", names[0]), name="first")
         first.start()
@@ -265,7 +266,7 @@ def test_the_activity_lock_makes_the_second_registration_wait(migrated: Database
         second.join(30)
         assert outcomes == {"first": "registered", "second": "waitlisted"}
     finally:
-        service._has_room = real
+        Waitlist.has_room = real  # type: ignore[method-assign]
         release.set()
         with migrated.unit_of_work() as s:
             s.execute(delete(Registration).where(Registration.activity_id == aid))

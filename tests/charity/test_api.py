@@ -12,7 +12,8 @@ from openpyxl import load_workbook
 from sqlalchemy.orm import Session
 
 from jiayuan.charity import points
-from jiayuan.charity.service import local_today, month_start
+from jiayuan.charity.service import month_start
+from jiayuan.kit.clock import local_today
 from tests.charity.helpers import LONG_AGO, household
 from tests.personas import COMMUNITY, GRID_A
 from tests.registry.helpers import id_number, principal

@@ -21,6 +21,7 @@ from jiayuan.accounts.roles import Role
 from jiayuan.charity import points, redeem, reports, service, stock
 from jiayuan.charity.models import Account, Donation, IssueRun, PointsEntry, Redemption, StockEntry
 from jiayuan.demo.load import load_demo
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.db import Database
 from jiayuan.kit.errors import Conflict
 from jiayuan.kit.migrate import upgrade
@@ -28,7 +29,7 @@ from jiayuan.reference import load_reference_data
 from tests.charity.helpers import donate, staff, world
 from tests.conftest import _backends, scratch_postgres
 
-THIS_MONTH = service.month_start(service.local_today())
+THIS_MONTH = service.month_start(local_today())
 JANUARY = date(THIS_MONTH.year, 1, 1)
 THREADS_TIMEOUT = 120
 
@@ -104,7 +105,7 @@ def test_issue_and_expiry_at_the_same_moment_happen_once(race: dict[str, Any]) -
     issued = at_once(race["url"], [lambda s: points.issue_month(s, sid, THIS_MONTH)] * 3
                      + [lambda s: points.issue_month(s, sid, JANUARY)] * 3)
     assert sorted(created for _run, created in issued) == [False, False, False, False, True, True]
-    expired = at_once(race["url"], [lambda s: points.expire_points(s, service.local_today())] * 3)
+    expired = at_once(race["url"], [lambda s: points.expire_points(s, local_today())] * 3)
     with race["db"].sessions() as session:
         runs = session.scalars(select(IssueRun).where(IssueRun.supermarket_id == sid)).all()
         assert sorted(r.month for r in runs) == sorted({JANUARY, THIS_MONTH})
@@ -129,7 +130,7 @@ def test_redemptions_and_donations_at_the_same_moment_reconcile(race: dict[str, 
         points.issue_month(session, sid, THIS_MONTH)
     with race["db"].sessions() as session:
         accounts = {h: session.scalar(select(Account).where(Account.household_id == h)) for h in (a, b)}
-        before = {h: points.spendable(session, race["district"], [acc.id], service.local_today())[acc.id]
+        before = {h: points.spendable(session, race["district"], [acc.id], local_today())[acc.id]
                   for h, acc in accounts.items()}
     assert before == {a: 100, b: 120}
     key_a, key_gift = f"same-{uuid.uuid4()}", f"gift-{uuid.uuid4()}"
@@ -167,7 +168,7 @@ def test_redemptions_and_donations_at_the_same_moment_reconcile(race: dict[str, 
             spends = total(session, PointsEntry.points, PointsEntry.account_id == account.id,
                            PointsEntry.kind == "spend")
             assert -spends == spent_by[h]  # no lost or doubled points
-            left = points.spendable(session, race["district"], [account.id], service.local_today())[account.id]
+            left = points.spendable(session, race["district"], [account.id], local_today())[account.id]
             assert left == before[h] - spent_by[h] >= 0
             # No lot went below zero either.
             assert all(lot.remaining >= 0 for lot in points.lots_of(session, account))
@@ -176,6 +177,6 @@ def test_redemptions_and_donations_at_the_same_moment_reconcile(race: dict[str, 
         assert len(gift_rows) == 1
         assert total(session, StockEntry.quantity, here, StockEntry.item_id == oil) == 3 - 3 == 0
         assert total(session, StockEntry.quantity, here, StockEntry.item_id == rice) == 6 + 4 - (n_a + 2 * n_b) >= 0
-        report = reports.reconcile(session, staff(), sid, JANUARY, service.local_today())
+        report = reports.reconcile(session, staff(), sid, JANUARY, local_today())
         assert report.balanced, report
         assert report.points.spent == sum(spent_by.values())

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.charity import points, stock
 from jiayuan.charity.models import Item, Supermarket
+from jiayuan.kit.clock import local_today
 from tests.charity.helpers import LONG_AGO, household
 from tests.conftest import RESIDENT, csrf_from, page_login
 from tests.personas import COMMUNITY, PERSONAS
@@ -42,7 +43,7 @@ def opened(client: TestClient, session: Session) -> tuple[Supermarket, Any, Item
     oil = service.create_item(session, who, name=f"食用油{tag}", unit="瓶", points=30)
     service.put_rule(session, admin, tag="allowance", points=50)
     h = household(session, who, "页面低保户", "8100001", {"allowance": (LONG_AGO, None)}, serial=811)
-    points.issue_month(session, sm.id, service.local_today())
+    points.issue_month(session, sm.id, local_today())
     stock.record_donation(session, who, sm.id, kind="goods", item_id=rice.id, quantity=5, value_fen=0)
     stock.record_donation(session, who, sm.id, kind="goods", item_id=oil.id, quantity=1, value_fen=0)
     session.commit()

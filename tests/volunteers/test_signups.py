@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.models import User
 from jiayuan.kit.db import Database, is_postgres
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from jiayuan.kit.waitlist import Waitlist
 from jiayuan.notify.models import OutboxMessage
 from jiayuan.volunteers import opportunities as opps
 from jiayuan.volunteers import service
@@ -202,11 +203,11 @@ def test_the_opportunity_lock_makes_the_second_sign_up_wait(migrated: Database) 
         names = [s.get(User, v.user_id).username for v in vols]
         ids, oid = [v.id for v in vols], o.id
     counted, release = threading.Event(), threading.Event()
-    real_taken = opps._taken
+    real_taken = Waitlist.taken  # the seats counted by kit/waitlist.py, under the lock
     outcomes: dict[str, str] = {}
 
-    def slow_taken(session, opportunity):
-        n = real_taken(session, opportunity)
+    def slow_taken(self, session, opportunity):
+        n = real_taken(self, session, opportunity)
         if threading.current_thread().name == "first":
             counted.set()
             release.wait(10)
@@ -218,7 +219,7 @@ def test_the_opportunity_lock_makes_the_second_sign_up_wait(migrated: Database) 
         with migrated.unit_of_work() as s:
             outcomes[name] = opps.sign_up(s, me, oid).status
 
-    opps._taken = slow_taken
+    Waitlist.taken = slow_taken  # type: ignore[method-assign]
     try:
         first = threading.Thread(target=go, args=("first", names[0]), name="first")
         first.start()
@@ -232,7 +233,7 @@ def test_the_opportunity_lock_makes_the_second_sign_up_wait(migrated: Database) 
         second.join(30)
         assert outcomes == {"first": "signed_up", "second": "waitlisted"}
     finally:
-        opps._taken = real_taken
+        Waitlist.taken = real_taken  # type: ignore[method-assign]
         release.set()
         with migrated.unit_of_work() as s:
             remove_opportunities(s, [oid])

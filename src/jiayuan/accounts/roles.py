@@ -50,6 +50,9 @@ UPPER_STAFF = frozenset({Role.street_staff, Role.district_admin})
 DISTRICT_ADMINS = frozenset({Role.district_admin})
 # The district's desk for member providers: the administration and the 12343 operators who match orders.
 DISTRICT_DESK = frozenset({Role.district_admin, Role.hotline_operator})
+# Who serves at a charity supermarket's counter (find a household, redeem, take a donation): its staff and
+# volunteers.
+COUNTER_DESK = frozenset({*SUPERVISORS, Role.volunteer})
 # Who speaks for a resident: the resident, or a 12343 operator on their behalf (report, order, rate, complain).
 CALLERS = frozenset({Role.resident, Role.hotline_operator})
 # Roles without a unit scope of their own in the case loop: they see only what they reported.

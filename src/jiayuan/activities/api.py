@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
-from jiayuan.activities import service
+from jiayuan.activities import policy, service
 from jiayuan.activities.models import Activity, Registration, Series
 from jiayuan.activities.schemas import (
     ActivityCreate,
@@ -51,7 +51,7 @@ def activity_reads(request: Request, session: Session, principal: Principal | No
     for a in found:
         c = counts[a.id]
         mine = service.own_registration(session, principal, a)
-        organizer = service.is_organizer(principal, a)
+        organizer = policy.is_organizer(principal, a)
         opportunity = opps.for_activity(session, a.district_code, a.id) if a.volunteer_run else None
         out.append(ActivityRead(
             id=a.id, unit_code=a.unit_code, series_id=a.series_id, kind=a.kind, title=a.title,

@@ -5,37 +5,50 @@ attendance sheet with ticking and closing, series with their figures)."""
 from __future__ import annotations
 
 import io
-from datetime import date
 from typing import Annotated, Any
 
 import qrcode
 import qrcode.image.svg
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.activities import service
+from jiayuan.activities import policy, service
 from jiayuan.activities.models import ACTIVITY_KINDS, Activity, Series
 from jiayuan.deps import CurrentPrincipal, DbSession, OptionalPrincipal, require_role
 from jiayuan.kit import i18n
 from jiayuan.kit.db import utcnow
-from jiayuan.kit.errors import DomainError, Invalid
+from jiayuan.kit.errors import DomainError
+from jiayuan.page_kit import (
+    N_,
+    Messages,
+    PostedForm,
+    explain,
+    field_date,
+    field_int,
+    field_local_time,
+    field_text,
+    field_uuid,
+    flash,
+    hours,
+    path_id,
+    register_messages,
+    see_other,
+    status_of,
+    take_flash,
+)
 from jiayuan.registry.service import people
-from jiayuan.page_kit import PostedForm, field_int, field_text, field_uuid, path_id
 from jiayuan.units import service as units
 from jiayuan.volunteers import opportunities as opps
 from jiayuan.volunteers import service as volunteers
-from jiayuan.volunteers.pages import hours, local_datetime
 from jiayuan.volunteers.teams import list_teams, team_name
 from jiayuan.web import gettext_for, render, request_locale
 
 router = APIRouter(include_in_schema=False)
-Organizer = Annotated[Principal, Depends(require_role(Role.community_staff, Role.street_staff,
-                                                      Role.district_admin))]
+Organizer = Annotated[Principal, Depends(require_role(*policy.ORGANIZERS))]
 
 
 def labels(_: Any) -> dict[str, dict[str, str]]:
@@ -51,15 +64,36 @@ def context(request: Request) -> dict[str, Any]:
     _ = gettext_for(request)
     locale = request_locale(request)
     return {"AL": labels(_), "hours": hours, "fmt_date": lambda v: i18n.fmt_date(v, locale),
-            "flash": request.session.pop("flash", None), "flash_error": request.session.pop("flash_error", None)}
+            "flash": take_flash(request), "flash_error": request.session.pop("flash_error", None)}
 
 
-def see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
+# What an organizer's or a resident's page says when a use case refuses, by (field, reason).
+MESSAGES: Messages = register_messages({
+    ("starts_at", "not_a_time"): N_("required: a date and time"),
+    ("ends_at", "not_a_time"): N_("required: a date and time"),
+    ("*", "no_time"): N_("required: a date and time"),
+    ("ends_at", "end_before_start"): N_("must be after the start"),
+    ("capacity", "not_whole_number"): N_("a whole number, at least 1 (leave it out for no limit)"),
+    ("*", "no_slots"): N_("how many volunteers are wanted (at least 1)"),
+    ("*", "too_small"): N_("at least 1"),
+    ("*", "cancelled"): N_("the activity is cancelled"),
+    ("*", "closed"): N_("registration closed when the activity began"),
+    ("*", "already"): N_("already registered"),
+    ("*", "attended"): N_("already checked in: attendance cannot be cancelled"),
+    ("*", "no_token"): N_("no activity has this check-in code"),
+    ("*", "too_early"): N_("check-in opens 30 minutes before the start"),
+    ("*", "over"): N_("the activity is over"),
+    ("*", "waitlisted"): N_("you are on the waitlist: there is no place for you yet"),
+    ("*", "not_listed"): N_("you are not on the list of this activity"),
+    ("*", "full"): N_("the activity is full"),
+    ("*", "not_ended"): N_("attendance closes after the activity ends"),
+    ("*", "exists"): N_("a series of this name already exists here"),
+}, "/activities")
 
 
 def failed(request: Request, exc: DomainError) -> None:
-    request.session["flash_error"] = gettext_for(request)(exc.message)
+    """A refusal shown once on the page the browser is sent back to."""
+    request.session["flash_error"] = explain(request, exc, MESSAGES)[1]
 
 
 def qr_svg(data: str) -> Markup:
@@ -96,7 +130,7 @@ def public_list(request: Request, session: DbSession, principal: OptionalPrincip
         **context(request), "found": found, "counts": service.counts_of(session, found), "past": past,
         "kind": kind, "kinds": ACTIVITY_KINDS, "mine": mine, "places": unit_names(session, {a.unit_code for a in found}),
         "series": service.list_series(session, limit=20),
-        "organizer": principal is not None and principal.role in service.ORGANIZERS})
+        "organizer": policy.may_organize(principal)})
 
 
 @router.get("/activities/checkin/{token}", name="activity_checkin_page")
@@ -114,8 +148,8 @@ def scan_check_in(request: Request, token: str, principal: CurrentPrincipal, ses
         except DomainError:
             pass
         return render(request, "activities/checkin.html", {
-            **context(request), "ok": False, "activity": activity, "message": _(exc.message)},
-            status_code=exc.status_code)
+            **context(request), "ok": False, "activity": activity, "message": explain(request, exc, MESSAGES)[1]},
+            status_code=status_of(exc))
     return render(request, "activities/checkin.html", {**context(request), "ok": True, "activity": activity,
                                                        "registration": reg, "new": new})
 
@@ -125,11 +159,11 @@ def manage(request: Request, principal: Organizer, session: DbSession, past: boo
     found = service.staff_activities(session, principal, upcoming=not past, limit=300)
     return render(request, "activities/manage.html", {
         **context(request), "found": found, "counts": service.counts_of(session, found), "past": past,
-        "organizes": {a.id for a in found if service.is_organizer(principal, a)}})
+        "organizes": {a.id for a in found if policy.is_organizer(principal, a)}})
 
 
 def _series_choices(session: Session, principal: Principal) -> list[Any]:
-    return list(session.scalars(select(Series).where(service.staff_series(principal)).order_by(Series.name)))
+    return list(session.scalars(select(Series).where(policy.staff_series(principal)).order_by(Series.name)))
 
 
 def _form_context(request: Request, session: Session, principal: Principal, form: dict[str, Any],
@@ -156,18 +190,18 @@ def create(request: Request, principal: Organizer, session: DbSession, form: Pos
                 "unit_code": field_text(form, "unit_code", 15) or None, "kind": field_text(form, "kind", 12),
                 "title": field_text(form, "title", 200), "organizer": field_text(form, "organizer", 200),
                 "place": field_text(form, "place", 300), "description": field_text(form, "description", 4000) or None,
-                "starts_at": local_datetime(form, "starts_at"), "ends_at": local_datetime(form, "ends_at"),
+                "starts_at": field_local_time(form, "starts_at"), "ends_at": field_local_time(form, "ends_at"),
                 "capacity": field_int(form, "capacity"), "public": form.get("public") == "1",
                 "volunteer_run": volunteer_run,
                 "volunteer_slots": field_int(form, "volunteer_slots") if volunteer_run else None,
                 "volunteer_team": field_text(form, "volunteer_team", 12) or None,
                 "series_id": field_uuid(form, "series_id")})
-        request.session["flash"] = _("Activity published.")
+        flash(request, _("Activity published."))
         return see_other(f"/activities/{created.id}/attendance")
     except DomainError as exc:
         return render(request, "activities/new.html", _form_context(
-            request, session, principal, dict(form), {exc.field or "form": _(exc.message)}),
-            status_code=exc.status_code)
+            request, session, principal, dict(form), dict([explain(request, exc, MESSAGES)])),
+            status_code=status_of(exc))
 
 
 @router.get("/activities/series")
@@ -175,7 +209,7 @@ def series_list(request: Request, session: DbSession, principal: OptionalPrincip
     found = service.list_series(session)
     return render(request, "activities/series_list.html", {
         **context(request), "found": found, "figures": {s.id: service.series_figures(session, s) for s in found},
-        "organizer": principal is not None and principal.role in service.ORGANIZERS,
+        "organizer": policy.may_organize(principal),
         "unit_code": principal.scope_code if principal else ""})
 
 
@@ -184,17 +218,12 @@ def create_series(request: Request, principal: Organizer, session: DbSession, fo
     _ = gettext_for(request)
     try:
         with session.begin_nested():
-            starts, ends = field_text(form, "starts_on", 10), field_text(form, "ends_on", 10)
-            try:
-                starts_on = date.fromisoformat(starts) if starts else None
-                ends_on = date.fromisoformat(ends) if ends else None
-            except ValueError:
-                raise Invalid("not a date", field="starts_on") from None
+            starts_on, ends_on = field_date(form, "starts_on"), field_date(form, "ends_on")
             created = service.create_series(session, principal, {
                 "unit_code": field_text(form, "unit_code", 15) or None, "name": field_text(form, "name", 200),
                 "description": field_text(form, "description", 4000) or None, "starts_on": starts_on,
                 "ends_on": ends_on})
-        request.session["flash"] = _("Series created.")
+        flash(request, _("Series created."))
         return see_other(f"/activities/series/{created.id}")
     except DomainError as exc:
         failed(request, exc)
@@ -221,7 +250,7 @@ def cancel_registration(request: Request, registration_id: str, principal: Curre
     try:
         with session.begin_nested():
             service.cancel_registration(session, principal, path_id(registration_id))
-        request.session["flash"] = _("Registration cancelled.")
+        flash(request, _("Registration cancelled."))
     except DomainError as exc:
         failed(request, exc)
     return see_other(back)
@@ -251,7 +280,7 @@ def activity_page(request: Request, activity_id: str, session: DbSession, princi
         **context(request), "a": activity, "c": service.counts_of(session, [activity])[activity.id],
         "mine": mine if mine and mine.status != "cancelled" else None, "series": series,
         "place_name": unit_names(session, {activity.unit_code})[activity.unit_code],
-        "organizer": service.is_organizer(principal, activity), "now": utcnow()})
+        "organizer": policy.is_organizer(principal, activity), "now": utcnow()})
 
 
 @router.post("/activities/{activity_id}/register")
@@ -262,9 +291,9 @@ def register(request: Request, activity_id: str, principal: CurrentPrincipal, se
     try:
         with session.begin_nested():
             reg = service.register(session, principal, aid)
-        request.session["flash"] = _("You are registered. Scan the code at the door when you arrive.") if (
+        flash(request, _("You are registered. Scan the code at the door when you arrive.") if (
             reg.status == "registered") else _("The activity is full: you are on the waitlist and will be told "
-                                               "if a place frees up.")
+                                               "if a place frees up."))
     except DomainError as exc:
         failed(request, exc)
     return see_other(f"/activities/{aid}")
@@ -306,8 +335,8 @@ def register_person(request: Request, activity_id: str, principal: Organizer, se
     try:
         with session.begin_nested():
             reg = service.register(session, principal, aid, field_uuid(form, "person_id"))
-        request.session["flash"] = (_("%(name)s is registered.") if reg.status == "registered" else _(
-            "%(name)s is on the waitlist.")) % {"name": reg.name}
+        flash(request, (_("%(name)s is registered.") if reg.status == "registered" else _(
+            "%(name)s is on the waitlist.")) % {"name": reg.name})
     except DomainError as exc:
         failed(request, exc)
     return see_other(f"/activities/{aid}/attendance")
@@ -320,8 +349,8 @@ def close(request: Request, activity_id: str, principal: Organizer, session: DbS
     try:
         with session.begin_nested():
             closed = service.close_attendance(session, principal, aid)
-        request.session["flash"] = _("Attendance closed: %(n)s attended; hours credited to %(v)s volunteers.") % {
-            "n": closed.attended, "v": len(closed.credited)}
+        flash(request, _("Attendance closed: %(n)s attended; hours credited to %(v)s volunteers.") % {
+            "n": closed.attended, "v": len(closed.credited)})
     except DomainError as exc:
         failed(request, exc)
     return see_other(f"/activities/{aid}/attendance")
@@ -334,7 +363,7 @@ def cancel(request: Request, activity_id: str, principal: Organizer, session: Db
     try:
         with session.begin_nested():
             service.cancel_activity(session, principal, aid)
-        request.session["flash"] = _("Activity cancelled; the registered residents are told.")
+        flash(request, _("Activity cancelled; the registered residents are told."))
     except DomainError as exc:
         failed(request, exc)
     return see_other(f"/activities/{aid}/attendance")

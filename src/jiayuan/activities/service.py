@@ -15,16 +15,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
+from jiayuan.activities import policy
 from jiayuan.activities.models import ACTIVITY_KINDS, Activity, Registration, Series
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from jiayuan.kit.figures import Figure, Within
 from jiayuan.kit.scope import Scope
+from jiayuan.kit.text import clean_text
+from jiayuan.kit.waitlist import Waitlist
 from jiayuan.notify.service import queue_message
 from jiayuan.registry.service import organizations, people
 from jiayuan.units import service as units
@@ -32,7 +36,6 @@ from jiayuan.volunteers import opportunities as opps
 from jiayuan.volunteers import service as volunteers
 from jiayuan.volunteers.models import HoursEntry
 
-ORGANIZERS = frozenset({Role.community_staff, Role.street_staff, Role.district_admin})
 HOLDS_PLACE = ("registered", "attended")
 CHECKIN_OPENS = timedelta(minutes=30)
 TITLE_MAX = 120
@@ -54,21 +57,6 @@ def _now(now: datetime | None) -> datetime:
 # --- Reading -------------------------------------------------------------------------------------
 
 
-def staff_visible(principal: Principal) -> Any:
-    """Activities staff see: of a unit in their scope, or above it (the street's festival, to a community)."""
-    if principal.role not in ORGANIZERS and principal.role != Role.grid_worker:
-        return false()
-    clauses = [principal.scope.where(Activity)]
-    above = {a for p in principal.scope.prefixes if p for a in units.ancestors_of(p)}
-    if above:
-        clauses.append(and_(Activity.district_code.in_({c[:6] for c in above}), Activity.unit_code.in_(above)))
-    return or_(*clauses)
-
-
-def is_organizer(principal: Principal | None, activity: Activity) -> bool:
-    return principal is not None and principal.role in ORGANIZERS and principal.scope.covers(activity.unit_code)
-
-
 def get_activity(session: Session, principal: Principal | None, activity_id: uuid.UUID) -> Activity:
     """A public activity for anyone; another only for staff who see it or someone registered for it."""
     if not isinstance(activity_id, uuid.UUID):
@@ -79,7 +67,7 @@ def get_activity(session: Session, principal: Principal | None, activity_id: uui
     if activity.public:
         return activity
     if principal is not None:
-        if session.scalar(select(Activity.id).where(Activity.id == activity.id, staff_visible(principal))):
+        if session.scalar(select(Activity.id).where(Activity.id == activity.id, policy.staff_visible(principal))):
             return activity
         if _own_registration(session, principal, activity) is not None:
             return activity
@@ -89,9 +77,9 @@ def get_activity(session: Session, principal: Principal | None, activity_id: uui
 def get_managed(session: Session, principal: Principal, activity_id: uuid.UUID) -> Activity:
     """An activity the caller organizes: staff whose scope covers its unit."""
     activity = get_activity(session, principal, activity_id)
-    if not is_organizer(principal, activity):
-        if principal.role in ORGANIZERS and session.scalar(select(Activity.id).where(
-                Activity.id == activity.id, staff_visible(principal))):
+    if not policy.is_organizer(principal, activity):
+        if policy.may_organize(principal) and session.scalar(select(Activity.id).where(
+                Activity.id == activity.id, policy.staff_visible(principal))):
             raise Forbidden("only staff of the unit holding the activity may do this", field="role")
         raise NotFound("no such activity", field="activity_id")
     return activity
@@ -120,9 +108,8 @@ def public_activities(session: Session, *, district: str | None = None, unit: st
 def staff_activities(session: Session, principal: Principal, *, upcoming: bool | None = None,
                      series_id: uuid.UUID | None = None, limit: int = 200, offset: int = 0,
                      now: datetime | None = None) -> list[Activity]:
-    if principal.role not in ORGANIZERS and principal.role != Role.grid_worker:
-        raise Forbidden("only staff list every activity", field="role")
-    stmt = select(Activity).where(staff_visible(principal))
+    policy.require_staff(principal, "only staff list every activity")
+    stmt = select(Activity).where(policy.staff_visible(principal))
     if series_id:
         stmt = stmt.where(Activity.series_id == series_id)
     if upcoming is not None:
@@ -189,10 +176,6 @@ def my_registrations(session: Session, principal: Principal, *, limit: int = 100
 # --- Keeping activities --------------------------------------------------------------------------
 
 
-def clean_text(value: Any, field: str, limit: int, *, required: bool = False) -> str | None:
-    return opps.clean_text(value, field, limit, required=required)
-
-
 def _times(starts_at: Any, ends_at: Any) -> tuple[datetime, datetime]:
     return opps.check_times(starts_at, ends_at, MAX_LENGTH)
 
@@ -213,7 +196,8 @@ def _capacity(value: Any) -> int | None:
     if value is None:
         return None  # no limit
     if isinstance(value, bool) or not isinstance(value, int):
-        raise Invalid("a whole number, at least 1 (leave it out for no limit)", field="capacity")
+        raise Invalid("a whole number, at least 1 (leave it out for no limit)", field="capacity",
+                      reason="not_whole_number")
     if value < 1:
         raise Invalid("at least 1 (leave it out for no limit)", field="capacity")
     if value > MAX_CAPACITY:
@@ -244,7 +228,7 @@ def _series_for(session: Session, principal: Principal, series_id: Any, district
     if not isinstance(series_id, uuid.UUID):
         raise Invalid("must be an id", field="series_id")
     series = session.scalar(select(Series).where(Series.district_code == district, Series.id == series_id,
-                                                 or_(staff_series(principal))))
+                                                 or_(policy.staff_series(principal))))
     if series is None:
         raise Invalid("no such series in your scope", field="series_id")
     return series.id
@@ -253,8 +237,7 @@ def _series_for(session: Session, principal: Principal, series_id: Any, district
 def create_activity(session: Session, principal: Principal, data: dict[str, Any]) -> Activity:
     """An activity of a unit in the caller's scope. A volunteer-run one gets an opportunity with
     `volunteer_slots` slots at the same time and place, which volunteers sign up to."""
-    if principal.role not in ORGANIZERS:
-        raise Forbidden("only community, street or district staff organize activities", field="role")
+    policy.require_organizer_role(principal)
     unit = _unit(session, principal, data.get("unit_code") or principal.scope_code)
     district = unit[:6]
     kind = check_kind(data.get("kind") or "other")
@@ -265,7 +248,7 @@ def create_activity(session: Session, principal: Principal, data: dict[str, Any]
         raise Invalid("no such organization in the district", field="organization_id")
     volunteer_run = _bool(data.get("volunteer_run"), "volunteer_run", False)
     if volunteer_run and data.get("volunteer_slots") is None:
-        raise Invalid("how many volunteers are wanted (at least 1)", field="volunteer_slots")
+        raise Invalid("how many volunteers are wanted (at least 1)", field="volunteer_slots", reason="no_slots")
     activity = Activity(
         district_code=district, unit_code=unit, series_id=_series_for(session, principal, data.get("series_id"),
                                                                       district),
@@ -287,12 +270,15 @@ def create_activity(session: Session, principal: Principal, data: dict[str, Any]
     return activity
 
 
+# The places of an activity held by its registrations, with the waitlist (kit/waitlist.py: row lock, count,
+# promote); no capacity is no limit.
+PLACES: Waitlist[Activity, Registration] = Waitlist(
+    parent=Activity, child=Registration, parent_key="activity_id", queued_at="registered_at", holds=HOLDS_PLACE,
+    seated="registered", capacity=lambda a: a.capacity)
+
+
 def _lock(session: Session, activity: Activity) -> Activity:
-    locked = session.scalar(select(Activity).where(Activity.district_code == activity.district_code,
-                                                   Activity.id == activity.id)
-                            .with_for_update().execution_options(populate_existing=True))
-    assert locked is not None
-    return locked
+    return PLACES.lock(session, activity)
 
 
 def update_activity(session: Session, principal: Principal, activity_id: uuid.UUID,
@@ -304,7 +290,7 @@ def update_activity(session: Session, principal: Principal, activity_id: uuid.UU
         raise Conflict("the activity was changed by someone else; reload it", field="version",
                        details={"version": activity.version})
     if activity.cancelled_at is not None:
-        raise Conflict("the activity is cancelled", field="cancelled_at")
+        raise Conflict("the activity is cancelled", field="cancelled_at", reason="cancelled")
     for key, limit in (("title", TITLE_MAX), ("organizer", ORGANIZER_MAX), ("place", PLACE_MAX),
                        ("description", DESCRIPTION_MAX)):
         if key in data:
@@ -351,29 +337,18 @@ def cancel_activity(session: Session, principal: Principal, activity_id: uuid.UU
 # --- Registration --------------------------------------------------------------------------------
 
 
-def _place_taken(session: Session, activity: Activity) -> int:
-    return session.scalar(select(func.count()).select_from(Registration).where(
-        Registration.district_code == activity.district_code, Registration.activity_id == activity.id,
-        Registration.status.in_(HOLDS_PLACE))) or 0
-
-
-def _has_room(session: Session, activity: Activity) -> bool:
-    return activity.capacity is None or _place_taken(session, activity) < activity.capacity
-
-
 def register(session: Session, principal: Principal, activity_id: uuid.UUID, person_id: uuid.UUID | None = None,
              *, now: datetime | None = None) -> Registration:
     """Register the caller (their own account), or — staff — a registry person in their scope. A place while
     there is room, else the end of the waitlist; a second registration is 409."""
     activity = get_activity(session, principal, activity_id)
     if person_id is None:
-        if not activity.public and not is_organizer(principal, activity):
+        if not activity.public and not policy.is_organizer(principal, activity):
             raise NotFound("no such activity", field="activity_id")
         who = {"user_id": principal.user_id, "name": principal.full_name[:NAME_MAX]}
         mine = Registration.user_id == principal.user_id
     else:
-        if principal.role not in ORGANIZERS and principal.role != Role.grid_worker:
-            raise Forbidden("only staff register someone else", field="person_id")
+        policy.require_staff(principal, "only staff register someone else", "person_id")
         if not isinstance(person_id, uuid.UUID):
             raise Invalid("must be an id", field="person_id")
         try:
@@ -387,15 +362,15 @@ def register(session: Session, principal: Principal, activity_id: uuid.UUID, per
     activity = _lock(session, activity)
     moment = _now(now)
     if activity.cancelled_at is not None:
-        raise Conflict("the activity is cancelled", field="activity_id")
+        raise Conflict("the activity is cancelled", field="activity_id", reason="cancelled")
     if activity.starts_at <= moment:
-        raise Conflict("registration closed when the activity began", field="activity_id")
+        raise Conflict("registration closed when the activity began", field="activity_id", reason="closed")
     reg = session.scalar(select(Registration).where(Registration.district_code == activity.district_code,
                                                     Registration.activity_id == activity.id, mine))
     if reg is not None and reg.status != "cancelled":
-        raise Conflict("already registered", field="activity_id",
+        raise Conflict("already registered", field="activity_id", reason="already",
                        details={"registration_id": str(reg.id), "status": reg.status})
-    status = "registered" if _has_room(session, activity) else "waitlisted"
+    status = PLACES.place(session, activity)
     if reg is None:
         reg = Registration(district_code=activity.district_code, activity_id=activity.id, **who)
         session.add(reg)
@@ -415,7 +390,7 @@ def get_registration(session: Session, principal: Principal, registration_id: uu
         raise NotFound("no such registration", field="registration_id")
     activity = session.get(Activity, (reg.district_code, reg.activity_id))
     assert activity is not None
-    if reg.user_id == principal.user_id or is_organizer(principal, activity):
+    if reg.user_id == principal.user_id or policy.is_organizer(principal, activity):
         return reg, activity
     if reg.person_id is not None and principal.role == Role.grid_worker:
         try:
@@ -434,7 +409,7 @@ def cancel_registration(session: Session, principal: Principal, registration_id:
     if reg.status == "cancelled":
         return reg
     if reg.status == "attended":
-        raise Conflict("already checked in: attendance cannot be cancelled", field="status",
+        raise Conflict("already checked in: attendance cannot be cancelled", field="status", reason="attended",
                        details={"status": reg.status})
     reg.status = "cancelled"
     activity.updated_at = utcnow()
@@ -446,23 +421,14 @@ def cancel_registration(session: Session, principal: Principal, registration_id:
 def _fill_from_waitlist(session: Session, activity: Activity) -> list[Registration]:
     if activity.cancelled_at is not None or activity.ends_at <= utcnow():
         return []
-    stmt = select(Registration).where(
-        Registration.district_code == activity.district_code, Registration.activity_id == activity.id,
-        Registration.status == "waitlisted").order_by(Registration.registered_at, Registration.id)
-    if activity.capacity is not None:
-        free = activity.capacity - _place_taken(session, activity)
-        if free <= 0:
-            return []
-        stmt = stmt.limit(free)
-    promoted = list(session.scalars(stmt))
-    for reg in promoted:
-        reg.status = "registered"
+
+    def tell(reg: Registration) -> None:
         if reg.user_id is not None:
             queue_message(session, district_code=activity.district_code, channel="inapp", recipient=str(reg.user_id),
                           user_id=reg.user_id, body=PROMOTED_TEXT.format(title=activity.title),
                           ref=f"activity:{activity.id}")
-    session.flush()
-    return promoted
+
+    return PLACES.promote(session, activity, tell)
 
 
 # --- Check-in and attendance ---------------------------------------------------------------------
@@ -470,10 +436,10 @@ def _fill_from_waitlist(session: Session, activity: Activity) -> list[Registrati
 
 def by_token(session: Session, token: Any) -> Activity:
     if not isinstance(token, str) or not 10 <= len(token) <= 40 or not TOKEN_CHARS.issuperset(token):
-        raise NotFound("no activity has this check-in code", field="token")
+        raise NotFound("no activity has this check-in code", field="token", reason="no_token")
     activity = session.scalar(select(Activity).where(Activity.checkin_token == token))
     if activity is None:
-        raise NotFound("no activity has this check-in code", field="token")
+        raise NotFound("no activity has this check-in code", field="token", reason="no_token")
     return activity
 
 
@@ -485,23 +451,23 @@ def check_in_by_token(session: Session, principal: Principal, token: str, *, now
     activity = _lock(session, by_token(session, token))
     moment = _now(now)
     if activity.cancelled_at is not None:
-        raise Conflict("the activity is cancelled", field="token")
+        raise Conflict("the activity is cancelled", field="token", reason="cancelled")
     if moment < activity.starts_at - CHECKIN_OPENS:
-        raise Conflict("check-in opens 30 minutes before the start", field="token",
+        raise Conflict("check-in opens 30 minutes before the start", field="token", reason="too_early",
                        details={"opens_at": (activity.starts_at - CHECKIN_OPENS).isoformat()})
     if moment > activity.ends_at:
-        raise Conflict("the activity is over", field="token")
+        raise Conflict("the activity is over", field="token", reason="over")
     reg = _own_registration(session, principal, activity)
     if reg is not None and reg.status == "attended":
         return reg, activity, False
     if reg is not None and reg.status == "waitlisted":
-        raise Conflict("you are on the waitlist: there is no place for you yet", field="status",
+        raise Conflict("you are on the waitlist: there is no place for you yet", field="status", reason="waitlisted",
                        details={"status": reg.status})
     if reg is None or reg.status == "cancelled":
         if not activity.public:
-            raise Conflict("you are not on the list of this activity", field="token")
-        if not _has_room(session, activity):
-            raise Conflict("the activity is full", field="capacity")
+            raise Conflict("you are not on the list of this activity", field="token", reason="not_listed")
+        if not PLACES.has_room(session, activity):
+            raise Conflict("the activity is full", field="capacity", reason="full")
         if reg is None:
             reg = Registration(district_code=activity.district_code, activity_id=activity.id,
                                user_id=principal.user_id, name=principal.full_name[:NAME_MAX])
@@ -517,18 +483,18 @@ def tick(session: Session, principal: Principal, registration_id: uuid.UUID, att
          now: datetime | None = None) -> Registration:
     """Staff tick the list: attended, or (a mistake) back to registered. The waitlist cannot be ticked."""
     reg, activity = get_registration(session, principal, registration_id)
-    if not is_organizer(principal, activity):
+    if not policy.is_organizer(principal, activity):
         raise Forbidden("only the activity's staff tick the attendance list", field="role")
     if not isinstance(attended, bool):
         raise Invalid("must be true or false", field="attended")
     activity = _lock(session, activity)
     session.refresh(reg)
     if activity.cancelled_at is not None:
-        raise Conflict("the activity is cancelled", field="activity_id")
+        raise Conflict("the activity is cancelled", field="activity_id", reason="cancelled")
     if attended and reg.status == "registered":
         moment = _now(now)
         if moment < activity.starts_at - CHECKIN_OPENS:
-            raise Conflict("check-in opens 30 minutes before the start", field="attended")
+            raise Conflict("check-in opens 30 minutes before the start", field="attended", reason="too_early")
         reg.status, reg.checked_in_at = "attended", moment
     elif not attended and reg.status == "attended":
         reg.status, reg.checked_in_at = "registered", None
@@ -558,9 +524,9 @@ def close_attendance(session: Session, principal: Principal, activity_id: uuid.U
     credited before."""
     activity = _lock(session, get_managed(session, principal, activity_id))
     if activity.cancelled_at is not None:
-        raise Conflict("the activity is cancelled", field="activity_id")
+        raise Conflict("the activity is cancelled", field="activity_id", reason="cancelled")
     if _now(now) < activity.ends_at:
-        raise Conflict("attendance closes after the activity ends", field="ends_at",
+        raise Conflict("attendance closes after the activity ends", field="ends_at", reason="not_ended",
                        details={"ends_at": activity.ends_at.isoformat()})
     result = Closed(attended=counts_of(session, [activity])[activity.id].attended)
     opportunity = opps.for_activity(session, activity.district_code, activity.id)
@@ -591,19 +557,8 @@ def credited_for(session: Session, activity: Activity) -> list[HoursEntry]:
 # --- Series --------------------------------------------------------------------------------------
 
 
-def staff_series(principal: Principal) -> Any:
-    if principal.role not in ORGANIZERS and principal.role != Role.grid_worker:
-        return false()
-    clauses = [principal.scope.where(Series)]
-    above = {a for p in principal.scope.prefixes if p for a in units.ancestors_of(p)}
-    if above:
-        clauses.append(and_(Series.district_code.in_({c[:6] for c in above}), Series.unit_code.in_(above)))
-    return or_(*clauses)
-
-
 def create_series(session: Session, principal: Principal, data: dict[str, Any]) -> Series:
-    if principal.role not in ORGANIZERS:
-        raise Forbidden("only community, street or district staff organize activities", field="role")
+    policy.require_organizer_role(principal)
     unit = _unit(session, principal, data.get("unit_code") or principal.scope_code)
     name = clean_text(data.get("name"), "name", 120, required=True)
     starts_on, ends_on = data.get("starts_on"), data.get("ends_on")
@@ -616,7 +571,7 @@ def create_series(session: Session, principal: Principal, data: dict[str, Any]) 
         raise Invalid("must not be before the first day", field="ends_on")
     if session.scalar(select(Series.id).where(Series.district_code == unit[:6], Series.unit_code == unit,
                                               Series.name == name)) is not None:
-        raise Conflict("a series of this name already exists here", field="name")
+        raise Conflict("a series of this name already exists here", field="name", reason="exists")
     series = Series(district_code=unit[:6], unit_code=unit, name=name,
                     description=clean_text(data.get("description"), "description", DESCRIPTION_MAX),
                     starts_on=starts_on, ends_on=ends_on)
@@ -662,3 +617,27 @@ def series_figures(session: Session, series: Series, *, now: datetime | None = N
     attended = int(counted.get("attended", 0))
     return SeriesFigures(shows=n_shows, held=held, participants=attended,
                          registered=attended + int(counted.get("registered", 0)))
+
+
+# --- Figures for stats ---------------------------------------------------------------------------
+
+
+def figures(session: Session, within: Within, since: datetime, until: datetime) -> list[Figure]:
+    """Activities held (started in [since, until), not cancelled) and their participants (checked in), by unit
+    and kind. `within` selects the unit (kit/figures.py); the caller ends `until` at now, so that an activity
+    still to come is not counted as held."""
+    attended = or_(Registration.checked_in_at.is_not(None), Registration.status == "attended")
+    rows = session.execute(
+        select(Activity.unit_code, Activity.kind, func.count(Activity.id.distinct()),
+               func.count(Registration.id).filter(attended))
+        .outerjoin(Registration, and_(Registration.district_code == Activity.district_code,
+                                      Registration.activity_id == Activity.id))
+        .where(within(Activity.unit_code, Activity.district_code), Activity.cancelled_at.is_(None),
+               Activity.starts_at >= since, Activity.starts_at < until)
+        .group_by(Activity.unit_code, Activity.kind))
+    out: list[Figure] = []
+    for unit, kind, held, participants in rows:
+        out += [Figure(unit, "activities.held", held), Figure(unit, "activities.participants", participants),
+                Figure(unit, f"activities.kind.{kind}.held", held),
+                Figure(unit, f"activities.kind.{kind}.participants", participants)]
+    return out

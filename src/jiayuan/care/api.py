@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.roles import SUPERVISORS, UNIT_STAFF, Role
 from jiayuan.accounts.service import Principal
 from jiayuan.care import alerts, centres, policy, profiles, visits
-from jiayuan.care import service as care  # noqa: F401 - registers the registry move hook
 from jiayuan.care.models import Attendance, CareCentre, CareProfile, Enrolment, Pairing, Visit, VisitPhoto
 from jiayuan.care.schemas import (
     AlertList,

@@ -19,7 +19,6 @@ from starlette.datastructures import UploadFile
 from jiayuan.accounts.roles import SUPERVISORS, UNIT_STAFF, Role
 from jiayuan.accounts.service import Principal
 from jiayuan.care import alerts, centres, policy, profiles, visits
-from jiayuan.care import service as care  # noqa: F401 - registers the registry move hook
 from jiayuan.care.models import CARE_CENTRE_KINDS, CARE_LEVELS, NEEDS, VISIT_KINDS
 from jiayuan.deps import AppSettings, DbSession, require_role, verify_csrf
 from jiayuan.kit import i18n

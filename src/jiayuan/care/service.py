@@ -31,9 +31,11 @@ from jiayuan.care.profiles import (
     rehome,
     update_profile,
 )
+from jiayuan.care.figures import FIGURE_KINDS, unit_figures  # the grouped figures stats reads
 from jiayuan.care.visits import confirm_with_card, confirm_with_code, get_visit, list_visits, log_visit
 
 __all__ = [
+    "FIGURE_KINDS", "unit_figures",
     "CARE_TAGS", "add_contact", "attendance_sheet", "check_in", "check_out", "confirm_with_card",
     "confirm_with_code", "create_centre", "end_pairing", "end_profile", "enrol", "figures", "get_centre",
     "get_profile", "get_visit", "leave", "list_alerts", "list_centres", "list_pairings", "list_profiles",

@@ -51,11 +51,12 @@ from jiayuan.charity.schemas import (
     SupermarketUpdate,
 )
 from jiayuan.deps import CurrentPrincipal, DbSession
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.errors import Invalid
-from jiayuan.kit.pagination import Offset
 from jiayuan.kit.excel import XLSX_TYPE
-from jiayuan.registry.service import households as registry_households
+from jiayuan.kit.pagination import Offset
 from jiayuan.registry.service import HouseholdCard
+from jiayuan.registry.service import households as registry_households
 
 router = APIRouter(prefix="/api/v1/charity", tags=["charity supermarket"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=120)]
@@ -71,12 +72,12 @@ def households_out(session: Session, supermarket: Supermarket, cards: list[House
     """The households found, each with what it may spend today (two queries for all of them)."""
     district = supermarket.district_code
     accounts = points.accounts_of_households(session, district, [c.id for c in cards])
-    balances = points.spendable(session, district, [a.id for a in accounts.values()], service.local_today())
+    balances = points.spendable(session, district, [a.id for a in accounts.values()], local_today())
     return [household_out(c, balances[accounts[c.id].id] if c.id in accounts else 0) for c in cards]
 
 
 def account_out(session: Session, card: HouseholdCard, account: Account | None) -> AccountRead:
-    today = service.local_today()
+    today = local_today()
     if account is None:
         return AccountRead(household=household_out(card, 0), account_id=None, balance=0, ledger_balance=0, lots=[],
                            history=[], redemptions=[])

@@ -9,28 +9,47 @@ redirect (so a reload sends nothing twice), or as the same page with the reason 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from datetime import date, timedelta
 from itertools import groupby
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.charity import points, redeem, reports, service, stock
+from jiayuan.charity import points, policy, redeem, reports, service, stock
 from jiayuan.charity.models import Supermarket
 from jiayuan.deps import CurrentPrincipal, DbSession, verify_csrf
 from jiayuan.kit import i18n
-from jiayuan.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from jiayuan.kit.clock import local_today
+from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound
 from jiayuan.kit.excel import XLSX_TYPE
-from jiayuan.registry.service import households as registry_households
+from jiayuan.page_kit import (
+    N_,
+    Messages,
+    PostedForm,
+    explain,
+    field_int,
+    field_text,
+    field_yuan,
+    flash,
+    path_id,
+    query_date,
+    query_id,
+    register_messages,
+    see_other,
+    status_of,
+    take_flash,
+)
 from jiayuan.registry.models import TAGS
+from jiayuan.registry.service import households as registry_households
 from jiayuan.units import service as units
+from jiayuan.volunteers import policy as volunteer_policy
 from jiayuan.volunteers import service as volunteers
 from jiayuan.web import gettext_for, render, request_locale
 
@@ -39,68 +58,6 @@ NO_STORE = {"Cache-Control": "no-store"}
 CSRF = [Depends(verify_csrf)]
 CARD_SESSION_KEY = "charity_card"
 LEDGER_PAGE = 50
-
-
-# --- Forms -----------------------------------------------------------------------------------------------
-
-
-async def _form(request: Request) -> AsyncIterator[FormData]:
-    form = await request.form()
-    try:
-        yield form
-    finally:
-        await form.close()
-
-
-Form = Annotated[FormData, Depends(_form)]
-
-
-def text(form: FormData, name: str, limit: int = 200) -> str:
-    value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
-
-
-def number(form: FormData, name: str, *, blank: int | None = None) -> int | None:
-    """A whole number typed in a field (full-width digits too); blank gives `blank`."""
-    raw = text(form, name, 20)
-    if not raw:
-        return blank
-    try:
-        return int(raw.translate(str.maketrans("０１２３４５６７８９", "0123456789")))
-    except ValueError:
-        raise Invalid("must be a whole number", field=name) from None
-
-
-def money_fen(form: FormData, name: str) -> int:
-    raw = text(form, name, 20).replace(",", "")
-    if not raw:
-        return 0
-    try:
-        yuan = float(raw)
-    except ValueError:
-        raise Invalid("must be an amount in yuan", field=name) from None
-    return round(yuan * 100)
-
-
-def an_id(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
-
-
-def path_id(value: str) -> uuid.UUID:
-    found = an_id(value)
-    if found is None:
-        raise NotFound("no such record", field="id")
-    return found
-
-
-def a_date(value: str | None, default: date) -> date:
-    try:
-        return date.fromisoformat(value) if value else default
-    except ValueError:
-        return default
 
 
 # --- Labels and messages ----------------------------------------------------------------------------------
@@ -120,65 +77,44 @@ def labels(_: Any) -> dict[str, dict[str, str]]:
     }
 
 
-def message_of(request: Request, exc: DomainError) -> str:
-    """What went wrong, in the reader's language; a refused redemption names the items or the points."""
-    _ = gettext_for(request)
+def _refusal(exc: DomainError, _: Callable[[str], str]) -> str:
+    """A refused redemption names the items short of stock, or the points."""
     details = exc.details if isinstance(exc.details, dict) else {}
-    if isinstance(exc, Conflict) and ("items" in details or "points" in details):
-        parts = [_("Not enough %(name)s: %(on_hand)s %(unit)s in stock, %(asked)s asked.") % s
-                 for s in details.get("items", [])]
-        if "points" in details:
-            parts.append(_("Not enough points: the balance is %(balance)s, %(needed)s needed.") % details["points"])
-        return " ".join(parts)
-    if isinstance(exc, Forbidden):
-        return _("You may not do this.")
-    if isinstance(exc, NotFound):
-        return _("Not found, or outside your scope")
-    known = {
-        "this community has a charity supermarket already": _("This community has a charity supermarket already."),
-        "an item with this name and unit exists already": _("An item with this name and unit exists already."),
-        "this idempotency key was used for another donation": _("This form was sent already."),
-        "this idempotency key was used for another redemption": _("This form was sent already."),
-        "must be a whole number": _("Enter a whole number."),
-        "must be an amount in yuan": _("Enter an amount in yuan, such as 12.50."),
-        "this month has not begun": _("This month has not begun."),
-        "this supermarket is closed": _("This supermarket is closed."),
-        "the volunteer belongs to no household in the registry":
-            _("The volunteer belongs to no household in the registry."),
-        "the volunteer's community has no charity supermarket open":
-            _("The volunteer's community has no charity supermarket open."),
-        "choose at least one item": _("Choose at least one item."),
-        "count at least one item": _("Count at least one item."),
-        "Type a name or a household number": _("Type a name or a household number."),
-        "the end is before the start": _("The end is before the start."),
-        "a supermarket belongs to a community (a 12-digit code)": _("Choose a community."),
-        "this community is outside your scope": _("Choose a community within your area."),
-    }
-    if exc.message in known:
-        return known[exc.message]
-    if exc.field == "minutes" and isinstance(exc, Conflict):
-        hours = (details.get("balance_minutes") or 0) // 60
-        return _("The volunteer has only %(n)s whole hours.") % {"n": hours}
-    if exc.message.startswith("must be between"):
-        low, high = exc.message.split()[3], exc.message.split()[5]
-        return _("Enter a whole number from %(low)s to %(high)s.") % {"low": low, "high": high}
-    if exc.message.endswith("is required") or exc.message == "required":
-        return _("Required.")
-    if exc.message.startswith("at most ") and exc.message.endswith(" characters"):
-        return _("At most %(n)s characters.") % {"n": exc.message.split()[2]}
-    return _(exc.message)
+    parts = [_("Not enough %(name)s: %(on_hand)s %(unit)s in stock, %(asked)s asked.") % s
+             for s in details.get("items", [])]
+    if "points" in details:
+        parts.append(_("Not enough points: the balance is %(balance)s, %(needed)s needed.") % details["points"])
+    return " ".join(parts)
 
 
-def status_of(exc: DomainError) -> int:
-    return exc.status_code if exc.status_code in (403, 404, 409, 422) else 422
+def _whole_hours(exc: DomainError, _: Callable[[str], str]) -> str:
+    details = exc.details if isinstance(exc.details, dict) else {}
+    return _("The volunteer has only %(n)s whole hours.") % {"n": (details.get("balance_minutes") or 0) // 60}
 
 
-def flash(request: Request, message: str) -> None:
-    request.session["flash"] = message
+MESSAGES: Messages = register_messages({
+    ("items", "not_enough"): _refusal,
+    ("points", "not_enough"): _refusal,
+    ("minutes", "over_balance"): _whole_hours,
+    ("unit_code", "supermarket_exists"): N_("This community has a charity supermarket already."),
+    ("unit_code", "not_a_community"): N_("Choose a community."),
+    ("unit_code", "outside_scope"): N_("Choose a community within your area."),
+    ("name", "item_exists"): N_("An item with this name and unit exists already."),
+    ("idempotency_key", "key_reused"): N_("This form was sent already."),
+    ("month", "month_not_begun"): N_("This month has not begun."),
+    ("supermarket_id", "closed"): N_("This supermarket is closed."),
+    ("volunteer_id", "no_household"): N_("The volunteer belongs to no household in the registry."),
+    ("volunteer_id", "no_supermarket"): N_("The volunteer's community has no charity supermarket open."),
+    ("lines", "none_chosen"): N_("Choose at least one item."),
+    ("lines", "none_counted"): N_("Count at least one item."),
+    ("q", "*"): N_("Type a name or a household number."),
+    ("*", "not_found"): N_("Not found, or outside your scope"),
+}, "/charity")
 
 
-def back(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
+def message(request: Request, exc: DomainError) -> str:
+    """What went wrong, in the reader's language (by the error's field and reason)."""
+    return explain(request, exc, MESSAGES)[1]
 
 
 def base(request: Request, principal: Principal, supermarket: Supermarket | None, section: str) -> dict[str, Any]:
@@ -186,9 +122,9 @@ def base(request: Request, principal: Principal, supermarket: Supermarket | None
     _ = gettext_for(request)
     locale = request_locale(request)
     return {"L": labels(_), "section": section, "supermarket": supermarket,
-            "is_manager": principal.role in service.MANAGERS,
-            "is_admin": principal.role in service.DISTRICT_EDITORS,
-            "fmt_date": lambda v: i18n.fmt_date(v, locale), "flash": request.session.pop("flash", None),
+            "is_manager": policy.is_manager(principal),
+            "is_admin": policy.is_district_editor(principal),
+            "fmt_date": lambda v: i18n.fmt_date(v, locale), "flash": take_flash(request),
             "yuan": lambda fen: f"{fen / 100:,.2f}"}
 
 
@@ -207,31 +143,32 @@ def supermarkets_page(request: Request, principal: CurrentPrincipal, session: Db
                       errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
                       status_code: int = 200) -> Response:
     if principal.role == Role.resident:
-        return back("/charity/mine")
-    service.require_role(principal, service.DESK)
+        return see_other("/charity/mine")
+    policy.require_role(principal, policy.DESK)
     found = service.list_supermarkets(session, principal)
     if len(found) == 1 and principal.role == Role.volunteer:
-        return back(f"/charity/{found[0].id}/counter")
+        return see_other(f"/charity/{found[0].id}/counter")
     names = {u.code: u.name for u in units.list_units(session, principal.scope, level="community")} \
         if found else {}
     return render(request, "charity/supermarkets.html", {
         **base(request, principal, None, "list"), "supermarkets": found, "names": names,
-        "communities": _communities_without(session, principal, found) if principal.role in service.MANAGERS
+        "communities": _communities_without(session, principal, found) if policy.is_manager(principal)
         else [], "errors": errors or {}, "values": values or {}}, status_code=status_code)
 
 
 @router.post("/charity/supermarkets", dependencies=CSRF)
-def create_supermarket(request: Request, principal: CurrentPrincipal, session: DbSession, form: Form) -> Response:
-    values = {k: text(form, k) for k in ("unit_code", "name", "address")}
+def create_supermarket(request: Request, principal: CurrentPrincipal, session: DbSession,
+                       form: PostedForm) -> Response:
+    values = {k: field_text(form, k, 200) for k in ("unit_code", "name", "address")}
     try:
         with session.begin_nested():
             created = service.create_supermarket(session, principal, **values)
     except DomainError as exc:
-        return supermarkets_page(request, principal, session, errors={exc.field or "form": message_of(request, exc)},
+        return supermarkets_page(request, principal, session, errors={exc.field or "form": message(request, exc)},
                                  values=values, status_code=status_of(exc))
     _ = gettext_for(request)
     flash(request, _("The supermarket is open."))
-    return back(f"/charity/{created.id}/counter")
+    return see_other(f"/charity/{created.id}/counter")
 
 
 def _supermarket(session: Session, principal: Principal, sid: str, *, desk: bool = True) -> Supermarket:
@@ -245,7 +182,7 @@ def _counter(request: Request, session: Session, principal: Principal, supermark
              q: str = "", results: list[Any] | None = None, household_id: uuid.UUID | None = None,
              picked: dict[uuid.UUID, int] | None = None, errors: dict[str, str] | None = None,
              status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    today = service.local_today()
+    today = local_today()
     district = supermarket.district_code
     found = None
     if results is not None:
@@ -284,15 +221,16 @@ def counter(request: Request, sid: str, principal: CurrentPrincipal, session: Db
     if q:
         results = registry_households.find_households(session, supermarket.unit_code, q)
     return _counter(request, session, principal, supermarket, q=q, results=results,
-                    household_id=an_id(household))
+                    household_id=query_id(household))
 
 
 @router.post("/charity/{sid}/counter/search", dependencies=CSRF)
 def counter_search(request: Request, sid: str, principal: CurrentPrincipal, session: DbSession,
-                   form: Form) -> Response:
+                   form: PostedForm) -> Response:
     """By a member's ID number: posted, so that it is in no URL; the answer is not kept by the browser's cache."""
     supermarket = _supermarket(session, principal, sid)
-    card = registry_households.household_by_id_number(session, supermarket.unit_code, text(form, "id_number", 40))
+    card = registry_households.household_by_id_number(session, supermarket.unit_code,
+                                                      field_text(form, "id_number", 40))
     return _counter(request, session, principal, supermarket, results=[card] if card else [], headers=NO_STORE)
 
 
@@ -300,8 +238,8 @@ def _picked(form: FormData) -> dict[uuid.UUID, int]:
     """item id → quantity from the fields qty_<item id>; blanks and zeros are not picked."""
     picked: dict[uuid.UUID, int] = {}
     for key in form:
-        if key.startswith("qty_") and (item_id := an_id(key[4:])) is not None:
-            quantity = number(form, key, blank=0)
+        if key.startswith("qty_") and (item_id := query_id(key[4:])) is not None:
+            quantity = field_int(form, key, blank=0)
             if quantity:
                 picked[item_id] = quantity
     return picked
@@ -309,11 +247,11 @@ def _picked(form: FormData) -> dict[uuid.UUID, int]:
 
 @router.post("/charity/{sid}/counter/redeem", dependencies=CSRF)
 def counter_redeem(request: Request, sid: str, principal: CurrentPrincipal, session: DbSession,
-                   form: Form) -> Response:
+                   form: PostedForm) -> Response:
     supermarket = _supermarket(session, principal, sid)
-    household_id = an_id(text(form, "household_id", 40))
+    household_id = query_id(field_text(form, "household_id", 40))
     if household_id is None:
-        raise NotFound("no such household", field="household_id")
+        raise NotFound(field="household_id")
     picked: dict[uuid.UUID, int] = {}
     try:
         with session.begin_nested():
@@ -321,11 +259,11 @@ def counter_redeem(request: Request, sid: str, principal: CurrentPrincipal, sess
             redemption, _created = redeem.redeem(
                 session, principal, supermarket.id, household_id,
                 [{"item_id": i, "quantity": q} for i, q in picked.items()],
-                idempotency_key=text(form, "idempotency_key", 120) or None)
+                idempotency_key=field_text(form, "idempotency_key", 120) or None)
     except (Invalid, Conflict) as exc:
         return _counter(request, session, principal, supermarket, household_id=household_id, picked=picked,
-                        errors={"items": message_of(request, exc)}, status_code=status_of(exc))
-    return back(f"/charity/{supermarket.id}/receipts/{redemption.id}")
+                        errors={"items": message(request, exc)}, status_code=status_of(exc))
+    return see_other(f"/charity/{supermarket.id}/receipts/{redemption.id}")
 
 
 @router.get("/charity/{sid}/receipts/{rid}")
@@ -361,24 +299,25 @@ def donations(request: Request, sid: str, principal: CurrentPrincipal, session: 
 
 @router.post("/charity/{sid}/donations", dependencies=CSRF)
 def donations_post(request: Request, sid: str, principal: CurrentPrincipal, session: DbSession,
-                   form: Form) -> Response:
+                   form: PostedForm) -> Response:
     supermarket = _supermarket(session, principal, sid)
-    values = {k: text(form, k) for k in ("kind", "donor_name", "item_id", "quantity", "value", "note")}
+    values = {k: field_text(form, k, 200) for k in ("kind", "donor_name", "item_id", "quantity", "value", "note")}
     kind = values["kind"] or "goods"
     try:
         with session.begin_nested():
             _donation, created = stock.record_donation(
                 session, principal, supermarket.id, kind=kind, donor_name=values["donor_name"],
-                item_id=an_id(values["item_id"]) if kind == "goods" else None,
-                quantity=number(form, "quantity") if kind == "goods" else None, value_fen=money_fen(form, "value"),
-                note=values["note"], idempotency_key=text(form, "idempotency_key", 120) or None)
+                item_id=query_id(values["item_id"]) if kind == "goods" else None,
+                quantity=field_int(form, "quantity") if kind == "goods" else None,
+                value_fen=field_yuan(form, "value", blank=0),
+                note=values["note"], idempotency_key=field_text(form, "idempotency_key", 120) or None)
     except DomainError as exc:
-        field = {"value_fen": "value"}.get(exc.field or "", exc.field or "form")
-        return _donations(request, session, principal, supermarket, errors={field: message_of(request, exc)},
+        field, said = explain(request, exc, MESSAGES, {"value_fen": "value"})
+        return _donations(request, session, principal, supermarket, errors={field: said},
                           values=values, status_code=status_of(exc))
     _ = gettext_for(request)
     flash(request, _("The donation is recorded. Thank you!") if created else _("This donation was recorded already."))
-    return back(f"/charity/{supermarket.id}/donations")
+    return see_other(f"/charity/{supermarket.id}/donations")
 
 
 # --- Stock, ledger, purchases, stock-take ---------------------------------------------------------------
@@ -388,7 +327,7 @@ def donations_post(request: Request, sid: str, principal: CurrentPrincipal, sess
 def stock_page(request: Request, sid: str, principal: CurrentPrincipal, session: DbSession, item: str = "",
                page: int = 1, errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
     supermarket = _supermarket(session, principal, sid)
-    item_id = an_id(item)
+    item_id = query_id(item)
     page = max(1, page)
     rows, total = stock.stock_ledger(session, principal, supermarket.id, item_id=item_id, limit=LEDGER_PAGE,
                                      offset=(page - 1) * LEDGER_PAGE)
@@ -400,18 +339,20 @@ def stock_page(request: Request, sid: str, principal: CurrentPrincipal, session:
 
 
 @router.post("/charity/{sid}/purchases", dependencies=CSRF)
-def purchase(request: Request, sid: str, principal: CurrentPrincipal, session: DbSession, form: Form) -> Response:
+def purchase(request: Request, sid: str, principal: CurrentPrincipal, session: DbSession,
+             form: PostedForm) -> Response:
     supermarket = _supermarket(session, principal, sid, desk=False)
     try:
         with session.begin_nested():
-            stock.record_purchase(session, principal, supermarket.id, item_id=an_id(text(form, "item_id", 40)),
-                                  quantity=number(form, "quantity"))
+            stock.record_purchase(session, principal, supermarket.id,
+                                  item_id=query_id(field_text(form, "item_id", 40)),
+                                  quantity=field_int(form, "quantity"))
     except DomainError as exc:
-        return stock_page(request, sid, principal, session, errors={exc.field or "form": message_of(request, exc)},
+        return stock_page(request, sid, principal, session, errors={exc.field or "form": message(request, exc)},
                           status_code=status_of(exc))
     _ = gettext_for(request)
     flash(request, _("The purchase is on the shelves."))
-    return back(f"/charity/{supermarket.id}/stock")
+    return see_other(f"/charity/{supermarket.id}/stock")
 
 
 @router.get("/charity/{sid}/stocktake")
@@ -428,20 +369,22 @@ def stocktake_page(request: Request, sid: str, principal: CurrentPrincipal, sess
 
 @router.post("/charity/{sid}/stocktake", dependencies=CSRF)
 def stocktake_post(request: Request, sid: str, principal: CurrentPrincipal, session: DbSession,
-                   form: Form) -> Response:
+                   form: PostedForm) -> Response:
     supermarket = _supermarket(session, principal, sid, desk=False)
-    counted = {k[6:]: text(form, k, 20) for k in form if k.startswith("count_")}
+    counted = {k[6:]: field_text(form, k, 20) for k in form if k.startswith("count_")}
     try:
         with session.begin_nested():
-            lines = [{"item_id": an_id(k), "counted": number(form, f"count_{k}")} for k, v in counted.items() if v]
-            _take, rows = stock.take_stock(session, principal, supermarket.id, lines, note=text(form, "note", 2000))
+            lines = [{"item_id": query_id(k), "counted": field_int(form, f"count_{k}")}
+                     for k, v in counted.items() if v]
+            _take, rows = stock.take_stock(session, principal, supermarket.id, lines,
+                                           note=field_text(form, "note", 2000))
     except DomainError as exc:
-        return stocktake_page(request, sid, principal, session, errors={"form": message_of(request, exc)},
+        return stocktake_page(request, sid, principal, session, errors={"form": message(request, exc)},
                               counted=counted, status_code=status_of(exc))
     _ = gettext_for(request)
     changed = sum(1 for r in rows if r.counted != r.expected)
     flash(request, _("Stock-take recorded: %(n)s items counted, %(d)s adjusted.") % {"n": len(rows), "d": changed})
-    return back(f"/charity/{supermarket.id}/stock")
+    return see_other(f"/charity/{supermarket.id}/stock")
 
 
 # --- Points: the monthly issue and hours converted --------------------------------------------------------
@@ -450,7 +393,7 @@ def stocktake_post(request: Request, sid: str, principal: CurrentPrincipal, sess
 def _points(request: Request, session: Session, principal: Principal, supermarket: Supermarket, *,
             errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
     serving = []
-    if principal.role in volunteers.READERS:
+    if volunteer_policy.is_reader(principal):
         found, _total = volunteers.list_volunteers(session, principal, unit=supermarket.unit_code, limit=500)
         names = volunteers.names_of(session, found)
         serving = sorted(({"id": v.id, "name": names.get(v.id, ""),
@@ -459,7 +402,7 @@ def _points(request: Request, session: Session, principal: Principal, supermarke
     return render(request, "charity/points.html", {
         **base(request, principal, supermarket, "points"), "runs": points.list_runs(session, principal,
                                                                                   supermarket.id),
-        "this_month": service.month_start(service.local_today()), "rules": service.list_rules(session, principal),
+        "this_month": service.month_start(local_today()), "rules": service.list_rules(session, principal),
         "volunteers": serving, "rate": points.get_settings().points_per_hour, "errors": errors or {},
         "form_key": uuid.uuid4().hex}, status_code=status_code)
 
@@ -477,41 +420,42 @@ def issue(request: Request, sid: str, principal: CurrentPrincipal, session: DbSe
         with session.begin_nested():
             run, created = points.issue_by_hand(session, principal, supermarket.id)
     except DomainError as exc:
-        return _points(request, session, principal, supermarket, errors={"issue": message_of(request, exc)},
+        return _points(request, session, principal, supermarket, errors={"issue": message(request, exc)},
                        status_code=status_of(exc))
     month = f"{run.month:%Y-%m}"
     flash(request, (_("Points of %(month)s issued: %(p)s points to %(h)s households.") if created else
                     _("Points of %(month)s were issued already: %(p)s points to %(h)s households."))
           % {"month": month, "p": run.points, "h": run.households})
-    return back(f"/charity/{supermarket.id}/points")
+    return see_other(f"/charity/{supermarket.id}/points")
 
 
 @router.post("/charity/{sid}/convert", dependencies=CSRF)
-def convert(request: Request, sid: str, principal: CurrentPrincipal, session: DbSession, form: Form) -> Response:
+def convert(request: Request, sid: str, principal: CurrentPrincipal, session: DbSession,
+            form: PostedForm) -> Response:
     supermarket = _supermarket(session, principal, sid)
     _ = gettext_for(request)
     try:
         with session.begin_nested():
-            volunteer_id = an_id(text(form, "volunteer_id", 40))
+            volunteer_id = query_id(field_text(form, "volunteer_id", 40))
             if volunteer_id is None:
-                raise Invalid("volunteer_id is required", field="volunteer_id")
-            lot, _created = points.convert_hours(session, principal, volunteer_id, number(form, "hours"),
-                                                 idempotency_key=text(form, "idempotency_key", 120) or None)
+                raise Invalid(field="volunteer_id", reason="required")
+            lot, _created = points.convert_hours(session, principal, volunteer_id, field_int(form, "hours"),
+                                                 idempotency_key=field_text(form, "idempotency_key", 120) or None)
     except DomainError as exc:
-        return _points(request, session, principal, supermarket, errors={"convert": message_of(request, exc)},
+        return _points(request, session, principal, supermarket, errors={"convert": message(request, exc)},
                        status_code=status_of(exc))
     flash(request, _("%(h)s hours converted into %(p)s points.") % {"h": points.converted_hours(lot),
                                                                      "p": lot.points})
-    return back(f"/charity/{supermarket.id}/points")
+    return see_other(f"/charity/{supermarket.id}/points")
 
 
 # --- The reconciliation report ----------------------------------------------------------------------------
 
 
 def _period(start: str, end: str) -> tuple[date, date]:
-    today = service.local_today()
+    today = local_today()
     first = service.month_start(today)
-    return a_date(start, first), a_date(end, today)
+    return query_date(start, first), query_date(end, today)
 
 
 @router.get("/charity/{sid}/report")
@@ -523,10 +467,10 @@ def report_page(request: Request, sid: str, principal: CurrentPrincipal, session
     try:
         report = reports.reconcile(session, principal, supermarket.id, begin, finish)
     except Invalid as exc:
-        errors["end"] = message_of(request, exc)
-        begin = finish = service.local_today()
+        errors["end"] = message(request, exc)
+        begin = finish = local_today()
         report = reports.reconcile(session, principal, supermarket.id, begin, finish)
-    last = service.month_start(service.local_today()) - timedelta(days=1)
+    last = service.month_start(local_today()) - timedelta(days=1)
     return render(request, "charity/report.html", {
         **base(request, principal, supermarket, "report"), "r": report, "errors": errors,
         "query": urlencode({"start": begin.isoformat(), "end": finish.isoformat()}),
@@ -552,7 +496,7 @@ def report_xlsx(request: Request, sid: str, principal: CurrentPrincipal, session
 def items_page(request: Request, principal: CurrentPrincipal, session: DbSession,
                errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
                status_code: int = 200) -> Response:
-    service.require_role(principal, service.DESK)
+    policy.require_role(principal, policy.DESK)
     rules = {r.tag: r for r in service.list_rules(session, principal)}
     return render(request, "charity/items.html", {
         **base(request, principal, None, "items"), "items": service.list_items(session, principal),
@@ -561,48 +505,50 @@ def items_page(request: Request, principal: CurrentPrincipal, session: DbSession
 
 
 @router.post("/charity/items", dependencies=CSRF)
-def item_create(request: Request, principal: CurrentPrincipal, session: DbSession, form: Form) -> Response:
-    values = {k: text(form, k) for k in ("name", "unit", "points", "category")}
+def item_create(request: Request, principal: CurrentPrincipal, session: DbSession,
+                form: PostedForm) -> Response:
+    values = {k: field_text(form, k, 200) for k in ("name", "unit", "points", "category")}
     try:
         with session.begin_nested():
             service.create_item(session, principal, name=values["name"], unit=values["unit"],
-                                points=number(form, "points"), category=values["category"])
+                                points=field_int(form, "points"), category=values["category"])
     except DomainError as exc:
-        return items_page(request, principal, session, errors={exc.field or "form": message_of(request, exc)},
+        return items_page(request, principal, session, errors={exc.field or "form": message(request, exc)},
                           values=values, status_code=status_of(exc))
     _ = gettext_for(request)
     flash(request, _("The item is added."))
-    return back("/charity/items")
+    return see_other("/charity/items")
 
 
 @router.post("/charity/items/{item_id}", dependencies=CSRF)
 def item_update(request: Request, item_id: str, principal: CurrentPrincipal, session: DbSession,
-                form: Form) -> Response:
+                form: PostedForm) -> Response:
     try:
         with session.begin_nested():
             service.update_item(session, principal, path_id(item_id), {
-                "points": number(form, "points"), "active": form.get("active") == "on"})
+                "points": field_int(form, "points"), "active": form.get("active") == "on"})
     except DomainError as exc:
-        return items_page(request, principal, session, errors={"items": message_of(request, exc)},
+        return items_page(request, principal, session, errors={"items": message(request, exc)},
                           status_code=status_of(exc))
     _ = gettext_for(request)
     flash(request, _("Saved."))
-    return back("/charity/items")
+    return see_other("/charity/items")
 
 
 @router.post("/charity/rules", dependencies=CSRF)
-def rule_put(request: Request, principal: CurrentPrincipal, session: DbSession, form: Form) -> Response:
+def rule_put(request: Request, principal: CurrentPrincipal, session: DbSession,
+             form: PostedForm) -> Response:
     try:
         with session.begin_nested():
-            service.put_rule(session, principal, tag=text(form, "tag", 20), points=number(form, "points"),
-                             valid_months=number(form, "valid_months", blank=3),
+            service.put_rule(session, principal, tag=field_text(form, "tag", 20), points=field_int(form, "points"),
+                             valid_months=field_int(form, "valid_months", blank=3),
                              active=form.get("active") == "on")
     except DomainError as exc:
-        return items_page(request, principal, session, errors={"rules": message_of(request, exc)},
+        return items_page(request, principal, session, errors={"rules": message(request, exc)},
                           status_code=status_of(exc))
     _ = gettext_for(request)
     flash(request, _("The rule is saved; it counts from the next monthly issue."))
-    return back("/charity/items#rules")
+    return see_other("/charity/items#rules")
 
 
 # --- A resident's own household, by the points card -------------------------------------------------------
@@ -612,7 +558,7 @@ def _mine(request: Request, session: Session, principal: Principal, card: str, *
           status_code: int = 200) -> Response:
     account = household = None
     lots: list[points.Lot] = []
-    today = service.local_today()
+    today = local_today()
     history, recent = [], []
     if card and error is None:
         account = points.account_by_card(session, card)
@@ -640,11 +586,12 @@ def mine(request: Request, principal: CurrentPrincipal, session: DbSession) -> R
 
 
 @router.post("/charity/mine", dependencies=CSRF)
-def mine_post(request: Request, principal: CurrentPrincipal, session: DbSession, form: Form) -> Response:
-    card = text(form, "card", 80)
+def mine_post(request: Request, principal: CurrentPrincipal, session: DbSession,
+              form: PostedForm) -> Response:
+    card = field_text(form, "card", 80)
     if form.get("forget"):
         request.session.pop(CARD_SESSION_KEY, None)
-        return back("/charity/mine")
+        return see_other("/charity/mine")
     try:
         points.account_by_card(session, card)
     except NotFound:
@@ -652,4 +599,4 @@ def mine_post(request: Request, principal: CurrentPrincipal, session: DbSession,
         return _mine(request, session, principal, "", error=_("No household has this card number; check it "
                                                              "against your receipt."), status_code=404)
     request.session[CARD_SESSION_KEY] = card
-    return back("/charity/mine")
+    return see_other("/charity/mine")

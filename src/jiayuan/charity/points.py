@@ -21,24 +21,24 @@ from sqlalchemy.orm import Session, aliased
 
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.service import Principal
+from jiayuan.charity import policy
 from jiayuan.charity.models import Account, EntitlementRule, IssueRun, PointsEntry, Supermarket
 from jiayuan.charity.service import (
-    MANAGERS,
     check_day,
-    clean_text,
     get_supermarket,
-    local_today,
     month_end,
     month_start,
     supermarket_of_community,
     whole,
 )
 from jiayuan.config import get_settings
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.crypto import blind_index
 from jiayuan.kit.db import utcnow, uuid7
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
-from jiayuan.registry.service import households as registry_households
+from jiayuan.kit.text import clean_text
 from jiayuan.registry.service import HouseholdCard
+from jiayuan.registry.service import households as registry_households
 from jiayuan.volunteers import service as volunteers
 
 LOT_KINDS = ("issue", "conversion")
@@ -212,11 +212,11 @@ def issue_month(session: Session, supermarket_id: uuid.UUID, month: date, *, dis
     now = now or utcnow()
     month = month_start(check_day(month, "month"))
     if month > month_start(local_today(now)):
-        raise Invalid("this month has not begun", field="month")
+        raise Invalid("this month has not begun", field="month", reason="month_not_begun")
     if (earlier := _run_of(session, supermarket, month)) is not None:
         return earlier, False
     if not supermarket.active:
-        raise Conflict("this supermarket is closed", field="supermarket_id")
+        raise Conflict("this supermarket is closed", field="supermarket_id", reason="closed")
     run = IssueRun(district_code=supermarket.district_code, supermarket_id=supermarket.id, month=month, ran_at=now,
                    households=0, points=0)
     try:
@@ -374,16 +374,18 @@ def convert_hours(session: Session, principal: Principal, volunteer_id: uuid.UUI
     district = volunteer.district_code
     household = registry_households.household_of_person(session, district, volunteer.person_id)
     if household is None:
-        raise Conflict("the volunteer belongs to no household in the registry", field="volunteer_id")
+        raise Conflict("the volunteer belongs to no household in the registry", field="volunteer_id",
+                       reason="no_household")
     supermarket = supermarket_of_community(session, district, household.grid_code[:12])
     if supermarket is None or not supermarket.active:
-        raise Conflict("the volunteer's community has no charity supermarket open", field="volunteer_id")
-    if not own and not (principal.role in MANAGERS and principal.scope.covers(supermarket.unit_code)):
+        raise Conflict("the volunteer's community has no charity supermarket open", field="volunteer_id",
+                       reason="no_supermarket")
+    if not policy.may_convert_hours(principal, own=own, community=supermarket.unit_code):
         raise Forbidden("only staff of the household's community, or the volunteer, convert hours", field="role")
     rate = get_settings().points_per_hour
     if rate <= 0:
         raise Conflict("converting hours into points is switched off", field="hours")
-    key = clean_text(idempotency_key, "idempotency_key", 120, required=False)
+    key = clean_text(idempotency_key, "idempotency_key", 120, nfkc=True)
     lot_id = uuid.uuid5(_CONVERSION_KEYS, f"{district}:{key}") if key else uuid7()
     if key and (earlier := session.get(PointsEntry, (district, lot_id))) is not None:
         return earlier, False

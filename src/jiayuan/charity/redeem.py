@@ -19,12 +19,14 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.service import Principal
 from jiayuan.charity import points as points_
 from jiayuan.charity.models import Account, Item, PointsEntry, Redemption, RedemptionLine, Supermarket
-from jiayuan.charity.service import MAX_QUANTITY, clean_text, get_supermarket, local_today, whole
+from jiayuan.charity.service import MAX_QUANTITY, get_supermarket, whole
 from jiayuan.charity.stock import add_entry, lock_stock, on_hand
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
-from jiayuan.registry.service import households as registry_households
+from jiayuan.kit.text import clean_text
 from jiayuan.registry.service import HouseholdCard
+from jiayuan.registry.service import households as registry_households
 
 MAX_LINES = 50
 
@@ -32,7 +34,7 @@ MAX_LINES = 50
 def _wanted(lines: Any) -> dict[uuid.UUID, int]:
     """item id → quantity, from [{"item_id", "quantity"}] (an item given twice is added up)."""
     if not isinstance(lines, list | tuple) or not lines:
-        raise Invalid("choose at least one item", field="lines")
+        raise Invalid("choose at least one item", field="lines", reason="none_chosen")
     if len(lines) > MAX_LINES:
         raise Invalid(f"at most {MAX_LINES} items in one redemption", field="lines")
     wanted: dict[uuid.UUID, int] = {}
@@ -79,10 +81,10 @@ def redeem(session: Session, principal: Principal, supermarket_id: uuid.UUID, ho
     With an idempotency key a resubmitted redemption is done once: the same key returns the first (False)."""
     supermarket = get_supermarket(session, principal, supermarket_id, desk=True)
     if not supermarket.active:
-        raise Conflict("this supermarket is closed", field="supermarket_id")
+        raise Conflict("this supermarket is closed", field="supermarket_id", reason="closed")
     wanted = _wanted(lines)
     items = _items(session, supermarket.district_code, wanted)
-    key = clean_text(idempotency_key, "idempotency_key", 120, required=False)
+    key = clean_text(idempotency_key, "idempotency_key", 120, nfkc=True)
     card = _household(session, supermarket, household_id)
     now = now or utcnow()
     today = local_today(now)
@@ -91,7 +93,7 @@ def redeem(session: Session, principal: Principal, supermarket_id: uuid.UUID, ho
     if account is None:
         needed = sum(items[i].points * q for i, q in wanted.items())
         raise Conflict(f"not enough points: the balance is 0, {needed} needed", field="points",
-                       details={"points": {"balance": 0, "needed": needed}})
+                       reason="not_enough", details={"points": {"balance": 0, "needed": needed}})
     if account.supermarket_id != supermarket.id:
         account = points_.ensure_account(session, supermarket, card)  # moved here from another community
     # 1. The account, then 2. the stock rows in item order: every writer takes them in this order.
@@ -99,7 +101,8 @@ def redeem(session: Session, principal: Principal, supermarket_id: uuid.UUID, ho
     if key is not None and (earlier := _by_key(session, district, key)) is not None:
         earlier_lines = lines_of(session, earlier)
         if not _same(earlier, earlier_lines, account, wanted):
-            raise Conflict("this idempotency key was used for another redemption", field="idempotency_key")
+            raise Conflict("this idempotency key was used for another redemption", field="idempotency_key",
+                           reason="key_reused")
         return earlier, False
     lock_stock(session, supermarket, wanted, create=False)
     held = on_hand(session, supermarket, wanted)
@@ -135,7 +138,7 @@ def _refuse(short: list[dict[str, Any]], balance: int, needed: int) -> None:
     if needed > balance:
         parts.append(f"not enough points: the balance is {balance}, {needed} needed")
         details["points"] = {"balance": balance, "needed": needed}
-    raise Conflict("; ".join(parts), field="items" if short else "points", details=details)
+    raise Conflict("; ".join(parts), field="items" if short else "points", reason="not_enough", details=details)
 
 
 # --- Receipts and history ------------------------------------------------------------------------------------

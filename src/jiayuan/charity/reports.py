@@ -107,7 +107,7 @@ class Report:
 def check_period(start: Any, end: Any) -> tuple[date, date]:
     start, end = check_day(start, "start"), check_day(end, "end")
     if end < start:
-        raise Invalid("the end is before the start", field="end")
+        raise Invalid("the end is before the start", field="end", reason="end_before_start")
     if (end - start).days > MAX_DAYS:
         raise Invalid(f"at most {MAX_DAYS} days", field="end")
     return start, end

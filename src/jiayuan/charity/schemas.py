@@ -1,13 +1,13 @@
-"""Pydantic shapes of the charity supermarket's API. Numbers the rules check (quantities, points, hours) are typed
-loosely here so that the services name the field and say what is wrong."""
+"""Pydantic shapes of the charity supermarket's API. Input is typed (whole numbers strictly: "5" or true is not a
+quantity); the rules on the values (ranges, lengths, NUL) stay in the services, which name the field and the
+reason."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 
 class _Orm(BaseModel):
@@ -18,15 +18,15 @@ class _Orm(BaseModel):
 
 
 class SupermarketCreate(BaseModel):
-    unit_code: Any = Field(description="the community (12 digits)")
-    name: Any
-    address: Any = None
+    unit_code: str = Field(description="the community (12 digits)")
+    name: str
+    address: str | None = None
 
 
 class SupermarketUpdate(BaseModel):
-    name: Any = None
-    address: Any = None
-    active: Any = None
+    name: str | None = None
+    address: str | None = None
+    active: StrictBool | None = None
 
 
 class SupermarketRead(_Orm):
@@ -38,18 +38,18 @@ class SupermarketRead(_Orm):
 
 
 class ItemCreate(BaseModel):
-    name: Any
-    unit: Any = Field(description="袋, 瓶, 件 …")
-    points: Any = Field(description="its price in points, a whole number ≥ 1")
-    category: Any = None
+    name: str
+    unit: str = Field(description="袋, 瓶, 件 …")
+    points: StrictInt = Field(description="its price in points, a whole number ≥ 1")
+    category: str | None = None
 
 
 class ItemUpdate(BaseModel):
-    name: Any = None
-    unit: Any = None
-    points: Any = None
-    category: Any = None
-    active: Any = None
+    name: str | None = None
+    unit: str | None = None
+    points: StrictInt | None = None
+    category: str | None = None
+    active: StrictBool | None = None
 
 
 class ItemRead(_Orm):
@@ -62,9 +62,9 @@ class ItemRead(_Orm):
 
 
 class RulePut(BaseModel):
-    points: Any = Field(description="points a month for a household with a member holding the tag")
-    valid_months: Any = Field(3, description="months the points stay valid, counting the month issued")
-    active: Any = True
+    points: StrictInt = Field(description="points a month for a household with a member holding the tag")
+    valid_months: StrictInt = Field(3, description="months the points stay valid, counting the month issued")
+    active: StrictBool = True
 
 
 class RuleRead(_Orm):
@@ -99,15 +99,15 @@ class LedgerPage(BaseModel):
 
 
 class DonationCreate(BaseModel):
-    kind: Any = Field(description="goods or money")
-    donor_name: Any = Field(None, description="blank: 爱心人士 (anonymous)")
+    kind: str = Field(description="goods or money")
+    donor_name: str | None = Field(None, description="blank: 爱心人士 (anonymous)")
     item_id: uuid.UUID | None = None
-    quantity: Any = None
-    value_fen: Any = Field(0, description="the goods' value, or the money given, in fen")
-    note: Any = None
+    quantity: StrictInt | None = None
+    value_fen: StrictInt = Field(0, description="the goods' value, or the money given, in fen")
+    note: str | None = None
     received_at: datetime | None = None
-    idempotency_key: Any = Field(None, description="the same key again records the donation once "
-                                                   "(also accepted as the Idempotency-Key header)")
+    idempotency_key: str | None = Field(None, description="the same key again records the donation once "
+                                                          "(also accepted as the Idempotency-Key header)")
 
 
 class DonationRead(_Orm):
@@ -125,17 +125,17 @@ class DonationRead(_Orm):
 
 class PurchaseCreate(BaseModel):
     item_id: uuid.UUID
-    quantity: Any
+    quantity: StrictInt
 
 
 class CountLine(BaseModel):
     item_id: uuid.UUID
-    counted: Any
+    counted: StrictInt
 
 
 class StocktakeCreate(BaseModel):
     lines: list[CountLine]
-    note: Any = None
+    note: str | None = None
 
 
 class StocktakeLineRead(_Orm):
@@ -219,14 +219,14 @@ class AccountRead(BaseModel):
 
 class RedeemLine(BaseModel):
     item_id: uuid.UUID
-    quantity: Any
+    quantity: StrictInt
 
 
 class RedemptionCreate(BaseModel):
     household_id: uuid.UUID
     lines: list[RedeemLine]
-    idempotency_key: Any = Field(None, description="the same key again redeems once "
-                                                   "(also accepted as the Idempotency-Key header)")
+    idempotency_key: str | None = Field(None, description="the same key again redeems once "
+                                                          "(also accepted as the Idempotency-Key header)")
 
 
 class ReceiptRead(BaseModel):
@@ -256,8 +256,8 @@ class IssueRead(_Orm):
 
 class ConversionCreate(BaseModel):
     volunteer_id: uuid.UUID
-    hours: Any = Field(description="whole hours of the volunteer's balance")
-    idempotency_key: Any = None
+    hours: StrictInt = Field(description="whole hours of the volunteer's balance")
+    idempotency_key: str | None = None
 
 
 class ConversionRead(BaseModel):

@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
 from jiayuan.charity.models import Donation, Item, Stock, StockEntry, Stocktake, StocktakeLine, Supermarket
-from jiayuan.charity.service import FIRST_DAY, MAX_QUANTITY, clean_text, get_item, get_supermarket, whole
+from jiayuan.charity.service import FIRST_DAY, MAX_QUANTITY, get_item, get_supermarket, whole
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Invalid
+from jiayuan.kit.text import clean_text
 
 ANONYMOUS_DONOR = "爱心人士"  # how a donor who gives no name is written, as the supermarkets' boards say
 MAX_VALUE_FEN = 100_000_000  # one million yuan
@@ -139,15 +140,15 @@ def record_donation(session: Session, principal: Principal, supermarket_id: uuid
     returns the first (False: not created anew), a key reused for a different gift is 409."""
     supermarket = get_supermarket(session, principal, supermarket_id, desk=True)
     if not supermarket.active:
-        raise Conflict("this supermarket is closed", field="supermarket_id")
+        raise Conflict("this supermarket is closed", field="supermarket_id", reason="closed")
     if kind not in ("goods", "money"):
         raise Invalid("kind must be goods or money", field="kind")
     fields: dict[str, Any] = {"kind": kind,
-                              "donor_name": clean_text(donor_name, "donor_name", 100, required=False)
+                              "donor_name": clean_text(donor_name, "donor_name", 100, nfkc=True)
                               or ANONYMOUS_DONOR}
     if kind == "goods":
         if item_id is None:
-            raise Invalid("item_id is required", field="item_id")
+            raise Invalid("item_id is required", field="item_id", reason="required")
         item = get_item(session, supermarket.district_code, item_id)
         if not item.active:
             raise Invalid("this item is no longer given out", field="item_id")
@@ -162,14 +163,14 @@ def record_donation(session: Session, principal: Principal, supermarket_id: uuid
         raise Invalid("the time received is in the future", field="received_at")
     if received_at is not None and received_at.date() < FIRST_DAY:
         raise Invalid(f"must be after {FIRST_DAY.isoformat()}", field="received_at")
-    key = clean_text(idempotency_key, "idempotency_key", 120, required=False)
+    key = clean_text(idempotency_key, "idempotency_key", 120, nfkc=True)
     if key is not None and (earlier := _by_key(session, supermarket.district_code, key)) is not None:
         return _replayed(earlier, supermarket, fields)
     if kind == "goods":
         lock_stock(session, supermarket, [fields["item_id"]], create=True)
     donation = Donation(district_code=supermarket.district_code, supermarket_id=supermarket.id,
                         received_at=received_at or now, recorded_by=principal.user_id,
-                        note=clean_text(note, "note", 200, required=False), idempotency_key=key, **fields)
+                        note=clean_text(note, "note", 200, nfkc=True), idempotency_key=key, **fields)
     try:
         with session.begin_nested():
             session.add(donation)
@@ -187,7 +188,8 @@ def record_donation(session: Session, principal: Principal, supermarket_id: uuid
 
 def _replayed(earlier: Donation, supermarket: Supermarket, fields: dict[str, Any]) -> tuple[Donation, bool]:
     if not _same_donation(earlier, supermarket, fields):
-        raise Conflict("this idempotency key was used for another donation", field="idempotency_key")
+        raise Conflict("this idempotency key was used for another donation", field="idempotency_key",
+                       reason="key_reused")
     return earlier, False
 
 
@@ -220,7 +222,7 @@ def record_purchase(session: Session, principal: Principal, supermarket_id: uuid
 
 def _count_lines(lines: Any) -> dict[uuid.UUID, int]:
     if not isinstance(lines, list | tuple) or not lines:
-        raise Invalid("count at least one item", field="lines")
+        raise Invalid("count at least one item", field="lines", reason="none_counted")
     if len(lines) > MAX_LINES:
         raise Invalid(f"at most {MAX_LINES} items in one stock-take", field="lines")
     counted: dict[uuid.UUID, int] = {}
@@ -248,7 +250,7 @@ def take_stock(session: Session, principal: Principal, supermarket_id: uuid.UUID
     lock_stock(session, supermarket, counted, create=True)
     expected = on_hand(session, supermarket, counted)
     take = Stocktake(district_code=supermarket.district_code, supermarket_id=supermarket.id, taken_at=utcnow(),
-                     taken_by=principal.user_id, note=clean_text(note, "note", 2000, required=False))
+                     taken_by=principal.user_id, note=clean_text(note, "note", 2000, nfkc=True))
     session.add(take)
     session.flush()
     rows = []

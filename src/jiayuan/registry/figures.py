@@ -11,7 +11,6 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from jiayuan.kit.scope import Scope
-from jiayuan.registry.people import service as people_service
 from jiayuan.registry.models import (
     ORGANIZATION_KINDS,
     RESIDENCE_TYPES,
@@ -26,6 +25,7 @@ from jiayuan.registry.models import (
     Room,
     Thing,
 )
+from jiayuan.registry.people import service as people_service
 
 
 def _grouped(session: Session, stmt: Any, keys: tuple[str, ...]) -> dict[str, int]:

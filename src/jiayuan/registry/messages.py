@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from jiayuan.kit.errors import DomainError, NotFound
-from jiayuan.page_kit import Message, N_
+from jiayuan.page_kit import N_, Message
 from jiayuan.registry.people.service import MIN_REASON
 
 ANY = "*"

@@ -12,25 +12,32 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from jiayuan.accounts.roles import Role
+from jiayuan.accounts.roles import UNIT_STAFF
 from jiayuan.accounts.service import Principal
-from jiayuan.activities.models import ACTIVITY_KINDS
-from jiayuan.care.models import CARE_CENTRE_KINDS, CARE_LEVELS, VISIT_KINDS
-from jiayuan.cases.calendar import local_today
-from jiayuan.cases.metrics import presets
+from jiayuan.cases.metrics import MAX_DATE, MIN_DATE, presets
 from jiayuan.deps import ReadSession, require_role
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.i18n import fmt_date
 from jiayuan.stats import care as care_stats
 from jiayuan.stats import check_period, default_period
-from jiayuan.stats.care import CARE_TAGS, CREDIT_KINDS, TEAMS, Report
+from jiayuan.stats.care import (
+    ACTIVITY_KINDS,
+    CARE_CENTRE_KINDS,
+    CARE_LEVELS,
+    CARE_TAGS,
+    CREDIT_KINDS,
+    TEAMS,
+    VISIT_KINDS,
+    Report,
+)
 from jiayuan.units import service as units
 from jiayuan.web import gettext_for, render, request_locale
 
 router = APIRouter()
 # Who sees care figures: the staff who keep care (a grid's workers and the units above them).
-STAFF_ROLES = (Role.grid_worker, Role.community_staff, Role.street_staff, Role.district_admin)
-Staff = Annotated[Principal, Depends(require_role(*STAFF_ROLES))]
+# The care figures are read by the staff of units, from the grid up.
+Staff = Annotated[Principal, Depends(require_role(*UNIT_STAFF))]
 
 
 # The JSON API.
@@ -282,8 +289,9 @@ def _page_period(_: Callable[[str], str], start: str | None, end: str | None, to
     try:
         s, e = default_period(s, e, today)
         check_period(s, e)
-    except Invalid as exc:
-        if exc.message.startswith("must lie between"):
+    except Invalid:
+        # Which rule the period broke, from the dates themselves (never from the error's English text).
+        if any(d is not None and not MIN_DATE <= d <= MAX_DATE for d in (s, e)):
             return (*this_month, _("Dates must lie between 1900 and 2200."))
         if s is not None and e is not None and e <= s:
             return (*this_month, _("The last day must not be before the first day."))

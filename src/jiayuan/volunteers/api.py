@@ -11,10 +11,9 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import CurrentPrincipal, DbSession
-from jiayuan.kit.errors import Forbidden
 from jiayuan.kit.pagination import Offset
 from jiayuan.volunteers import opportunities as opps
-from jiayuan.volunteers import service
+from jiayuan.volunteers import policy, service
 from jiayuan.volunteers.models import Honour, HoursEntry, Opportunity, Signup, Volunteer
 from jiayuan.volunteers.schemas import (
     AccountCreate,
@@ -142,8 +141,7 @@ def cancel_opportunity(opportunity_id: uuid.UUID, principal: CurrentPrincipal, s
 def list_signups(opportunity_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession) -> list[SignupRead]:
     """The sign-up list and the waitlist in order (staff of the opportunity's unit or above)."""
     opportunity = opps.get_opportunity(session, principal, opportunity_id)
-    if principal.role not in service.READERS:
-        raise Forbidden("only staff see the sign-up list", field="role")
+    policy.require_reader(principal, "only staff see the sign-up list")
     signups = opps.signups_of(session, opportunity)
     vols = list(session.scalars(service.select_volunteers(opportunity.district_code,
                                                           [s.volunteer_id for s in signups])))

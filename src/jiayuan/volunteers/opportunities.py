@@ -14,16 +14,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
-from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from jiayuan.kit.scope import under
+from jiayuan.kit.text import clean_text
+from jiayuan.kit.waitlist import Waitlist
 from jiayuan.notify.service import queue_message
-from jiayuan.volunteers import service
+from jiayuan.volunteers import policy, service
 from jiayuan.volunteers.models import HoursEntry, Opportunity, Signup, Volunteer
 from jiayuan.volunteers.teams import check_team
 
@@ -46,23 +48,10 @@ def _now(now: datetime | None) -> datetime:
 # --- Reading -------------------------------------------------------------------------------------
 
 
-def visible(principal: Principal) -> Any:
-    """Opportunities a caller sees: staff and volunteers, those of a unit in their scope or above it (a
-    community's opportunity is open to the volunteers of its grids)."""
-    if principal.role not in service.READERS and principal.role != Role.volunteer:
-        return false()
-    clauses = [principal.scope.where(Opportunity)]
-    above = service.ancestors_in_scope(principal.scope)
-    if above:
-        clauses.append(and_(Opportunity.district_code.in_({c[:6] for c in above}),
-                            Opportunity.unit_code.in_(above)))
-    return or_(*clauses)
-
-
 def get_opportunity(session: Session, principal: Principal, opportunity_id: uuid.UUID) -> Opportunity:
     if not isinstance(opportunity_id, uuid.UUID):
         raise NotFound("no such opportunity", field="opportunity_id")
-    found = session.scalar(select(Opportunity).where(Opportunity.id == opportunity_id, visible(principal)))
+    found = session.scalar(select(Opportunity).where(Opportunity.id == opportunity_id, policy.visible_opportunities(principal)))
     if found is None:
         raise NotFound("no such opportunity", field="opportunity_id")
     return found
@@ -70,7 +59,7 @@ def get_opportunity(session: Session, principal: Principal, opportunity_id: uuid
 
 def list_opportunities(session: Session, principal: Principal, *, upcoming: bool = True, team: str | None = None,
                        limit: int = 200, offset: int = 0, now: datetime | None = None) -> list[Opportunity]:
-    stmt = select(Opportunity).where(visible(principal))
+    stmt = select(Opportunity).where(policy.visible_opportunities(principal))
     if team is not None:
         team = service.check_team_code(team)
     if upcoming:
@@ -150,31 +139,16 @@ def get_signup(session: Session, principal: Principal, signup_id: uuid.UUID
 # --- Keeping opportunities -----------------------------------------------------------------------
 
 
-def clean_text(value: Any, field: str, limit: int, *, required: bool = False) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise Invalid("required", field=field)
-        return None
-    if not isinstance(value, str):
-        raise Invalid("must be text", field=field)
-    value = value.strip()
-    if len(value) > limit:
-        raise Invalid(f"at most {limit} characters", field=field)
-    if "\x00" in value:  # PostgreSQL refuses NUL in text; refuse it the same on both engines
-        raise Invalid("contains a NUL character", field=field)
-    return value
-
-
 def check_times(starts_at: Any, ends_at: Any, max_length: timedelta = MAX_LENGTH) -> tuple[datetime, datetime]:
     for field, value in (("starts_at", starts_at), ("ends_at", ends_at)):
         if not isinstance(value, datetime):
-            raise Invalid("required: a date and time", field=field)
+            raise Invalid("required: a date and time", field=field, reason="no_time")
         if value.tzinfo is None:
             raise Invalid("give the time zone (e.g. +08:00)", field=field)
         if not FIRST_YEAR <= value.year <= LAST_YEAR:
             raise Invalid(f"a year from {FIRST_YEAR} to {LAST_YEAR}", field=field)
     if ends_at <= starts_at:
-        raise Invalid("must be after the start", field="ends_at")
+        raise Invalid("must be after the start", field="ends_at", reason="end_before_start")
     if ends_at - starts_at > max_length:
         raise Invalid(f"at most {max_length.days} days after the start", field="ends_at")
     return starts_at, ends_at
@@ -184,7 +158,7 @@ def check_slots(value: Any, field: str = "slots") -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise Invalid("required: a whole number, at least 1", field=field)
     if value < 1:
-        raise Invalid("at least 1", field=field)
+        raise Invalid("at least 1", field=field, reason="too_small")
     if value > MAX_SLOTS:
         raise Invalid(f"at most {MAX_SLOTS}", field=field)
     return value
@@ -192,7 +166,7 @@ def check_slots(value: Any, field: str = "slots") -> int:
 
 def create_opportunity(session: Session, principal: Principal, data: dict[str, Any]) -> Opportunity:
     """What, where, when and how many, for a unit in the caller's scope."""
-    service.require_manager(principal)
+    policy.require_manager(principal)
     unit = service.serving_unit(session, principal, data.get("unit_code") or principal.scope_code)
     starts_at, ends_at = check_times(data.get("starts_at"), data.get("ends_at"))
     activity_id = data.get("activity_id")
@@ -209,32 +183,29 @@ def create_opportunity(session: Session, principal: Principal, data: dict[str, A
     return opportunity
 
 
+# The slots of an opportunity held by its sign-ups, with the waitlist (kit/waitlist.py: row lock, count, promote).
+SLOTS: Waitlist[Opportunity, Signup] = Waitlist(
+    parent=Opportunity, child=Signup, parent_key="opportunity_id", queued_at="signed_up_at", holds=HOLDS_SLOT,
+    seated="signed_up", capacity=lambda o: o.slots)
+
+
 def _lock(session: Session, opportunity: Opportunity) -> Opportunity:
     """The opportunity's row, locked for the rest of the transaction and read afresh."""
-    locked = session.scalar(select(Opportunity).where(Opportunity.district_code == opportunity.district_code,
-                                                      Opportunity.id == opportunity.id)
-                            .with_for_update().execution_options(populate_existing=True))
-    assert locked is not None
-    return locked
-
-
-def _manage(principal: Principal, opportunity: Opportunity) -> None:
-    if principal.role not in service.MANAGERS or not principal.scope.covers(opportunity.unit_code):
-        raise Forbidden("only staff of the opportunity's unit may change it", field="role")
+    return SLOTS.lock(session, opportunity)
 
 
 def update_opportunity(session: Session, principal: Principal, opportunity_id: uuid.UUID,
                        data: dict[str, Any]) -> Opportunity:
     """Change fields (a PATCH). Fewer slots never drop anyone who holds one; more slots move the waitlist up."""
     opportunity = get_opportunity(session, principal, opportunity_id)
-    _manage(principal, opportunity)
+    policy.require_keeper(principal, opportunity)
     opportunity = _lock(session, opportunity)
     version = data.get("version")
     if version is not None and version != opportunity.version:
         raise Conflict("the opportunity was changed by someone else; reload it", field="version",
                        details={"version": opportunity.version})
     if opportunity.cancelled_at is not None:
-        raise Conflict("the opportunity is cancelled", field="cancelled_at")
+        raise Conflict("the opportunity is cancelled", field="cancelled_at", reason="cancelled")
     for key, limit in (("title", TITLE_MAX), ("description", DESCRIPTION_MAX), ("place", PLACE_MAX)):
         if key in data:
             setattr(opportunity, key, clean_text(data[key], key, limit, required=key == "title"))
@@ -253,7 +224,7 @@ def update_opportunity(session: Session, principal: Principal, opportunity_id: u
 
 def cancel_opportunity(session: Session, principal: Principal, opportunity_id: uuid.UUID) -> Opportunity:
     opportunity = get_opportunity(session, principal, opportunity_id)
-    _manage(principal, opportunity)
+    policy.require_keeper(principal, opportunity)
     opportunity = _lock(session, opportunity)
     if opportunity.cancelled_at is None:
         opportunity.cancelled_at = utcnow()
@@ -265,12 +236,6 @@ def cancel_opportunity(session: Session, principal: Principal, opportunity_id: u
 # --- Sign-up, cancellation, waitlist -------------------------------------------------------------
 
 
-def _taken(session: Session, opportunity: Opportunity) -> int:
-    return session.scalar(select(func.count()).select_from(Signup).where(
-        Signup.district_code == opportunity.district_code, Signup.opportunity_id == opportunity.id,
-        Signup.status.in_(HOLDS_SLOT))) or 0
-
-
 def same_branch(a: str, b: str) -> bool:
     return a.startswith(b) or b.startswith(a)
 
@@ -280,14 +245,16 @@ def _acting_volunteer(session: Session, principal: Principal, volunteer_id: uuid
     if volunteer_id is None:
         return service.volunteer_of(session, principal)  # type: ignore[return-value]
     volunteer = service.get_volunteer(session, principal, volunteer_id)
-    if volunteer.user_id != principal.user_id and not service.may_manage(principal, volunteer):
-        raise Forbidden("only the volunteer or staff of their unit may do this", field="volunteer_id")
+    if not policy.may_act_for(principal, volunteer):
+        raise Forbidden("only the volunteer or staff of their unit may do this", field="volunteer_id",
+                        reason="not_theirs")
     return volunteer
 
 
 def _may_act(session: Session, principal: Principal, volunteer: Volunteer) -> None:
-    if volunteer.user_id != principal.user_id and not service.may_manage(principal, volunteer):
-        raise Forbidden("only the volunteer or staff of their unit may do this", field="signup_id")
+    if not policy.may_act_for(principal, volunteer):
+        raise Forbidden("only the volunteer or staff of their unit may do this", field="signup_id",
+                        reason="not_theirs")
 
 
 def sign_up(session: Session, principal: Principal, opportunity_id: uuid.UUID,
@@ -298,22 +265,22 @@ def sign_up(session: Session, principal: Principal, opportunity_id: uuid.UUID,
         Opportunity.district_code == volunteer.district_code, Opportunity.id == opportunity_id)) if isinstance(
         opportunity_id, uuid.UUID) else None
     if opportunity is None or not same_branch(opportunity.unit_code, volunteer.unit_code):
-        raise NotFound("no such opportunity for this volunteer", field="opportunity_id")
+        raise NotFound("no such opportunity for this volunteer", field="opportunity_id", reason="not_open_to")
     if not volunteer.active:
-        raise Conflict("the volunteer's profile is inactive", field="volunteer_id")
+        raise Conflict("the volunteer's profile is inactive", field="volunteer_id", reason="inactive")
     opportunity = _lock(session, opportunity)
     moment = _now(now)
     if opportunity.cancelled_at is not None:
-        raise Conflict("the opportunity is cancelled", field="opportunity_id")
+        raise Conflict("the opportunity is cancelled", field="opportunity_id", reason="cancelled")
     if opportunity.ends_at <= moment:
-        raise Conflict("the opportunity is over", field="opportunity_id")
+        raise Conflict("the opportunity is over", field="opportunity_id", reason="over")
     signup = session.scalar(select(Signup).where(Signup.district_code == opportunity.district_code,
                                                  Signup.opportunity_id == opportunity.id,
                                                  Signup.volunteer_id == volunteer.id))
     if signup is not None and signup.status != "cancelled":
-        raise Conflict("already signed up", field="opportunity_id",
+        raise Conflict("already signed up", field="opportunity_id", reason="already",
                        details={"signup_id": str(signup.id), "status": signup.status})
-    status = "signed_up" if _taken(session, opportunity) < opportunity.slots else "waitlisted"
+    status = SLOTS.place(session, opportunity)
     if signup is None:
         signup = Signup(district_code=opportunity.district_code, opportunity_id=opportunity.id,
                         volunteer_id=volunteer.id)
@@ -348,21 +315,15 @@ def _fill_from_waitlist(session: Session, opportunity: Opportunity) -> list[Sign
     """Move the first of the waitlist into each free slot (the opportunity's row is locked by the caller)."""
     if opportunity.cancelled_at is not None or opportunity.ends_at <= utcnow():
         return []
-    free = opportunity.slots - _taken(session, opportunity)
-    if free <= 0:
-        return []
-    promoted = list(session.scalars(select(Signup).where(
-        Signup.district_code == opportunity.district_code, Signup.opportunity_id == opportunity.id,
-        Signup.status == "waitlisted").order_by(Signup.signed_up_at, Signup.id).limit(free)))
-    for signup in promoted:
-        signup.status = "signed_up"
+
+    def tell(signup: Signup) -> None:
         volunteer = session.get(Volunteer, (signup.district_code, signup.volunteer_id))
         if volunteer is not None and volunteer.user_id is not None:
             queue_message(session, district_code=opportunity.district_code, channel="inapp",
                           recipient=str(volunteer.user_id), user_id=volunteer.user_id,
                           body=PROMOTED_TEXT.format(title=opportunity.title), ref=f"opportunity:{opportunity.id}"[:60])
-    session.flush()
-    return promoted
+
+    return SLOTS.promote(session, opportunity, tell)
 
 
 # --- Check-in and check-out ----------------------------------------------------------------------
@@ -382,12 +343,12 @@ def check_in(session: Session, principal: Principal, signup_id: uuid.UUID, *, no
         raise Conflict(f"cannot check in a sign-up that is {signup.status}", field="status",
                        details={"status": signup.status})
     if opportunity.cancelled_at is not None:
-        raise Conflict("the opportunity is cancelled", field="opportunity_id")
+        raise Conflict("the opportunity is cancelled", field="opportunity_id", reason="cancelled")
     if moment < opportunity.starts_at - CHECKIN_OPENS:
-        raise Conflict("check-in opens 30 minutes before the start", field="checked_in_at",
+        raise Conflict("check-in opens 30 minutes before the start", field="checked_in_at", reason="too_early",
                        details={"opens_at": (opportunity.starts_at - CHECKIN_OPENS).isoformat()})
     if moment > opportunity.ends_at:
-        raise Conflict("the opportunity is over", field="checked_in_at")
+        raise Conflict("the opportunity is over", field="checked_in_at", reason="over")
     signup.status, signup.checked_in_at = "checked_in", moment
     session.flush()
     return signup
@@ -455,6 +416,6 @@ def open_to(session: Session, volunteer: Volunteer, *, now: datetime | None = No
     above = [c for c in (code[:6], code[:9], code[:12]) if len(c) < len(code)]
     stmt = select(Opportunity).where(
         Opportunity.district_code == volunteer.district_code,
-        or_(and_(Opportunity.unit_code >= code, Opportunity.unit_code < code + ":"), Opportunity.unit_code.in_(above)),
+        or_(under(Opportunity.unit_code, code), Opportunity.unit_code.in_(above)),
         Opportunity.cancelled_at.is_(None), Opportunity.ends_at > _now(now), Opportunity.id.not_in(joined))
     return list(session.scalars(stmt.order_by(Opportunity.starts_at, Opportunity.id).limit(limit)))

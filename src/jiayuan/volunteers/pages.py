@@ -5,32 +5,45 @@ ledger, opportunities with the sign-up list and the waitlist)."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import CurrentPrincipal, DbSession, require_role
 from jiayuan.kit import i18n
 from jiayuan.kit.db import utcnow
-from jiayuan.kit.errors import DomainError, Invalid
+from jiayuan.kit.errors import DomainError
+from jiayuan.page_kit import (
+    N_,
+    Messages,
+    PostedForm,
+    explain,
+    field_int,
+    field_local_time,
+    field_text,
+    field_uuid,
+    flash,
+    hours,
+    path_id,
+    register_messages,
+    see_other,
+    status_of,
+    take_flash,
+)
 from jiayuan.registry.service import people
-from jiayuan.page_kit import PostedForm, field_int, field_text, field_uuid, path_id
 from jiayuan.units import service as units
 from jiayuan.volunteers import opportunities as opps
-from jiayuan.volunteers import service
+from jiayuan.volunteers import policy, service
 from jiayuan.volunteers.models import Opportunity, Volunteer
 from jiayuan.volunteers.teams import list_teams, team_name
 from jiayuan.web import gettext_for, render, request_locale
 
 router = APIRouter(include_in_schema=False)
-Keeper = Annotated[Principal, Depends(require_role(Role.community_staff, Role.street_staff, Role.district_admin))]
-Reader = Annotated[Principal, Depends(require_role(Role.grid_worker, Role.community_staff, Role.street_staff,
-                                                   Role.district_admin))]
+Keeper = Annotated[Principal, Depends(require_role(*policy.MANAGERS))]
+Reader = Annotated[Principal, Depends(require_role(*policy.READERS))]
 SIGNUP_ACTIONS = ("cancel", "checkin", "checkout")
 
 
@@ -45,12 +58,6 @@ def labels(_: Any) -> dict[str, dict[str, str]]:
     }
 
 
-def hours(minutes: int | None) -> str:
-    """Minutes as hours with one decimal, e.g. 90 → "1.5"."""
-    value = round((minutes or 0) / 60, 1)
-    return f"{value:g}" if value != int(value) else str(int(value))
-
-
 def context(request: Request, session: Session) -> dict[str, Any]:
     _ = gettext_for(request)
     locale = request_locale(request)
@@ -58,27 +65,34 @@ def context(request: Request, session: Session) -> dict[str, Any]:
     return {"VL": labels(_), "hours": hours, "teams": teams,
             "team_names": {t.code: team_name(t, locale) for t in teams},
             "team_colours": {t.code: t.colour for t in teams},
-            "fmt_date": lambda v: i18n.fmt_date(v, locale), "flash": request.session.pop("flash", None),
+            "fmt_date": lambda v: i18n.fmt_date(v, locale), "flash": take_flash(request),
             "flash_error": request.session.pop("flash_error", None)}
 
 
-def see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
+# What a volunteer's or a keeper's form says when a use case refuses, by (field, reason).
+MESSAGES: Messages = register_messages({
+    ("starts_at", "not_a_time"): N_("required: a date and time"),
+    ("ends_at", "not_a_time"): N_("required: a date and time"),
+    ("*", "no_time"): N_("required: a date and time"),
+    ("ends_at", "end_before_start"): N_("must be after the start"),
+    ("*", "too_small"): N_("at least 1"),
+    ("*", "no_profile"): N_("your account has no volunteer profile"),
+    ("*", "has_profile"): N_("this person already has a volunteer profile"),
+    ("*", "no_note"): N_("say why the hours are adjusted"),
+    ("*", "zero_minutes"): N_("a whole number of minutes, not 0 (negative to take hours off)"),
+    ("*", "cancelled"): N_("the opportunity is cancelled"),
+    ("*", "not_theirs"): N_("only the volunteer or staff of their unit may do this"),
+    ("*", "not_open_to"): N_("no such opportunity for this volunteer"),
+    ("*", "inactive"): N_("the volunteer's profile is inactive"),
+    ("*", "over"): N_("the opportunity is over"),
+    ("*", "already"): N_("already signed up"),
+    ("*", "too_early"): N_("check-in opens 30 minutes before the start"),
+}, "/volunteers")
 
 
 def failed(request: Request, exc: DomainError) -> None:
-    _ = gettext_for(request)
-    request.session["flash_error"] = _(exc.message)
-
-
-def local_datetime(form: Any, name: str) -> datetime:
-    """A datetime-local field, read as Beijing time."""
-    text = field_text(form, name, 30)
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise Invalid("required: a date and time", field=name) from None
-    return value.replace(tzinfo=i18n.TIMEZONE) if value.tzinfo is None else value
+    """A refusal shown once on the page the browser is sent back to."""
+    request.session["flash_error"] = explain(request, exc, MESSAGES)[1]
 
 
 def safe_back(value: str | None, default: str) -> str:
@@ -115,8 +129,8 @@ def my_sign_up(request: Request, opportunity_id: str, principal: CurrentPrincipa
     try:
         with session.begin_nested():
             signup = opps.sign_up(session, principal, path_id(opportunity_id))
-        request.session["flash"] = _("You are signed up.") if signup.status == "signed_up" else _(
-            "The slots are taken: you are on the waitlist and will be told if one frees up.")
+        flash(request, _("You are signed up.") if signup.status == "signed_up" else _(
+            "The slots are taken: you are on the waitlist and will be told if one frees up."))
     except DomainError as exc:
         failed(request, exc)
     return see_other("/volunteers/me")
@@ -134,14 +148,14 @@ def signup_action(request: Request, signup_id: str, action: str, principal: Curr
         with session.begin_nested():
             if action == "cancel":
                 opps.cancel_signup(session, principal, path_id(signup_id))
-                request.session["flash"] = _("Sign-up cancelled.")
+                flash(request, _("Sign-up cancelled."))
             elif action == "checkin":
                 opps.check_in(session, principal, path_id(signup_id))
-                request.session["flash"] = _("Checked in. Check out when you finish.")
+                flash(request, _("Checked in. Check out when you finish."))
             else:
                 _s, entry = opps.check_out(session, principal, path_id(signup_id))
-                request.session["flash"] = _("Checked out: %(hours)s hours credited.") % {
-                    "hours": hours(entry.minutes)} if entry else _("Checked out.")
+                flash(request, _("Checked out: %(hours)s hours credited.") % {
+                    "hours": hours(entry.minutes)} if entry else _("Checked out."))
     except DomainError as exc:
         failed(request, exc)
     return see_other(back)
@@ -178,7 +192,7 @@ def volunteers_page(request: Request, principal: Reader, session: DbSession, tea
         groups.append((None, by_team[None]))
     return render(request, "volunteers/list.html", {
         **ctx, "groups": groups, "names": names, "totals": totals, "team": team, "total": total,
-        "may_keep": principal.role in service.MANAGERS,
+        "may_keep": policy.is_manager(principal),
         "team_hours": {code: sum(totals[v.id].service for v in vs) for code, vs in groups}})
 
 
@@ -208,7 +222,7 @@ def create_volunteer(request: Request, principal: Keeper, session: DbSession, fo
                     "username": field_text(form, "username", 64) or None,
                     "password": field_text(form, "password", 200) or None}
             volunteer = service.create_volunteer(session, principal, data)
-        request.session["flash"] = _("Volunteer profile opened.")
+        flash(request, _("Volunteer profile opened."))
         return see_other(f"/volunteers/{volunteer.id}")
     except DomainError as exc:
         chosen = None
@@ -219,7 +233,7 @@ def create_volunteer(request: Request, principal: Keeper, session: DbSession, fo
                 chosen = None
         return render(request, "volunteers/new.html", {
             **context(request, session), "q": "", "found": [], "chosen": chosen, "form": dict(form),
-            "errors": {exc.field or "form": _(exc.message)}}, status_code=exc.status_code)
+            "errors": dict([explain(request, exc, MESSAGES)])}, status_code=status_of(exc))
 
 
 @router.get("/volunteers/opportunities")
@@ -227,7 +241,7 @@ def opportunities_page(request: Request, principal: Reader, session: DbSession, 
     found = opps.list_opportunities(session, principal, upcoming=not past, limit=300)
     return render(request, "volunteers/opportunities.html", {
         **context(request, session), "found": found, "counts": opps.counts_of(session, found), "past": past,
-        "may_keep": principal.role in service.MANAGERS})
+        "may_keep": policy.is_manager(principal)})
 
 
 @router.get("/volunteers/opportunities/new")
@@ -245,14 +259,14 @@ def create_opportunity(request: Request, principal: Keeper, session: DbSession, 
                 "unit_code": field_text(form, "unit_code", 15) or None, "title": field_text(form, "title", 200),
                 "description": field_text(form, "description", 4000) or None,
                 "place": field_text(form, "place", 300) or None, "team_code": field_text(form, "team_code", 12) or None,
-                "starts_at": local_datetime(form, "starts_at"), "ends_at": local_datetime(form, "ends_at"),
+                "starts_at": field_local_time(form, "starts_at"), "ends_at": field_local_time(form, "ends_at"),
                 "slots": field_int(form, "slots")})
-        request.session["flash"] = _("Opportunity published.")
+        flash(request, _("Opportunity published."))
         return see_other(f"/volunteers/opportunities/{created.id}")
     except DomainError as exc:
         return render(request, "volunteers/opportunity_new.html", {
-            **context(request, session), "form": dict(form), "errors": {exc.field or "form": _(exc.message)}},
-            status_code=exc.status_code)
+            **context(request, session), "form": dict(form), "errors": dict([explain(request, exc, MESSAGES)])},
+            status_code=status_of(exc))
 
 
 def _opportunity_context(session: Session, principal: Principal, opportunity: Opportunity) -> dict[str, Any]:
@@ -260,7 +274,7 @@ def _opportunity_context(session: Session, principal: Principal, opportunity: Op
     vols = list(session.scalars(service.select_volunteers(opportunity.district_code,
                                                           [s.volunteer_id for s in signups])))
     joined = {s.volunteer_id for s in signups if s.status != "cancelled"}
-    keep = principal.role in service.MANAGERS and principal.scope.covers(opportunity.unit_code)
+    keep = policy.may_keep(principal, opportunity)
     candidates: list[Volunteer] = []
     if keep:
         mine, _total = service.list_volunteers(session, principal, limit=500)
@@ -286,7 +300,7 @@ def staff_sign_up(request: Request, opportunity_id: str, principal: Keeper, sess
     try:
         with session.begin_nested():
             signup = opps.sign_up(session, principal, oid, field_uuid(form, "volunteer_id"))
-        request.session["flash"] = _("Signed up.") if signup.status == "signed_up" else _("Put on the waitlist.")
+        flash(request, _("Signed up.") if signup.status == "signed_up" else _("Put on the waitlist."))
     except DomainError as exc:
         failed(request, exc)
     return see_other(f"/volunteers/opportunities/{oid}")
@@ -299,7 +313,7 @@ def cancel_opportunity(request: Request, opportunity_id: str, principal: Keeper,
     try:
         with session.begin_nested():
             opps.cancel_opportunity(session, principal, oid)
-        request.session["flash"] = _("Opportunity cancelled.")
+        flash(request, _("Opportunity cancelled."))
     except DomainError as exc:
         failed(request, exc)
     return see_other(f"/volunteers/opportunities/{oid}")
@@ -313,7 +327,7 @@ def volunteer_page(request: Request, volunteer_id: str, principal: Reader, sessi
         **context(request, session), "v": volunteer, "name": service.names_of(session, [volunteer]).get(volunteer.id),
         "entries": entries, "totals": totals, "honours": service.honours_of(session, principal, volunteer.id),
         "signups": opps.signups_of_volunteer(session, volunteer, active_only=False)[:50],
-        "keep": service.may_manage(principal, volunteer), "next_honour": service.next_honour(totals.service)})
+        "keep": policy.may_manage(principal, volunteer), "next_honour": service.next_honour(totals.service)})
 
 
 @router.post("/volunteers/{volunteer_id}/hours")
@@ -324,7 +338,7 @@ def adjust_hours(request: Request, volunteer_id: str, principal: Keeper, session
     try:
         with session.begin_nested():
             service.adjust_hours(session, principal, vid, field_int(form, "minutes"), field_text(form, "note", 300))
-        request.session["flash"] = _("Hours adjusted.")
+        flash(request, _("Hours adjusted."))
     except DomainError as exc:
         failed(request, exc)
     return see_other(f"/volunteers/{vid}")

@@ -12,27 +12,27 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from jiayuan.kit.figures import Figure, Within
+from jiayuan.kit.hours import parse_week
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.scope import Scope
 from jiayuan.notify.service import queue_message
 from jiayuan.registry.service import people
-from jiayuan.kit.hours import parse_week
 from jiayuan.units import service as units
+from jiayuan.volunteers import policy
 from jiayuan.volunteers.models import LEDGER_KINDS, Honour, HoursEntry, Volunteer
 from jiayuan.volunteers.teams import check_team
 
-# Who reads volunteers (grid workers pair them with people in care) and who keeps them.
-READERS = frozenset({Role.grid_worker, Role.community_staff, Role.street_staff, Role.district_admin})
-MANAGERS = frozenset({Role.community_staff, Role.street_staff, Role.district_admin})
 HONOUR_HOURS = (100, 300, 600, 1000, 1500)
 MAX_SKILLS = 20
 MAX_SKILL = 40
@@ -44,35 +44,14 @@ CERTIFICATE_SEQUENCE_DIGITS = 6
 HONOUR_TEXT = "【家园】恭喜您累计志愿服务满 {hours} 小时，获颁荣誉证书（编号 {number}），可在“我的志愿服务”中查看和打印。"
 
 
-def local_today() -> date:
-    return datetime.now(TIMEZONE).date()
-
-
 # --- Reading and scope ---------------------------------------------------------------------------
-
-
-def ancestors_in_scope(scope: Scope) -> set[str]:
-    return {a for p in scope.prefixes if p for a in units.ancestors_of(p)}
-
-
-def visible(principal: Principal) -> Any:
-    """Volunteers a reader sees: those serving a unit in their scope, and those serving a unit above it (a
-    community's volunteers serve each of its grids); everyone else sees only their own profile."""
-    own = Volunteer.user_id == principal.user_id
-    if principal.role not in READERS:
-        return own
-    clauses = [own, principal.scope.where(Volunteer)]
-    above = ancestors_in_scope(principal.scope)
-    if above:
-        clauses.append(and_(Volunteer.district_code.in_({c[:6] for c in above}), Volunteer.unit_code.in_(above)))
-    return or_(*clauses)
 
 
 def get_volunteer(session: Session, principal: Principal, volunteer_id: uuid.UUID) -> Volunteer:
     """A volunteer the caller may see (staff in scope, or the volunteer themself); otherwise 404."""
     if not isinstance(volunteer_id, uuid.UUID):
         raise NotFound("no such volunteer", field="volunteer_id")
-    found = session.scalar(select(Volunteer).where(Volunteer.id == volunteer_id, visible(principal)))
+    found = session.scalar(select(Volunteer).where(Volunteer.id == volunteer_id, policy.visible(principal)))
     if found is None:
         raise NotFound("no such volunteer", field="volunteer_id")
     return found
@@ -83,24 +62,14 @@ def volunteer_of(session: Session, principal: Principal, *, required: bool = Tru
     `required` is false."""
     found = session.scalar(select(Volunteer).where(Volunteer.user_id == principal.user_id))
     if found is None and required:
-        raise NotFound("your account has no volunteer profile", field="volunteer")
+        raise NotFound("your account has no volunteer profile", field="volunteer", reason="no_profile")
     return found
-
-
-def may_manage(principal: Principal, volunteer: Volunteer) -> bool:
-    return principal.role in MANAGERS and principal.scope.covers(volunteer.unit_code)
-
-
-def require_manager(principal: Principal) -> None:
-    if principal.role not in MANAGERS:
-        raise Forbidden("only community, street or district staff keep volunteers", field="role")
 
 
 def list_volunteers(session: Session, principal: Principal, *, team: str | None = None, unit: str | None = None,
                     active: bool | None = True, limit: int = 200, offset: int = 0) -> tuple[list[Volunteer], int]:
-    if principal.role not in READERS:
-        raise Forbidden("only staff list volunteers", field="role")
-    stmt = select(Volunteer).where(visible(principal))
+    policy.require_reader(principal)
+    stmt = select(Volunteer).where(policy.visible(principal))
     if team:
         stmt = stmt.where(Volunteer.team_code == check_team_code(team))
     if unit:
@@ -164,7 +133,7 @@ def serving_unit(session: Session, principal: Principal, code: Any, field: str =
 def create_volunteer(session: Session, principal: Principal, data: dict[str, Any]) -> Volunteer:
     """Open a profile for a registry person in the caller's scope: one per person (a second is 409). With a
     user name and password, an account of role volunteer is made too, scoped to the unit they serve."""
-    require_manager(principal)
+    policy.require_manager(principal)
     person_id = data.get("person_id")
     if not isinstance(person_id, uuid.UUID):
         raise Invalid("required: the registry person who volunteers", field="person_id")
@@ -181,7 +150,7 @@ def create_volunteer(session: Session, principal: Principal, data: dict[str, Any
     existing = session.scalar(select(Volunteer.id).where(Volunteer.district_code == person.district_code,
                                                          Volunteer.person_id == person.id))
     if existing is not None:
-        raise Conflict("this person already has a volunteer profile", field="person_id",
+        raise Conflict("this person already has a volunteer profile", field="person_id", reason="has_profile",
                        details={"volunteer_id": str(existing)})
     volunteer = Volunteer(district_code=person.district_code, person_id=person.id, unit_code=unit,
                           team_code=check_team(session, data.get("team_code")), skills=_skills(data.get("skills")),
@@ -200,7 +169,7 @@ def update_volunteer(session: Session, principal: Principal, volunteer_id: uuid.
                      data: dict[str, Any]) -> Volunteer:
     """Change the fields present in `data` (a PATCH)."""
     volunteer = get_volunteer(session, principal, volunteer_id)
-    if not may_manage(principal, volunteer):
+    if not policy.may_manage(principal, volunteer):
         raise Forbidden("only staff of the unit the volunteer serves may change the profile", field="role")
     if "team_code" in data:
         volunteer.team_code = check_team(session, data["team_code"])
@@ -226,14 +195,14 @@ def create_account(session: Session, principal: Principal, volunteer_id: uuid.UU
                    password: Any, *, volunteer: Volunteer | None = None, full_name: str | None = None) -> Any:
     """An account of role volunteer for the profile, scoped to the unit the volunteer serves."""
     volunteer = volunteer or get_volunteer(session, principal, volunteer_id)
-    if not may_manage(principal, volunteer):
+    if not policy.may_manage(principal, volunteer):
         raise Forbidden("only staff of the unit the volunteer serves may make the account", field="role")
     if volunteer.user_id is not None:
         raise Conflict("this volunteer already has an account", field="username")
     if not isinstance(username, str):
-        raise Invalid("required", field="username")
+        raise Invalid(field="username", reason="required")
     if not isinstance(password, str):
-        raise Invalid("required", field="password")
+        raise Invalid(field="password", reason="required")
     if full_name is None:
         full_name = people.get_person(session, principal, volunteer.person_id).name
     user = accounts.create_user(session, username=username, full_name=full_name, role=Role.volunteer.value,
@@ -358,7 +327,7 @@ def debit_hours(session: Session, volunteer_id: uuid.UUID, district: str, minute
     balance = balance_minutes(session, district, volunteer_id)
     if minutes > balance:
         raise Conflict(f"the balance is {balance} minutes; {minutes} would make it negative", field="minutes",
-                       details={"balance_minutes": balance, "minutes": minutes})
+                       reason="over_balance", details={"balance_minutes": balance, "minutes": minutes})
     entry = HoursEntry(district_code=district, volunteer_id=volunteer_id, at=utcnow(), minutes=-minutes, kind=kind,
                        source_type=source_type, source_id=source_id, note=note, entered_by=_actor_id(actor))
     _add_entry(session, entry)
@@ -414,12 +383,13 @@ def adjust_hours(session: Session, principal: Principal, volunteer_id: uuid.UUID
                  note: Any) -> HoursEntry:
     """A correction by staff (kind adjustment): positive credits, negative debits; a reason is required."""
     volunteer = get_volunteer(session, principal, volunteer_id)
-    if not may_manage(principal, volunteer):
+    if not policy.may_manage(principal, volunteer):
         raise Forbidden("only staff of the unit the volunteer serves may adjust hours", field="role")
     if not isinstance(note, str) or len(note.strip()) < 2:
-        raise Invalid("say why the hours are adjusted", field="note")
+        raise Invalid("say why the hours are adjusted", field="note", reason="no_note")
     if isinstance(minutes, bool) or not isinstance(minutes, int) or minutes == 0:
-        raise Invalid("a whole number of minutes, not 0 (negative to take hours off)", field="minutes")
+        raise Invalid("a whole number of minutes, not 0 (negative to take hours off)", field="minutes",
+                      reason="zero_minutes")
     fn = credit_hours if minutes > 0 else debit_hours
     entry = fn(session, volunteer.id, volunteer.district_code, abs(minutes), "adjustment", None, None, note=note,
                actor=principal)
@@ -497,3 +467,33 @@ def next_honour(service: int) -> int | None:
     """The next threshold in hours, None after the last."""
     hours = service // 60
     return next((h for h in HONOUR_HOURS if h > hours), None)
+
+
+# --- Figures for stats ---------------------------------------------------------------------------------------
+
+CREDIT_KINDS = ("service", "activity")  # hours of help given; conversions and adjustments are not
+
+
+def figures(session: Session, within: Within, since: datetime, until: datetime, as_of: date) -> list[Figure]:
+    """Active volunteers by team (those who had joined by `as_of`), and the hours credited in [since, until): the
+    positive service and activity entries of the ledger, by the unit of the volunteer they were credited to.
+    `within` selects the volunteers of the unit asked for (kit/figures.py)."""
+    out: list[Figure] = []
+    rows = session.execute(
+        select(Volunteer.unit_code, Volunteer.team_code, func.count())
+        .where(within(Volunteer.unit_code, Volunteer.district_code), Volunteer.active.is_(True),
+               Volunteer.joined_on <= as_of)
+        .group_by(Volunteer.unit_code, Volunteer.team_code))
+    for unit, team, n in rows:
+        out += [Figure(unit, "volunteers.active", n), Figure(unit, f"volunteers.team.{team or 'none'}", n)]
+    hours = session.execute(
+        select(Volunteer.unit_code, HoursEntry.kind, func.sum(HoursEntry.minutes), func.count())
+        .join(Volunteer, and_(Volunteer.district_code == HoursEntry.district_code,
+                              Volunteer.id == HoursEntry.volunteer_id))
+        .where(within(Volunteer.unit_code, Volunteer.district_code), HoursEntry.minutes > 0,
+               HoursEntry.kind.in_(CREDIT_KINDS), HoursEntry.at >= since, HoursEntry.at < until)
+        .group_by(Volunteer.unit_code, HoursEntry.kind))
+    for unit, kind, minutes, n in hours:
+        out += [Figure(unit, "volunteers.minutes", minutes), Figure(unit, "volunteers.credits", n),
+                Figure(unit, f"volunteers.kind.{kind}", minutes)]
+    return out

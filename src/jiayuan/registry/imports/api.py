@@ -18,8 +18,8 @@ from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.registry.imports import exports
 from jiayuan.registry.imports import service as imports
 from jiayuan.registry.imports.schemas import ImportErrorRead, ImportRead
-from jiayuan.registry.people import service as people
 from jiayuan.registry.models import RegistryImport
+from jiayuan.registry.people import service as people
 from jiayuan.registry.policy import Registrar
 from jiayuan.web import gettext_for, request_locale
 

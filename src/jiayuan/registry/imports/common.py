@@ -7,8 +7,8 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import islice
 from datetime import date
+from itertools import islice
 from typing import Any, TypeVar
 
 from sqlalchemy import Insert

@@ -18,11 +18,6 @@ from jiayuan.accounts import service as accounts
 from jiayuan.accounts.service import Principal
 from jiayuan.kit import excel
 from jiayuan.kit.identity import mask_id_number, mask_phone
-from jiayuan.registry.places import houses
-from jiayuan.registry.places import organizations
-from jiayuan.registry.people import policy as people_policy
-from jiayuan.registry.people import service as people
-from jiayuan.registry.places import things
 from jiayuan.registry.imports.columns import (
     ACTIVE,
     AGE,
@@ -42,6 +37,9 @@ from jiayuan.registry.imports.columns import (
     THING_STATUS_LABELS,
 )
 from jiayuan.registry.models import Building, Compound, Household, Room
+from jiayuan.registry.people import policy as people_policy
+from jiayuan.registry.people import service as people
+from jiayuan.registry.places import houses, organizations, things
 
 BATCH = 5000
 EXPORT_LIMIT = 300_000  # a district's residents; Excel itself stops at 1,048,576 rows

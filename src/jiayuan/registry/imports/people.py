@@ -18,7 +18,6 @@ from jiayuan.accounts.service import Principal
 from jiayuan.kit.db import utcnow, uuid7
 from jiayuan.kit.excel import N_
 from jiayuan.kit.identity import IdNumber, parse_id_number, parse_mobile
-from jiayuan.registry.people import service as people
 from jiayuan.registry.imports.columns import HEAD, RESIDENCE_LABELS, TAG_LABELS
 from jiayuan.registry.imports.common import (
     Errors,
@@ -33,6 +32,7 @@ from jiayuan.registry.imports.common import (
     write,
 )
 from jiayuan.registry.models import Building, Compound, Household, Person, PersonMove, PersonTag, Room
+from jiayuan.registry.people import service as people
 from jiayuan.units import service as units
 
 Address = tuple[str, str, str, str, str]  # grid, compound ("" when none), building, entrance ("" when none), room

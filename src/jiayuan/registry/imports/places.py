@@ -16,7 +16,12 @@ from jiayuan.accounts.service import Principal
 from jiayuan.kit.db import utcnow, uuid7
 from jiayuan.kit.excel import N_
 from jiayuan.kit.identity import parse_credit_code, parse_mobile
-from jiayuan.registry.imports.columns import ORGANIZATION_KIND_LABELS, ROOM_USE_LABELS, THING_KIND_LABELS, THING_STATUS_LABELS
+from jiayuan.registry.imports.columns import (
+    ORGANIZATION_KIND_LABELS,
+    ROOM_USE_LABELS,
+    THING_KIND_LABELS,
+    THING_STATUS_LABELS,
+)
 from jiayuan.registry.imports.common import (
     Errors,
     FirstSeen,

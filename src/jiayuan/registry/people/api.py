@@ -12,9 +12,8 @@ from jiayuan.accounts.service import Principal
 from jiayuan.deps import DbSession
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.pagination import Offset
-from jiayuan.registry.people import service as people
 from jiayuan.registry.models import Person, PersonMove, PersonTag
-from jiayuan.registry.policy import Registrar
+from jiayuan.registry.people import service as people
 from jiayuan.registry.people.schemas import (
     AnonymizeRequest,
     HouseholdRead,
@@ -32,6 +31,7 @@ from jiayuan.registry.people.schemas import (
     UnmaskRead,
     UnmaskRequest,
 )
+from jiayuan.registry.policy import Registrar
 
 # Registry staff only (grid workers, community, street and district staff), as on the pages: the hotline, departments,
 # providers and volunteers have district- or unit-wide scopes, but the register of people is not theirs to read.

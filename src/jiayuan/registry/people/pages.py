@@ -15,11 +15,6 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import DbSession, verify_csrf
 from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound
-from jiayuan.registry.places import houses
-from jiayuan.registry.people import policy
-from jiayuan.registry.people import service as people
-from jiayuan.registry.models import RESIDENCE_TYPES, TAGS, Person
-from jiayuan.registry.policy import Registrar
 from jiayuan.page_kit import (
     PAGE_SIZE,
     PostedForm,
@@ -36,6 +31,11 @@ from jiayuan.page_kit import (
     status_of,
 )
 from jiayuan.registry.messages import MESSAGES
+from jiayuan.registry.models import RESIDENCE_TYPES, TAGS, Person
+from jiayuan.registry.people import policy
+from jiayuan.registry.people import service as people
+from jiayuan.registry.places import houses
+from jiayuan.registry.policy import Registrar
 from jiayuan.registry.present import page_context, room_label, room_options
 from jiayuan.units.options import district_grids, grid_options, unit_code, unit_names, unit_options
 from jiayuan.web import gettext_for, render

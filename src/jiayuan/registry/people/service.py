@@ -19,23 +19,23 @@ from jiayuan.accounts.service import Principal
 from jiayuan.kit.crypto import blind_index
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
+from jiayuan.kit.identity import mask_id_number, mask_phone, parse_id_number, parse_mobile
 from jiayuan.kit.scope import under
 from jiayuan.kit.text import clean_text
-from jiayuan.kit.identity import mask_id_number, mask_phone, parse_id_number, parse_mobile
-from jiayuan.registry.people import policy
 from jiayuan.registry.models import (
+    LONG_NAME,
     RESIDENCE_TYPES,
     TAGS,
     Building,
     Compound,
     Household,
-    LONG_NAME,
     Person,
     PersonMove,
     PersonTag,
     Room,
     name_from,
 )
+from jiayuan.registry.people import policy
 from jiayuan.units import service as units
 
 ID_CONTEXT = "people.id_number"

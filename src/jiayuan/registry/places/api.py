@@ -10,10 +10,7 @@ from fastapi import APIRouter, Query, Response
 from jiayuan.deps import DbSession
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.pagination import Offset
-from jiayuan.registry.places import houses
-from jiayuan.registry.places import organizations
-from jiayuan.registry.places import things
-from jiayuan.registry.policy import Registrar
+from jiayuan.registry.places import houses, organizations, things
 from jiayuan.registry.places.schemas import (
     BuildingCreate,
     BuildingList,
@@ -36,6 +33,7 @@ from jiayuan.registry.places.schemas import (
     ThingRead,
     ThingUpdate,
 )
+from jiayuan.registry.policy import Registrar
 
 router = APIRouter(prefix="/api/v1/registry", tags=["registry"])
 Limit = Annotated[int, Query(ge=1, le=500)]

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
 from jiayuan.kit.errors import Conflict, Invalid
-from jiayuan.registry.models import ROOM_USES, Building, Compound, Room
 from jiayuan.kit.text import clean_text
+from jiayuan.registry.models import ROOM_USES, Building, Compound, Room
 from jiayuan.registry.places.placing import one_of, page, place
 from jiayuan.registry.places.policy import get_scoped, scoped_select
 

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.service import Principal
 from jiayuan.kit.errors import Conflict, Invalid
 from jiayuan.kit.identity import parse_credit_code, parse_mobile
-from jiayuan.registry.models import ORGANIZATION_KINDS, Organization
 from jiayuan.kit.text import clean_text
+from jiayuan.registry.models import ORGANIZATION_KINDS, Organization
 from jiayuan.registry.places.placing import one_of, page
 from jiayuan.registry.places.policy import get_scoped, scoped_select, writable_grid
 

@@ -13,18 +13,6 @@ from jiayuan.accounts.service import Principal
 from jiayuan.deps import DbSession, verify_csrf
 from jiayuan.kit.errors import DomainError, Invalid, NotFound
 from jiayuan.kit.identity import mask_phone
-from jiayuan.registry.places import houses
-from jiayuan.registry.places import organizations
-from jiayuan.registry.places import things
-from jiayuan.registry.models import (
-    ORGANIZATION_KINDS,
-    ROOM_USES,
-    THING_KINDS,
-    THING_STATUSES,
-    Organization,
-    Thing,
-)
-from jiayuan.registry.policy import Registrar
 from jiayuan.page_kit import (
     PAGE_SIZE,
     PostedForm,
@@ -42,6 +30,16 @@ from jiayuan.page_kit import (
     status_of,
 )
 from jiayuan.registry.messages import MESSAGES
+from jiayuan.registry.models import (
+    ORGANIZATION_KINDS,
+    ROOM_USES,
+    THING_KINDS,
+    THING_STATUSES,
+    Organization,
+    Thing,
+)
+from jiayuan.registry.places import houses, organizations, things
+from jiayuan.registry.policy import Registrar
 from jiayuan.registry.present import page_context, room_label
 from jiayuan.units.options import grid_options, unit_code, unit_names, unit_options
 from jiayuan.web import gettext_for, render

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
 from jiayuan.kit.errors import Conflict, Invalid
-from jiayuan.registry.models import THING_KINDS, THING_STATUSES, Thing
 from jiayuan.kit.text import clean_text
+from jiayuan.registry.models import THING_KINDS, THING_STATUSES, Thing
 from jiayuan.registry.places.placing import one_of, page, place
 from jiayuan.registry.places.policy import get_scoped, scoped_select
 
