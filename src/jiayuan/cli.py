@@ -277,7 +277,8 @@ def users_create(
         fail("--password-stdin: pass the password on standard input (it must not appear in the process list)")
     password = sys.stdin.readline().rstrip("\r\n")
     user = run(database(), lambda s: create_user(
-        s, username=username, full_name=full_name or username, role=role, scope_code=scope, password=password))
+        s, username=username, full_name=full_name or username, role=role, scope_code=scope, password=password,
+        check_unit=True))
     console.print(f"created {user.username} ({user.role}, scope {user.scope_code or '-'})")
 
 

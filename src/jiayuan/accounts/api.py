@@ -57,5 +57,6 @@ def list_users(principal: Supervisor, session: DbSession, role: str | None = Non
 def create_user(body: UserCreate, principal: DistrictAdmin, session: DbSession) -> UserRead:
     check_new_scope(principal, body.scope)
     user = service.create_user(session, username=body.username, full_name=body.full_name, role=body.role,
-                               scope_code=body.scope, password=body.password)
+                               scope_code=body.scope, password=body.password,
+                               check_unit=True)
     return UserRead.model_validate(user)

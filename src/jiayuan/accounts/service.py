@@ -83,18 +83,16 @@ def create_user(
     scope_code: str | None,
     password: str | None = None,
     password_hash: str | None = None,
-    check_unit: bool = True,
-    unit_exists: Callable[[str], bool] | None = None,
+    check_unit: bool = False,
 ) -> User:
-    """Create an account from a password (or an already made hash, for bulk loads); its scope is checked against
-    the unit hierarchy (`check_unit=False` for bulk loads that have just written the units themselves)."""
+    """Create an account from a password (or an already made hash, for bulk loads). With `check_unit` (the API,
+    the CLI, the providers' and volunteers' accounts) the scope must be a unit of the hierarchy."""
     username, role_ = validate_new_user(username, role, scope_code)
     if password_hash is None:
         if password is None or len(password) < MIN_PASSWORD:
             raise Invalid(f"at least {MIN_PASSWORD} characters", field="password")
         password_hash = hash_password(password)
-    exists = unit_exists or (lambda code: UNITS.unit_exists is None or UNITS.unit_exists(session, code))
-    if scope_code and check_unit and not exists(scope_code):
+    if scope_code and check_unit and UNITS.unit_exists is not None and not UNITS.unit_exists(session, scope_code):
         raise Invalid(f"unknown unit code {scope_code}", field="scope")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"user name {username} is taken", field="username")

@@ -44,7 +44,7 @@ def load_demo(session: Session, scale: str = "district", seed: int = 2026, passw
     ids = {}
     for s in demo.staff:
         user = accounts.create_user(session, username=s.username, full_name=s.full_name, role=s.role,
-                                    scope_code=s.scope_code, password_hash=shared_hash, check_unit=False)
+                                    scope_code=s.scope_code, password_hash=shared_hash)
         ids[s.username] = user.id
     for m in demo.grid_members:
         session.add(GridMember(district_code=m.grid_code[:6], grid_code=m.grid_code, user_id=ids[m.username],

@@ -207,7 +207,7 @@ def create_account(session: Session, principal: Principal, volunteer_id: uuid.UU
         full_name = people.get_person(session, principal, volunteer.person_id).name
     user = accounts.create_user(session, username=username, full_name=full_name, role=Role.volunteer.value,
                                 scope_code=volunteer.unit_code, password=password,
-                                unit_exists=lambda c: units.unit_exists(session, c))
+                                check_unit=True)
     volunteer.user_id = user.id
     session.flush()
     accounts.audit_for(session, principal, "volunteer_account_created", target=str(volunteer.id))

@@ -540,7 +540,7 @@ def add_staff(session: Session, principal: Principal, provider_id: uuid.UUID, *,
         raise Invalid(field="password", reason="required")
     user = accounts.create_user(session, username=username, full_name=name, role=Role.provider.value,
                                 scope_code=provider.district_code, password=password,
-                                unit_exists=lambda code: units.unit_exists(session, code))
+                                check_unit=True)
     session.add(ProviderStaff(district_code=provider.district_code, provider_id=provider.id, user_id=user.id))
     session.flush()
     accounts.audit_for(session, principal, "provider_staff_add", target=str(provider.id),
