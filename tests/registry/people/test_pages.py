@@ -247,3 +247,19 @@ def test_tags_moves_and_household_from_the_person_page(client: TestClient, api: 
     login(client, "grid_b")
     moved = client.get(page).text
     assert "随女儿居住" in moved.split('id="moves"')[1]
+
+
+def test_refusals_are_worded_by_their_reason(client: TestClient, api: Any) -> None:
+    """Messages come from (field, reason): a missing grid is "required", a room of another grid says so, and a
+    reason too short for unmasking names the minimum."""
+    p = new_person(api)
+    login(client, "grid_a")
+    page = f"/registry/people/{p['id']}"
+    r = post_form(client, page, f"{page}/move", to_grid="")
+    assert r.status_code == 422 and re.search(r'id="err-move-to_grid" role="alert">必填', r.text)
+    r = post_form(client, page, f"{page}/household", action="join", household_id="")
+    assert r.status_code == 422 and 'class="field-error" role="alert">必填' in r.text  # no household to join here
+    client.cookies.clear()
+    login(client, "community")
+    r = post_form(client, page, f"{page}/unmask", reason="查")
+    assert r.status_code == 422 and re.search(r'id="err-unmask-reason" role="alert">[^<]*4', r.text)

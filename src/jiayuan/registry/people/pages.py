@@ -273,7 +273,7 @@ def household(person_id: str, request: Request, principal: Registrar, session: D
             if values["action"] == "join":
                 target = field_uuid(form, "household_id")
                 if target is None:
-                    raise Invalid("required", field="household_id")
+                    raise Invalid("required", field="household_id", reason="required")
                 people.add_member(session, principal, pid, target, values["relation"])
             else:
                 made = people.create_household(session, principal, person.grid_code, values["number"] or None,
@@ -299,7 +299,7 @@ def move(person_id: str, request: Request, principal: Registrar, session: DbSess
             except NotFound:
                 raise Invalid("no such room", field="to_room_id") from None
         if not to_grid:
-            raise Invalid("required", field="to_grid")
+            raise Invalid("required", field="to_grid", reason="required")
         with session.begin_nested():
             people.move_person(session, principal, pid, to_grid, room_id, values["note"] or None)
     except DomainError as exc:
