@@ -28,8 +28,7 @@ from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.cases import metrics
 from jiayuan.cases.calendar import calendar_for, local_today
-from jiayuan.cases.intake import PHONE_CONTEXT
-from jiayuan.cases.models import Case, Category
+from jiayuan.cases.models import PHONE_CONTEXT, Case, Category
 from jiayuan.demo import cases as demo_cases
 from jiayuan.kit.crypto import get_cipher
 from jiayuan.kit.db import Database, analyze, utcnow

@@ -35,8 +35,9 @@ from jiayuan.kit.crypto import get_cipher
 from jiayuan.kit.db import Database, analyze
 from jiayuan.kit.identity import id_check_char
 from jiayuan.kit.scope import Scope
-from jiayuan.registry import imports, people
-from jiayuan.registry.columns import PEOPLE
+from jiayuan.registry.imports import service as imports
+from jiayuan.registry.people import service as people
+from jiayuan.registry.imports.columns import PEOPLE
 from jiayuan.registry.models import Person
 from jiayuan.units import service as units
 

@@ -23,8 +23,8 @@ from jiayuan.kit.db import Database
 from jiayuan.kit.identity import id_check_char
 from jiayuan.kit.migrate import upgrade
 from jiayuan.kit.scope import Scope
-from jiayuan.registry import imports
-from jiayuan.registry.columns import HOUSES, PEOPLE
+from jiayuan.registry.imports import service as imports
+from jiayuan.registry.imports.columns import HOUSES, PEOPLE
 from jiayuan.units import service as units
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"

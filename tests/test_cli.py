@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 
 from jiayuan.accounts.service import check_password
 from jiayuan.kit.db import normalize_url
-from jiayuan.registry.people import aged_cutoff
+from jiayuan.registry.service import aged_cutoff
 from jiayuan.units.geo import wgs84_to_gcj02
 from tests import logscan
 from tests.conftest import scratch_postgres

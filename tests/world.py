@@ -205,7 +205,7 @@ def _care(api: Any, volunteer: ApiUser, w: World) -> None:
 
 def _household(session: Session, head: uuid.UUID) -> str:
     """The volunteer's household in grid A, the volunteer its head (households have no JSON API)."""
-    from jiayuan.registry import people
+    from jiayuan.registry.service import people
     from tests.volunteers.helpers import principal
 
     who = principal(session, "community")

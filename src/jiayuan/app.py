@@ -24,7 +24,7 @@ from jiayuan.activities import pages as activities_pages
 from jiayuan.care import api as care_api
 from jiayuan.care import pages as care_pages
 from jiayuan.cases import api as cases_api
-from jiayuan.cases import calendar_pages, metrics_api, open311, open311_keys
+from jiayuan.cases import calendar_pages, metrics_pages, open311, open311_keys
 from jiayuan.cases import pages as cases_pages
 from jiayuan.cases import workbench as cases_workbench
 from jiayuan.charity import api as charity_api
@@ -35,26 +35,32 @@ from jiayuan.face import pages as face_pages
 from jiayuan.hooks import register_hooks
 from jiayuan.kit.db import Database
 from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound, Unauthorized, Unavailable
-from jiayuan.registry import pages as registry_pages
-from jiayuan.registry import people_api as registry_people_api
-from jiayuan.registry import people_pages as registry_people_pages
-from jiayuan.registry import places_api as registry_places_api
-from jiayuan.registry import places_pages as registry_places_pages
-from jiayuan.registry import transfer_api as registry_transfer_api
-from jiayuan.services import centre_pages as services_centre_pages
-from jiayuan.services import centres_api as services_centres_api
-from jiayuan.services import hsds_api as services_hsds_api
-from jiayuan.services import order_desk as services_order_desk
-from jiayuan.services import order_pages as services_order_pages
-from jiayuan.services import orders_api as services_orders_api
-from jiayuan.services import provider_pages as services_provider_pages
-from jiayuan.services import providers_api as services_providers_api
+from jiayuan.page_kit import N_, explain, messages_for
+from jiayuan.registry.imports import api as registry_imports_api
+from jiayuan.registry.imports import pages as registry_imports_pages
+from jiayuan.registry.people import api as registry_people_api
+from jiayuan.registry.people import pages as registry_people_pages
+from jiayuan.registry.places import api as registry_places_api
+from jiayuan.registry.places import pages as registry_places_pages
+from jiayuan.services.catalogue import api as services_catalogue_api
+from jiayuan.services.catalogue import pages as services_catalogue_pages
+from jiayuan.services.centres import api as services_centres_api
+from jiayuan.services.centres import pages as services_centre_pages
+from jiayuan.services.hsds import api as services_hsds_api
+from jiayuan.services.orders import api as services_orders_api
+from jiayuan.services.orders import desk as services_order_desk
+from jiayuan.services.orders import pages as services_order_pages
+from jiayuan.services.projects import api as services_projects_api
+from jiayuan.services.projects import pages as services_project_pages
+from jiayuan.services.providers import api as services_providers_api
+from jiayuan.services.providers import pages as services_provider_pages
+from jiayuan.stats import api as stats_api
 from jiayuan.stats import care_api as stats_care_api
+from jiayuan.stats import pages as stats_pages
 from jiayuan.units import api as units_api
 from jiayuan.units import pages as units_pages
 from jiayuan.volunteers import api as volunteers_api
 from jiayuan.volunteers import pages as volunteers_pages
-from jiayuan.page_kit import N_, explain, messages_for
 from jiayuan.web import env, gettext_for, render
 
 log = logging.getLogger("jiayuan")
@@ -143,13 +149,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         else:
             log.warning("front-end library %s missing at %s; run `npm ci`", name, path)
 
-    # metrics_api before cases_api and any /cases/{number} page: /…/cases/metrics is not a case number.
-    for module in (accounts_api, units_api, metrics_api, cases_api, face_pages, accounts_pages,
+    # metrics_pages before any /cases/{number} page: /cases/metrics is not a case number.
+    for module in (accounts_api, units_api, metrics_pages, cases_api, face_pages, accounts_pages,
                    units_pages, calendar_pages,
                    open311, open311_keys, cases_workbench, cases_pages,
-                   registry_transfer_api,  # before people/places: /people/export is no person id
+                   registry_imports_api,  # before people/places: /people/export is no person id
+                   registry_imports_pages,
                    registry_people_api,
-                   registry_places_api, registry_pages, registry_people_pages, registry_places_pages):
+                   registry_places_api, stats_api, stats_pages, registry_people_pages, registry_places_pages):
         app.include_router(module.router)
     app.include_router(stats_care_api.router)  # /api/v1/care/figures, /care/figures (before any /care/{id})
     app.include_router(care_api.router)  # /api/v1/care: people in care, pairings, visits, alerts, centres
@@ -162,8 +169,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(services_order_desk.router)  # /hotline/orders (12343 console), /provider
     app.include_router(services_providers_api.router)  # /api/v1/services/providers: member providers
     app.include_router(services_provider_pages.router)  # /services/providers: list, pages, performance
-    app.include_router(services_centres_api.router)  # /api/v1/services: centres, subsidies, projects
-    app.include_router(services_centre_pages.router)  # /services/centres (public), catalogue, subsidies, projects
+    app.include_router(services_catalogue_api.router)  # /api/v1/services: the catalogue, kinds of centre
+    app.include_router(services_centres_api.router)  # /api/v1/services: centres, subsidies
+    app.include_router(services_projects_api.router)  # /api/v1/services: projects, produce points
+    app.include_router(services_catalogue_pages.router)  # /services/catalogue (public)
+    app.include_router(services_centre_pages.router)  # /services/centres (public), subsidies
+    app.include_router(services_project_pages.router)  # /services/projects, produce points
     app.include_router(volunteers_api.router)  # /api/v1/volunteers: teams, profiles, opportunities, hours, honours
     app.include_router(volunteers_pages.router)  # /volunteers: my page (phone), staff lists, certificates
     app.include_router(activities_api.router)  # /api/v1/activities: public list, registration, check-in, series

@@ -146,7 +146,7 @@ def run_worker(threads: Annotated[int, typer.Option(min=1)] = 2) -> None:
     from jiayuan.charity.tasks import register as register_charity
     from jiayuan.kit.jobs import queue
     from jiayuan.notify.tasks import register as register_notify
-    from jiayuan.services.tasks import register as register_services
+    from jiayuan.services.orders.tasks import register as register_services
 
     database(wait=True).dispose()
     huey = queue()
@@ -435,8 +435,8 @@ def keys_rotate(batch: Annotated[int, typer.Option(min=1, help="rows per transac
     """Re-encrypt every ID number and phone still under an old key with the current (first) data key."""
     from rich.progress import Progress
 
-    from jiayuan.kit.crypto import DecryptionError, get_cipher
     from jiayuan.keys import count_stale, rotate_keys
+    from jiayuan.kit.crypto import DecryptionError, get_cipher
 
     db, cipher = database(), get_cipher()
     with db.sessions() as session:
@@ -479,7 +479,7 @@ def registry_import(
     from jiayuan.accounts.models import NO_DISTRICT
     from jiayuan.accounts.roles import Role
     from jiayuan.accounts.service import Principal, record
-    from jiayuan.registry import imports
+    from jiayuan.registry.imports import service as imports
     from jiayuan.units.service import single_district
 
     if kind not in imports.KINDS:
@@ -539,7 +539,7 @@ def export_hsds(directory: Annotated[Path, typer.Argument(help="the folder to wr
     """Write the service directory as Open Referral HSDS 3.0 to DIRECTORY: services.json, organizations.json and
     service_at_locations.json, each a JSON array of fully nested objects (as GET /hsds/services/{id},
     /hsds/organizations/{id} and /hsds/service_at_locations/{id} answer); files of those names are replaced."""
-    from jiayuan.services.hsds import export
+    from jiayuan.services.hsds.service import export
 
     try:
         counts = run(database(), lambda s: export(s, directory))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from jiayuan.accounts import service as accounts
 from jiayuan.care import service as care
-from jiayuan.registry.people import MOVE_HOOKS
+from jiayuan.registry.service import MOVE_HOOKS
 from jiayuan.units import service as units
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.cases.calendar import seed_from_chinese_calendar
 from jiayuan.cases.categories import load_categories
-from jiayuan.services.catalogue import load_catalogue
+from jiayuan.services.catalogue.service import load_catalogue
 from jiayuan.volunteers.teams import load_teams
 
 

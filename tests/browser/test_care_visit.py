@@ -20,7 +20,7 @@ from jiayuan.care import profiles
 from jiayuan.care.models import Visit
 from jiayuan.kit.db import Database
 from jiayuan.notify.models import OutboxMessage
-from jiayuan.registry import people
+from jiayuan.registry.service import people
 from jiayuan.units.service import grids_of_user
 from jiayuan.volunteers import service as volunteers
 from tests.personas import GRID_A, PERSONAS

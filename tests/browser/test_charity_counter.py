@@ -18,7 +18,7 @@ from jiayuan.charity import points, service, stock
 from jiayuan.charity.models import PointsEntry, Redemption, StockEntry
 from jiayuan.demo.load import DEMO_PASSWORD
 from jiayuan.kit.db import Database
-from jiayuan.registry import people
+from jiayuan.registry.service import people
 from jiayuan.volunteers import service as volunteers
 from tests.charity.helpers import staff
 from tests.personas import COMMUNITY, GRID_A, PERSONAS

@@ -17,14 +17,8 @@ from jiayuan.accounts.service import create_user
 from jiayuan.demo.load import DEMO_PASSWORD
 from jiayuan.kit.db import Database, utcnow
 from jiayuan.kit.i18n import TIMEZONE
-from jiayuan.services.models import (
-    OrderOffer,
-    Provider,
-    ProviderArea,
-    ProviderItem,
-    ProviderStaff,
-    ServiceOrder,
-)
+from jiayuan.services.orders.models import OrderOffer, ServiceOrder
+from jiayuan.services.providers.models import Provider, ProviderArea, ProviderItem, ProviderStaff
 from jiayuan.units import service as units
 from tests.personas import GRID_A
 

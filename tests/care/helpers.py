@@ -15,7 +15,7 @@ from jiayuan.accounts.service import Principal, principal_of
 from jiayuan.care import profiles
 from jiayuan.care.models import CareProfile, Pairing
 from jiayuan.kit.identity import id_check_char
-from jiayuan.registry import people
+from jiayuan.registry.service import people
 from jiayuan.registry.models import Person
 from jiayuan.units.service import grids_of_user
 from jiayuan.volunteers import service as volunteers

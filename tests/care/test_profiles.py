@@ -13,7 +13,7 @@ from jiayuan.care import alerts, profiles, visits
 from jiayuan.care.models import CareAlert, CareProfile, Pairing, Visit
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Invalid
-from jiayuan.registry import people
+from jiayuan.registry.service import people
 from tests.care.helpers import VOLUNTEER_PASSWORD, in_care, make_person, make_volunteer, paired, principal
 from tests.personas import GRID_A, GRID_B
 

@@ -11,7 +11,7 @@ from huey import MemoryHuey
 from typer.testing import CliRunner
 
 from jiayuan.care.profiles import rehome
-from jiayuan.registry.people import MOVE_HOOKS
+from jiayuan.registry.service import MOVE_HOOKS
 
 
 def test_the_worker_command_registers_the_hourly_sweep(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,7 +16,7 @@ from jiayuan.charity import service, stock
 from jiayuan.charity.models import Item, PointsEntry, StockEntry, Supermarket
 from jiayuan.kit.db import uuid7
 from jiayuan.kit.scope import Scope
-from jiayuan.registry import people
+from jiayuan.registry.service import people
 from tests.personas import COMMUNITY, GRID_A
 from tests.registry.helpers import id_number
 

@@ -159,7 +159,7 @@ def test_hours_convert_into_points_for_the_volunteers_household(session: Session
 
 
 def test_a_volunteer_without_a_household_cannot_convert(session: Session) -> None:
-    from jiayuan.registry import people
+    from jiayuan.registry.service import people
 
     w = world(session)
     loner = people.create_person(session, w.who, {"name": "无户志愿者", "grid_code": GRID_A})

@@ -60,7 +60,7 @@ from jiayuan.demo.registry import load_registry
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.identity import parse_mobile
 from jiayuan.registry.models import Person, PersonTag
-from jiayuan.registry.people import aged_cutoff
+from jiayuan.registry.service import aged_cutoff
 from jiayuan.volunteers.models import Honour, HoursEntry, Opportunity, Signup, Team, Volunteer
 from tests.personas import COMMUNITY
 

@@ -30,7 +30,7 @@ from jiayuan.registry.models import (
     PersonTag,
     Room,
 )
-from jiayuan.registry.people import DERIVED_TAGS, id_number_index, name_initials, phone_index
+from jiayuan.registry.service import DERIVED_TAGS, id_number_index, name_initials, phone_index
 
 TODAY = date(2026, 3, 1)
 HAN = re.compile(r"^[\u4e00-\u9fff]{2,4}$")

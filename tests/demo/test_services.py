@@ -26,21 +26,11 @@ from jiayuan.demo.services_specs import OFFER_MINUTES, RATING_DAYS, SCALES, SUBS
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.identity import parse_credit_code, parse_mobile
 from jiayuan.registry.models import Organization, PersonTag
-from jiayuan.services.catalogue import read_catalogue, read_centre_kinds
-from jiayuan.services.models import (
-    ORDER_STATUSES,
-    CentreOpening,
-    OrderEvent,
-    OrderOffer,
-    ProducePoint,
-    ProjectBeneficiary,
-    Provider,
-    ProviderItem,
-    ProviderStaff,
-    ServiceCentre,
-    ServiceOrder,
-    ServiceProject,
-)
+from jiayuan.services.catalogue.service import read_catalogue, read_centre_kinds
+from jiayuan.services.centres.models import CentreOpening, ServiceCentre
+from jiayuan.services.orders.models import ORDER_STATUSES, OrderEvent, OrderOffer, ServiceOrder
+from jiayuan.services.projects.models import ProducePoint, ProjectBeneficiary, ServiceProject
+from jiayuan.services.providers.models import Provider, ProviderItem, ProviderStaff
 
 NOW = datetime(2026, 3, 18, 6, 40, tzinfo=UTC)  # 14:40 in Ji'an, a Wednesday
 TODAY = NOW.astimezone(TIMEZONE).date()
@@ -294,8 +284,8 @@ def test_loaded_rows_match_the_generated_ones(session: Session, demo: DemoDistri
     found = session.scalar(select(ServiceOrder).where(ServiceOrder.contact_phone_index == order_phone_key(
         order.contact_phone)))
     assert (found.number, found.contact_phone) == (order.number, order.contact_phone)
-    if importlib.util.find_spec("jiayuan.services.ordering"):  # the orders domain finds it the same way
-        from jiayuan.services.ordering import phone_key
+    if importlib.util.find_spec("jiayuan.services.orders.intake"):  # the orders domain finds it the same way
+        from jiayuan.services.orders.intake import phone_key
 
         assert phone_key(order.contact_phone) == order_phone_key(order.contact_phone)
     # The projects: a social organization of the registry runs each; beneficiaries carry one of its tags.

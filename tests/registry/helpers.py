@@ -16,7 +16,7 @@ from jiayuan.accounts.models import User
 from jiayuan.accounts.service import Principal, principal_of
 from jiayuan.kit import excel
 from jiayuan.kit.identity import id_check_char
-from jiayuan.registry.columns import COLUMNS
+from jiayuan.registry.imports.columns import COLUMNS
 from jiayuan.units.service import grids_of_user
 from tests.personas import PERSONAS
 

@@ -15,8 +15,9 @@ from jiayuan.accounts.models import User
 from jiayuan.accounts.service import create_user, hash_password, principal_of
 from jiayuan.demo.load import DEMO_PASSWORD
 from jiayuan.kit.db import utcnow
-from jiayuan.services.models import OrderOffer, Provider, ProviderArea, ProviderItem, ProviderStaff, ServiceOrder
-from jiayuan.services.orders import Viewer
+from jiayuan.services.orders.models import OrderOffer, ServiceOrder
+from jiayuan.services.orders.service import Viewer
+from jiayuan.services.providers.models import Provider, ProviderArea, ProviderItem, ProviderStaff
 from tests.cases.helpers import point_in
 from tests.conftest import ApiUser
 from tests.personas import GRID_A, PERSONAS, Persona
@@ -83,7 +84,7 @@ def as_user(client: Any, user: User) -> ApiUser:
 
 
 def viewer(session: Session, username: str) -> Viewer:
-    from jiayuan.services.orders import viewer_of
+    from jiayuan.services.orders.service import viewer_of
 
     user = session.scalar(select(User).where(User.username == username))
     return viewer_of(session, principal_of(user))

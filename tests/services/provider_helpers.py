@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.models import User
 from jiayuan.accounts.service import Principal, principal_of
 from jiayuan.kit.identity import credit_check_char, organization_check_char
-from jiayuan.services.models import OrderOffer, ServiceOrder
+from jiayuan.services.orders.models import OrderOffer, ServiceOrder
 from tests.personas import GRID_A
 
 P = "/api/v1/services/providers"

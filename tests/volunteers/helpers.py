@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.models import User
 from jiayuan.accounts.service import Principal, principal_of
 from jiayuan.kit.db import utcnow
-from jiayuan.registry import people
+from jiayuan.registry.service import people
 from jiayuan.registry.models import Person
 from jiayuan.units.service import grids_of_user
 from jiayuan.volunteers import service

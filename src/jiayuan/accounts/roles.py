@@ -57,3 +57,11 @@ COUNTER_DESK = frozenset({*SUPERVISORS, Role.volunteer})
 CALLERS = frozenset({Role.resident, Role.hotline_operator})
 # Roles without a unit scope of their own in the case loop: they see only what they reported.
 OWN_RECORDS_ONLY = frozenset({Role.resident, Role.provider, Role.volunteer, Role.social_org})
+# Staff who read the records of their unit scope, the 12343 operators (scoped to the district) among them: service
+# orders are seen by the staff of the units where they are needed and by the hotline that matches them.
+SCOPED_STAFF = frozenset({*UNIT_STAFF, Role.hotline_operator})
+# Who receives what residents report and sends it on: unit supervisors and the 12343 operators (accept, void,
+# mark urgent, the dispatch queue and the hotline desk).
+INTAKE_STAFF = frozenset({*SUPERVISORS, Role.hotline_operator})
+# Who may be sent a case to handle: the unit staff and the district's departments.
+HANDLERS = frozenset({*UNIT_STAFF, Role.department})

@@ -19,9 +19,9 @@ import qrcode.image.svg
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jiayuan.accounts import service
 from jiayuan.accounts.models import NO_DISTRICT, AuditEntry, User
 from jiayuan.accounts.roles import STAFF_ROLES, Role
-from jiayuan.accounts import service
 from jiayuan.accounts.service import record
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, DomainError, Invalid, Unauthorized

@@ -30,7 +30,7 @@ from jiayuan.kit.scope import Scope
 from jiayuan.kit.text import clean_text
 from jiayuan.kit.waitlist import Waitlist
 from jiayuan.notify.service import queue_message
-from jiayuan.registry import organizations, people
+from jiayuan.registry.service import organizations, people
 from jiayuan.units import service as units
 from jiayuan.volunteers import opportunities as opps
 from jiayuan.volunteers import service as volunteers

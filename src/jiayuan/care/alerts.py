@@ -18,15 +18,15 @@ from jiayuan.accounts import service as accounts
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.care.models import CareAlert, CareProfile, Visit
-from jiayuan.care.profiles import is_staff, local_today
+from jiayuan.care.policy import is_staff, require_alert_reader
 from jiayuan.config import get_settings
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.db import Database
-from jiayuan.kit.errors import Forbidden
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.scope import Scope
 from jiayuan.notify.service import queue_message
 from jiayuan.registry.models import Person, PersonTag
-from jiayuan.registry.people import tag_active
+from jiayuan.registry.service import tag_active
 from jiayuan.units import service as units
 
 log = logging.getLogger("jiayuan.care")
@@ -140,8 +140,7 @@ class AlertRow:
 
 
 def _alerts_statement(principal: Principal, *, open_only: bool, unit: str | None) -> Any:
-    if not is_staff(principal):
-        raise Forbidden("only the grid's workers and the staff above them see care alerts", field="role")
+    require_alert_reader(principal)
     stmt = (select(CareAlert, Person.name, CareProfile.id)
             .join(Person, and_(Person.district_code == CareAlert.district_code, Person.id == CareAlert.person_id))
             .outerjoin(CareProfile, and_(CareProfile.district_code == CareAlert.district_code,

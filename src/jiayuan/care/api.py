@@ -13,10 +13,9 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.roles import SUPERVISORS, Role
+from jiayuan.accounts.roles import SUPERVISORS, UNIT_STAFF, Role
 from jiayuan.accounts.service import Principal
-from jiayuan.care import alerts, centres, profiles, visits
-from jiayuan.care import service as care  # noqa: F401 - registers the registry move hook
+from jiayuan.care import alerts, centres, policy, profiles, visits
 from jiayuan.care.models import Attendance, CareCentre, CareProfile, Enrolment, Pairing, Visit, VisitPhoto
 from jiayuan.care.schemas import (
     AlertList,
@@ -55,12 +54,12 @@ from jiayuan.deps import AppSettings, DbSession, require_role
 from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.kit.pagination import Offset
 from jiayuan.kit.storage import storage_from_settings
-from jiayuan.registry import people
+from jiayuan.registry.service import people
 from jiayuan.volunteers import service as volunteers
 
 router = APIRouter(prefix="/api/v1/care", tags=["care"])
-CareUser = Annotated[Principal, Depends(require_role(*profiles.STAFF, Role.volunteer))]
-CareStaff = Annotated[Principal, Depends(require_role(*profiles.STAFF))]
+CareUser = Annotated[Principal, Depends(require_role(*UNIT_STAFF, Role.volunteer))]
+CareStaff = Annotated[Principal, Depends(require_role(*UNIT_STAFF))]
 CentreStaff = Annotated[Principal, Depends(require_role(*SUPERVISORS))]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
@@ -95,7 +94,7 @@ def profile_detail(session: Session, principal: Principal, p: CareProfile) -> Pr
         care_tags=profiles.care_tags_of(session, person, profiles.local_today()),
         phone=people.masked(person)["phone"],
         contacts=[ContactRead(**profiles.masked_contact(c)) for c in profiles.contacts_of(session, p)],
-        card_token=p.card_token if profiles.is_staff(principal) else None, last_visit_at=last)
+        card_token=p.card_token if policy.is_staff(principal) else None, last_visit_at=last)
 
 
 def pairing_read(row: profiles.PairingRow, names: dict[uuid.UUID, str]) -> PairingRead:

@@ -11,16 +11,17 @@ from typing import Any
 from sqlalchemy import and_, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.roles import SUPERVISORS
 from jiayuan.accounts.service import Principal
 from jiayuan.care.models import CARE_CENTRE_KINDS, Attendance, CareCentre, Enrolment
-from jiayuan.care.profiles import local_today
+from jiayuan.care.policy import require_centre_staff
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.db import utcnow
-from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
+from jiayuan.kit.errors import Conflict, Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.scope import Scope
-from jiayuan.registry import people
+from jiayuan.kit.text import clean_text
 from jiayuan.registry.models import Person
+from jiayuan.registry.service import people
 from jiayuan.units import service as units
 
 MAX_MEALS = 3  # breakfast, lunch, supper
@@ -29,35 +30,16 @@ CLOCK_SLACK = timedelta(minutes=5)
 _FIELDS = ("name", "kind", "address", "lat", "lon", "capacity", "serves_meals", "active")
 
 
-def require_centre_staff(principal: Principal) -> None:
-    """Centres are run by community, street and district staff."""
-    if principal.role not in SUPERVISORS:
-        raise Forbidden("only community, street or district staff run care centres", field="role")
-
-
-def _text(value: Any, field: str, limit: int, required: bool = False) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise Invalid(f"{field} is required", field=field)
-        return None
-    if not isinstance(value, str):
-        raise Invalid("must be text", field=field)
-    text = value.strip()
-    if len(text) > limit:
-        raise Invalid(f"at most {limit} characters", field=field)
-    return text
-
-
 def _check(data: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "name" in data:
-        out["name"] = _text(data["name"], "name", 100, required=True)
+        out["name"] = clean_text(data["name"], "name", 100, required=True)
     if "kind" in data:
         if data["kind"] not in CARE_CENTRE_KINDS:
             raise Invalid(f"kind must be one of {', '.join(CARE_CENTRE_KINDS)}", field="kind")
         out["kind"] = data["kind"]
     if "address" in data:
-        out["address"] = _text(data["address"], "address", 200)
+        out["address"] = clean_text(data["address"], "address", 200)
     if "capacity" in data:
         cap = data["capacity"]
         if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= 10_000):
@@ -93,7 +75,7 @@ def _name_free(session: Session, district: str, unit: str, name: str, centre_id:
     taken = session.scalar(select(CareCentre.id).where(CareCentre.district_code == district,
                                                        CareCentre.unit_code == unit, CareCentre.name == name))
     if taken is not None and taken != centre_id:
-        raise Conflict("a centre of this name already serves this unit", field="name")
+        raise Conflict("a centre of this name already serves this unit", field="name", reason="taken")
 
 
 def create_centre(session: Session, principal: Principal, data: dict[str, Any]) -> CareCentre:
@@ -155,11 +137,12 @@ def enrol(session: Session, principal: Principal, centre_id: uuid.UUID, person_i
     if person.district_code != centre.district_code:
         raise Invalid("the person lives in another district", field="person_id")
     if person.anonymized_at is not None:
-        raise Conflict("this person has been anonymized", field="person_id")
+        raise Conflict("this person has been anonymized", field="person_id", reason="anonymized")
     if _active_enrolment(session, centre, person.id) is not None:
-        raise Conflict("this person is already enrolled here", field="person_id")
+        raise Conflict("this person is already enrolled here", field="person_id", reason="already_enrolled")
     if centre.capacity is not None and len(enrolments_of(session, principal, centre.id)) >= centre.capacity:
-        raise Conflict(f"the centre is full ({centre.capacity} places)", field="capacity")
+        raise Conflict(f"the centre is full ({centre.capacity} places)", field="capacity", reason="full",
+                       limit=centre.capacity)
     row = Enrolment(district_code=centre.district_code, centre_id=centre.id, person_id=person.id,
                     enrolled_on=enrolled_on or local_today(), active=True)
     session.add(row)
@@ -245,9 +228,9 @@ def check_in(session: Session, principal: Principal, centre_id: uuid.UUID, perso
     day = at.astimezone(TIMEZONE).date()
     enrolment = _active_enrolment(session, centre, person_id)
     if enrolment is None or enrolment.enrolled_on > day:
-        raise Conflict("this person is not enrolled at this centre", field="person_id")
+        raise Conflict("this person is not enrolled at this centre", field="person_id", reason="not_enrolled")
     if _attendance(session, centre, person_id, day) is not None:
-        raise Conflict("this person has already checked in today", field="person_id")
+        raise Conflict("this person has already checked in today", field="person_id", reason="already_checked_in")
     row = Attendance(district_code=centre.district_code, centre_id=centre.id, person_id=person_id, day=day,
                      checked_in_at=at, meals=_meals(centre, meals), recorded_by=principal.user_id)
     session.add(row)
@@ -262,9 +245,9 @@ def check_out(session: Session, principal: Principal, centre_id: uuid.UUID, pers
     at = _moment(at, "at")
     row = _attendance(session, centre, person_id, day or at.astimezone(TIMEZONE).date())
     if row is None:
-        raise Conflict("this person has not checked in that day", field="person_id")
+        raise Conflict("this person has not checked in that day", field="person_id", reason="not_checked_in")
     if row.checked_out_at is not None:
-        raise Conflict("this person has already checked out", field="person_id")
+        raise Conflict("this person has already checked out", field="person_id", reason="already_checked_out")
     if at <= row.checked_in_at:
         raise Invalid("the check-out is before the check-in", field="at")
     row.checked_out_at = at
@@ -280,7 +263,7 @@ def record_meals(session: Session, principal: Principal, centre_id: uuid.UUID, p
     centre = get_centre(session, principal, centre_id)
     row = _attendance(session, centre, person_id, day)
     if row is None:
-        raise Conflict("this person has not checked in that day", field="person_id")
+        raise Conflict("this person has not checked in that day", field="person_id", reason="not_checked_in")
     row.meals = _meals(centre, meals)
     session.flush()
     return row

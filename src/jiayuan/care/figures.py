@@ -22,7 +22,7 @@ from jiayuan.care.models import (
 )
 from jiayuan.kit.figures import Figure, Within
 from jiayuan.registry.models import Person, PersonTag
-from jiayuan.registry.people import aged_cutoff, tag_active
+from jiayuan.registry.service import aged_cutoff, tag_active
 
 # The kinds the figures are broken down by: levels of care, kinds of visit, kinds of centre.
 FIGURE_KINDS: dict[str, tuple[str, ...]] = {"level": tuple(CARE_LEVELS), "visit": tuple(VISIT_KINDS),

@@ -11,41 +11,48 @@ from typing import Annotated, Any
 import qrcode
 import qrcode.image.svg
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import UploadFile
 
-from jiayuan.accounts.roles import SUPERVISORS, Role
+from jiayuan.accounts.roles import SUPERVISORS, UNIT_STAFF, Role
 from jiayuan.accounts.service import Principal
-from jiayuan.care import alerts, centres, profiles, visits
-from jiayuan.care import service as care  # noqa: F401 - registers the registry move hook
+from jiayuan.care import alerts, centres, policy, profiles, visits
 from jiayuan.care.models import CARE_CENTRE_KINDS, CARE_LEVELS, NEEDS, VISIT_KINDS
 from jiayuan.deps import AppSettings, DbSession, require_role, verify_csrf
 from jiayuan.kit import i18n
-from jiayuan.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from jiayuan.kit.errors import DomainError, Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
-from jiayuan.registry import people
-from jiayuan.registry.pages import (
+from jiayuan.page_kit import (
+    N_,
     PAGE_SIZE,
+    Messages,
     PostedForm,
     field_date,
+    field_int,
+    field_local_time,
     field_text,
     field_uuid,
-    labels,
+    flash,
+    form_error,
     pages_of,
     path_id,
+    photo_bytes,
     query,
-    unit_code,
-    unit_names,
-    unit_options,
+    see_other,
+    status_of,
+    take_flash,
 )
+from jiayuan.registry.present import labels
+from jiayuan.registry.service import people
+from jiayuan.units.options import unit_code, unit_names, unit_options
 from jiayuan.volunteers import service as volunteers
 from jiayuan.web import gettext_for, render, request_locale
 
 router = APIRouter(include_in_schema=False)
-CareUser = Annotated[Principal, Depends(require_role(*profiles.STAFF, Role.volunteer))]
-CareStaff = Annotated[Principal, Depends(require_role(*profiles.STAFF))]
+CareUser = Annotated[Principal, Depends(require_role(*UNIT_STAFF, Role.volunteer))]
+CareStaff = Annotated[Principal, Depends(require_role(*UNIT_STAFF))]
 CentreStaff = Annotated[Principal, Depends(require_role(*SUPERVISORS))]
 DURATIONS = (30, 60, 90, 120)
 NO_STORE = {"Cache-Control": "no-store"}
@@ -70,130 +77,85 @@ def care_context(request: Request) -> dict[str, Any]:
     _ = gettext_for(request)
     locale = request_locale(request)
     return {"CL": care_labels(_), "RL": labels(_), "fmt_date": lambda v: i18n.fmt_date(v, locale),
-            "flash": request.session.pop("flash", None), "local_time": _local_time}
+            "flash": take_flash(request), "local_time": _local_time}
 
 
 def _local_time(value: datetime | None) -> str:
     return value.astimezone(TIMEZONE).strftime("%H:%M") if value else ""
 
 
-def explain(request: Request, exc: DomainError) -> tuple[str, str]:
-    """(form field, message in the reader's language) for an error of the care services."""
-    _ = gettext_for(request)
-    field, message = exc.field or "form", exc.message or ""
-    if field.startswith("contacts["):  # a contact typed on the opening form: contacts[0].phone → contact_phone
-        field = "contact_" + field.rsplit(".", 1)[-1]
-    if isinstance(exc, Forbidden):
-        return field, _("You may not do this.")
-    if isinstance(exc, NotFound):
-        return field, _("Choose one within your area.")
-    if field == "code":
-        if "expired" in message:
-            return field, _("The code has expired (24 hours). Confirm with the person's card instead.")
-        if "locked" in message:
-            return field, _("Too many wrong codes: the code is locked. Confirm with the person's card instead.")
-        if "no code" in message:
-            return field, _("No code was sent: the person has no phone on record. Confirm with their card.")
-        return field, _("Type the 4 digits the person read out.")
-    if isinstance(exc, Conflict):
-        conflicts = {
-            "person_id": {"already in care": _("This person is already in care."),
-                          "not paired": _("You are not paired with this person."),
-                          "has ended": _("Care of this person has ended."),
-                          "already enrolled": _("This person is already enrolled here."),
-                          "already checked in": _("Already checked in today."),
-                          "already checked out": _("Already checked out."),
-                          "not checked in": _("Not checked in that day."),
-                          "not enrolled": _("This person is not enrolled at this centre.")},
-            "volunteer_id": {"already paired": _("This volunteer is already paired with this person."),
-                             "no longer active": _("This volunteer is no longer active.")},
-            "visit_id": {"already confirmed": _("This visit is already confirmed."),
-                         "pairing has ended": _("Your pairing with this person has ended.")},
-        }
-        for key, text in conflicts.get(field, {}).items():
-            if key in message:
-                return field, text
-        if field == "name":
-            return field, _("This name is already used here.")
-        if field == "capacity":
-            return field, _("The centre is full.")
-        return field, _("This conflicts with another record; reload and try again.")
-    if field == "person_id" and "care group" in message:
-        return field, _("This person is in no care group (living alone, empty nest, disabled, minimum living "
-                        "allowance, aged 80+). Add the group in the registry first.")
-    if field.startswith("photos"):
-        return "photos", _("A photo could not be used (JPEG, PNG or WebP, at most 3).")
-    known = {
-        "person_id": _("Choose the person."),
-        "pairing_id": _("Choose the person you visited."),
-        "volunteer_id": _("Choose a volunteer."),
-        "kind": _("Choose what the visit was for."),
-        "duration_minutes": _("How long, in minutes: from 1 to 600."),
-        "visited_at": _("The time of the visit: not in the future, not before the pairing."),
-        "notes": _("At most 2000 characters."),
-        "level": _("Choose a level."),
-        "needs": _("Choose among the needs listed."),
-        "visit_interval_days": _("A whole number of days from 1 to 365, or empty."),
-        "name": _("Please enter the name."),
-        "phone": _("A mobile number (11 digits) or a landline with its area code."),
-        "contact_phone": _("A mobile number (11 digits) or a landline with its area code."),
-        "contact_name": _("Please enter the name."),
-        "contact_relation": _("At most 20 characters."),
-        "relation": _("At most 20 characters."),
-        "reason": _("Give a reason."),
-        "card_token": _("This is not the card of the person visited."),
-        "unit_code": _("Choose a community or street in your area."),
-        "meals": _("Meals: from 0 to 3 (and only where the centre serves meals)."),
-        "at": _("The time is not possible here."),
-        "ended_on": _("The end is before the start."),
-        "end": _("The end is before the start, or the period is over a year."),
-        "capacity": _("A whole number from 1 to 10000."),
-        "left_on": _("The leaving day is before the enrolment."),
-    }
-    return field, known.get(field, _("This value is not accepted."))
+# A domain error becomes a message by its (field, reason); the contact typed on the opening form is
+# `contacts[0].phone` to the service and `contact_phone` to the form.
+AREA = N_("Choose one within your area.")
+CONFLICT = N_("This conflicts with another record; reload and try again.")
+MESSAGES: Messages = {
+    ("code", "expired"): N_("The code has expired (24 hours). Confirm with the person's card instead."),
+    ("code", "locked"): N_("Too many wrong codes: the code is locked. Confirm with the person's card instead."),
+    ("code", "no_code"): N_("No code was sent: the person has no phone on record. Confirm with their card."),
+    ("code", "*"): N_("Type the 4 digits the person read out."),
+    ("person_id", "already_in_care"): N_("This person is already in care."),
+    ("person_id", "not_paired"): N_("You are not paired with this person."),
+    ("person_id", "ended"): N_("Care of this person has ended."),
+    ("person_id", "already_enrolled"): N_("This person is already enrolled here."),
+    ("person_id", "already_checked_in"): N_("Already checked in today."),
+    ("person_id", "already_checked_out"): N_("Already checked out."),
+    ("person_id", "not_checked_in"): N_("Not checked in that day."),
+    ("person_id", "not_enrolled"): N_("This person is not enrolled at this centre."),
+    ("person_id", "no_care_group"): N_("This person is in no care group (living alone, empty nest, disabled, "
+                                       "minimum living allowance, aged 80+). Add the group in the registry first."),
+    ("person_id", "anonymized"): CONFLICT,
+    ("person_id", "not_found"): AREA,
+    ("volunteer_id", "already_paired"): N_("This volunteer is already paired with this person."),
+    ("volunteer_id", "inactive"): N_("This volunteer is no longer active."),
+    ("volunteer_id", "not_found"): AREA,
+    ("visit_id", "already_confirmed"): N_("This visit is already confirmed."),
+    ("visit_id", "pairing_ended"): N_("Your pairing with this person has ended."),
+    ("pairing_id", "already_ended"): CONFLICT,
+    ("pairing_id", "not_found"): AREA,
+    ("unit_code", "not_found"): AREA,
+    ("ended_on", "already_ended"): CONFLICT,
+    ("name", "taken"): N_("This name is already used here."),
+    ("capacity", "full"): N_("The centre is full."),
+    ("photos", "*"): N_("A photo could not be used (JPEG, PNG or WebP, at most 3)."),
+    ("notes", "too_long"): N_("At most 2000 characters."),
+    ("relation", "too_long"): N_("At most 20 characters."),
+    ("contact_relation", "too_long"): N_("At most 20 characters."),
+    ("name", "required"): N_("Please enter the name."),
+    ("contact_name", "required"): N_("Please enter the name."),
+    ("person_id", "*"): N_("Choose the person."),
+    ("pairing_id", "*"): N_("Choose the person you visited."),
+    ("volunteer_id", "*"): N_("Choose a volunteer."),
+    ("kind", "*"): N_("Choose what the visit was for."),
+    ("duration_minutes", "*"): N_("How long, in minutes: from 1 to 600."),
+    ("visited_at", "*"): N_("The time of the visit: not in the future, not before the pairing."),
+    ("notes", "*"): N_("At most 2000 characters."),
+    ("level", "*"): N_("Choose a level."),
+    ("needs", "*"): N_("Choose among the needs listed."),
+    ("visit_interval_days", "*"): N_("A whole number of days from 1 to 365, or empty."),
+    ("name", "*"): N_("Please enter the name."),
+    ("phone", "*"): N_("A mobile number (11 digits) or a landline with its area code."),
+    ("contact_phone", "*"): N_("A mobile number (11 digits) or a landline with its area code."),
+    ("contact_name", "*"): N_("Please enter the name."),
+    ("contact_relation", "*"): N_("At most 20 characters."),
+    ("relation", "*"): N_("At most 20 characters."),
+    ("reason", "*"): N_("Give a reason."),
+    ("card_token", "*"): N_("This is not the card of the person visited."),
+    ("unit_code", "*"): N_("Choose a community or street in your area."),
+    ("meals", "*"): N_("Meals: from 0 to 3 (and only where the centre serves meals)."),
+    ("at", "*"): N_("The time is not possible here."),
+    ("ended_on", "*"): N_("The end is before the start."),
+    ("end", "*"): N_("The end is before the start, or the period is over a year."),
+    ("capacity", "*"): N_("A whole number from 1 to 10000."),
+    ("left_on", "*"): N_("The leaving day is before the enrolment."),
+    ("*", "ended"): N_("Care of this person has ended."),
+    ("*", "conflict"): CONFLICT,
+}
+FIELDS = {"contacts.phone": "contact_phone", "contacts.name": "contact_name", "contacts.relation": "contact_relation"}
 
 
-def form_error(request: Request, exc: DomainError, form: str = "") -> dict[str, str]:
-    field, message = explain(request, exc)
-    return {"form": form, "field": field, "message": message, field: message}
-
-
-def status_of(exc: DomainError) -> int:
-    return exc.status_code if exc.status_code in (409, 422) else 422
-
-
-def field_int(form: FormData, name: str) -> int | None:
-    text = field_text(form, name, 20)
-    if not text:
-        return None
-    try:
-        return int(text)
-    except ValueError:
-        raise Invalid("must be a whole number", field=name) from None
-
-
-def field_local_time(form: FormData, name: str) -> datetime | None:
-    """A datetime-local field (local time, no zone)."""
-    text = field_text(form, name, 30)
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text).replace(tzinfo=TIMEZONE)
-    except ValueError:
-        raise Invalid("not a time", field=name) from None
-
-
-def photo_bytes(form: FormData, settings: Any) -> list[bytes]:
-    files = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
-    return [f.file.read(settings.max_photo_bytes + 1) for f in files]
-
-
-def flash(request: Request, text: str) -> None:
-    request.session["flash"] = text
-
-
-def see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
+def care_error(request: Request, exc: DomainError, form: str = "") -> dict[str, str]:
+    """The error beside the field it names, in the form it came from."""
+    return form_error(request, exc, form, MESSAGES, FIELDS)
 
 
 def qr_svg(data: str) -> Markup:
@@ -290,7 +252,7 @@ def open_submit(request: Request, principal: CareStaff, session: DbSession, form
                 notes=values["notes"] or None, visit_interval_days=field_int(form, "visit_interval_days"),
                 contacts=contacts)
     except DomainError as exc:
-        errors = form_error(request, exc)
+        errors = care_error(request, exc)
         values.pop("contact_phone")  # personal: not written back into the page
         return _open_page(request, session, principal, person_id, values, errors, status_of(exc))
     flash(request, gettext_for(request)("Care is open. Print the person's card and pair a volunteer."))
@@ -303,7 +265,7 @@ def _profile_page(request: Request, session: Session, principal: Principal, prof
     profile = profiles.get_profile(session, principal, profile_id)
     person = profiles.person_of(session, principal, profile)
     today = profiles.local_today()
-    staff = profiles.is_staff(principal)
+    staff = policy.is_staff(principal)
     pairings = profiles.list_pairings(session, principal, profile_id=profile.id, active=None)
     found, total = visits.list_visits(session, principal, profile_id=profile.id, limit=30)
     photos = visits.photos_of(session, found)
@@ -322,7 +284,7 @@ def _profile_page(request: Request, session: Session, principal: Principal, prof
                     continue
         names = volunteers.names_of(session, list(seen.values()))
     else:
-        own = profiles.my_volunteer(session, principal)
+        own = policy.my_volunteer(session, principal)
         names = volunteers.names_of(session, [own])
     return render(request, "care/profile.html", {
         **care_context(request), "profile": profile, "person": person, "masked": people.masked(person),
@@ -349,7 +311,7 @@ def _profile_action(request: Request, session: Session, principal: Principal, pr
         with session.begin_nested():
             action()
     except DomainError as exc:
-        return _profile_page(request, session, principal, profile_id, form_error(request, exc, form_name),
+        return _profile_page(request, session, principal, profile_id, care_error(request, exc, form_name),
                              values, status_of(exc))
     flash(request, done)
     return see_other(f"/care/people/{profile_id}#{form_name}")
@@ -455,7 +417,7 @@ def _visit_form(request: Request, session: Session, principal: Principal, values
                 errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
     rows = profiles.list_pairings(session, principal, active=True, limit=500)
     names: dict[uuid.UUID, str] = {}
-    if profiles.is_staff(principal):
+    if policy.is_staff(principal):
         seen = []
         for vid in {r.pairing.volunteer_id for r in rows}:
             try:
@@ -469,7 +431,7 @@ def _visit_form(request: Request, session: Session, principal: Principal, values
     return render(request, "care/visit_new.html", {
         **care_context(request), "pairings": rows, "volunteer_names": names, "kinds": VISIT_KINDS,
         "durations": DURATIONS, "values": values, "errors": errors or {},
-        "staff": profiles.is_staff(principal), "max_photos": visits.MAX_VISIT_PHOTOS,
+        "staff": policy.is_staff(principal), "max_photos": visits.MAX_VISIT_PHOTOS,
         "now": datetime.now(TIMEZONE).strftime("%Y-%m-%dT%H:%M")}, status_code=status_code)
 
 
@@ -505,9 +467,9 @@ def visit_create(request: Request, principal: CareUser, session: DbSession, sett
                 "person_id": pairing.person_id, "volunteer_id": pairing.volunteer_id,
                 "kind": values["kind"], "duration_minutes": minutes, "notes": values["notes"] or None,
                 "visited_at": field_local_time(form, "visited_at")},
-                photos=photo_bytes(form, settings), settings=settings)
+                photos=photo_bytes(form, settings.max_photo_bytes), settings=settings)
     except DomainError as exc:
-        errors = form_error(request, exc)
+        errors = care_error(request, exc)
         if isinstance(exc, NotFound) and errors["field"] in ("pairing_id", "id"):
             errors["pairing_id"] = errors.pop(errors["field"])
         if any(isinstance(f, UploadFile) and f.filename for f in form.getlist("photos")) and "photos" not in errors:
@@ -557,7 +519,7 @@ def visit_confirm(request: Request, principal: CareUser, session: DbSession, vis
                                    check.tries_left, status_code=422)
     except DomainError as exc:
         form_name = "card" if token else "code"
-        return _visit_page(request, session, principal, vid, form_error(request, exc, form_name),
+        return _visit_page(request, session, principal, vid, care_error(request, exc, form_name),
                            status_code=status_of(exc))
     flash(request, _("Confirmed. Thank you for the visit!"))
     return see_other(f"/care/visits/{vid}")
@@ -609,7 +571,7 @@ def centre_create(request: Request, principal: CentreStaff, session: DbSession, 
                 "address": values["address"] or None, "capacity": field_int(form, "capacity"),
                 "serves_meals": values["serves_meals"] == "1"})
     except DomainError as exc:
-        return _centres_page(request, session, principal, values, form_error(request, exc), status_of(exc))
+        return _centres_page(request, session, principal, values, care_error(request, exc), status_of(exc))
     flash(request, gettext_for(request)("The centre is registered."))
     return see_other(f"/care/centres/{centre.id}")
 
@@ -630,7 +592,7 @@ def figures_page(request: Request, principal: CentreStaff, session: DbSession, s
     except DomainError as exc:
         first, last = today.replace(day=1), today
         rows = centres.figures(session, principal, first, last)
-        errors = form_error(request, exc)
+        errors = care_error(request, exc)
     return render(request, "care/figures.html", {
         **care_context(request), "rows": rows[:-1], "total": rows[-1], "start": first, "end": last,
         "unit": unit_code(unit), "units": [u for u in unit_options(session, principal) if len(u["code"]) in (9, 12)],
@@ -665,7 +627,7 @@ def centre_enrol(request: Request, principal: CentreStaff, session: DbSession, c
                 raise Invalid("required", field="person_id")
             centres.enrol(session, principal, cid, person_id, field_date(form, "enrolled_on"))
     except DomainError as exc:
-        return _centre_page(request, session, principal, cid, form_error(request, exc, "enrol"), status_of(exc))
+        return _centre_page(request, session, principal, cid, care_error(request, exc, "enrol"), status_of(exc))
     flash(request, gettext_for(request)("Enrolled."))
     return see_other(f"/care/centres/{cid}")
 
@@ -678,7 +640,7 @@ def centre_leave(request: Request, principal: CentreStaff, session: DbSession, c
         with session.begin_nested():
             centres.leave(session, principal, cid, path_id(enrolment_id))
     except DomainError as exc:
-        return _centre_page(request, session, principal, cid, form_error(request, exc, "enrol"), status_of(exc))
+        return _centre_page(request, session, principal, cid, care_error(request, exc, "enrol"), status_of(exc))
     flash(request, gettext_for(request)("The person has left the centre."))
     return see_other(f"/care/centres/{cid}")
 
@@ -734,7 +696,7 @@ def sheet_submit(request: Request, principal: CentreStaff, session: DbSession, c
             else:
                 centres.record_meals(session, principal, cid, person_id, day, meals or 0)
     except DomainError as exc:
-        errors = form_error(request, exc)
+        errors = care_error(request, exc)
         errors["row"] = field_text(form, "person_id", 40)
         return _sheet_page(request, session, principal, cid, day, errors, status_of(exc))
     flash(request, {"in": _("Checked in."), "out": _("Checked out.")}.get(action, _("Saved.")))

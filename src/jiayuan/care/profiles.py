@@ -8,14 +8,13 @@ import secrets
 import unicodedata
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Text, and_, cast, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.care.models import (
     CARE_LEVELS,
@@ -26,18 +25,17 @@ from jiayuan.care.models import (
     Pairing,
     Visit,
 )
+from jiayuan.care.policy import registry_view, require_staff, visible_pairings, visible_profiles
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.db import utcnow
-from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
-from jiayuan.kit.i18n import TIMEZONE
+from jiayuan.kit.errors import Conflict, Invalid, NotFound
 from jiayuan.kit.identity import mask_phone, parse_mobile
 from jiayuan.kit.scope import Scope
-from jiayuan.registry import people
+from jiayuan.kit.text import clean_text
 from jiayuan.registry.models import Person, PersonTag
+from jiayuan.registry.service import people
 from jiayuan.volunteers import service as volunteers
 
-# Staff who keep care: the grid's workers and the units above them. Volunteers see only the people they are
-# actively paired with; every other role sees nobody in care.
-STAFF = frozenset({Role.grid_worker, Role.community_staff, Role.street_staff, Role.district_admin})
 # Groups that make someone a person in care (aged_80 follows from the birth date).
 CARE_TAGS = ("living_alone", "empty_nest", "disabled", "allowance", "aged_80")
 MAX_INTERVAL_DAYS = 365
@@ -59,51 +57,9 @@ def new_card_token() -> str:
     return "".join(secrets.choice(CARD_ALPHABET) for _ in range(16))
 
 
-def is_staff(principal: Principal) -> bool:
-    return principal.role in STAFF
-
-
-def require_staff(principal: Principal) -> None:
-    if not is_staff(principal):
-        raise Forbidden("only the grid's workers and the staff above them keep care records", field="role")
-
-
-def my_volunteer(session: Session, principal: Principal) -> Any:
-    """The caller's own volunteer profile (role volunteer), active; else 403."""
-    if principal.role != Role.volunteer:
-        raise Forbidden("only a volunteer has pairings of their own", field="role")
-    volunteer = volunteers.volunteer_of(session, principal, required=False)
-    if volunteer is None or not volunteer.active:
-        raise Forbidden("your account has no active volunteer profile", field="volunteer")
-    return volunteer
-
-
-def registry_view(principal: Principal, grid_code: str) -> Principal:
-    """The caller narrowed to one grid, to read a person through the registry service once care has already
-    decided that the caller may deal with that person (a volunteer's scope says nothing about whom they visit)."""
-    return replace(principal, scope=Scope((grid_code,)))
-
-
-def _paired_people(volunteer: Any) -> Any:
-    """The people a volunteer is actively paired with (a subquery of person ids)."""
-    return select(Pairing.person_id).where(Pairing.district_code == volunteer.district_code,
-                                           Pairing.volunteer_id == volunteer.id, Pairing.active)
-
-
-def profile_filter(session: Session, principal: Principal) -> Any:
-    """The WHERE clause of the profiles the caller may see."""
-    if is_staff(principal):
-        return principal.scope.where(CareProfile)
-    if principal.role == Role.volunteer:
-        volunteer = my_volunteer(session, principal)
-        return and_(CareProfile.district_code == volunteer.district_code,
-                    CareProfile.person_id.in_(_paired_people(volunteer)))
-    raise Forbidden("your role does not deal with people in care", field="role")
-
-
 def get_profile(session: Session, principal: Principal, profile_id: uuid.UUID) -> CareProfile:
     """A profile the caller may see; any other is 404 (never 403: it does not exist for them)."""
-    profile = session.scalar(select(CareProfile).where(profile_filter(session, principal),
+    profile = session.scalar(select(CareProfile).where(visible_profiles(session, principal),
                                                        CareProfile.id == profile_id))
     if profile is None:
         raise NotFound("no such person in care", field="profile_id")
@@ -111,7 +67,7 @@ def get_profile(session: Session, principal: Principal, profile_id: uuid.UUID) -
 
 
 def profile_of_person(session: Session, principal: Principal, person_id: uuid.UUID) -> CareProfile | None:
-    return session.scalar(select(CareProfile).where(profile_filter(session, principal),
+    return session.scalar(select(CareProfile).where(visible_profiles(session, principal),
                                                     CareProfile.person_id == person_id))
 
 
@@ -149,17 +105,6 @@ def _interval(value: Any) -> int | None:
     return value
 
 
-def _notes(value: Any, field: str = "notes", limit: int = NOTES_MAX) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise Invalid("must be text", field=field)
-    text = value.strip()
-    if len(text) > limit:
-        raise Invalid(f"at most {limit} characters", field=field)
-    return text or None
-
-
 def clean_phone(value: Any, field: str = "phone") -> str:
     """A mainland mobile (11 digits) or a landline with its area code (0796-8220001 → 07968220001)."""
     text = unicodedata.normalize("NFKC", value or "") if isinstance(value, str) else ""
@@ -190,11 +135,12 @@ def open_profile(session: Session, principal: Principal, person_id: uuid.UUID, *
     today = today or local_today()
     person = people.get_person(session, principal, person_id)
     if person.anonymized_at is not None:
-        raise Conflict("this person has been anonymized", field="person_id")
+        raise Conflict("this person has been anonymized", field="person_id", reason="anonymized")
     if not care_tags_of(session, person, today):
         raise Invalid("the person is in no care group: living alone, empty nest, disabled, minimum living "
-                      "allowance, or aged 80 or over (add the group in the registry first)", field="person_id")
-    values = {"level": _level(level), "needs": _needs(needs), "notes": _notes(notes),
+                      "allowance, or aged 80 or over (add the group in the registry first)", field="person_id",
+                      reason="no_care_group")
+    values = {"level": _level(level), "needs": _needs(needs), "notes": clean_text(notes, "notes", NOTES_MAX),
               "visit_interval_days": _interval(visit_interval_days)}
     contacts = list(contacts or [])
     if len(contacts) > CONTACTS_MAX:
@@ -203,7 +149,7 @@ def open_profile(session: Session, principal: Principal, person_id: uuid.UUID, *
     profile = session.scalar(select(CareProfile).where(CareProfile.district_code == person.district_code,
                                                        CareProfile.person_id == person.id))
     if profile is not None and profile.ended_on is None:
-        raise Conflict("this person is already in care", field="person_id")
+        raise Conflict("this person is already in care", field="person_id", reason="already_in_care")
     if profile is None:
         profile = CareProfile(district_code=person.district_code, person_id=person.id,
                               card_token=new_card_token())
@@ -228,7 +174,7 @@ def update_profile(session: Session, principal: Principal, profile_id: uuid.UUID
     if "needs" in data:
         profile.needs = _needs(data["needs"])
     if "notes" in data:
-        profile.notes = _notes(data["notes"])
+        profile.notes = clean_text(data["notes"], "notes", NOTES_MAX)
     if "visit_interval_days" in data:
         profile.visit_interval_days = _interval(data["visit_interval_days"])
     session.flush()
@@ -241,10 +187,10 @@ def end_profile(session: Session, principal: Principal, profile_id: uuid.UUID, r
     require_staff(principal)
     profile = get_profile(session, principal, profile_id)
     if profile.ended_on is not None:
-        raise Conflict("care of this person has already ended", field="ended_on")
+        raise Conflict("care of this person has already ended", field="ended_on", reason="already_ended")
     today = today or local_today()
     profile.ended_on = today
-    why = _notes(reason, "reason", 200) or "care ended"
+    why = clean_text(reason, "reason", 200) or "care ended"
     session.execute(update(Pairing).where(Pairing.district_code == profile.district_code,
                                           Pairing.person_id == profile.person_id, Pairing.active)
                     .values(active=False, ended_on=today, end_reason=why, updated_at=utcnow()))
@@ -283,7 +229,7 @@ def _list_statement(session: Session, principal: Principal, *, unit: str | None,
                     today: date) -> Any:
     person = and_(Person.district_code == CareProfile.district_code, Person.id == CareProfile.person_id)
     stmt = select(CareProfile, Person.name, Person.birth_date).join(Person, person).where(
-        profile_filter(session, principal))
+        visible_profiles(session, principal))
     if not ended:
         stmt = stmt.where(CareProfile.ended_on.is_(None))
     if unit:
@@ -374,10 +320,10 @@ def _contact_values(data: Any, field: str = "") -> dict[str, Any]:
     prefix = f"{field}." if field else ""
     if not isinstance(data, dict):
         raise Invalid("a contact has a name and a phone", field=field or "contact")
-    name = _notes(data.get("name"), f"{prefix}name", 60)
+    name = clean_text(data.get("name"), f"{prefix}name", 60)
     if not name:
         raise Invalid("the contact's name is required", field=f"{prefix}name")
-    relation = _notes(data.get("relation"), f"{prefix}relation", 20)
+    relation = clean_text(data.get("relation"), f"{prefix}relation", 20)
     return {"name": name, "relation": relation, "phone": clean_phone(data.get("phone"), f"{prefix}phone")}
 
 
@@ -427,10 +373,10 @@ def pair(session: Session, principal: Principal, profile_id: uuid.UUID, voluntee
     require_staff(principal)
     profile = get_profile(session, principal, profile_id)
     if profile.ended_on is not None:
-        raise Conflict("care of this person has ended", field="profile_id")
+        raise Conflict("care of this person has ended", field="profile_id", reason="ended")
     volunteer = volunteers.get_volunteer(session, principal, volunteer_id)
     if not volunteer.active:
-        raise Conflict("this volunteer is no longer active", field="volunteer_id")
+        raise Conflict("this volunteer is no longer active", field="volunteer_id", reason="inactive")
     if volunteer.district_code != profile.district_code:
         raise Invalid("the volunteer serves in another district", field="volunteer_id")
     if volunteer.person_id == profile.person_id:
@@ -439,7 +385,8 @@ def pair(session: Session, principal: Principal, profile_id: uuid.UUID, voluntee
         Pairing.district_code == profile.district_code, Pairing.volunteer_id == volunteer.id,
         Pairing.person_id == profile.person_id, Pairing.active))
     if taken is not None:
-        raise Conflict("this volunteer is already paired with this person", field="volunteer_id")
+        raise Conflict("this volunteer is already paired with this person", field="volunteer_id",
+                       reason="already_paired")
     pairing = Pairing(district_code=profile.district_code, person_id=profile.person_id,
                       volunteer_id=volunteer.id, grid_code=profile.grid_code,
                       started_on=started_on or local_today(), active=True)
@@ -448,15 +395,8 @@ def pair(session: Session, principal: Principal, profile_id: uuid.UUID, voluntee
     return pairing
 
 
-def pairing_filter(session: Session, principal: Principal) -> Any:
-    if is_staff(principal):
-        return principal.scope.where(Pairing)
-    volunteer = my_volunteer(session, principal)
-    return and_(Pairing.district_code == volunteer.district_code, Pairing.volunteer_id == volunteer.id)
-
-
 def get_pairing(session: Session, principal: Principal, pairing_id: uuid.UUID) -> Pairing:
-    pairing = session.scalar(select(Pairing).where(pairing_filter(session, principal), Pairing.id == pairing_id))
+    pairing = session.scalar(select(Pairing).where(visible_pairings(session, principal), Pairing.id == pairing_id))
     if pairing is None:
         raise NotFound("no such pairing", field="pairing_id")
     return pairing
@@ -468,8 +408,8 @@ def end_pairing(session: Session, principal: Principal, pairing_id: uuid.UUID, r
     require_staff(principal)
     pairing = get_pairing(session, principal, pairing_id)
     if not pairing.active:
-        raise Conflict("this pairing has already ended", field="pairing_id")
-    why = _notes(reason, "reason", 200)
+        raise Conflict("this pairing has already ended", field="pairing_id", reason="already_ended")
+    why = clean_text(reason, "reason", 200)
     if not why:
         raise Invalid("give the reason the pairing ends", field="reason")
     ended_on = ended_on or local_today()
@@ -495,7 +435,7 @@ def list_pairings(session: Session, principal: Principal, *, profile_id: uuid.UU
             .join(Person, and_(Person.district_code == Pairing.district_code, Person.id == Pairing.person_id))
             .outerjoin(CareProfile, and_(CareProfile.district_code == Pairing.district_code,
                                          CareProfile.person_id == Pairing.person_id))
-            .where(pairing_filter(session, principal)))
+            .where(visible_pairings(session, principal)))
     if profile_id is not None:
         profile = get_profile(session, principal, profile_id)
         stmt = stmt.where(Pairing.district_code == profile.district_code, Pairing.person_id == profile.person_id)
@@ -528,6 +468,4 @@ def rehome(session: Session, district: str, person_ids: list[uuid.UUID], to_grid
                             .execution_options(synchronize_session="fetch"))
 
 
-def local_today() -> date:
-    """Today in the district's time zone: "a day" of care is a local calendar day."""
-    return datetime.now(TIMEZONE).date()
+

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from huey import Huey, crontab
 
-from jiayuan.care import service as care  # noqa: F401 - registers the registry move hook in the worker too
 from jiayuan.care.alerts import raise_alerts
 from jiayuan.config import get_settings
 from jiayuan.kit.db import Database

@@ -11,17 +11,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, event, func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.service import Principal
 from jiayuan.care.models import VISIT_KINDS, CareProfile, Pairing, Visit, VisitPhoto
+from jiayuan.care.policy import is_staff, my_volunteer, visible_visits
 from jiayuan.care.profiles import (
     active_pairing,
     get_profile,
-    is_staff,
-    my_volunteer,
     person_of,
     resolve_alert,
 )
@@ -33,6 +32,7 @@ from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.identity import mask_phone
 from jiayuan.kit.storage import storage_from_settings
+from jiayuan.kit.text import clean_text
 from jiayuan.notify.service import queue_message
 from jiayuan.registry.models import Person
 from jiayuan.volunteers import service as volunteers
@@ -63,16 +63,8 @@ def local_day(moment: datetime) -> Any:
 # --- Reading --------------------------------------------------------------------------------------------
 
 
-def visit_filter(session: Session, principal: Principal) -> Any:
-    """Visits the caller may see: staff by scope; a volunteer their own."""
-    if is_staff(principal):
-        return principal.scope.where(Visit)
-    volunteer = my_volunteer(session, principal)
-    return and_(Visit.district_code == volunteer.district_code, Visit.volunteer_id == volunteer.id)
-
-
 def get_visit(session: Session, principal: Principal, visit_id: uuid.UUID) -> Visit:
-    visit = session.scalar(select(Visit).where(visit_filter(session, principal), Visit.id == visit_id))
+    visit = session.scalar(select(Visit).where(visible_visits(session, principal), Visit.id == visit_id))
     if visit is None:
         raise NotFound("no such visit", field="visit_id")
     return visit
@@ -82,7 +74,7 @@ def list_visits(session: Session, principal: Principal, *, profile_id: uuid.UUID
                 start: datetime | None = None, end: datetime | None = None, confirmed: bool | None = None,
                 limit: int = 50, offset: int = 0) -> tuple[list[Visit], int]:
     """Visits the caller may see, newest first; (page, total)."""
-    stmt = select(Visit).where(visit_filter(session, principal))
+    stmt = select(Visit).where(visible_visits(session, principal))
     if profile_id is not None:
         profile = get_profile(session, principal, profile_id)
         stmt = stmt.where(Visit.district_code == profile.district_code, Visit.person_id == profile.person_id)
@@ -166,17 +158,6 @@ def _position(lat: Any, lon: Any) -> tuple[float | None, float | None]:
     return float(lat), float(lon)
 
 
-def _notes(value: Any) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise Invalid("must be text", field="notes")
-    text = value.strip()
-    if len(text) > NOTES_MAX:
-        raise Invalid(f"at most {NOTES_MAX} characters", field="notes")
-    return text or None
-
-
 def _pairing_for(session: Session, principal: Principal, person_id: Any,
                  volunteer_id: Any) -> tuple[Pairing, CareProfile | None]:
     """The active pairing the visit belongs to: the caller's own as a volunteer, the named volunteer's as staff."""
@@ -197,12 +178,12 @@ def _pairing_for(session: Session, principal: Principal, person_id: Any,
         volunteer_id, district, profile = volunteer.id, volunteer.district_code, None
     pairing = active_pairing(session, district, volunteer_id, person_id)
     if pairing is None:
-        raise Conflict("this volunteer is not paired with this person", field="person_id")
+        raise Conflict("this volunteer is not paired with this person", field="person_id", reason="not_paired")
     if profile is None:
         profile = session.scalar(select(CareProfile).where(CareProfile.district_code == district,
                                                            CareProfile.person_id == person_id))
     if profile is None or profile.ended_on is not None:
-        raise Conflict("care of this person has ended", field="person_id")
+        raise Conflict("care of this person has ended", field="person_id", reason="ended")
     return pairing, profile
 
 
@@ -225,7 +206,7 @@ def log_visit(session: Session, principal: Principal, data: dict[str, Any], *, p
     lat, lon = _position(data.get("lat"), data.get("lon"))
     visit = Visit(district_code=pairing.district_code, pairing_id=pairing.id, person_id=pairing.person_id,
                   volunteer_id=pairing.volunteer_id, grid_code=profile.grid_code, kind=kind, visited_at=visited_at,
-                  duration_minutes=duration, notes=_notes(data.get("notes")), lat=lat, lon=lon,
+                  duration_minutes=duration, notes=clean_text(data.get("notes"), "notes", NOTES_MAX), lat=lat, lon=lon,
                   confirm_attempts=0, logged_by=principal.user_id, created_at=now)
     session.add(visit)
     session.flush()
@@ -285,9 +266,9 @@ def _confirmable(session: Session, principal: Principal, visit_id: uuid.UUID) ->
     if not is_staff(principal):
         pairing = session.get(Pairing, (visit.district_code, visit.pairing_id))
         if pairing is None or not pairing.active:
-            raise Conflict("this pairing has ended", field="visit_id")
+            raise Conflict("this pairing has ended", field="visit_id", reason="pairing_ended")
     if visit.confirmed_at is not None:
-        raise Conflict("this visit is already confirmed", field="visit_id")
+        raise Conflict("this visit is already confirmed", field="visit_id", reason="already_confirmed")
     return visit
 
 
@@ -319,11 +300,12 @@ def confirm_with_code(session: Session, principal: Principal, visit_id: uuid.UUI
         raise Invalid(f"the code has {CODE_DIGITS} digits", field="code")
     if visit.confirm_code_hash is None:
         raise Conflict("no code was sent for this visit (the person has no phone): use their card",
-                       field="code")
+                       field="code", reason="no_code")
     if now > visit.created_at + CODE_TTL:
-        raise Conflict("the code has expired (24 hours): use the person's card", field="code")
+        raise Conflict("the code has expired (24 hours): use the person's card", field="code", reason="expired")
     if visit.confirm_attempts >= MAX_CODE_TRIES:
-        raise Conflict("too many wrong codes: the code is locked; use the person's card", field="code")
+        raise Conflict("too many wrong codes: the code is locked; use the person's card", field="code",
+                       reason="locked")
     # Take a try in one statement: two wrong codes typed at the same moment cannot both take the last try.
     taken = session.execute(update(Visit).where(
         Visit.district_code == visit.district_code, Visit.id == visit.id, Visit.confirmed_at.is_(None),
@@ -332,8 +314,9 @@ def confirm_with_code(session: Session, principal: Principal, visit_id: uuid.UUI
     session.refresh(visit)
     if not taken.rowcount:
         if visit.confirmed_at is not None:
-            raise Conflict("this visit is already confirmed", field="visit_id")
-        raise Conflict("too many wrong codes: the code is locked; use the person's card", field="code")
+            raise Conflict("this visit is already confirmed", field="visit_id", reason="already_confirmed")
+        raise Conflict("too many wrong codes: the code is locked; use the person's card", field="code",
+                       reason="locked")
     tries_left = MAX_CODE_TRIES - visit.confirm_attempts
     if hmac.compare_digest(code_hash(visit.id, text), visit.confirm_code_hash):
         return CodeCheck(_confirm(session, principal, visit, "code", now), True, tries_left)

@@ -12,19 +12,15 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.cases import notices, service, timing
+from jiayuan.cases import notices, policy, service, timing
 from jiayuan.cases.models import Case, CaseEvent, Category
 from jiayuan.cases.workflow import (
-    CHECKER,
-    DISPATCHERS,
     ESCALATE_TO,
-    HANDLER,
     IN_PROGRESS,
     LEVEL_LENGTH,
     OPEN,
     RATINGS,
     REGISTERED,
-    REPORTER,
     SUPERVISION_LEVELS,
     TRANSITIONS,
     Transition,
@@ -72,9 +68,8 @@ def act(session: Session, principal: Principal, number: str, action: str, data: 
         raise Invalid(f"unknown action; one of {', '.join(TRANSITIONS)}", field="action")
     case = service.get_case(session, principal, number)
     check_state(case, transition, data.version)
-    if principal.role not in transition.roles:
-        raise Forbidden(f"a {principal.role.value} may not {action} a case", field="action")
-    check_who(session, principal, case, transition)
+    policy.require_role_for(principal, transition)
+    policy.require_who(principal, case, transition)
     return apply(session, case, transition, data, actor_of(principal))
 
 
@@ -87,33 +82,13 @@ def check_state(case: Case, transition: Transition, version: int | None) -> None
                        details={"status": case.status, "version": case.version})
 
 
-def check_who(session: Session, p: Principal, case: Case, t: Transition) -> None:
-    if t.who == HANDLER:
-        if case.assignee_id == p.user_id or (p.role == Role.department and case.department == p.username):
-            return
-        if p.role in DISPATCHERS and p.scope.covers(case.unit_code):
-            return
-        if case.assignee_id is None and p.role == Role.grid_worker and case.unit_code in p.grids:
-            return
-        raise Forbidden("only the case's handler, or staff of the unit answerable for it, may do this",
-                        field="action")
-    if t.who == CHECKER:
-        if p.role == Role.grid_worker and case.grid_code in p.grids:
-            return
-        if p.role in DISPATCHERS and p.scope.covers(case.origin_code):
-            return
-        raise Forbidden("only a worker of the case's grid, or its dispatchers, may check it", field="action")
-    if t.who == REPORTER and p.role == Role.resident and case.reporter_id != p.user_id:
-        raise Forbidden("only the resident who reported the case may rate it", field="action")
-
-
 def apply(session: Session, case: Case, t: Transition, data: ActionInput, actor: Actor) -> Case:
     """Apply a checked transition: its effects, the event on the timeline, notifications."""
     note = (data.note or "").strip() or None
     if t.needs_note and not note:
         raise Invalid(f"say why ({t.action})", field="note")
     if note and len(note) > MAX_NOTE:
-        raise Invalid(f"at most {MAX_NOTE} characters", field="note")
+        raise Invalid(f"at most {MAX_NOTE} characters", field="note", reason="too_long", limit=MAX_NOTE)
     now = utcnow()
     category = session.get(Category, case.category_code)
     before = case.status
@@ -174,7 +149,7 @@ def _dispatch(session, case, category, data, actor, now):  # noqa: ANN001, ANN20
     assignee = None
     if data.assignee:
         user = accounts.user_by_username(session, data.assignee)
-        if user is None or user.role not in (Role.grid_worker, Role.department, *DISPATCHERS):
+        if user is None or not policy.may_handle(user.role):
             raise Invalid("no staff account with this user name", field="assignee")
         if user.role == Role.department:
             case.level, case.department = "department", user.username
@@ -222,7 +197,7 @@ def _request_extension(session, case, category, data, actor, now):  # noqa: ANN0
     if not isinstance(data.hours, int) or not 1 <= data.hours <= 400:
         raise Invalid("working hours to add, 1 to 400", field="hours")
     if case.extension_requested_hours:
-        raise Conflict("an extension is already waiting for approval", field="hours")
+        raise Conflict("an extension is already waiting for approval", field="hours", reason="already_requested")
     case.extension_requested_hours = data.hours
     return {"hours": data.hours}
 
@@ -283,7 +258,7 @@ def escalate(session: Session, case: Case, now: datetime) -> None:
     up = ESCALATE_TO.get(current)
     if up is None:
         raise Conflict(f"a case handled at {case.level} level cannot go higher", field="action",
-                       details={"status": case.status, "version": case.version})
+                       reason="top_level", details={"status": case.status, "version": case.version})
     code = (case.grid_code or case.origin_code)
     case.level = up
     case.unit_code = code[:LEVEL_LENGTH[up]] if len(code) >= LEVEL_LENGTH[up] else case.district_code
@@ -304,7 +279,7 @@ def _rate(session, case, category, data, actor, now):  # noqa: ANN001, ANN202
     if data.rating not in RATINGS:
         raise Invalid(f"one of {', '.join(RATINGS)}", field="rating")
     if case.rating is not None:
-        raise Conflict("the case has been rated already", field="rating")
+        raise Conflict("the case has been rated already", field="rating", reason="already_rated")
     case.rating = data.rating
     case.rating_comment = (data.note or "").strip()[:500] or None
     case.rated_at = now

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.cases.models import WorkCalendarDay, WorkCalendarYear
 from jiayuan.kit import cache
+from jiayuan.kit.clock import local_today  # noqa: F401 - re-exported: the calendar page and older callers read it here
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Invalid
 
@@ -45,11 +46,6 @@ HOLIDAY_NAMES = {"New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-
 MAKE_UP_NOTE = "调休"
 
 
-def N_(message: str) -> str:
-    """Marks a message for the catalogue (pybabel's default keywords); pages translate it when shown."""
-    return message
-
-
 def _utc(value: datetime) -> datetime:
     # SQLite hands back naive datetimes for timezone-aware columns; they were stored in UTC.
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -60,10 +56,6 @@ def _local(value: datetime) -> datetime:
         return _utc(value).astimezone(TZ)
     except OverflowError:  # within 8 hours of datetime.max: UTC is near enough
         return _utc(value)
-
-
-def local_today() -> date:
-    return datetime.now(TZ).date()
 
 
 def add_calendar_hours(start: datetime, hours: float) -> datetime:
@@ -241,15 +233,16 @@ def seed_from_chinese_calendar(session: Session) -> int:
 def set_year(session: Session, year: int, rows: Rows, source: str) -> int:
     """Replace the special days of `year` with `rows` and mark the year known."""
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise Invalid(f"must be between {MIN_YEAR} and {MAX_YEAR}", field="year")
+        raise Invalid(f"must be between {MIN_YEAR} and {MAX_YEAR}", field="year", reason="out_of_range",
+                      low=MIN_YEAR, high=MAX_YEAR)
     seen: set[date] = set()
     for i, (day, _, note) in enumerate(rows):
         if day.year != year:
-            raise Invalid(f"{day.isoformat()} is not in {year}", field=f"rows[{i}].date")
+            raise Invalid(f"{day.isoformat()} is not in {year}", field=f"rows[{i}].date", reason="wrong_year")
         if day in seen:
-            raise Invalid(f"{day.isoformat()} is listed twice", field=f"rows[{i}].date")
+            raise Invalid(f"{day.isoformat()} is listed twice", field=f"rows[{i}].date", reason="twice")
         if note and len(note) > 60:
-            raise Invalid("must be at most 60 characters", field=f"rows[{i}].note")
+            raise Invalid("must be at most 60 characters", field=f"rows[{i}].note", reason="too_long", limit=60)
         seen.add(day)
     session.execute(delete(WorkCalendarDay).where(WorkCalendarDay.day.between(date(year, 1, 1), date(year, 12, 31))))
     if rows:
@@ -273,13 +266,13 @@ _HEADERS = {"date": "date", "日期": "date", "type": "type", "类型": "type", 
 _DATE = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
 
 
-def _bad(row: int, column: str, message: str) -> Invalid:
-    return Invalid(message, field=f"row {row}: {column}", details={"row": row, "column": column})
+def _bad(row: int, column: str, message: str, reason: str) -> Invalid:
+    return Invalid(message, field=f"row {row}: {column}", details={"row": row, "column": column}, reason=reason)
 
 
 def _table(data: bytes, filename: str) -> Iterable[tuple[int, list[object]]]:
     if filename.lower().endswith(".xls"):
-        raise Invalid(N_("save the workbook as .xlsx or .csv"), field="file")
+        raise Invalid("save the workbook as .xlsx or .csv", field="file", reason="xls")
     if filename.lower().endswith(".xlsx") or data[:4] == b"PK\x03\x04":
         from openpyxl import load_workbook
 
@@ -288,7 +281,7 @@ def _table(data: bytes, filename: str) -> Iterable[tuple[int, list[object]]]:
             rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
             book.close()
         except Exception:  # noqa: BLE001 - openpyxl raises many kinds for a file that is not a workbook
-            raise Invalid(N_("not an Excel .xlsx workbook"), field="file") from None
+            raise Invalid("not an Excel .xlsx workbook", field="file", reason="not_a_workbook") from None
         return enumerate(rows, 1)
     try:
         text = data.decode("utf-8-sig")
@@ -296,7 +289,7 @@ def _table(data: bytes, filename: str) -> Iterable[tuple[int, list[object]]]:
         try:  # Excel on Chinese Windows saves "CSV" in GB18030
             text = data.decode("gb18030")
         except UnicodeDecodeError:
-            raise Invalid(N_("the file is not UTF-8 text"), field="file") from None
+            raise Invalid("the file is not UTF-8 text", field="file", reason="not_utf8") from None
     reader = csv.reader(io.StringIO(text))
     return ((reader.line_num, list(r)) for r in reader)
 
@@ -328,28 +321,28 @@ def parse_schedule(data: bytes, filename: str, year: int | None = None) -> Rows:
         if first and isinstance(cells[0], str) and cells[0].lower() in _HEADERS:
             names = [_HEADERS.get(str(c).lower(), "") for c in cells]
             if "date" not in names or "type" not in names:
-                raise _bad(number, "header", N_("the header must name the columns date, type and note"))
+                raise _bad(number, "header", "the header must name the columns date, type and note", "bad_header")
             # Without a note column, -1 picks the padding added to each row below.
             columns = {n: names.index(n) if n in names else -1 for n in ("date", "type", "note")}
             first = False
             continue
         first = False
         if len(rows) >= MAX_ROWS:
-            raise Invalid(N_("too many rows (at most 1000)"), field="file")
+            raise Invalid("too many rows (at most 1000)", field="file", reason="too_many", limit=MAX_ROWS)
         cells = [*cells, "", "", ""]  # short rows read as empty cells
         day = _as_date(cells[columns["date"]])
         if day is None:
-            raise _bad(number, "date", N_("not a date; write it as YYYY-MM-DD"))
+            raise _bad(number, "date", "not a date; write it as YYYY-MM-DD", "not_a_date")
         if year is not None and day.year != year:
-            raise _bad(number, "date", N_("the date is not in this year"))
+            raise _bad(number, "date", "the date is not in this year", "wrong_year")
         if day in seen:
-            raise _bad(number, "date", N_("the date is listed twice"))
+            raise _bad(number, "date", "the date is listed twice", "twice")
         kind = _TYPES.get(str(cells[columns["type"]]).lower())
         if kind is None:
-            raise _bad(number, "type", N_("must be holiday or workday (休 or 班)"))
+            raise _bad(number, "type", "must be holiday or workday (休 or 班)", "not_a_choice")
         note = str(cells[columns["note"]]).strip() or None
         if note and len(note) > 60:
-            raise _bad(number, "note", N_("must be at most 60 characters"))
+            raise _bad(number, "note", "must be at most 60 characters", "too_long")
         seen.add(day)
         rows.append((day, kind, note))
     return rows

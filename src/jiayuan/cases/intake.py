@@ -18,31 +18,29 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.models import User
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.cases import notices, timing
+from jiayuan.cases import notices, policy, timing
 from jiayuan.cases.categories import Item, get_item
-from jiayuan.cases.models import Case, CaseEvent
+from jiayuan.cases.models import Case, CaseEvent, phone_key
 from jiayuan.cases.workflow import (
     ACCEPTED,
     CHECKING,
     DISPATCHED,
     LEVEL_LENGTH,
     OPEN,
-    OWN_REPORTS_ONLY,
     REGISTERED,
     REPORTED,
 )
-from jiayuan.kit.crypto import blind_index
 from jiayuan.kit.db import utcnow, uuid7
 from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
-from jiayuan.registry import things as registry_things
+from jiayuan.kit.text import normalise_phone
+from jiayuan.registry.service import things as registry_things
 from jiayuan.units import service as units
 
 MAX_DESCRIPTION = 4000
 CHANNELS = ("resident", "hotline", "patrol", "api", "open311")
 PHONE_RE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")  # mainland mobile or landline
 DUPLICATE_METRES = 50
-PHONE_CONTEXT = "cases.reporter_phone"
 MAX_DUPLICATES = 20  # suggested at most
 DUPLICATE_HOURS = 72
 
@@ -63,16 +61,6 @@ class CaseInput:
     attributes: dict[str, Any] = field(default_factory=dict)
     handled_on_spot: bool = False  # 自行处置: a grid worker's patrol report, handled there and then
     thing_id: uuid.UUID | None = None  # the facility or component (部件) it is about
-
-
-def normalise_phone(value: str | None) -> str | None:
-    """A reporter's phone as stored and searched: spaces dropped (the blind index only matches equal text)."""
-    return (value or "").replace(" ", "") or None
-
-
-def phone_key(phone: str) -> str:
-    """The blind index of a normalised reporter phone: how a case is found by phone without decrypting."""
-    return blind_index(phone, context=PHONE_CONTEXT)
 
 
 @dataclass
@@ -99,9 +87,10 @@ def report_case(
     category = get_item(session, data.category)
     description = (data.description or "").strip()
     if not description:
-        raise Invalid("required", field="description")
+        raise Invalid("required", field="description", reason="required")
     if len(description) > MAX_DESCRIPTION:
-        raise Invalid(f"{len(description)} characters; at most {MAX_DESCRIPTION}", field="description")
+        raise Invalid(f"{len(description)} characters; at most {MAX_DESCRIPTION}", field="description",
+                      reason="too_long", limit=MAX_DESCRIPTION)
     phone = normalise_phone(data.reporter_phone)
     if phone and not PHONE_RE.match(phone):
         raise Invalid("a mainland mobile (11 digits) or landline number", field="reporter_phone")
@@ -130,7 +119,7 @@ def report_case(
         description=description, address=(data.address or "").strip() or None, lat=lat, lon=lon,
         origin_code=origin, unit_code=unit, grid_code=grid, level=level,
         department=category.department if level == "department" else None,
-        reporter_id=actor.user_id if actor and actor.role in OWN_REPORTS_ONLY else None,
+        reporter_id=actor.user_id if actor is not None and policy.reports_as_own(actor) else None,
         reporter_name=None if data.anonymous else (data.reporter_name or "").strip()[:60] or None,
         reporter_phone=phone, reporter_phone_index=phone_key(phone) if phone else None, anonymous=data.anonymous, urgent=urgent, reported_at=now,
         stage_started_at=now, stage_due_at=timing.stage_due(session, now, REPORTED, category, urgent),
@@ -177,7 +166,8 @@ def _place(session: Session, data: CaseInput, actor: Principal | None) -> tuple[
         try:
             grid, lat, lon = units.locate_grid(session, data.lat, data.lon, data.crs)
         except NotFound as exc:
-            raise Invalid(f"outside the district: {exc.message}", field="lat", details=exc.details) from None
+            raise Invalid(f"outside the district: {exc.message}", field="lat", details=exc.details,
+                          reason=exc.reason, **exc.params) from None
         return grid, grid, lat, lon
     if data.unit_code:
         units.check_code(data.unit_code, "unit_code")
@@ -211,15 +201,17 @@ def _check_attributes(category: Item, given: dict[str, Any] | None) -> dict[str,
         value = given.pop(code, None)
         if value in (None, ""):
             if attr.get("required"):
-                raise Invalid(f"required for category {category.code}", field=f"attributes.{code}")
+                raise Invalid(f"required for category {category.code}", field=f"attributes.{code}",
+                              reason="required")
             continue
         if attr["datatype"] == "singlevaluelist" and value not in {v["key"] for v in attr.get("values", [])}:
-            raise Invalid(f"{value!r} is not one of the listed values", field=f"attributes.{code}")
+            raise Invalid(f"{value!r} is not one of the listed values", field=f"attributes.{code}",
+                          reason="not_a_choice")
         if attr["datatype"] == "number":
             try:
                 value = float(value)
             except (TypeError, ValueError):
-                raise Invalid("a number", field=f"attributes.{code}") from None
+                raise Invalid("a number", field=f"attributes.{code}", reason="not_a_number") from None
         out[code] = value
     if given:
         raise Invalid(f"unknown attribute for category {category.code}", field=f"attributes.{next(iter(given))}")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, true
@@ -15,9 +16,10 @@ from jiayuan.accounts import service as accounts
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.cases.models import Case
-from jiayuan.cases.service import visible
+from jiayuan.cases.policy import visible
 from jiayuan.cases.workflow import CLOSED, LEVEL_LENGTH, SUSPENDED, VOIDED
 from jiayuan.kit import cache
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.i18n import TIMEZONE
@@ -164,7 +166,8 @@ def month_of(day: date) -> tuple[date, date]:
 
 def check_date(day: date, field: str) -> date:
     if not MIN_DATE <= day <= MAX_DATE:
-        raise Invalid(f"must lie between {MIN_DATE.isoformat()} and {MAX_DATE.isoformat()}", field=field)
+        raise Invalid(f"must lie between {MIN_DATE.isoformat()} and {MAX_DATE.isoformat()}", field=field,
+                      reason="out_of_range", low=MIN_DATE.isoformat(), high=MAX_DATE.isoformat())
     return day
 
 
@@ -172,10 +175,38 @@ def check_period(start: date, end: date) -> None:
     check_date(start, "start")
     check_date(end, "end")
     if end <= start:
-        raise Invalid("must be after start (the end date is not included)", field="end")
+        raise Invalid("must be after start (the end date is not included)", field="end", reason="end_before_start")
     if (end - start).days > MAX_DAYS:
         raise Invalid(f"the period is longer than two years ({MAX_DAYS} days); choose a shorter one",
-                      field="end")
+                      field="end", reason="period_too_long", limit=MAX_DAYS)
+
+
+def default_period(start: date | None, end: date | None) -> tuple[date, date]:
+    """This month when neither is given; otherwise the month the given bound lies in completes the other."""
+    if start is not None:
+        check_date(start, "start")
+    if end is not None:
+        check_date(end, "end")
+    if start is None and end is None:
+        return month_of(local_today())
+    if start is None:
+        assert end is not None
+        start = month_of(end - timedelta(days=1))[0]
+    if end is None:
+        end = month_of(start)[1]
+    return start, end
+
+
+def presets(_: Callable[[str], str], today: date) -> list[tuple[str, date, date]]:
+    """Quick periods: this month, last month, this quarter, this year (each [start, end))."""
+    this_month = month_of(today)
+    last_month = month_of(this_month[0] - timedelta(days=1))
+    q_first = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    after = q_first.month + 3
+    q_end = date(q_first.year + (after > 12), (after - 1) % 12 + 1, 1)
+    year = (today.replace(month=1, day=1), today.replace(year=today.year + 1, month=1, day=1))
+    return [(_("This month"), *this_month), (_("Last month"), *last_month),
+            (_("This quarter"), q_first, q_end), (_("This year"), *year)]
 
 
 def bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -411,3 +442,19 @@ def _name_rows(session: Session, by: str, rows: list[Row]) -> None:
         for r in named:
             user = accounts.user_by_username(session, r.key)
             r.name = user.full_name if user else r.key
+
+
+def none_label(_: Callable[[str], str], by: str) -> str:
+    """The name of the group of cases without a unit at this level, a department or an assignee."""
+    return {"grid": _("(no grid)"), "community": _("(no community)"), "street": _("(no street)"),
+            "district": _("(no district)"), "department": _("(no department)"),
+            "person": _("(unassigned)")}[by]
+
+
+def row_name(_: Callable[[str], str], by: str, row: Row) -> str:
+    """A row's name in the reader's language: the totals, the group without one, or the unit or person."""
+    if row.key == ALL_KEY:
+        return _("Total")
+    if row.key == NONE_KEY:
+        return none_label(_, by)
+    return row.name or row.key

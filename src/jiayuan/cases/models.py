@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from jiayuan.kit.crypto import Encrypted
+from jiayuan.kit.crypto import Encrypted, blind_index
 from jiayuan.kit.db import (
     Base,
     CodeString,
@@ -33,6 +33,14 @@ from jiayuan.kit.db import (
     utcnow,
     uuid7,
 )
+
+PHONE_CONTEXT = "cases.reporter_phone"
+
+
+def phone_key(phone: str) -> str:
+    """The blind index of a normalised reporter phone (`reporter_phone_index`): how a case is found by phone
+    without decrypting."""
+    return blind_index(phone, context=PHONE_CONTEXT)
 
 
 class Category(Reference, Timestamped, Base):
@@ -111,7 +119,7 @@ class Case(Tenant, Timestamped, Base):
     reporter_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     reporter_name: Mapped[str | None] = mapped_column(String(60))
     # Encrypted at rest; found through its blind index (tracking, a caller's earlier cases).
-    reporter_phone: Mapped[str | None] = mapped_column(Encrypted("cases.reporter_phone", 200))
+    reporter_phone: Mapped[str | None] = mapped_column(Encrypted(PHONE_CONTEXT, 200))
     reporter_phone_index: Mapped[str | None] = mapped_column(String(64))
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -332,7 +332,8 @@ def _rename(exc: Invalid) -> Invalid:
     name = exc.field or ""
     if name.startswith("attributes."):
         name = f"attribute[{name.removeprefix('attributes.')}]"
-    return Invalid(exc.message, field=FIELD_NAMES.get(name, name), details=exc.details)
+    return Invalid(exc.message, field=FIELD_NAMES.get(name, name), details=exc.details, reason=exc.reason,
+                   **exc.params)
 
 
 @router.post("/requests.{fmt}", status_code=201)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from jiayuan.cases.models import Case, Open311Client
 from jiayuan.deps import DbSession, client_ip, require_role, verify_csrf
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Invalid, NotFound
+from jiayuan.page_kit import N_, Messages, explain, see_other, status_of
 from jiayuan.web import gettext_for, render
 
 # A recognisable prefix lets secret scanners and people tell a leaked Jiayuan key from other strings.
@@ -27,9 +28,13 @@ KEY_PREFIX = "jy311_"
 MAX_NAME = 100
 
 
-def N_(message: str) -> str:
-    """Marks a message that a page translates later (with `_(exc.message)`)."""
-    return message
+MESSAGES: Messages = {
+    ("name", "required"): N_("required"),
+    ("name", "too_long"): N_("at most 100 characters"),
+    ("name", "taken"): N_("a client with this name exists already"),
+    ("name", "not_found"): N_("no Open311 client with this name"),
+    ("name", "revoked"): N_("the key was revoked already"),
+}
 
 
 def hash_key(key: str) -> str:
@@ -40,12 +45,12 @@ def create_client(session: Session, name: str) -> tuple[Open311Client, str]:
     """A new client and its key; the key is returned this once and only its SHA-256 is kept."""
     name = (name or "").strip()
     if not name:
-        raise Invalid(N_("required"), field="name")
+        raise Invalid("required", field="name", reason="required")
     if len(name) > MAX_NAME:
-        raise Invalid(N_("at most 100 characters"), field="name")
+        raise Invalid("at most 100 characters", field="name", reason="too_long", limit=MAX_NAME)
     # Revoked clients keep their name: `keys revoke NAME` and the cases they posted still point to them.
     if session.scalar(select(Open311Client.id).where(Open311Client.name == name)) is not None:
-        raise Invalid(N_("a client with this name exists already"), field="name")
+        raise Invalid("a client with this name exists already", field="name", reason="taken")
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     client = Open311Client(name=name, key_hash=hash_key(key), created_at=utcnow())
     session.add(client)
@@ -65,9 +70,9 @@ def revoke_client(session: Session, *, name: str | None = None,
     stmt = stmt.where(Open311Client.id == client_id) if client_id else stmt.where(Open311Client.name == name)
     client = session.scalar(stmt)
     if client is None:
-        raise NotFound(N_("no Open311 client with this name"), field="name")
+        raise NotFound("no Open311 client with this name", field="name")
     if client.revoked_at is not None:
-        raise Invalid(N_("the key was revoked already"), field="name")
+        raise Invalid("the key was revoked already", field="name", reason="revoked")
     client.revoked_at = utcnow()
     session.flush()
     return client
@@ -109,7 +114,7 @@ def create_key(request: Request, principal: Admin, session: DbSession,
     try:
         client, key = create_client(session, name)
     except Invalid as exc:
-        return _page(request, session, 422, error=_(exc.message), name=name)
+        return _page(request, session, status_of(exc), error=explain(request, exc, MESSAGES)[1], name=name)
     accounts.audit_for(session, principal, "open311_key_created", target=f"open311/{client.name}",
                        ip=client_ip(request))
     # Shown here once, not after a redirect: the key must never travel in a URL or sit in the session.
@@ -122,7 +127,7 @@ def revoke_key(client_id: uuid.UUID, request: Request, principal: Admin, session
     try:
         client = revoke_client(session, client_id=client_id)
     except (Invalid, NotFound) as exc:
-        return _page(request, session, exc.status_code, error=_(exc.message))
+        return _page(request, session, status_of(exc), error=explain(request, exc, MESSAGES)[1])
     accounts.audit_for(session, principal, "open311_key_revoked", target=f"open311/{client.name}",
                        ip=client_ip(request))
-    return RedirectResponse(f"/admin/open311?revoked={quote(client.name)}", status_code=303)
+    return see_other(f"/admin/open311?revoked={quote(client.name)}")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.convertors import Convertor, register_url_convertor
@@ -17,14 +17,28 @@ from starlette.datastructures import FormData, UploadFile
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.cases import actions, categories, intake, service, views
+from jiayuan.cases import actions, categories, intake, policy, service, views
 from jiayuan.cases.models import Case, CaseEvent, Category
 from jiayuan.cases.workflow import RATINGS, SUPERVISION_LEVELS, TRANSITIONS
 from jiayuan.config import Settings
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, OptionalPrincipal, verify_csrf
 from jiayuan.kit.db import utcnow
-from jiayuan.kit.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound
 from jiayuan.kit.scope import Scope
+from jiayuan.page_kit import (
+    N_,
+    Messages,
+    PostedForm,
+    explain,
+    field_int,
+    field_text,
+    flash,
+    lenient_float,
+    photo_bytes,
+    see_other,
+    status_of,
+    take_flash,
+)
 from jiayuan.units import service as units
 from jiayuan.web import gettext_for, render, request_locale
 
@@ -49,23 +63,6 @@ router = APIRouter(include_in_schema=False)
 PRIMARY = ("accept", "register", "dispatch", "start", "handle", "check", "close", "rework",
            "approve_extension", "approve_suspension", "resume", "rate")
 PHOTO_ACTIONS = frozenset({"handle", "check", "close", "rework"})
-# Steps that only make sense while something waits for them.
-WAITING = {"approve_extension": "extension_requested_hours", "reject_extension": "extension_requested_hours",
-           "approve_suspension": "suspension_requested"}
-
-
-async def form_data(request: Request) -> AsyncIterator[FormData]:
-    """The posted form, parsed once (the CSRF check reads the same cached form); fields are read by hand so
-    that bad input comes back as a message on the page, not as a JSON 422. Uploaded files are closed after."""
-    form = await request.form()
-    try:
-        yield form
-    finally:
-        await form.close()
-
-
-PostedForm = Annotated[FormData, Depends(form_data)]
-
 
 # Labels: every status, action, rating, channel and level in the reader's language.
 
@@ -129,98 +126,77 @@ def page_context(request: Request) -> dict[str, Any]:
     return {"L": labels(_), "due_phrase": lambda due: due_phrase(_, due)}
 
 
-# Errors: a domain error becomes a message by the form field it concerns.
+# Errors: a domain error becomes a message by its (field, reason); the pin's fields are the form's "location".
 
 
-def explain(request: Request, exc: DomainError) -> tuple[str, str]:
-    """(form field, message in the reader's language) for a domain error raised by the services."""
-    _ = gettext_for(request)
-    field, message = exc.field or "", exc.message or ""
-    if field.startswith("photos"):
-        n = field[7:-1] if field.startswith("photos[") else ""
-        number = int(n) + 1 if n.isdigit() else 1
-        if "at most" in message:
-            return "photos", _("At most %(n)s photos.") % {"n": message.rsplit("at most ", 1)[1].split()[0]}
-        if "not an image" in message:
-            return "photos", _("Photo %(n)s is not a picture (JPEG, PNG or WebP).") % {"n": number}
-        if "megapixel" in message:
-            return "photos", _("Photo %(n)s has too many pixels.") % {"n": number}
-        if "limit" in message:
-            limit = message.rsplit("over the ", 1)[-1].removesuffix(" limit")
-            return "photos", _("Photo %(n)s is too large (at most %(limit)s).") % {"n": number,
-                                                                                   "limit": limit}
-        return "photos", _("Photo %(n)s is damaged or empty.") % {"n": number}
-    if field in ("lat", "lon", "crs"):
-        nearest = (exc.details or {}).get("nearest") if isinstance(exc.details, dict) else None
-        if nearest:
-            return "location", _("This place is outside the district (the nearest grid, %(name)s, is %(m)s m "
-                                 "away). Move the pin, or type the address instead.") % {
-                "name": nearest.get("name"), "m": int(nearest.get("distance_m") or 0)}
-        return "location", _("This place could not be found in the district. Move the pin, or type the "
-                             "address instead.")
-    if field.startswith("attributes."):
-        return "attr_" + field.split(".", 1)[1], _("Please answer this question.")
-    if isinstance(exc, Conflict):
-        if "higher" in message:
-            return "action", _("This case is already at the top level; it cannot be escalated further.")
-        if field == "hours":
-            return "hours", _("An extension is already waiting for approval.")
-        if field in ("version", "action"):
-            # The version moved, or the state no longer allows the step: either way the page was stale.
-            return "version", _("This case has been updated by someone else; please reload.")
-    if isinstance(exc, Forbidden):
-        return field or "action", _("You may not do this on this case.")
-    known = {
-        "category": _("Please choose a category."),
-        "reporter_phone": _("Enter a mobile number (11 digits) or a landline number."),
-        "phone": _("Please enter the phone number you reported with."),
-        "address": _("The address may be at most 200 characters."),
-        "unit_code": _("Choose a community or grid."),
-        "note": _("Please write a note: this step needs one."),
-        "assignee": _("No staff account with this user name."),
-        "hours": _("Enter the working hours to add, from 1 to 400."),
-        "level": _("Choose a supervision level."),
-        "original": _("Give the tracking number of another open case."),
-        "rating": _("Choose one of the three answers."),
-        "handled_on_spot": _("Only a grid worker's patrol report can be handled on the spot."),
-    }
-    if field == "description":
-        if message == "required":
-            return field, _("Please describe the problem.")
-        return field, _("At most %(n)s characters.") % {"n": intake.MAX_DESCRIPTION}
-    if field == "rating" and isinstance(exc, Conflict):
-        return field, _("This case has been rated already.")
-    if field == "number":
-        return field, _("No case with this tracking number and phone. Check both and try again.")
-    if field in known:
-        return field, known[field]
-    return field or "form", _(message)
+def _photo(msgid: str) -> Callable[[DomainError, Callable[[str], str]], str]:
+    """A message about one photo, numbered from 1 (`photos[2]` is photo 3; an error of no one photo is photo 1)."""
+    def message(exc: DomainError, _: Callable[[str], str]) -> str:
+        n = (exc.field or "")[7:-1]
+        return _(msgid) % {"n": int(n) + 1 if n.isdigit() else 1, "limit": exc.params.get("limit", "")}
+    return message
 
 
-def field_text(form: FormData, name: str, limit: int = 5000) -> str:
-    value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
+def _outside(exc: DomainError, _: Callable[[str], str]) -> tuple[str, str]:
+    return "location", _("This place is outside the district (the nearest grid, %(name)s, is %(m)s m away). "
+                         "Move the pin, or type the address instead.") % {
+        "name": exc.params.get("nearest"), "m": int(exc.params.get("distance_m") or 0)}
 
 
-def _float(form: FormData, name: str) -> float | None:
-    try:
-        return float(field_text(form, name)) if field_text(form, name) else None
-    except ValueError:
-        return None
+def _stale(exc: DomainError, _: Callable[[str], str]) -> tuple[str, str]:
+    # The version moved, or the state no longer allows the step: either way the page was stale.
+    return "version", _("This case has been updated by someone else; please reload.")
 
 
-def _int(form: FormData, name: str) -> int | None:
-    try:
-        return int(field_text(form, name)) if field_text(form, name) else None
-    except ValueError:
-        return None
+MESSAGES: Messages = {
+    ("photos", "too_many"): lambda exc, _: _("At most %(n)s photos.") % {"n": exc.params.get("limit")},
+    ("photos", "not_an_image"): _photo(N_("Photo %(n)s is not a picture (JPEG, PNG or WebP).")),
+    ("photos", "too_many_pixels"): _photo(N_("Photo %(n)s has too many pixels.")),
+    ("photos", "too_large"): _photo(N_("Photo %(n)s is too large (at most %(limit)s).")),
+    ("photos", "*"): _photo(N_("Photo %(n)s is damaged or empty.")),
+    ("location", "outside_grids"): _outside,
+    ("location", "*"): N_("This place could not be found in the district. Move the pin, or type the address "
+                          "instead."),
+    ("attributes", "required"): N_("Please answer this question."),
+    ("attributes", "*"): N_("Please answer this question."),
+    ("action", "top_level"): N_("This case is already at the top level; it cannot be escalated further."),
+    ("action", "conflict"): _stale,
+    ("version", "*"): _stale,
+    ("hours", "already_requested"): N_("An extension is already waiting for approval."),
+    ("hours", "*"): N_("Enter the working hours to add, from 1 to 400."),
+    ("*", "forbidden"): N_("You may not do this on this case."),
+    ("category", "*"): N_("Please choose a category."),
+    ("reporter_phone", "*"): N_("Enter a mobile number (11 digits) or a landline number."),
+    ("phone", "*"): N_("Please enter the phone number you reported with."),
+    ("address", "*"): N_("The address may be at most 200 characters."),
+    ("unit_code", "*"): N_("Choose a community or grid."),
+    ("note", "*"): N_("Please write a note: this step needs one."),
+    ("assignee", "*"): N_("No staff account with this user name."),
+    ("level", "*"): N_("Choose a supervision level."),
+    ("original", "*"): N_("Give the tracking number of another open case."),
+    ("rating", "already_rated"): N_("This case has been rated already."),
+    ("rating", "*"): N_("Choose one of the three answers."),
+    ("handled_on_spot", "*"): N_("Only a grid worker's patrol report can be handled on the spot."),
+    ("description", "required"): N_("Please describe the problem."),
+    ("number", "*"): N_("No case with this tracking number and phone. Check both and try again."),
+    # The district administrator's categories.
+    ("time_limit_hours", "*"): N_("A whole number of hours from 1 to 2000."),
+    ("department", "*"): N_("A department category needs the department account that receives it."),
+    ("name_zh", "*"): N_("A name is required."),
+    ("name_en", "*"): N_("A name is required."),
+    ("handling_level", "*"): N_("Choose a level."),
+}
+FIELDS = {"lat": "location", "lon": "location", "crs": "location"}
 
 
-def photo_bytes(form: FormData, settings: Settings) -> list[bytes]:
-    """The chosen photos; an empty file input sends an empty string, which is no photo."""
-    files = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
-    # One byte over the limit is enough for the photo check to refuse it with the limit in the message.
-    return [f.file.read(settings.max_photo_bytes + 1) for f in files]
+def case_error(request: Request, exc: DomainError) -> tuple[str, str]:
+    """(form field, message) of an error on a case page. A category's extra question is asked by the field
+    `attr_<code>` of the form; the service names it `attributes.<code>`."""
+    raw = exc.field or ""
+    if raw.startswith("attributes."):
+        _field, message = explain(request, exc, MESSAGES, {raw: "attributes"})
+        return "attr_" + raw.split(".", 1)[1], message
+    return explain(request, exc, MESSAGES, FIELDS)
 
 
 # The report form, shared by residents (/report) and grid workers on patrol (/patrol).
@@ -270,13 +246,13 @@ def case_input(form: FormData, values: dict[str, Any], errors: dict[str, str], r
                 ) -> intake.CaseInput:
     _ = gettext_for(request)
     category = field_text(form, "category", 10)
-    lat, lon = _float(form, "lat"), _float(form, "lon")
+    lat, lon = lenient_float(form, "lat"), lenient_float(form, "lon")
     attributes = {}
     for key, value in form.multi_items():
         if key.startswith(f"attr_{category}_") and isinstance(value, str) and value.strip():
             attributes[key.removeprefix(f"attr_{category}_")] = value.strip()
-    values.update({k: field_text(form, k) for k in ("category", "description", "address", "reporter_name",
-                                                "reporter_phone", "unit_code", "idempotency_key")})
+    values.update({k: field_text(form, k, 5000) for k in ("category", "description", "address", "reporter_name",
+                                                      "reporter_phone", "unit_code", "idempotency_key")})
     values.update({k: v for k, v in form.multi_items() if k.startswith("attr_") and isinstance(v, str)})
     values.update(lat=lat, lon=lon, anonymous=bool(form.get("anonymous")),
                   handled_on_spot=bool(form.get("handled_on_spot")))
@@ -302,7 +278,7 @@ def file_case(request: Request, session: Session, settings: Settings, form: Form
               *, channel: str, actor: Principal | None) -> Case:
     """Create the case with its photos in one savepoint: a bad photo leaves no case behind, and a repeated
     POST (a double tap, a reload) returns the case the first one made."""
-    photos = photo_bytes(form, settings)
+    photos = photo_bytes(form, settings.max_photo_bytes)
     with session.begin_nested():
         result = intake.report_case(session, data, channel=channel, actor=actor,
                                     idempotency_key=field_text(form, "idempotency_key", 80) or None)
@@ -316,12 +292,12 @@ def mark_failed(request: Request, errors: dict[str, str], form: FormData,
     """Record the error by its field; photos cannot be kept by the browser, so ask for them again."""
     _ = gettext_for(request)
     if exc is not None:
-        field, message = explain(request, exc)
+        field, message = case_error(request, exc)
         errors[field] = message
     chosen = any(isinstance(f, UploadFile) and f.filename for f in form.getlist("photos"))
     if chosen and "photos" not in errors:
         errors["photos"] = _("Please choose the photos again.")
-    return exc.status_code if exc is not None and exc.status_code != 404 else 422
+    return status_of(exc) if exc is not None else 422
 
 
 @router.get("/report")
@@ -395,8 +371,8 @@ def track(request: Request, session: DbSession, form: PostedForm) -> Response:
     try:
         case = service.track(session, values["number"], values["phone"])
     except DomainError as exc:
-        field, message = explain(request, exc)
-        return _track_page(request, session, values, errors={field: message}, status_code=exc.status_code)
+        field, message = case_error(request, exc)
+        return _track_page(request, session, values, errors={field: message}, status_code=status_of(exc))
     return _track_page(request, session, values, case)
 
 
@@ -409,19 +385,19 @@ def track_rate(request: Request, session: DbSession, form: PostedForm) -> Respon
             case = actions.rate_by_phone(session, values["number"], values["phone"],
                                          field_text(form, "rating", 30), values["comment"] or None)
     except DomainError as exc:
-        field, message = explain(request, exc)
+        field, message = case_error(request, exc)
         try:
             case = service.track(session, values["number"], values["phone"])
         except DomainError:
             case = None
-        return _track_page(request, session, values, case, {field: message}, exc.status_code)
+        return _track_page(request, session, values, case, {field: message}, status_of(exc))
     return _track_page(request, session, values, case, rated=True)
 
 
 @router.get("/my/cases")
 def my_cases(request: Request, principal: CurrentPrincipal, session: DbSession, page: str = "1") -> Response:
     if principal.role != Role.resident:
-        return RedirectResponse("/workbench", status_code=303)
+        return see_other("/workbench")
     number = max(int(page) if page.isdigit() else 1, 1)
     rows, total = service.list_cases(session, principal, service.CaseFilter(), limit=20,
                                      offset=(number - 1) * 20, order="recent")
@@ -432,37 +408,6 @@ def my_cases(request: Request, principal: CurrentPrincipal, session: DbSession, 
 
 
 # The case page: facts, the whole timeline with photos, and one form per action the caller may take.
-
-
-def may(session: Session, principal: Principal, case: Case, action: str) -> bool:
-    """Whether the caller passes the per-case check of who (the role is already allowed)."""
-    try:
-        # The service's own check, so that the page offers exactly what the service will accept.
-        actions.check_who(session, principal, case, TRANSITIONS[action])
-    except Forbidden:
-        return False
-    return True
-
-
-def offered_actions(session: Session, principal: Principal, case: Case, view: dict[str, Any]) -> list[str]:
-    out = []
-    for action in view["actions"]:
-        waiting = WAITING.get(action)
-        if waiting and not view.get(waiting):
-            continue
-        if action == "request_extension" and view.get("extension_requested_hours"):
-            continue
-        if action == "request_suspension" and view.get("suspension_requested"):
-            continue
-        if action == "mark_urgent" and view["urgent"]:
-            continue
-        if action == "escalate" and view["level"] == "district":
-            continue
-        if action == "rate" and view["rating"]:
-            continue
-        if may(session, principal, case, action):
-            out.append(action)
-    return out
 
 
 def assignee_options(request: Request, session: Session, principal: Principal, case: Case
@@ -519,7 +464,7 @@ def case_page(request: Request, session: Session, principal: Principal, case: Ca
     by_event: dict[Any, list[dict[str, Any]]] = {}
     for p in photo_rows:
         by_event.setdefault(p.event_id, []).append(urls[str(p.id)])
-    offered = offered_actions(session, principal, case, view)
+    offered = policy.offered_actions(principal, case, view)
     place = units.chain_of(session, case.origin_code)
     answerable = units.chain_of(session, case.unit_code)[-1:] if case.unit_code else []
     grid_geometry = None
@@ -536,7 +481,7 @@ def case_page(request: Request, session: Session, principal: Principal, case: Ca
         "answers": answers(session, case, locale), "place": place,
         "answerable": answerable[0] if answerable else None, "grid_geometry": grid_geometry,
         "is_resident": principal.role == Role.resident, "error": error or {}, "values": values or {},
-        "flash": request.session.pop("flash", None), "max_photos": request.app.state.settings.max_photos,
+        "flash": take_flash(request), "max_photos": request.app.state.settings.max_photos,
         "duplicates": intake.find_duplicates(session, case) if "merge" in offered else [],
     }, status_code=status_code)
 
@@ -552,14 +497,12 @@ def case_action(number: str, action: str, request: Request, principal: CurrentPr
     _ = gettext_for(request)
     fields = ("note", "assignee", "hours", "level", "original", "rating")
     values = {k: field_text(form, k, 2000) for k in fields}
-    data = actions.ActionInput(note=values["note"] or None, version=_int(form, "version"),
-                               assignee=values["assignee"] or None, hours=_int(form, "hours"),
-                               level=values["level"] or None, rating=values["rating"] or None,
-                               original=values["original"] or None)
     try:
-        if values["hours"] and data.hours is None:
-            raise Invalid("working hours to add, 1 to 400", field="hours")
-        photos = photo_bytes(form, settings) if action in PHOTO_ACTIONS else []
+        data = actions.ActionInput(note=values["note"] or None, version=field_int(form, "version"),
+                                   assignee=values["assignee"] or None, hours=field_int(form, "hours"),
+                                   level=values["level"] or None, rating=values["rating"] or None,
+                                   original=values["original"] or None)
+        photos = photo_bytes(form, settings.max_photo_bytes) if action in PHOTO_ACTIONS else []
         with session.begin_nested():
             case = actions.act(session, principal, number, action, data)
             if photos:
@@ -577,15 +520,14 @@ def case_action(number: str, action: str, request: Request, principal: CurrentPr
     except DomainError as exc:
         return _action_failed(request, session, principal, number, action, values, exc)
     label = labels(_)["action"].get(action, action)
-    request.session["flash"] = _("Done: %(action)s.") % {"action": label}
-    return RedirectResponse(f"/cases/{number}", status_code=303)
+    flash(request, _("Done: %(action)s.") % {"action": label})
+    return see_other(f"/cases/{number}")
 
 
 def _action_failed(request: Request, session: Session, principal: Principal, number: str, action: str,
                    values: dict[str, str], exc: DomainError) -> Response:
     """The case page again, as it is now, with the message by the form that failed and the note kept."""
-    field, message = explain(request, exc)
+    field, message = case_error(request, exc)
     case = service.get_case(session, principal, number)
-    status = exc.status_code if exc.status_code in (403, 409, 422) else 422
     error = {"action": action, "field": field, "message": message}
-    return case_page(request, session, principal, case, error=error, values=values, status_code=status)
+    return case_page(request, session, principal, case, error=error, values=values, status_code=status_of(exc))

@@ -54,12 +54,12 @@ def process_photo(data: bytes, *, field: str = "photos", max_bytes: int) -> Proc
     comment or text chunk (GPS position and the device would otherwise reach everyone who sees it).
     """
     if not data:
-        raise Invalid(f"{field}: the file is empty", field=field)
+        raise Invalid(f"{field}: the file is empty", field=field, reason="damaged")
     if len(data) > max_bytes:
         size, limit = _human(len(data)), _human(max_bytes)
         if size == limit:  # "10 MB is over the 10 MB limit" would read as a contradiction
             size, limit = f"{len(data):,} bytes", f"{max_bytes:,} bytes"
-        raise Invalid(f"{field}: {size} is over the {limit} limit", field=field)
+        raise Invalid(f"{field}: {size} is over the {limit} limit", field=field, reason="too_large", limit=limit)
 
     image, fmt = _decode(data, field)
     with image:
@@ -102,7 +102,8 @@ def save_photos(
     transaction does not commit.
     """
     if len(photos) > max_photos:
-        raise Invalid(f"photos: {len(photos)} photos sent, at most {max_photos} allowed", field="photos")
+        raise Invalid(f"photos: {len(photos)} photos sent, at most {max_photos} allowed", field="photos",
+                      reason="too_many", limit=max_photos)
     if not district_code.isdigit():
         raise ValueError(f"district code {district_code!r} is not a unit code")
     processed = [process_photo(d, field=f"photos[{i}]", max_bytes=max_bytes) for i, d in enumerate(photos)]
@@ -166,23 +167,25 @@ def _decode(data: bytes, field: str) -> tuple[Image.Image, str]:
     except Invalid:
         raise
     except UnidentifiedImageError:
-        raise Invalid(f"{field}: not an image (JPEG, PNG or WebP expected)", field=field) from None
+        raise Invalid(f"{field}: not an image (JPEG, PNG or WebP expected)", field=field,
+                      reason="not_an_image") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise Invalid(f"{field}: the image is over the {MAX_PIXELS // 1_000_000} megapixel limit",
-                      field=field) from None
+                      field=field, reason="too_many_pixels", limit=MAX_PIXELS // 1_000_000) from None
     except Exception:  # noqa: BLE001
         # Pillow's decoders answer hostile or damaged input with many exception types (OSError,
         # SyntaxError, ValueError, struct.error, EOFError...): any of them means no usable photo.
-        raise Invalid(f"{field}: the image is damaged or truncated", field=field) from None
+        raise Invalid(f"{field}: the image is damaged or truncated", field=field, reason="damaged") from None
 
 
 def _check_pixels(size: tuple[int, int], field: str) -> None:
     width, height = size
     if width <= 0 or height <= 0:
-        raise Invalid(f"{field}: the image has no pixels", field=field)
+        raise Invalid(f"{field}: the image has no pixels", field=field, reason="damaged")
     if width * height > MAX_PIXELS:
         raise Invalid(f"{field}: {width} × {height} pixels ({width * height / 1e6:.0f} megapixels) is over "
-                      f"the {MAX_PIXELS // 1_000_000} megapixel limit", field=field)
+                      f"the {MAX_PIXELS // 1_000_000} megapixel limit", field=field, reason="too_many_pixels",
+                      limit=MAX_PIXELS // 1_000_000)
 
 
 def _upright(image: Image.Image) -> Image.Image:

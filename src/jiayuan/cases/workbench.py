@@ -10,29 +10,26 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.roles import STAFF_ROLES, Role
 from jiayuan.accounts.service import Principal
-from jiayuan.cases import categories, intake, service, timing, views
+from jiayuan.cases import categories, intake, policy, service, timing, views
 from jiayuan.cases.models import Case
 from jiayuan.cases.pages import (
     PRIMARY,
-    PostedForm,
+    case_error,
     case_input,
     category_tree,
-    explain,
-    field_text,
     file_case,
     labels,
     mark_failed,
-    offered_actions,
     page_context,
     report_form,
 )
@@ -40,8 +37,6 @@ from jiayuan.cases.workflow import (
     ACCEPTED,
     CHECKING,
     DISPATCHED,
-    DISPATCHERS,
-    FINAL,
     HANDLED,
     IN_PROGRESS,
     OPEN,
@@ -55,14 +50,14 @@ from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import DomainError, Forbidden
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.identity import mask_phone
+from jiayuan.kit.text import normalise_phone
+from jiayuan.page_kit import PostedForm, field_text, flash, see_other, status_of
 from jiayuan.units import service as units
 from jiayuan.web import gettext_for, render, request_locale
 
 router = APIRouter(include_in_schema=False)
 Admin = Annotated[Principal, Depends(require_role(Role.district_admin))]
 
-QUEUE_ROLES = frozenset({*DISPATCHERS, Role.hotline_operator})
-HOTLINE_ROLES = QUEUE_ROLES
 TABS = ("new", "dispatch", "progress", "overdue", "supervised", "all")
 TAB_STATUSES: dict[str, frozenset[str]] = {
     "new": frozenset({REPORTED, ACCEPTED}),
@@ -84,7 +79,7 @@ def todo(session: Session, principal: Principal, locale: str = "zh_CN") -> tuple
     rows, _total = service.list_cases(session, principal, service.CaseFilter(status="open"), limit=TODO_LIMIT)
     mine, others = [], []
     for case, view in zip(rows, views.present_many(session, rows, principal, locale), strict=True):
-        view["next"] = [a for a in offered_actions(session, principal, case, view) if a in PRIMARY]
+        view["next"] = [a for a in policy.offered_actions(principal, case, view) if a in PRIMARY]
         (mine if view["next"] else others).append(view)
     return mine, others
 
@@ -135,31 +130,18 @@ def queue_filter(tab: str | None, status: str | None, category: str | None, unit
 
 
 def queue_statement(principal: Principal, f: QueueFilter, *, tab: str | None = None) -> Select[tuple[Case]]:
-    """The caller's cases (scoped by service.visible, the one place for it), narrowed by tab and filters."""
+    """The caller's cases (scoped by policy.visible, the one place for it), narrowed by tab and filters."""
     tab = tab or f.tab
-    stmt = select(Case).where(service.visible(principal))
+    stmt = select(Case).where(policy.visible(principal))
     if tab in TAB_STATUSES:
         stmt = stmt.where(Case.status.in_(TAB_STATUSES[tab]))
     if tab == "overdue":
         stmt = stmt.where(Case.stage_due_at < utcnow())
     elif tab == "supervised":
         stmt = stmt.where(Case.supervision.is_not(None))
-    if f.status == "open":
-        stmt = stmt.where(Case.status.in_(OPEN))
-    elif f.status == "final":
-        stmt = stmt.where(Case.status.in_(FINAL))
-    elif f.status:
-        stmt = stmt.where(Case.status == f.status)
-    if f.category:
-        stmt = stmt.where(Case.category_code.startswith(f.category) if len(f.category) == 2
-                          else Case.category_code == f.category)
-    if f.unit:
-        stmt = stmt.where(Case.district_code == f.unit[:6], Case.origin_code >= f.unit,
-                          Case.origin_code < f.unit + ":")
-    if f.q:
-        stmt = stmt.where(Case.number == f.q) if f.q.isdigit() else stmt.where(
-            or_(Case.description.contains(f.q), Case.address.contains(f.q)))
-    return stmt
+    narrowed = service.CaseFilter(status=f.status or None, category=f.category or None, unit=f.unit or None,
+                                  q=f.q or None)
+    return stmt.where(*service.matching(narrowed, in_address=True))
 
 
 def _ordered(stmt: Select[tuple[Case]], tab: str) -> Select[tuple[Case]]:
@@ -222,8 +204,8 @@ def workbench(request: Request, principal: CurrentPrincipal, session: DbSession,
               status: str | None = None, category: str | None = None, unit: str | None = None,
               q: str | None = None, page: str = "1") -> Response:
     if principal.role == Role.resident:
-        return RedirectResponse("/my/cases", status_code=303)
-    if principal.role in QUEUE_ROLES:
+        return see_other("/my/cases")
+    if policy.uses_queue(principal):
         number = int(page) if page.isdigit() else 1  # a page asked for by hand is never an error page
         return _queue_page(request, session, principal, queue_filter(tab, status, category, unit, q), number)
     if principal.role in (Role.grid_worker, Role.department):
@@ -238,8 +220,8 @@ def export(request: Request, principal: CurrentPrincipal, session: DbSession, ta
     """The list as filtered on the page, as an Excel workbook with Chinese headers; phones masked."""
     if principal.role not in STAFF_ROLES:
         raise Forbidden("your role may not do this", field="role")
-    f = queue_filter(tab if principal.role in QUEUE_ROLES else "all", status, category, unit, q)
-    if principal.role not in QUEUE_ROLES and tab is None and status is None:
+    f = queue_filter(tab if policy.uses_queue(principal) else "all", status, category, unit, q)
+    if not policy.uses_queue(principal) and tab is None and status is None:
         f.status = "open"  # a handler's export is their open list, as the to-do page shows it
     rows = list(session.scalars(_ordered(queue_statement(principal, f), f.tab).limit(EXPORT_LIMIT)))
     data = workbook(request, session, principal, rows)
@@ -330,8 +312,8 @@ def patrol(request: Request, principal: CurrentPrincipal, session: DbSession, se
     except DomainError as exc:
         status = mark_failed(request, errors, form, exc)
         return report_form(request, session, principal, "patrol", values, errors, status)
-    request.session["flash"] = _("Reported. Tracking number %(number)s.") % {"number": case.number}
-    return RedirectResponse(f"/cases/{case.number}", status_code=303)
+    flash(request, _("Reported. Tracking number %(number)s.") % {"number": case.number})
+    return see_other(f"/cases/{case.number}")
 
 
 def _grid_worker(principal: Principal) -> None:
@@ -354,20 +336,12 @@ def _hotline_page(request: Request, session: Session, principal: Principal,
         **extra}, status_code=status_code)
 
 
-def _hotline_staff(principal: Principal) -> None:
-    if principal.role not in HOTLINE_ROLES:
-        raise Forbidden("your role may not do this", field="role")
-
-
 def cases_by_phone(request: Request, session: Session, principal: Principal, phone: str,
                    exclude: str | None = None) -> list[dict[str, Any]]:
     """A caller's earlier cases in the operator's scope, masked; the look-up itself is audited."""
-    phone = intake.normalise_phone(phone) or ""
-    if not phone:
+    if not normalise_phone(phone):
         return []
-    rows = list(session.scalars(select(Case).where(service.visible(principal),
-                                                   Case.reporter_phone_index == intake.phone_key(phone))
-                                .order_by(Case.reported_at.desc()).limit(20)))
+    rows = service.by_phone(session, principal, phone)
     accounts.audit_for(session, principal, "cases_by_phone", target="/hotline", ip=client_ip(request),
                        detail={"found": len(rows)})
     return [c for c in views.present_many(session, rows, principal, request_locale(request))
@@ -376,14 +350,14 @@ def cases_by_phone(request: Request, session: Session, principal: Principal, pho
 
 @router.get("/hotline")
 def hotline_page(request: Request, principal: CurrentPrincipal, session: DbSession) -> Response:
-    _hotline_staff(principal)
+    policy.require_intake_staff(principal)
     return _hotline_page(request, session, principal)
 
 
 @router.post("/hotline", dependencies=[Depends(verify_csrf)])
 def hotline(request: Request, principal: CurrentPrincipal, session: DbSession, settings: AppSettings,
             form: PostedForm) -> Response:
-    _hotline_staff(principal)
+    policy.require_intake_staff(principal)
     _ = gettext_for(request)
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -400,9 +374,9 @@ def hotline(request: Request, principal: CurrentPrincipal, session: DbSession, s
     try:
         case = file_case(request, session, settings, form, data, channel="hotline", actor=principal)
     except DomainError as exc:
-        field, message = explain(request, exc)
+        field, message = case_error(request, exc)
         errors[field] = message
-        return _hotline_page(request, session, principal, values, errors, exc.status_code)
+        return _hotline_page(request, session, principal, values, errors, status_of(exc))
     created = views.present(session, case, principal, locale=request_locale(request))
     earlier = cases_by_phone(request, session, principal, data.reporter_phone or "", exclude=case.number)
     return _hotline_page(request, session, principal, created=created, earlier=earlier,
@@ -412,7 +386,7 @@ def hotline(request: Request, principal: CurrentPrincipal, session: DbSession, s
 @router.post("/hotline/lookup", dependencies=[Depends(verify_csrf)])
 def hotline_lookup(request: Request, principal: CurrentPrincipal, session: DbSession,
                    form: PostedForm) -> Response:
-    _hotline_staff(principal)
+    policy.require_intake_staff(principal)
     phone = field_text(form, "reporter_phone", 40)
     earlier = cases_by_phone(request, session, principal, phone)
     return _hotline_page(request, session, principal, {"reporter_phone": phone}, earlier=earlier,
@@ -459,17 +433,10 @@ def category_save(code: str, request: Request, principal: Admin, session: DbSess
         with session.begin_nested():
             categories.update_category(session, code, changes)
     except DomainError as exc:
-        _ = gettext_for(request)
-        field, message = explain(request, exc)
-        if field == "time_limit_hours":
-            message = _("A whole number of hours from 1 to 2000.")
-        elif field == "department":
-            message = _("A department category needs the department account that receives it.")
-        elif field in ("name_zh", "name_en"):
-            message = _("A name is required.")
-        return _categories_page(request, session, principal, status_code=exc.status_code,
+        field, message = case_error(request, exc)
+        return _categories_page(request, session, principal, status_code=status_of(exc),
                                 error={"code": code, "field": field, "message": message})
     accounts.audit_for(session, principal, "category_updated", target=f"categories/{code}",
                        ip=client_ip(request),
                        detail={k: v for k, v in changes.items() if k != "name_en"})
-    return RedirectResponse(f"/admin/categories?saved={code}#c-{code}", status_code=303)
+    return see_other(f"/admin/categories?saved={code}#c-{code}")

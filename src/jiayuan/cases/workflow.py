@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jiayuan.accounts.roles import Role
+from jiayuan.accounts.roles import CALLERS, HANDLERS, INTAKE_STAFF, SUPERVISORS, UNIT_STAFF, UPPER_STAFF, Role
 
 REPORTED, ACCEPTED, VOIDED, REGISTERED = "reported", "accepted", "voided", "registered"
 DISPATCHED, IN_PROGRESS, HANDLED, CHECKING = "dispatched", "in_progress", "handled", "checking"
@@ -18,13 +18,9 @@ OPEN = frozenset({REPORTED, ACCEPTED, REGISTERED, DISPATCHED, IN_PROGRESS, HANDL
 FINAL = frozenset({VOIDED, CLOSED})
 WORKING = frozenset({DISPATCHED, IN_PROGRESS})  # a handler has it
 
-DISPATCHERS = frozenset({Role.community_staff, Role.street_staff, Role.district_admin})
-SUPERVISORS = DISPATCHERS
-APPROVERS = frozenset({Role.street_staff, Role.district_admin})
-HANDLERS = frozenset({Role.grid_worker, Role.department, *DISPATCHERS})
-CHECKERS = frozenset({Role.grid_worker, *DISPATCHERS})
-# Accounts that are not the district's staff: they see the cases they reported themselves, and no others.
-OWN_REPORTS_ONLY = frozenset({Role.resident, Role.provider, Role.volunteer, Role.social_org})
+# The roles of the loop (accounts/roles.py): SUPERVISORS dispatch (派遣) and supervise, INTAKE_STAFF (supervisors
+# and the 12343 operators) accept what comes in, UPPER_STAFF approve extensions and suspensions, HANDLERS (unit
+# staff and departments) handle, UNIT_STAFF check on site and escalate, CALLERS rate.
 
 # Who an action is for, beyond the role: "handler" means the case's assignee or staff of the unit now
 # answerable for it; "checker" a worker of the grid where it arose (or a dispatcher); "reporter" the resident.
@@ -41,34 +37,34 @@ class Transition:
     needs_note: bool = False
 
 
-def _t(action: str, sources: set[str], target: str | None, roles: frozenset[Role] | set[Role], who: str = ANYONE_IN_ROLE,
-       needs_note: bool = False) -> Transition:
-    return Transition(action, frozenset(sources), target, frozenset(roles), who, needs_note)
+def _t(action: str, sources: set[str] | frozenset[str], target: str | None, roles: frozenset[Role],
+       who: str = ANYONE_IN_ROLE, needs_note: bool = False) -> Transition:
+    return Transition(action, frozenset(sources), target, roles, who, needs_note)
 
 
 TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
-    _t("accept", {REPORTED}, ACCEPTED, {*DISPATCHERS, Role.hotline_operator}),
-    _t("void", {REPORTED, ACCEPTED}, VOIDED, {*DISPATCHERS, Role.hotline_operator}, needs_note=True),
-    _t("merge", {REPORTED, ACCEPTED, REGISTERED, DISPATCHED}, VOIDED, DISPATCHERS),
-    _t("register", {ACCEPTED}, REGISTERED, DISPATCHERS),
-    _t("dispatch", {REGISTERED}, DISPATCHED, DISPATCHERS),
+    _t("accept", {REPORTED}, ACCEPTED, INTAKE_STAFF),
+    _t("void", {REPORTED, ACCEPTED}, VOIDED, INTAKE_STAFF, needs_note=True),
+    _t("merge", {REPORTED, ACCEPTED, REGISTERED, DISPATCHED}, VOIDED, SUPERVISORS),
+    _t("register", {ACCEPTED}, REGISTERED, SUPERVISORS),
+    _t("dispatch", {REGISTERED}, DISPATCHED, SUPERVISORS),
     _t("return", {DISPATCHED}, REGISTERED, HANDLERS, who=HANDLER, needs_note=True),
     _t("start", {DISPATCHED}, IN_PROGRESS, HANDLERS, who=HANDLER),
     _t("handle", {DISPATCHED, IN_PROGRESS}, HANDLED, HANDLERS, who=HANDLER, needs_note=True),
-    _t("check", {HANDLED}, CHECKING, CHECKERS, who=CHECKER),
-    _t("close", {CHECKING}, CLOSED, CHECKERS, who=CHECKER),
-    _t("rework", {CHECKING}, IN_PROGRESS, CHECKERS, who=CHECKER, needs_note=True),
+    _t("check", {HANDLED}, CHECKING, UNIT_STAFF, who=CHECKER),
+    _t("close", {CHECKING}, CLOSED, UNIT_STAFF, who=CHECKER),
+    _t("rework", {CHECKING}, IN_PROGRESS, UNIT_STAFF, who=CHECKER, needs_note=True),
     _t("request_extension", WORKING, None, HANDLERS, who=HANDLER, needs_note=True),
-    _t("approve_extension", WORKING, None, APPROVERS),
-    _t("reject_extension", WORKING, None, APPROVERS, needs_note=True),
+    _t("approve_extension", WORKING, None, UPPER_STAFF),
+    _t("reject_extension", WORKING, None, UPPER_STAFF, needs_note=True),
     _t("request_suspension", WORKING, None, HANDLERS, who=HANDLER, needs_note=True),
-    _t("approve_suspension", WORKING, SUSPENDED, APPROVERS),
-    _t("resume", {SUSPENDED}, None, APPROVERS),  # back to the state it was suspended in
+    _t("approve_suspension", WORKING, SUSPENDED, UPPER_STAFF),
+    _t("resume", {SUSPENDED}, None, UPPER_STAFF),  # back to the state it was suspended in
     _t("supervise", OPEN - {SUSPENDED}, None, SUPERVISORS),
-    _t("escalate", {ACCEPTED, REGISTERED, DISPATCHED, IN_PROGRESS}, REGISTERED,
-       {Role.grid_worker, *DISPATCHERS}, who=HANDLER, needs_note=True),
-    _t("mark_urgent", OPEN, None, {*DISPATCHERS, Role.hotline_operator}),
-    _t("rate", {CLOSED}, None, {Role.resident, Role.hotline_operator}, who=REPORTER),
+    _t("escalate", {ACCEPTED, REGISTERED, DISPATCHED, IN_PROGRESS}, REGISTERED, UNIT_STAFF, who=HANDLER,
+       needs_note=True),
+    _t("mark_urgent", OPEN, None, INTAKE_STAFF),
+    _t("rate", {CLOSED}, None, CALLERS, who=REPORTER),
 )}
 
 # The next level up for an escalation (上报), and the code length of each level.

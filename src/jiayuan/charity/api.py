@@ -53,10 +53,10 @@ from jiayuan.charity.schemas import (
 from jiayuan.deps import CurrentPrincipal, DbSession
 from jiayuan.kit.clock import local_today
 from jiayuan.kit.errors import Invalid
-from jiayuan.kit.pagination import Offset
 from jiayuan.kit.excel import XLSX_TYPE
-from jiayuan.registry import households as registry_households
-from jiayuan.registry.households import HouseholdCard
+from jiayuan.kit.pagination import Offset
+from jiayuan.registry.service import HouseholdCard
+from jiayuan.registry.service import households as registry_households
 
 router = APIRouter(prefix="/api/v1/charity", tags=["charity supermarket"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=120)]

@@ -46,8 +46,8 @@ from jiayuan.page_kit import (
     status_of,
     take_flash,
 )
-from jiayuan.registry import households as registry_households
 from jiayuan.registry.models import TAGS
+from jiayuan.registry.service import households as registry_households
 from jiayuan.units import service as units
 from jiayuan.volunteers import policy as volunteer_policy
 from jiayuan.volunteers import service as volunteers

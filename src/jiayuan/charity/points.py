@@ -37,8 +37,8 @@ from jiayuan.kit.crypto import blind_index
 from jiayuan.kit.db import utcnow, uuid7
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kit.text import clean_text
-from jiayuan.registry import households as registry_households
-from jiayuan.registry.households import HouseholdCard
+from jiayuan.registry.service import HouseholdCard
+from jiayuan.registry.service import households as registry_households
 from jiayuan.volunteers import service as volunteers
 
 LOT_KINDS = ("issue", "conversion")

@@ -20,13 +20,13 @@ from jiayuan.accounts.service import Principal
 from jiayuan.charity import points as points_
 from jiayuan.charity.models import Account, Item, PointsEntry, Redemption, RedemptionLine, Supermarket
 from jiayuan.charity.service import MAX_QUANTITY, get_supermarket, whole
-from jiayuan.kit.clock import local_today
 from jiayuan.charity.stock import add_entry, lock_stock, on_hand
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.db import utcnow
-from jiayuan.kit.text import clean_text
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
-from jiayuan.registry import households as registry_households
-from jiayuan.registry.households import HouseholdCard
+from jiayuan.kit.text import clean_text
+from jiayuan.registry.service import HouseholdCard
+from jiayuan.registry.service import households as registry_households
 
 MAX_LINES = 50
 

@@ -16,8 +16,8 @@ from sqlalchemy import exists, select
 from jiayuan.charity import points
 from jiayuan.charity.models import IssueRun, Supermarket
 from jiayuan.charity.service import month_start
-from jiayuan.kit.clock import local_today
 from jiayuan.config import get_settings
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.db import Database, utcnow
 from jiayuan.kit.errors import DomainError
 

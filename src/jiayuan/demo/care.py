@@ -71,7 +71,7 @@ from jiayuan.demo.registry_specs import Picker
 from jiayuan.kit.db import UtcDateTime, utcnow
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.registry.models import Person, PersonTag
-from jiayuan.registry.people import age_on, tag_active
+from jiayuan.registry.service import age_on, tag_active
 from jiayuan.volunteers.models import Honour, HoursEntry, Volunteer
 
 # --- Reading the registry --------------------------------------------------------------------------------

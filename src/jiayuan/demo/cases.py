@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts.models import User
 from jiayuan.cases.calendar import calendar_for
-from jiayuan.cases.intake import phone_key
-from jiayuan.cases.models import Case, CaseEvent, Category
+from jiayuan.cases.models import Case, CaseEvent, Category, phone_key
 from jiayuan.kit.db import utcnow, uuid7
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.units.models import GridMember, Unit

@@ -69,7 +69,7 @@ from jiayuan.registry.models import (
     Room,
     Thing,
 )
-from jiayuan.registry.people import id_number_index, name_initials, phone_index
+from jiayuan.registry.service import id_number_index, name_initials, phone_index
 
 # --- Houses (房) ------------------------------------------------------------------------------------------
 

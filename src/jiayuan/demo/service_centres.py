@@ -24,7 +24,7 @@ from jiayuan.demo.services_specs import (
     local_moment,
     week_of,
 )
-from jiayuan.services.catalogue import read_centre_kinds
+from jiayuan.services.catalogue.service import read_centre_kinds
 
 
 def centres(cfg: Scale, w: World, rng: random.Random, out: ServicesDemo) -> None:

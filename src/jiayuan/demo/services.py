@@ -51,24 +51,16 @@ from jiayuan.kit.crypto import blind_index
 from jiayuan.kit.db import utcnow, uuid7
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.registry.models import Organization, Person, PersonTag
-from jiayuan.services.catalogue import read_catalogue
-from jiayuan.services.models import (
-    CentreException,
-    CentreOpening,
-    CentreSubsidy,
-    OrderEvent,
-    OrderOffer,
-    ProducePoint,
-    ProjectActivity,
-    ProjectBeneficiary,
+from jiayuan.services.catalogue.service import read_catalogue
+from jiayuan.services.centres.models import CentreException, CentreOpening, CentreSubsidy, ServiceCentre
+from jiayuan.services.orders.models import OrderEvent, OrderOffer, ServiceOrder
+from jiayuan.services.projects.models import ProducePoint, ProjectActivity, ProjectBeneficiary, ServiceProject
+from jiayuan.services.providers.models import (
     Provider,
     ProviderArea,
     ProviderEvent,
     ProviderItem,
     ProviderStaff,
-    ServiceCentre,
-    ServiceOrder,
-    ServiceProject,
 )
 
 # --- Providers ----------------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ MAX_ROWS = 1_048_576
 _INLINE_LIST = 250
 _HEADER_FILL = PatternFill("solid", fgColor="F2F2F2")
 _BOLD = Font(bold=True)
+_TITLE = Font(bold=True, size=13)
 _REQUIRED_FONT = Font(bold=True, color="C00000")
 # A header cell may say "姓名", "姓名*", "name", "姓名(name)" or "姓名（name）".
 _HEADER_NOISE = re.compile(r"[\s*＊]+")
@@ -59,6 +60,7 @@ class Column:
     text: bool = False  # formatted as text, so that Excel keeps every digit of an ID number or a phone
     width: float = 14
     aliases: tuple[str, ...] = ()  # other headers that mean this column
+    number_format: str = ""  # how Excel shows the column's numbers when writing ("0.0%", "0.00")
 
 
 @dataclass
@@ -490,26 +492,33 @@ def cell_date(value: Any) -> date | None:
 # Writing.
 
 
-def _cell(ws: Any, value: Any, font: Font | None = None) -> Any:
+def _cell(ws: Any, value: Any, font: Font | None = None, number_format: str = "") -> Any:
     cell = WriteOnlyCell(ws, value=value)
     if isinstance(value, str) and value.startswith("="):
         cell.data_type = "s"  # text from the database is never a formula when the file is opened
     if font is not None:
         cell.font = font
+    if number_format and isinstance(value, (int, float)) and not isinstance(value, bool):
+        cell.number_format = number_format
     return cell
 
 
-def write_list(columns: Sequence[Column | str], rows: Iterable[Sequence[Any]], *, sheet: str = "列表") -> bytes:
-    """A list as a workbook: a bold header row, then one row per item. Streams, so large lists fit."""
+def write_list(columns: Sequence[Column | str], rows: Iterable[Sequence[Any]], *, sheet: str = "列表",
+               title: str | None = None) -> bytes:
+    """A list as a workbook: a bold title row when given, a bold header row, then one row per item. Streams, so
+    large lists fit."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet)
     titles = [c.title if isinstance(c, Column) else c for c in columns]
+    formats = [c.number_format if isinstance(c, Column) else "" for c in columns]
     for i, c in enumerate(columns, 1):
         ws.column_dimensions[get_column_letter(i)].width = c.width if isinstance(c, Column) else 16
-    ws.freeze_panes = "A2"
+    ws.freeze_panes = "A3" if title else "A2"
+    if title:
+        ws.append([_cell(ws, title, _TITLE)])
     ws.append([_cell(ws, t, _BOLD) for t in titles])
     for row in rows:
-        ws.append([_cell(ws, v) for v in row])
+        ws.append([_cell(ws, v, number_format=formats[i] if i < len(formats) else "") for i, v in enumerate(row)])
     return _save(wb)
 
 

@@ -7,7 +7,20 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, Text, UniqueConstraint, Uuid, func, literal_column
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+    literal_column,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jiayuan.kit.crypto import Encrypted
@@ -129,7 +142,7 @@ class Person(Tenant, Timestamped, Base):
         UniqueConstraint("district_code", "id_number_index"),
         Index("ix_people_district_code_grid_code", "district_code", "grid_code"),
         Index("ix_people_district_code_phone_index", "district_code", "phone_index"),
-        # Name search (registry/people.py name_clause): each arm of its OR has an index, so that PostgreSQL
+        # Name search (registry/people/service.py _name_clause): each arm of its OR has an index, so that PostgreSQL
         # combines them instead of reading the district's people. Pattern operator classes let LIKE 'q%' use
         # them whatever the database's collation.
         Index("ix_people_district_code_name", "district_code", "name",

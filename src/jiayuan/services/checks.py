@@ -1,4 +1,6 @@
-"""Checks shared by the services' use cases: text, whole numbers, units in scope, points, public phone lines."""
+"""Checks shared by several sub-domains of services (centres, projects, providers): whole numbers, flags, units in
+scope, points inside their unit, public phone lines. Text is jiayuan.kit.text.clean_text; roles are each
+sub-domain's policy.py."""
 
 from __future__ import annotations
 
@@ -7,35 +9,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.kit.errors import Forbidden, Invalid, NotFound
+from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.kit.identity import parse_mobile
 from jiayuan.units import service as units
 
 _PHONE_NOISE = re.compile(r"[\s()（）]+")
 _EXTENSION = re.compile(r"(.*\d)(?:转|ext\.?|x|-)(\d{1,6})", re.IGNORECASE)
 PHONE_HINT = "a landline with its area code (0796-8221234) or an 11-digit mobile number"
-
-
-def require_role(principal: Principal, roles: frozenset[Role], what: str) -> None:
-    """Checked after the record was found in scope: a record elsewhere is a 404 before any 403."""
-    if principal.role not in roles:
-        raise Forbidden(f"your role may not {what}", field="role")
-
-
-def clean_text(value: Any, field: str, max_length: int, *, required: bool = False) -> str | None:
-    """A stripped string, None when blank; required fields refuse blank."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if required:
-            raise Invalid("required", field=field)
-        return None
-    if not isinstance(value, str):
-        raise Invalid("must be text", field=field)
-    value = value.strip()
-    if len(value) > max_length:
-        raise Invalid(f"at most {max_length} characters", field=field)
-    return value
 
 
 def whole_number(value: Any, field: str, *, minimum: int = 0, maximum: int = 2_000_000_000) -> int | None:

@@ -1,23 +1,23 @@
-"""How centres, money and the subsidy report are shown: shared by the JSON API, the pages and the Excel export."""
+"""How the services domain shows things on its pages: money in yuan and 万元, shares, day labels, weekday names
+and week summaries, the units a record may belong to, and the context every page of the domain uses."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date, datetime
+from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from babel.dates import format_date
+from fastapi import Request
 from sqlalchemy.orm import Session
 
-from jiayuan.kit import excel
-from jiayuan.kit.db import utcnow
-from jiayuan.kit.scope import Scope
-from jiayuan.services import centres as service
+from jiayuan.accounts.service import Principal
 from jiayuan.kit import hours as weekly
-from jiayuan.services.catalogue import list_centre_kinds
-from jiayuan.services.models import CentreKind, ServiceCentre
+from jiayuan.kit import i18n
+from jiayuan.page_kit import N_, Message, take_flash
 from jiayuan.units import service as units
+from jiayuan.web import gettext_for, request_locale
 
 
 def yuan(fen: int | None) -> str:
@@ -49,84 +49,76 @@ def day_label(day: date, locale: str) -> str:
     return format_date(day, "M月d日 EEEE" if locale == "zh_CN" else "EEEE, d MMMM", locale=locale)
 
 
-def kind_names(session: Session, locale: str) -> dict[str, str]:
-    return {k.code: (k.name_zh if locale == "zh_CN" else k.name_en) for k in list_centre_kinds(session)}
+def weekday_names(_: Any) -> dict[str, str]:
+    return {"1": _("Monday"), "2": _("Tuesday"), "3": _("Wednesday"), "4": _("Thursday"), "5": _("Friday"),
+            "6": _("Saturday"), "7": _("Sunday")}
 
 
-def kinds_by_code(session: Session) -> dict[str, CentreKind]:
-    return {k.code: k for k in list_centre_kinds(session)}
+def short_weekdays(_: Any) -> dict[str, str]:
+    return {"1": _("Mon"), "2": _("Tue"), "3": _("Wed"), "4": _("Thu"), "5": _("Fri"), "6": _("Sat"),
+            "7": _("Sun")}
 
 
-def area_names(session: Session, districts: Iterable[str]) -> dict[str, str]:
-    """Names of the streets and communities of the districts: anyone may know which street a centre is in."""
-    names: dict[str, str] = {}
-    for district in set(districts):
-        for level in ("street", "community"):
-            names.update({u.code: u.name for u in units.list_units(session, Scope((district,)), level=level)})
-    return names
-
-
-def centre_dicts(session: Session, centres: list[ServiceCentre], *, staff: bool, locale: str = "zh_CN",
-                 moment: datetime | None = None) -> list[dict[str, Any]]:
-    """The read shape of centres, with today's hours and whether each is open now; the contact person only
-    for staff."""
-    moment = moment or utcnow()
-    today = service.local_time(moment).date()
-    hours = service.hours_today(session, centres, today)
-    names = area_names(session, {c.district_code for c in centres})
-    kinds = kinds_by_code(session)
-    out = []
-    for c in centres:
-        h = hours[c.id]
-        kind = kinds.get(c.kind_code)
-        out.append({
-            "id": c.id, "unit_code": c.unit_code, "unit_name": names.get(c.unit_code),
-            "street_code": c.unit_code[:9], "street_name": names.get(c.unit_code[:9]),
-            "kind_code": c.kind_code, "standard_kind": bool(kind and kind.standard),
-            "kind_name": (kind.name_zh if locale == "zh_CN" else kind.name_en) if kind else None,
-            "name": c.name, "address": c.address, "lat": c.lat, "lon": c.lon, "capacity": c.capacity,
-            "facilities": c.facilities, "contact_name": c.contact_name if staff else None, "phone": c.phone,
-            "is_public": c.is_public, "active": c.active, "weekly_hours": c.weekly_hours,
-            "description": c.description,
-            "today": {"day": h.day, "open": h.is_open, "hours": h.intervals, "reason": h.reason, "note": h.note},
-            "open_now": weekly.covers(h.intervals, service.local_time(moment)),
-        })
+def week_summary(week: dict[str, Any] | None, _: Any) -> list[str]:
+    """"Mon–Fri 08:30–12:00, 14:00–17:30", consecutive days with the same hours written once."""
+    names, out, days = short_weekdays(_), [], weekly.WEEKDAYS
+    i = 0
+    while i < len(days):
+        spans = (week or {}).get(days[i]) or []
+        j = i
+        while j + 1 < len(days) and ((week or {}).get(days[j + 1]) or []) == spans:
+            j += 1
+        if spans:
+            who = names[days[i]] if i == j else _("%(first)s to %(last)s") % {"first": names[days[i]],
+                                                                               "last": names[days[j]]}
+            out.append(f"{who} {weekly.format_intervals(spans)}")
+        i = j + 1
     return out
 
 
-def report_rows(session: Session, report: service.SubsidyReport, locale: str = "zh_CN") -> list[dict[str, Any]]:
-    names = area_names(session, {r.centre.district_code for r in report.rows})
-    kinds = kind_names(session, locale)
-    return [{
-        "centre_id": r.centre.id, "name": r.centre.name, "unit_code": r.centre.unit_code,
-        "unit_name": names.get(r.centre.unit_code), "street_name": names.get(r.centre.unit_code[:9]),
-        "kind_code": r.centre.kind_code, "kind_name": kinds.get(r.centre.kind_code),
-        "subsidy_fen": r.subsidy.amount_fen if r.subsidy else None, "scheduled_days": r.scheduled_days,
-        "days_opened": r.days_opened, "share": r.share, "open_as_required": r.open_as_required,
-    } for r in report.rows]
+def base_context(request: Request) -> dict[str, Any]:
+    _ = gettext_for(request)
+    locale = request_locale(request)
+    return {"flash": take_flash(request), "yuan": yuan, "wan": lambda f: wan_yuan(f, locale),
+            "percent": percent, "fmt_day": lambda d: day_label(d, locale),
+            "fmt_date": lambda d: i18n.fmt_date(d, locale), "intervals": weekly.format_intervals,
+            "week_summary": lambda w: week_summary(w, _), "weekdays": weekday_names(_),
+            "WEEKDAYS": weekly.WEEKDAYS}
 
 
-def report_dict(session: Session, report: service.SubsidyReport, locale: str = "zh_CN") -> dict[str, Any]:
-    return {"year": report.year, "start": report.start, "end": report.end, "required_share": report.required_share,
-            "calendar_known": report.calendar_known, "centres": len(report.rows),
-            "subsidised": len(report.subsidised), "subsidised_fen": report.total_fen,
-            "subsidised_open_as_required": report.subsidised_open, "rows": report_rows(session, report, locale)}
+def unit_choices(session: Session, principal: Principal, lengths: tuple[int, ...]) -> list[dict[str, Any]]:
+    """Units of the caller's scope a record can belong to, indented by level."""
+    return [{"code": u.code, "name": u.name, "depth": (len(u.code) - 9) // 3}
+            for u in units.list_units(session, principal.scope) if len(u.code) in lengths]
 
 
-REPORT_COLUMNS = [
-    excel.Column("street", "街道", width=16), excel.Column("unit", "所属单位", width=16),
-    excel.Column("name", "服务中心", width=28), excel.Column("kind", "类型", width=22),
-    excel.Column("subsidy", "运行补贴（元）", width=16), excel.Column("scheduled", "应开放天数", width=12),
-    excel.Column("opened", "实际开放天数", width=12), excel.Column("share", "开放率", width=10),
-    excel.Column("required", "是否按要求开放", width=14),
-]
+# Messages of the domain's forms, keyed by (field, reason) for jiayuan.page_kit.explain.
 
 
-def report_workbook(session: Session, report: service.SubsidyReport) -> bytes:
-    """The report as a workbook, in Chinese like every sheet the district files; amounts in yuan, exact."""
-    rows = report_rows(session, report, "zh_CN")
-    return excel.write_list(REPORT_COLUMNS, (
-        [r["street_name"] or r["unit_code"][:9], r["unit_name"] or r["unit_code"], r["name"], r["kind_name"],
-         float(Decimal(r["subsidy_fen"]) / 100) if r["subsidy_fen"] is not None else "未补贴",
-         r["scheduled_days"], r["days_opened"], percent(r["share"]), "是" if r["open_as_required"] else "否"]
-        for r in rows), sheet=f"{report.year}年补贴")
+def by_field(known: Mapping[str, Message], first: Mapping[str, Message]) -> dict[tuple[str, str], Message]:
+    """A field's own message for any reason, except the reasons in `first`, which read alike on every field
+    (a record out of sight, a conflict): those stay before the field's own words."""
+    table: dict[tuple[str, str], Message] = {("*", reason): message for reason, message in first.items()}
+    for field, message in known.items():
+        table[(field, "*")] = message
+        for reason, first_message in first.items():
+            table.setdefault((field, reason), first_message)
+    return table
+
+
+def hours_messages(*fields: str) -> dict[tuple[str, str], Message]:
+    """A day's hours typed as "08:30-12:00, 14:00-17:30" (kit.hours names the reason)."""
+    table: dict[tuple[str, str], Message] = {}
+    for field in fields:
+        table.update({
+            (field, "not_hhmm"): N_("Write times as HH:MM, from 00:00 to 23:59."),
+            (field, "end_before_start"): N_("Each interval must start before it ends."),
+            (field, "overlaps"): N_("Two intervals of the day overlap."),
+            (field, "hours_needed"): N_("Give the day's hours, or mark it closed."),
+            (field, "closed_with_hours"): N_("A closed day has no hours."),
+            (field, "*"): N_("Write each interval as 08:30-12:00, separated by commas."),
+        })
+    return table
+
+
+DAY_FIELDS = tuple(f"hours_{d}" for d in weekly.WEEKDAYS)

@@ -369,7 +369,7 @@ def locate_grid(session: Session, lat: float, lon: float, crs: str = "wgs84") ->
         name = near[-1].name if near else nearest
         raise NotFound(
             f"the point lies outside every grid; the nearest is {name} ({nearest}), {metres:.0f} m away",
-            field="lat",
+            field="lat", reason="outside_grids", nearest=name, distance_m=round(metres),
             details={"nearest": {"code": nearest, "name": name, "distance_m": round(metres, 1)}},
         )
     return code, lat, lon

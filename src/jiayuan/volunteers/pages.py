@@ -33,7 +33,7 @@ from jiayuan.page_kit import (
     status_of,
     take_flash,
 )
-from jiayuan.registry import people
+from jiayuan.registry.service import people
 from jiayuan.units import service as units
 from jiayuan.volunteers import opportunities as opps
 from jiayuan.volunteers import policy, service

@@ -27,7 +27,7 @@ from jiayuan.kit.hours import parse_week
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.scope import Scope
 from jiayuan.notify.service import queue_message
-from jiayuan.registry import people
+from jiayuan.registry.service import people
 from jiayuan.units import service as units
 from jiayuan.volunteers import policy
 from jiayuan.volunteers.models import LEDGER_KINDS, Honour, HoursEntry, Volunteer

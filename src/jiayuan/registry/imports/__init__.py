@@ -1,0 +1,1 @@
+"""Imports and exports of the registry: Excel and CSV in, Excel lists out."""

@@ -1,0 +1,162 @@
+"""JSON routes of the registry's spreadsheets: import templates, imports with their error reports, and the Excel
+export of every filtered list. Registered before the people and places routers, so that /people/export is not
+taken for a person's id."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
+
+from jiayuan.deps import DbSession, client_ip
+from jiayuan.kit.errors import Invalid
+from jiayuan.kit.excel import XLSX_TYPE
+from jiayuan.kit.i18n import TIMEZONE
+from jiayuan.registry.imports import exports
+from jiayuan.registry.imports import service as imports
+from jiayuan.registry.imports.schemas import ImportErrorRead, ImportRead
+from jiayuan.registry.models import RegistryImport
+from jiayuan.registry.people import service as people
+from jiayuan.registry.policy import Registrar
+from jiayuan.web import gettext_for, request_locale
+
+api = APIRouter(prefix="/api/v1/registry", tags=["registry"])
+MAX_UPLOAD = 50 * 1024 * 1024
+MAX_LISTED_ERRORS = 1000
+Grid = Annotated[str | None, Query(description="a grid, community or street code")]
+
+
+def xlsx(data: bytes, name: str) -> Response:
+    return Response(data, media_type=XLSX_TYPE, headers={
+        "Content-Disposition": f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"})
+
+
+def _stamp() -> str:
+    return f"{datetime.now(TIMEZONE):%Y%m%d-%H%M}"
+
+
+def read_upload(file: UploadFile | None) -> tuple[bytes, str]:
+    if file is None or not file.filename:
+        raise Invalid("choose a file to import", field="file", details={"problem": "no_file"})
+    data = file.file.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        raise Invalid("the file is larger than 50 MB; split it", field="file", details={"problem": "too_large"})
+    return data, file.filename
+
+
+def import_read(request: Request, record: RegistryImport) -> ImportRead:
+    _ = gettext_for(request)
+    locale = request_locale(request)
+    errors = imports.errors_of(record)
+    return ImportRead(
+        id=record.id, kind=record.kind, mode=record.mode, file_name=record.file_name, total=record.total,
+        created=record.created, updated=record.updated, unchanged=record.unchanged, rejected=record.rejected,
+        written=record.written, error_count=len(errors),
+        errors=[ImportErrorRead(row=e.row, column=e.column, column_title=imports.column_label(record.kind, e.column,
+                                                                                               locale),
+                                reason=e.message(), message=e.message(_)) for e in errors[:MAX_LISTED_ERRORS]],
+        errors_url=f"/api/v1/registry/imports/{record.id}/errors.xlsx")
+
+
+@api.get("/templates/{kind}.xlsx", response_class=Response,
+         responses={200: {"content": {XLSX_TYPE: {}}, "description": "the empty import workbook"}})
+def template(kind: str, principal: Registrar, session: DbSession) -> Response:
+    """The import template of people, houses, facilities or organizations: Chinese headers (required ones
+    marked *), drop-down lists, and a sheet "说明" explaining each column."""
+    return xlsx(imports.template_for(session, principal, kind), f"{kind}-template.xlsx")
+
+
+@api.post("/imports/{kind}", response_model=ImportRead, status_code=201)
+def import_file(kind: str, request: Request, principal: Registrar, session: DbSession, response: Response,
+                file: Annotated[UploadFile | None, File(description=".xlsx or .csv")] = None,
+                mode: Annotated[str, Form(description="all_or_nothing (default) or valid_only")] = "all_or_nothing",
+                ) -> ImportRead:
+    """Import a spreadsheet of `kind`. With any row in error an all_or_nothing import writes nothing; the
+    result (and GET …/errors.xlsx) names each row, column and reason. The same file twice updates."""
+    imports.check_kind(kind)
+    mode = imports.check_mode(mode)
+    data, name = read_upload(file)
+    result = imports.import_file(session, principal, kind, data, name, mode=mode)
+    record = imports.record_import(session, principal, result, name)
+    imports.audit_import(session, principal, result, record_id=record.id, ip=client_ip(request))
+    response.headers["Location"] = f"/api/v1/registry/imports/{record.id}"
+    return import_read(request, record)
+
+
+@api.get("/imports/{import_id}", response_model=ImportRead)
+def get_import(import_id: uuid.UUID, request: Request, principal: Registrar, session: DbSession) -> ImportRead:
+    """One of the caller's own imports."""
+    return import_read(request, imports.get_import(session, principal, import_id))
+
+
+@api.get("/imports/{import_id}/errors.xlsx", response_class=Response,
+         responses={200: {"content": {XLSX_TYPE: {}}, "description": "row, column and reason of each error"}})
+def import_errors(import_id: uuid.UUID, request: Request, principal: Registrar, session: DbSession) -> Response:
+    """The error report of one of the caller's imports."""
+    record = imports.get_import(session, principal, import_id)
+    _ = gettext_for(request)
+    data = imports.error_report(record.kind, imports.errors_of(record), _, request_locale(request),
+                                headers=(_("Row"), _("Column"), _("Reason")))
+    return xlsx(data, f"{record.kind}-errors-{_stamp()}.xlsx")
+
+
+def _export(request: Request, session: Any, principal: Any, kind: str, filters: dict[str, Any],
+            masked: bool) -> Response:
+    found = exports.export(session, principal, kind, filters, masked=masked, ip=client_ip(request))
+    return xlsx(found.data, f"{kind}-{_stamp()}.xlsx")
+
+
+_XLSX = {"response_class": Response,
+         "responses": {200: {"content": {XLSX_TYPE: {}}, "description": "the filtered list as .xlsx"}}}
+Masked = Annotated[bool, Query(description="mask ID numbers and phones even when you may see them whole")]
+
+
+@api.get("/people/export", **_XLSX)
+def export_people(request: Request, principal: Registrar, session: DbSession, grid: Grid = None,
+                  tag: str | None = None, residence_type: str | None = None,
+                  q: Annotated[str | None, Query(description="name or pinyin initials only")] = None,
+                  masked: Masked = False) -> Response:
+    """People as GET /people lists them. ID numbers and phones masked unless you may unmask; an unmasked export
+    is audited with its filter and row count."""
+    if q and people.looks_personal(q):
+        raise Invalid("search ID numbers and phones with POST /api/v1/registry/people/search", field="q")
+    return _export(request, session, principal, "people",
+                   {"grid": grid, "tag": tag, "residence_type": residence_type, "q": q}, masked)
+
+
+@api.get("/rooms/export", **_XLSX)
+def export_rooms(request: Request, principal: Registrar, session: DbSession, grid: Grid = None,
+                 building_id: uuid.UUID | None = None, use: str | None = None) -> Response:
+    """Rooms as GET /rooms lists them, with their address path: the houses template's columns."""
+    return _export(request, session, principal, "rooms", {"grid": grid, "building_id": building_id, "use": use},
+                   False)
+
+
+@api.get("/things/export", **_XLSX)
+def export_things(request: Request, principal: Registrar, session: DbSession, grid: Grid = None,
+                  kind: str | None = None, status: str | None = None) -> Response:
+    """Facilities as GET /things lists them: the facilities template's columns."""
+    return _export(request, session, principal, "things", {"grid": grid, "kind": kind, "status": status}, False)
+
+
+@api.get("/organizations/export", **_XLSX)
+def export_organizations(request: Request, principal: Registrar, session: DbSession, grid: Grid = None,
+                         kind: str | None = None, active: bool | None = None, masked: Masked = False) -> Response:
+    """Organizations as GET /organizations lists them; contact phones masked unless you may unmask."""
+    return _export(request, session, principal, "organizations", {"grid": grid, "kind": kind, "active": active},
+                   masked)
+
+
+@api.get("/compounds/export", **_XLSX)
+def export_compounds(request: Request, principal: Registrar, session: DbSession, grid: Grid = None,
+                     without_property: bool | None = None) -> Response:
+    """Compounds as GET /compounds lists them (无物业 where there is no property company)."""
+    return _export(request, session, principal, "compounds",
+                   {"grid": grid, "without_property": without_property}, False)
+
+
+router = APIRouter()
+router.include_router(api)

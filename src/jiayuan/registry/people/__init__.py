@@ -1,0 +1,1 @@
+"""People (人): residents, their tags, households and moves."""
