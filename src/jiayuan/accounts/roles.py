@@ -65,3 +65,7 @@ SCOPED_STAFF = frozenset({*UNIT_STAFF, Role.hotline_operator})
 INTAKE_STAFF = frozenset({*SUPERVISORS, Role.hotline_operator})
 # Who may be sent a case to handle: the unit staff and the district's departments.
 HANDLERS = frozenset({*UNIT_STAFF, Role.department})
+# Who has a to-do list of cases handed to them by name: grid workers and the district's departments.
+ASSIGNEES = frozenset({Role.grid_worker, Role.department})
+# The front line of a community: its grid workers and its staff, told first of people in care not visited in time.
+FRONT_LINE = frozenset({Role.grid_worker, Role.community_staff})

@@ -18,7 +18,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
-from jiayuan.accounts.roles import STAFF_ROLES, Role
+from jiayuan.accounts.roles import ASSIGNEES, STAFF_ROLES, Role
 from jiayuan.accounts.service import Principal
 from jiayuan.cases import categories, intake, policy, service, timing, views
 from jiayuan.cases.models import Case
@@ -208,7 +208,7 @@ def workbench(request: Request, principal: CurrentPrincipal, session: DbSession,
     if policy.uses_queue(principal):
         number = int(page) if page.isdigit() else 1  # a page asked for by hand is never an error page
         return _queue_page(request, session, principal, queue_filter(tab, status, category, unit, q), number)
-    if principal.role in (Role.grid_worker, Role.department):
+    if principal.role in ASSIGNEES:
         return _handler_page(request, session, principal)
     raise Forbidden("your role may not do this", field="role")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from jiayuan.accounts.roles import SUPERVISORS, Role
+from jiayuan.accounts.roles import ASSIGNEES, FRONT_LINE, SUPERVISORS, Role
 from jiayuan.care import service as care
 from jiayuan.cases import calendar
 from jiayuan.cases import workbench as cases_workbench
@@ -35,11 +35,11 @@ def home(request: Request, principal: OptionalPrincipal, session: DbSession) -> 
         context["my_grids"] = [units.chain_of(session, code)[-1] for code in principal.grids]
     if principal.role in SUPERVISORS:
         context["unstaffed"] = len(units.grids_without_workers(session, principal.scope))
-    if principal.role in (Role.grid_worker, Role.department):
+    if principal.role in ASSIGNEES:
         context["todo"] = cases_workbench.todo_count(session, principal)
     if principal.role == Role.district_admin:
         context["calendar_missing"] = calendar.unknown_years(session, local_today())
-    if principal.role in (Role.grid_worker, Role.community_staff):
+    if principal.role in FRONT_LINE:
         rows, total = care.list_alerts(session, principal, limit=5)  # people in care not visited in time
         context["care_alerts"] = {"rows": rows, "total": total}
     return render(request, "home.html", context)
