@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from jiayuan.accounts import service as accounts
-from jiayuan.cases import intake, metrics, open311_keys
+from jiayuan.cases import intake, open311_keys
 from jiayuan.cases.categories import list_categories
+from jiayuan.cases.metrics import service as metrics
 from jiayuan.cases.models import Case, CaseEvent, Category, Open311Client
 from jiayuan.cases.workflow import FINAL
 from jiayuan.deps import AppSettings, DbSession

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from jiayuan.accounts.roles import UNIT_STAFF
 from jiayuan.accounts.service import Principal
-from jiayuan.cases.metrics import MAX_DATE, MIN_DATE, presets
+from jiayuan.cases.metrics.service import MAX_DATE, MIN_DATE, presets
 from jiayuan.deps import ReadSession, require_role
 from jiayuan.kit.clock import local_today
 from jiayuan.kit.errors import Invalid
