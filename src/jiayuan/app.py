@@ -57,7 +57,6 @@ from jiayuan.services.projects import pages as services_project_pages
 from jiayuan.services.providers import api as services_providers_api
 from jiayuan.services.providers import pages as services_provider_pages
 from jiayuan.stats import api as stats_api
-from jiayuan.stats import care_api as stats_care_api
 from jiayuan.stats import pages as stats_pages
 from jiayuan.units import api as units_api
 from jiayuan.units import pages as units_pages
@@ -158,9 +157,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                    registry_imports_api,  # before people/places: /people/export is no person id
                    registry_imports_pages,
                    registry_people_api,
-                   registry_places_api, stats_api, stats_pages, registry_people_pages, registry_places_pages):
+                   registry_places_api, registry_people_pages, registry_places_pages,
+                   stats_api, stats_pages):  # /api/v1/care/figures, /care/figures: before any /care/{id}
         app.include_router(module.router)
-    app.include_router(stats_care_api.router)  # /api/v1/care/figures, /care/figures (before any /care/{id})
     app.include_router(care_api.router)  # /api/v1/care: people in care, pairings, visits, alerts, centres
     app.include_router(care_pages.router)  # /care: people in care, the QR card, visits, alerts, centres
     app.include_router(charity_api.router)  # /api/v1/charity: supermarkets, stock, points, redemptions

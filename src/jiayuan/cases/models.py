@@ -87,7 +87,7 @@ class WorkCalendarYear(Reference, Base):
     loaded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-# Every column the case metrics read besides the index keys (cases/metrics.py: the cohort, the groups, the counts).
+# Every column the case metrics read besides the index keys (cases/metrics/service.py: the cohort, the groups, the counts).
 METRICS_COLUMNS = ("origin_code", "status", "registered_at", "handled_at", "due_at", "handled_on_time",
                    "closed_on_time", "rework_count", "rating", "response_hours", "handling_hours", "department",
                    "assignee_id")

@@ -87,9 +87,9 @@ def parse_id_number(value: str, *, field: str = "id_number", today: date | None 
         raise Invalid(f"ID number holds an impossible birth date ({digits})", field=field,
                       reason="id_birth_date") from None
     if birth > (today or date.today()):
-        raise Invalid("ID number holds a birth date in the future", field=field, reason="id_birth_date")
+        raise Invalid("ID number holds a birth date in the future", field=field, reason="id_birth_date_range")
     if birth < _EARLIEST_BIRTH:
-        raise Invalid("ID number holds a birth date before 1900", field=field, reason="id_birth_date")
+        raise Invalid("ID number holds a birth date before 1900", field=field, reason="id_birth_date_range")
     if id_check_char(text[:17]) != text[17]:
         # Do not echo the expected character: that would let anyone forge a passing number by trial.
         raise Invalid("ID number check character is wrong (mistyped digit?)", field=field, reason="check_char")
@@ -204,7 +204,7 @@ def parse_credit_code(value: str, *, field: str = "credit_code") -> CreditCode:
         )
     if text[0] not in CREDIT_DEPARTMENTS:
         raise Invalid(f"Credit code has an unknown registration department '{text[0]}'", field=field,
-                      reason="credit_shape")
+                      reason="credit_department")
     # Both check characters: the 18th covers the whole code, the 17th the embedded organization code.
     # Known real codes (e.g. 91440300708461136T, 12440600MB2C07549J) satisfy both. Some codes issued in
     # Xiamen before 2016 fail the 18th-character check (hutool issue #4119); they are refused here and need

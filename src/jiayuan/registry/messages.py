@@ -96,6 +96,7 @@ MESSAGES: dict[tuple[str, str], Message] = {
     ("id_number", "id_length"): N_("An ID number has 18 characters."),
     ("id_number", "id_shape"): N_("An ID number is 17 digits followed by a digit or X."),
     ("id_number", "id_birth_date"): N_("The birth date in this ID number is not possible."),
+    ("id_number", "id_birth_date_range"): N_("The birth date in this ID number is not possible."),
     ("credit_code", "required"): N_("A credit code is required for this kind of organization."),
     ("credit_code", "credit_length"): N_("A credit code has 18 characters."),
     ("credit_code", "check_char"): N_("The last character does not match: a character is probably mistyped."),

@@ -15,7 +15,7 @@ from sqlalchemy import Insert
 from sqlalchemy import text as sql
 
 from jiayuan.accounts.service import Principal
-from jiayuan.kit.errors import Invalid
+from jiayuan.kit.errors import DomainError, Invalid
 from jiayuan.kit.excel import N_, cell_date, cell_text
 
 T = TypeVar("T")
@@ -86,21 +86,18 @@ class Errors:
             self.items.append(RowError(row, column, reason, params))
 
 
-# Validator messages that name a value, turned into ones that do not; the rest are value-free already.
-_VALUE_FREE = (
-    ("ID number must be 18 characters", N_("ID number must be 18 characters")),
-    ("ID number holds an impossible birth date", N_("ID number holds an impossible birth date")),
-    ("Credit code must be 18 characters", N_("Credit code must be 18 characters")),
-    ("Credit code has an unknown registration department",
-     N_("Credit code has an unknown registration department")),
-)
+# Validator errors whose message names the value, by reason, worded without it (an error report never repeats what
+# was typed); the others' messages name no value already.
+_VALUE_FREE = {
+    "id_length": N_("ID number must be 18 characters"),
+    "id_birth_date": N_("ID number holds an impossible birth date"),
+    "credit_length": N_("Credit code must be 18 characters"),
+    "credit_department": N_("Credit code has an unknown registration department"),
+}
 
 
-def value_free(message: str) -> str:
-    for prefix, fixed in _VALUE_FREE:
-        if message.startswith(prefix):
-            return fixed
-    return message
+def value_free(exc: DomainError) -> str:
+    return _VALUE_FREE.get(exc.reason, exc.message)
 
 
 def _key(text: str) -> str:
@@ -152,7 +149,7 @@ class Row:
         try:
             return parse(text)
         except Invalid as exc:
-            self.fail(key, value_free(exc.message))
+            self.fail(key, value_free(exc))
             return None
 
     def choice(self, key: str, labels: dict[str, str], *, required: bool = False) -> str | None:
