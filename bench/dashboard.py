@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 from bench import common
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.cases import metrics
 from jiayuan.cases.calendar import calendar_for, local_today
+from jiayuan.cases.metrics import service as metrics
 from jiayuan.cases.models import PHONE_CONTEXT, Case, Category
 from jiayuan.demo import cases as demo_cases
 from jiayuan.kit.crypto import get_cipher

@@ -24,9 +24,11 @@ from jiayuan.activities import pages as activities_pages
 from jiayuan.care import api as care_api
 from jiayuan.care import pages as care_pages
 from jiayuan.cases import api as cases_api
-from jiayuan.cases import calendar_pages, metrics_pages, open311, open311_keys
+from jiayuan.cases import open311, open311_keys
 from jiayuan.cases import pages as cases_pages
 from jiayuan.cases import workbench as cases_workbench
+from jiayuan.cases.metrics import api as metrics_api
+from jiayuan.cases.metrics import pages as metrics_pages
 from jiayuan.charity import api as charity_api
 from jiayuan.charity import pages as charity_pages
 from jiayuan.config import Settings, get_settings
@@ -148,9 +150,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         else:
             log.warning("front-end library %s missing at %s; run `npm ci`", name, path)
 
-    # metrics_pages before any /cases/{number} page: /cases/metrics is not a case number.
-    for module in (accounts_api, units_api, metrics_pages, cases_api, face_pages, accounts_pages,
-                   units_pages, calendar_pages,
+    # The metrics before the cases' routes: /cases/metrics and /api/v1/cases/metrics are not case numbers.
+    for module in (accounts_api, units_api, metrics_api, metrics_pages, cases_api, face_pages, accounts_pages,
+                   units_pages,
                    open311, open311_keys, cases_workbench, cases_pages,
                    registry_imports_api,  # before people/places: /people/export is no person id
                    registry_imports_pages,

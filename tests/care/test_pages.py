@@ -30,6 +30,7 @@ def test_staff_pages_list_profile_card_alerts(session: Session, client) -> None:
     page_login(client, PERSONAS["grid_a"].username)
     listing = client.get("/care")
     assert listing.status_code == 200 and "独居李奶奶" in listing.text and "care-alert" in listing.text
+    assert 'href="/care/centres"' not in listing.text  # a grid worker runs no centre
     page = client.get(f"/care/people/{profile.id}")
     assert page.status_code == 200
     assert "139****5678" in page.text and "13912345678" not in page.text
@@ -109,6 +110,7 @@ def test_centre_pages_and_the_attendance_sheet(session: Session, client) -> None
     centre = centres.create_centre(session, staff, {"unit_code": COMMUNITY, "kind": "day_care", "name": "幸福日照"})
     session.commit()
     page_login(client, PERSONAS["community"].username)
+    assert 'href="/care/centres"' in client.get("/care").text  # the tab of those who run centres
     assert "幸福日照" in client.get("/care/centres").text
     page = client.get(f"/care/centres/{centre.id}")
     assert page.status_code == 200 and "日照孙奶奶" in page.text

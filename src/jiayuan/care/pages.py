@@ -77,7 +77,8 @@ def care_context(request: Request) -> dict[str, Any]:
     _ = gettext_for(request)
     locale = request_locale(request)
     return {"CL": care_labels(_), "RL": labels(_), "fmt_date": lambda v: i18n.fmt_date(v, locale),
-            "flash": take_flash(request), "local_time": _local_time}
+            "flash": take_flash(request), "local_time": _local_time,
+            "runs_centres": policy.runs_centres(getattr(request.state, "principal", None))}
 
 
 def _local_time(value: datetime | None) -> str:

@@ -34,9 +34,13 @@ def require_alert_reader(principal: Principal) -> None:
         raise Forbidden("only the grid's workers and the staff above them see care alerts", field="role")
 
 
-def require_centre_staff(principal: Principal) -> None:
+def runs_centres(principal: Principal | None) -> bool:
     """Centres are run by community, street and district staff."""
-    if principal.role not in SUPERVISORS:
+    return principal is not None and principal.role in SUPERVISORS
+
+
+def require_centre_staff(principal: Principal) -> None:
+    if not runs_centres(principal):
         raise Forbidden("only community, street or district staff run care centres", field="role")
 
 

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Header, Query, UploadFile
 from fastapi.responses import Response
 
-from jiayuan.accounts.roles import STAFF_ROLES, Role
+from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.cases import actions, categories, intake, metrics, service, views
-from jiayuan.cases.metrics import ALL_KEY, FIGURES, GROUPINGS, Row
+from jiayuan.cases import actions, categories, intake, service, views
 from jiayuan.cases.models import CasePhoto
 from jiayuan.cases.schemas import (
     ActionBody,
@@ -21,28 +18,20 @@ from jiayuan.cases.schemas import (
     CaseCreated,
     CaseDetail,
     CaseList,
-    CasesBehind,
     CategoryRead,
     CategoryUpdate,
     EventRead,
-    MapPoints,
-    MetricsReport,
     PublicCase,
     TrackBody,
     TrackRate,
 )
-from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, ReadSession, require_role
+from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, require_role
 from jiayuan.kit.errors import NotFound
 from jiayuan.kit.pagination import Offset
 from jiayuan.kit.storage import storage_from_settings
-from jiayuan.web import gettext_for
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 Admin = Annotated[Principal, Depends(require_role(Role.district_admin))]
-Staff = Annotated[Principal, Depends(require_role(*STAFF_ROLES))]
-Grouping = Literal[GROUPINGS]  # type: ignore[valid-type]
-Figure = Literal[FIGURES]  # type: ignore[valid-type]
-METRICS_PAGE_SIZE = 100
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description="retry-safe POST")]
 
 
@@ -102,53 +91,6 @@ def public_view(session: DbSession, case: Any) -> dict[str, Any]:
     return {"number": case.number, "status": case.status, "category_name": category.name_zh if category else "",
             "reported_at": case.reported_at, "closed_at": case.closed_at, "rating": case.rating,
             "can_rate": case.status == "closed" and case.rating is None, "timeline": steps}
-
-
-# The case metrics (before /{number}: "metrics" is not a tracking number).
-
-
-def _row_json(_: Callable[[str], str], by: str, row: Row) -> dict[str, Any]:
-    return {**row.as_dict(), "name": metrics.row_name(_, by, row)}
-
-
-StartQ = Annotated[date | None, Query(description="first day, YYYY-MM-DD (Beijing time); default: this "
-                                                   "month")]
-EndQ = Annotated[date | None, Query(description="day after the last, YYYY-MM-DD (exclusive)")]
-
-
-@router.get("/metrics", response_model=MetricsReport, tags=["metrics"])
-def metrics_json(request: Request, principal: Staff, session: ReadSession, start: StartQ = None,
-                 end: EndQ = None, by: Grouping | None = None) -> Any:
-    """The figures of the cases reported in [start, end) within the caller's scope, per group and in total.
-    Formulas: docs/metrics.md."""
-    start, end = metrics.default_period(start, end)
-    report = metrics.compute(session, principal, start, end, by or metrics.default_by(principal))
-    _ = gettext_for(request)
-    return {"start": report.start, "end": report.end, "by": report.by, "generated_at": report.generated_at,
-            "rows": [_row_json(_, report.by, r) for r in report.rows],
-            "totals": _row_json(_, report.by, report.totals)}
-
-
-@router.get("/metrics/cases", response_model=CasesBehind, tags=["metrics"])
-def metrics_cases_json(principal: Staff, session: ReadSession, figure: Figure, start: StartQ = None,
-                       end: EndQ = None, by: Grouping | None = None, key: str = ALL_KEY,
-                       limit: Annotated[int, Query(ge=1, le=500)] = METRICS_PAGE_SIZE,
-                       offset: Offset = 0) -> Any:
-    """The tracking numbers of the cases behind one figure of one group (key=_all: of the totals)."""
-    start, end = metrics.default_period(start, end)
-    grouping = by or metrics.default_by(principal)
-    stmt = metrics.cases_behind(session, principal, start, end, key, grouping, figure)
-    total, numbers = metrics.numbers_behind(session, stmt, limit=limit, offset=offset)
-    return {"figure": figure, "key": key, "total": total, "limit": limit, "offset": offset,
-            "numbers": numbers}
-
-
-@router.get("/metrics/points", response_model=MapPoints, tags=["metrics"])
-def metrics_points(principal: Staff, session: ReadSession, start: StartQ = None, end: EndQ = None) -> Any:
-    """The period's located cases for the map (at most 5,000, newest first)."""
-    start, end = metrics.default_period(start, end)
-    pts, truncated = metrics.points(session, principal, start, end)
-    return {"fields": ["number", "lat", "lon", "status"], "points": pts, "truncated": truncated}
 
 
 @router.get("/{number}", response_model=CaseDetail)

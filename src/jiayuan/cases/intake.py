@@ -8,14 +8,13 @@ import secrets
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.models import User
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.cases import notices, policy, timing
@@ -36,6 +35,9 @@ from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.text import normalise_phone
 from jiayuan.registry.service import things as registry_things
 from jiayuan.units import service as units
+
+if TYPE_CHECKING:  # the grid lead an intake went to, as the units service returns it
+    from jiayuan.accounts.models import User
 
 MAX_DESCRIPTION = 4000
 CHANNELS = ("resident", "hotline", "patrol", "api", "open311")

@@ -19,9 +19,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from jiayuan.accounts.models import User
+from jiayuan.accounts import service as accounts
 from jiayuan.cases import intake, open311_keys
 from jiayuan.cases.categories import list_categories
+from jiayuan.cases.metrics import service as metrics
 from jiayuan.cases.models import Case, CaseEvent, Category, Open311Client
 from jiayuan.cases.workflow import FINAL
 from jiayuan.deps import AppSettings, DbSession
@@ -29,8 +30,7 @@ from jiayuan.kit import i18n
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import DomainError, Forbidden, Invalid, NotFound
 from jiayuan.kit.identity import mask_phone
-from jiayuan.units.models import Unit
-from jiayuan.units.service import single_district
+from jiayuan.units import service as units
 
 PREFIX = "/open311/v2"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -133,8 +133,8 @@ def _jurisdiction(session: Session, jurisdiction_id: str | None) -> str | None:
     """The district a jurisdiction_id names (None when not given); unknown is a 404."""
     if jurisdiction_id is None or jurisdiction_id == "":
         return None
-    found = session.scalar(select(Unit.code).where(Unit.district_code == jurisdiction_id[:6],
-                                                   Unit.code == jurisdiction_id, Unit.level == "district"))
+    found = jurisdiction_id if units.level_of(jurisdiction_id) == "district" and units.unit_exists(
+        session, jurisdiction_id) else None
     if found is None:
         raise NotFound(f"unknown jurisdiction {jurisdiction_id!r}; give the district code, e.g. 360802",
                        field="jurisdiction_id")
@@ -447,7 +447,7 @@ def list_requests(fmt: str, session: DbSession, service_request_id: str | None =
                   locale: str | None = None) -> Response:
     """Public: newest first, at most 1,000; the last 90 days unless asked otherwise; no personal data."""
     check_format(fmt)
-    district = _jurisdiction(session, jurisdiction_id) or single_district(session)
+    district = _jurisdiction(session, jurisdiction_id) or units.single_district(session)
     stmt = select(Case)
     if district:
         stmt = stmt.where(Case.district_code == district)
@@ -550,18 +550,18 @@ def _last_notes(session: Session, cases: list[Case]) -> dict[uuid.UUID, str]:
 
 def _agencies(session: Session, cases: list[Case]) -> dict[uuid.UUID, str]:
     """The unit answerable for each case, or the department it was transferred to."""
-    codes = {c.unit_code for c in cases}
-    units = dict(session.execute(select(Unit.code, Unit.name).where(
-        Unit.district_code.in_({c[:6] for c in codes}), Unit.code.in_(codes))).all()) if codes else {}
-    usernames = {c.department for c in cases if c.level == "department" and c.department}
-    departments = dict(session.execute(select(User.username, User.full_name).where(
-        User.username.in_(usernames))).all()) if usernames else {}
+    names = metrics.unit_names(session) if cases else {}  # every unit's name, kept per process
+    # Department accounts are few (one per line department); their user name is what cases store.
+    departments: dict[str, str] = {}
+    for name in {c.department for c in cases if c.level == "department" and c.department}:
+        user = accounts.user_by_username(session, name)
+        departments[name] = user.full_name if user else name
     out: dict[uuid.UUID, str] = {}
     for case in cases:
         if case.level == "department" and case.department:
             out[case.id] = departments.get(case.department, case.department)
-        elif case.unit_code in units:
-            out[case.id] = units[case.unit_code]
+        elif case.unit_code in names:
+            out[case.id] = names[case.unit_code]
     return out
 
 

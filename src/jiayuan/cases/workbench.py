@@ -1,4 +1,5 @@
-"""Staff pages of cases: to-do and map, queue and Excel export, patrol and hotline intake, categories."""
+"""Staff pages of cases: to-do and map, queue and Excel export, patrol and hotline intake, categories, and the
+working-day calendar."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from io import BytesIO
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.roles import ASSIGNEES, STAFF_ROLES, Role
 from jiayuan.accounts.service import Principal
-from jiayuan.cases import categories, intake, policy, service, timing, views
+from jiayuan.cases import calendar, categories, intake, policy, service, timing, views
 from jiayuan.cases.models import Case
 from jiayuan.cases.pages import (
     PRIMARY,
@@ -47,11 +48,11 @@ from jiayuan.cases.workflow import (
 )
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip, require_role, verify_csrf
 from jiayuan.kit.db import utcnow
-from jiayuan.kit.errors import DomainError, Forbidden
+from jiayuan.kit.errors import DomainError, Forbidden, Invalid
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.identity import mask_phone
 from jiayuan.kit.text import normalise_phone
-from jiayuan.page_kit import PostedForm, field_text, flash, see_other, status_of
+from jiayuan.page_kit import N_, Messages, PostedForm, explain, field_text, flash, see_other, status_of
 from jiayuan.units import service as units
 from jiayuan.web import gettext_for, render, request_locale
 
@@ -440,3 +441,76 @@ def category_save(code: str, request: Request, principal: Admin, session: DbSess
                        ip=client_ip(request),
                        detail={k: v for k, v in changes.items() if k != "name_en"})
     return see_other(f"/admin/categories?saved={code}#c-{code}")
+
+
+# The working-day calendar (工作日历), kept by the district administrator: known years, special days, uploads.
+
+MAX_CALENDAR_UPLOAD = 1_000_000
+# What is wrong with an uploaded schedule, by reason (the row and column are said before it).
+CALENDAR_MESSAGES: Messages = {
+    ("file", "required"): N_("choose a file or paste the schedule"),
+    ("file", "too_large"): N_("the file is larger than 1 MB"),
+    ("file", "xls"): N_("save the workbook as .xlsx or .csv"),
+    ("file", "not_a_workbook"): N_("not an Excel .xlsx workbook"),
+    ("file", "not_utf8"): N_("the file is not UTF-8 text"),
+    ("file", "too_many"): N_("too many rows (at most 1000)"),
+    ("*", "bad_header"): N_("the header must name the columns date, type and note"),
+    ("*", "not_a_date"): N_("not a date; write it as YYYY-MM-DD"),
+    ("*", "wrong_year"): N_("the date is not in this year"),
+    ("*", "twice"): N_("the date is listed twice"),
+    ("*", "not_a_choice"): N_("must be holiday or workday (休 or 班)"),
+    ("*", "too_long"): N_("must be at most 60 characters"),
+}
+
+
+def _calendar_page(request: Request, session: Session, year: int, **extra: Any) -> Response:
+    cal = calendar.calendar_for(session)
+    counts: dict[int, list[int]] = {}
+    for day, workday in cal.special.items():
+        counts.setdefault(day.year, [0, 0])[int(workday)] += 1
+    days = calendar.special_days(session, year) if calendar.MIN_YEAR <= year <= calendar.MAX_YEAR else []
+    context = {"years": calendar.known_years(session), "counts": counts, "year": year, "days": days,
+               "known": year in cal.known_years, "unknown": calendar.unknown_years(session, calendar.local_today()),
+               "periods": calendar.WORKING_PERIODS, **extra}
+    return render(request, "cases/calendar.html", context, status_code=422 if extra.get("error") else 200)
+
+
+def _describe(request: Request, exc: Invalid) -> dict[str, str]:
+    """The error in the reader's language: which row and column of the file, and what is wrong."""
+    _ = gettext_for(request)
+    details = exc.details if isinstance(exc.details, dict) else {}
+    columns = {"date": _("Date"), "type": _("Type"), "note": _("Note"), "header": _("Header")}
+    if "row" in details:
+        where = _("Row %(row)s (%(column)s)") % {"row": details["row"],
+                                                 "column": columns.get(details.get("column"), "")}
+    else:
+        where = {"file": _("File"), "year": _("Year")}.get(exc.field or "", exc.field or "")
+    return {"where": where, "message": explain(request, exc, CALENDAR_MESSAGES)[1]}
+
+
+@router.get("/admin/calendar")
+def calendar_page(request: Request, principal: Admin, session: DbSession, year: int | None = None,
+                  saved: int | None = None) -> Response:
+    return _calendar_page(request, session, year or calendar.local_today().year, saved=saved)
+
+
+@router.post("/admin/calendar/{year}", dependencies=[Depends(verify_csrf)])
+def calendar_upload(year: int, request: Request, principal: Admin, session: DbSession,
+                    file: Annotated[UploadFile | None, File()] = None,
+                    schedule: Annotated[str, Form()] = "") -> Response:
+    try:
+        if file is not None and file.filename:
+            data, name = file.file.read(MAX_CALENDAR_UPLOAD + 1), file.filename
+        elif schedule.strip():
+            data, name = schedule.encode("utf-8"), "schedule.csv"
+        else:
+            raise Invalid("choose a file or paste the schedule", field="file", reason="required")
+        if len(data) > MAX_CALENDAR_UPLOAD:
+            raise Invalid("the file is larger than 1 MB", field="file", reason="too_large")
+        rows = calendar.parse_schedule(data, name, year=year)
+        count = calendar.set_year(session, year, rows, source=f"page {principal.username}")
+    except Invalid as exc:
+        return _calendar_page(request, session, year, error=_describe(request, exc), schedule=schedule)
+    accounts.audit_for(session, principal, "calendar_year_set", target=f"calendar/{year}",
+                       ip=client_ip(request), detail={"days": count, "file": name})
+    return see_other(f"/admin/calendar?year={year}&saved={count}")

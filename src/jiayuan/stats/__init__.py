@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
-from jiayuan.cases.metrics import bounds, check_period, month_of
+from jiayuan.cases.metrics.service import bounds, check_period, month_of
 from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.kit.scope import Scope
 from jiayuan.units import service as units

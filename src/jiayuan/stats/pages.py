@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts.roles import SUPERVISORS, Role
 from jiayuan.accounts.service import Principal
-from jiayuan.cases.metrics import MAX_DATE, MIN_DATE, presets
+from jiayuan.cases.metrics.service import MAX_DATE, MIN_DATE, presets
 from jiayuan.deps import DbSession, ReadSession
 from jiayuan.kit.clock import local_today
 from jiayuan.kit.errors import Invalid, NotFound

@@ -12,8 +12,17 @@ from fastapi.responses import Response
 
 from jiayuan.accounts.roles import STAFF_ROLES
 from jiayuan.accounts.service import Principal
-from jiayuan.cases import metrics
-from jiayuan.cases.metrics import ALL_KEY, FIGURES, GROUPINGS, NONE_KEY, Report, none_label, presets, row_name
+from jiayuan.cases.metrics import service as metrics
+from jiayuan.cases.metrics.service import (
+    ALL_KEY,
+    FIGURES,
+    GROUPINGS,
+    NONE_KEY,
+    Report,
+    none_label,
+    presets,
+    row_name,
+)
 from jiayuan.cases.models import Case
 from jiayuan.deps import ReadSession, require_role
 from jiayuan.kit import excel

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts.models import User
 from jiayuan.accounts.service import Principal, principal_of
-from jiayuan.cases import metrics
-from jiayuan.cases.metrics import ALL_KEY, FIGURES, NONE_KEY, presets
+from jiayuan.cases.metrics import service as metrics
+from jiayuan.cases.metrics.service import ALL_KEY, FIGURES, NONE_KEY, presets
 from jiayuan.cases.models import Case
 from jiayuan.deps import get_read_db
 from jiayuan.kit.db import Database
