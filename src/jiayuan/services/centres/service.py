@@ -15,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
-from jiayuan.cases import calendar as work_calendar
-from jiayuan.cases.calendar import WorkCalendar
+from jiayuan.cases import service as work_calendar
+from jiayuan.cases.service import WorkCalendar
 from jiayuan.kit import hours as weekly
 from jiayuan.kit.clock import TIMEZONE, local_today
 from jiayuan.kit.db import utcnow
