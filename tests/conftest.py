@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -106,19 +107,49 @@ def _build_migrated(url: str) -> None:
 UNITS_AND_STAFF = Recipe("units_and_staff", _build_migrated)
 
 
-@pytest.fixture(scope="session", params=backends())
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A database of each backend for the whole run: a copy of UNITS_AND_STAFF."""
-    with fresh_database(request.param, tmp_path_factory.mktemp("db"), UNITS_AND_STAFF, "jiayuan_test") as url:
-        yield url
+class ProcessDatabases:
+    """This process's database of each backend, made on first use (a copy of UNITS_AND_STAFF) and kept to the end
+    of the session. Not made by the parametrized fixtures themselves: pytest tears a parametrized session fixture
+    down whenever the next test has the other parameter, and under xdist's loadfile that is at every file (its
+    SQLite tests, then its PostgreSQL ones), which made and loaded a database twice per file."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp, self._stack = tmp_path_factory, ExitStack()
+        self._made: dict[str, tuple[str, Database]] = {}
+
+    def url(self, backend: str) -> str:
+        if backend not in self._made:
+            url = self._stack.enter_context(fresh_database(backend, self._tmp.mktemp("db"), UNITS_AND_STAFF,
+                                                           "jiayuan_test"))
+            database = Database(url)
+            self._stack.callback(database.dispose)
+            self._made[backend] = (url, database)
+        return self._made[backend][0]
+
+    def database(self, url: str) -> Database:
+        return next(database for made, database in self._made.values() if made == url)
+
+    def close(self) -> None:
+        self._stack.close()
 
 
 @pytest.fixture(scope="session")
-def migrated(database_url: str) -> Iterator[Database]:
+def process_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessDatabases]:
+    made = ProcessDatabases(tmp_path_factory)
+    yield made
+    made.close()
+
+
+@pytest.fixture(scope="session", params=backends())
+def database_url(request: pytest.FixtureRequest, process_databases: ProcessDatabases) -> str:
+    """This process's database of each backend, for its whole run."""
+    return process_databases.url(request.param)
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str, process_databases: ProcessDatabases) -> Database:
     """The database of the run: migrated, with the small demo's units and staff and a resident committed."""
-    database = Database(database_url)
-    yield database
-    database.dispose()
+    return process_databases.database(database_url)
 
 
 @pytest.fixture(params=backends())
