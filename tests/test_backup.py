@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import tarfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,20 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     db.dispose()
 
 
+@dataclass(frozen=True)
+class BackedUp:
+    file: Path
+    manifest: dict
+    digests: dict  # the source's, table by table
+
+
+@pytest.fixture(scope="module")
+def backed_up(source: Database, tmp_path_factory: pytest.TempPathFactory) -> BackedUp:
+    """One backup of the source and its digests, which the tests read (each restores it, or takes it apart)."""
+    file = tmp_path_factory.mktemp("backup") / "jiayuan.tar.gz"
+    return BackedUp(file, backup(source.engine, file), digests(source.engine))
+
+
 @pytest.fixture(params=backends())
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     with fresh_database(request.param, tmp_path, prefix="jiayuan_restore") as url:
@@ -39,10 +54,8 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]
         db.dispose()
 
 
-def test_round_trip_keeps_every_row_and_checksum(source: Database, target: Database, tmp_path: Path) -> None:
-    file = tmp_path / "jiayuan.tar.gz"
-    manifest = backup(source.engine, file)
-    before = digests(source.engine)
+def test_round_trip_keeps_every_row_and_checksum(backed_up: BackedUp, target: Database) -> None:
+    file, manifest, before = backed_up.file, backed_up.manifest, backed_up.digests
     assert {name: d.rows for name, d in before.items()} == {n: t["rows"] for n, t in manifest["tables"].items()}
     assert before["people"].rows > 100 and before["cases"].rows > 100 and before["providers"].rows > 0
 
@@ -59,9 +72,8 @@ def test_round_trip_keeps_every_row_and_checksum(source: Database, target: Datab
     assert digests(target.engine) == before
 
 
-def test_backup_holds_no_plaintext_personal_data(source: Database, tmp_path: Path) -> None:
-    file = tmp_path / "b.tar.gz"
-    backup(source.engine, file)
+def test_backup_holds_no_plaintext_personal_data(source: Database, backed_up: BackedUp) -> None:
+    file = backed_up.file
     with source.sessions() as s:
         from jiayuan.registry.models import Person
 
@@ -72,10 +84,8 @@ def test_backup_holds_no_plaintext_personal_data(source: Database, tmp_path: Pat
     assert number.encode() not in content and (phone is None or phone.encode() not in content)
 
 
-def test_damaged_and_foreign_files_are_refused_whole(source: Database, tmp_path: Path) -> None:
-    good = tmp_path / "good.tar.gz"
-    backup(source.engine, good)
-    with tarfile.open(good) as tar:
+def test_damaged_and_foreign_files_are_refused_whole(backed_up: BackedUp, tmp_path: Path) -> None:
+    with tarfile.open(backed_up.file) as tar:
         manifest = json.loads(tar.extractfile("manifest.json").read())
         members = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
 
@@ -103,7 +113,7 @@ def test_damaged_and_foreign_files_are_refused_whole(source: Database, tmp_path:
     target.dispose()
 
 
-def test_cli_backup_and_restore(source: Database, tmp_path: Path) -> None:
+def test_cli_backup_and_restore(source: Database, backed_up: BackedUp, tmp_path: Path) -> None:
     file = tmp_path / "cli.tar.gz"
     env = {"PATH": "/usr/bin:/bin", "JIAYUAN_VAR_DIR": str(tmp_path)}
     done = run_cli(str(source.engine.url), "backup", str(file), env=env)
@@ -115,5 +125,5 @@ def test_cli_backup_and_restore(source: Database, tmp_path: Path) -> None:
     again = run_cli(new, "restore", str(file), env=env)
     assert again.returncode == 2 and "--replace" in again.stderr
     db = Database(new)
-    assert digests(db.engine) == digests(source.engine)
+    assert digests(db.engine) == backed_up.digests
     db.dispose()
