@@ -70,7 +70,7 @@ def run_cli(url: str | None, *args: str, input: str | None = None, env: Mapping[
     with _settings_for(url):
         result = CliRunner().invoke(cli.app, list(args), input=input, env=environment, catch_exceptions=True)
     stderr = result.stderr
-    if result.exc_info is not None and not isinstance(result.exception, SystemExit):
+    if result.exception is not None and not isinstance(result.exception, SystemExit) and result.exc_info:
         stderr += "".join(traceback.format_exception(*result.exc_info))
     ran = Ran(list(args), result.exit_code, result.stdout, stderr)
     logscan.scan_output(f"stderr of jiayuan {' '.join(args[:2])}", ran.stderr)
