@@ -1,6 +1,7 @@
 """Test set-up: migrated databases (SQLite always, PostgreSQL when JIAYUAN_TEST_DATABASE_URL is set) with the small
 demo district's units and staff, built once per run and copied for each test process (tests/databases.py), each
-test in a transaction rolled back after it; databases of its own for a test that needs one; and personas."""
+test in a transaction rolled back after it; databases of its own for a test that needs one; personas; the order in
+which pytest-xdist hands out the files. docs/testing.md describes the whole."""
 
 from __future__ import annotations
 
@@ -53,9 +54,44 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return [f"databases: SQLite; {pg}"]
 
 
+# The files that take longest, slowest first (docs/testing.md). pytest-xdist hands whole files to its workers
+# (--dist loadfile), by default those with the most tests first: a slow file of few tests (the district demo, the
+# browser) would start last and keep one worker busy while the others have finished. These go first instead; the
+# rest follow, most tests first as before. A file missing here only costs time, never a test.
+SLOWEST_FILES = (
+    "tests/demo/test_district_demo.py",
+    "tests/test_fuzz.py",
+    "tests/notify/test_worker_process.py",
+    "tests/test_backup.py",
+    "tests/browser/",
+    "tests/test_access_matrix.py",
+    "tests/test_cli.py",
+    "tests/registry/test_import_cli.py",
+)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # the controlling process (or the only one): before any worker starts
         databases.start_run()
+    if hasattr(config.option, "loadscopereorder"):  # pytest-xdist: keep the order below, not most tests first
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def file_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    tests_in: dict[str, int] = {}
+    for item in items:
+        tests_in[file_of(item)] = tests_in.get(file_of(item), 0) + 1
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        path = file_of(item)
+        slow = next((i for i, p in enumerate(SLOWEST_FILES) if path == p or path.startswith(p.rstrip("/") + "/")),
+                    len(SLOWEST_FILES))
+        return slow, -tests_in[path]
+
+    items.sort(key=rank)  # stable: a file's tests keep their order, and files of equal rank theirs
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
