@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from jiayuan.registry.people import aged_cutoff
+from jiayuan.registry.service import aged_cutoff
 from tests.cli import export, ok, run_cli, said, units_snapshot
 from tests.databases import query
 
