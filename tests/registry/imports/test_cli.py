@@ -81,3 +81,44 @@ def test_import_refuses_an_unknown_kind_and_a_bad_file(demo_url: str, tmp_path: 
     houses.write_bytes(csv_bytes("houses", [{"grid_code": GRID, "compound": "幸福家园", "building": "1栋",
                                               "number": "101", "use": "自住"}]))
     assert "1 created" in ok(run_cli(demo_url, "import", "houses", str(houses))).stdout
+
+
+def test_a_command_line_import_that_moves_someone_in_care_moves_their_care_rows(demo_url: str,
+                                                                                 tmp_path: Path) -> None:
+    """The registry's move hooks are wired when the command starts (jiayuan.hooks), not when some module happens
+    to import care: a person in care moved to another grid by `jiayuan import people` takes their care rows along,
+    so that the new grid's worker sees them."""
+    from datetime import date
+
+    from jiayuan.care import service as care
+    from jiayuan.kit.db import Database
+    from jiayuan.registry.service import MOVE_HOOKS
+    from jiayuan.registry.service import people as registry_people
+    from tests.care.helpers import principal
+    from tests.personas import GRID_A, GRID_B
+
+    number = id_number(7)
+    db = Database(demo_url)
+    try:
+        with db.unit_of_work() as s:
+            staff = principal(s, "community")
+            person = registry_people.create_person(s, staff, {"name": "独居老人", "grid_code": GRID_A,
+                                                              "id_number": number})
+            registry_people.add_tag(s, staff, person.id, "living_alone", starts_on=date(2020, 1, 1))
+            care.open_profile(s, principal(s, "grid_a"), person.id)
+            person_id = person.id
+    finally:
+        db.dispose()
+    rows = [{"name": "独居老人", "id_number": number, "grid_code": GRID_B}]
+    moved = tmp_path / "搬家.csv"
+    moved.write_bytes(csv_bytes("people", rows))
+
+    saved = list(MOVE_HOOKS)
+    MOVE_HOOKS.clear()  # as a new `jiayuan` process has them: nothing registered until the command starts
+    try:
+        assert "1 updated" in ok(run_cli(demo_url, "import", "people", str(moved))).stdout
+    finally:
+        MOVE_HOOKS[:] = saved
+    key = person_id.hex if demo_url.startswith("sqlite") else str(person_id)
+    assert query(demo_url, f"SELECT grid_code FROM people WHERE id = '{key}'") == [(GRID_B,)]
+    assert query(demo_url, f"SELECT grid_code FROM care_profiles WHERE person_id = '{key}'") == [(GRID_B,)]
