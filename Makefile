@@ -33,9 +33,10 @@ run: setup
 	$(BIN)/jiayuan serve --host $(HOST) --port $(PORT)
 
 # pytest exits non-zero (5) when it collects no test, and make fails with it. Test files are spread over one
-# process per core (pytest-xdist), each with its own scratch databases.
+# process per core (pytest-xdist), each with its own scratch databases; the 25 slowest tests are listed at the end
+# (docs/testing.md).
 test: setup
-	$(BIN)/python -m pytest -n auto --dist loadfile
+	$(BIN)/python -m pytest -n auto --dist loadfile --durations=25
 
 # Benchmarks print figures and write docs/performance.md; they are not tests.
 bench: setup

@@ -1,19 +1,19 @@
-"""Test set-up: migrated databases (SQLite always, PostgreSQL when JIAYUAN_TEST_DATABASE_URL is set), the small
-demo district loaded once per database, each test in a transaction rolled back after it, and personas."""
+"""Test set-up: migrated databases (SQLite always, PostgreSQL when JIAYUAN_TEST_DATABASE_URL is set) with the small
+demo district's units and staff, built once per run and copied for each test process (tests/databases.py), each
+test in a transaction rolled back after it; databases of its own for a test that needs one; personas; the order in
+which pytest-xdist hands out the files. docs/testing.md describes the whole."""
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,10 +22,19 @@ from jiayuan.accounts.service import create_user
 from jiayuan.app import create_app
 from jiayuan.config import Settings
 from jiayuan.demo.load import DEMO_PASSWORD, load_demo
-from jiayuan.kit.db import Database, normalize_url
+from jiayuan.kit.db import Database
 from jiayuan.kit.migrate import upgrade
 from jiayuan.reference import load_reference_data
-from tests import logscan
+from tests import databases, logscan
+from tests.databases import (  # noqa: F401 - PG_URL, REQUIRE_PG and scratch_postgres: imported from here too
+    PG_URL,
+    REQUIRE_PG,
+    SMALL_DEMO,
+    Recipe,
+    backends,
+    fresh_database,
+    scratch_postgres,
+)
 from tests.personas import PERSONAS, Persona
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,11 +42,9 @@ ROOT = Path(__file__).resolve().parent.parent
 # Argon2 is slow on purpose (about 170 ms a hash or a check on two cores), and the tests create and sign in
 # thousands of accounts. Theirs are hashed with the cheapest parameters instead: a hash carries its parameters, so
 # checking one costs what making it did. The product's own hashing (argon2-cffi's defaults) is untouched, and the
-# `jiayuan` subprocesses of the CLI tests use it.
+# `jiayuan` subprocesses of the CLI tests use it (tests/test_cli.py checks the parameters of a hash one makes).
 accounts_service._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 accounts_service.DUMMY_HASH = accounts_service._hasher.hash("not-a-password")
-PG_URL = os.environ.get("JIAYUAN_TEST_DATABASE_URL")
-REQUIRE_PG = os.environ.get("JIAYUAN_REQUIRE_POSTGRES") == "1"
 RESIDENT = "resident1"
 
 
@@ -45,6 +52,51 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     pg = f"PostgreSQL at {make_url(PG_URL).render_as_string(hide_password=True)}" if PG_URL else (
         "PostgreSQL: SKIPPED (set JIAYUAN_TEST_DATABASE_URL to run every database test on it too)")
     return [f"databases: SQLite; {pg}"]
+
+
+# The files that take longest, slowest first (docs/testing.md). pytest-xdist hands whole files to its workers
+# (--dist loadfile), by default those with the most tests first: a slow file of few tests (the district demo, the
+# browser) would start last and keep one worker busy while the others have finished. These go first instead; the
+# rest follow, most tests first as before. A file missing here only costs time, never a test.
+SLOWEST_FILES = (
+    "tests/demo/test_district_demo.py",
+    "tests/test_fuzz.py",
+    "tests/notify/test_worker_process.py",
+    "tests/test_backup.py",
+    "tests/browser/",
+    "tests/test_access_matrix.py",
+    "tests/test_cli.py",
+    "tests/registry/test_import_cli.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the controlling process (or the only one): before any worker starts
+        databases.start_run()
+    if hasattr(config.option, "loadscopereorder"):  # pytest-xdist: keep the order below, not most tests first
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    def file_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    tests_in: dict[str, int] = {}
+    for item in items:
+        tests_in[file_of(item)] = tests_in.get(file_of(item), 0) + 1
+
+    def rank(item: pytest.Item) -> tuple[int, int]:
+        path = file_of(item)
+        slow = next((i for i, p in enumerate(SLOWEST_FILES) if path == p or path.startswith(p.rstrip("/") + "/")),
+                    len(SLOWEST_FILES))
+        return slow, -tests_in[path]
+
+    items.sort(key=rank)  # stable: a file's tests keep their order, and files of equal rank theirs
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # every worker has ended: the prepared databases go
+        databases.end_run()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -72,55 +124,83 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         terminalreporter.line(logscan.SCAN.report(), red=True)
 
 
-def _backends() -> list:
-    pg = pytest.param("postgresql", marks=pytest.mark.postgres)
-    if not PG_URL and not REQUIRE_PG:
-        pg = pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.skip(
-            reason="PostgreSQL not configured: set JIAYUAN_TEST_DATABASE_URL")])
-    return ["sqlite", pg]
-
-
-@pytest.fixture(scope="session", params=_backends())
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh, empty database of each backend for the whole run."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-        return
-    with scratch_postgres("jiayuan_test") as url:
-        yield url
-
-
-@contextmanager
-def scratch_postgres(prefix: str) -> Iterator[str]:
-    """A new empty PostgreSQL database on the server of JIAYUAN_TEST_DATABASE_URL, dropped afterwards."""
-    if not PG_URL:
-        pytest.fail("JIAYUAN_REQUIRE_POSTGRES=1 but JIAYUAN_TEST_DATABASE_URL is not set")
-    base = make_url(normalize_url(PG_URL))
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+def _build_migrated(url: str) -> None:
+    database = Database(url)
     try:
-        yield base.set(database=name).render_as_string(hide_password=False)
+        upgrade(database.engine)
+        with database.unit_of_work() as session:
+            load_reference_data(session)
+            load_demo(session, "small", with_cases=False, with_registry=False, with_services=False,
+                      with_care=False)
+            create_user(session, username=RESIDENT, full_name="居民甲", role="resident", scope_code=None,
+                        password=DEMO_PASSWORD)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        database.dispose()
+
+
+# The schema built through the migrations, with the small demo's units and staff (no cases, registry, services or
+# care: tests make what they need) and a resident: built once per run and backend, copied for each test process.
+UNITS_AND_STAFF = Recipe("units_and_staff", _build_migrated)
+
+
+class ProcessDatabases:
+    """This process's database of each backend, made on first use (a copy of UNITS_AND_STAFF) and kept to the end
+    of the session. Not made by the parametrized fixtures themselves: pytest tears a parametrized session fixture
+    down whenever the next test has the other parameter, and under xdist's loadfile that is at every file (its
+    SQLite tests, then its PostgreSQL ones), which made and loaded a database twice per file."""
+
+    def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
+        self._tmp, self._stack = tmp_path_factory, ExitStack()
+        self._made: dict[str, tuple[str, Database]] = {}
+
+    def url(self, backend: str) -> str:
+        if backend not in self._made:
+            url = self._stack.enter_context(fresh_database(backend, self._tmp.mktemp("db"), UNITS_AND_STAFF,
+                                                           "jiayuan_test"))
+            database = Database(url)
+            self._stack.callback(database.dispose)
+            self._made[backend] = (url, database)
+        return self._made[backend][0]
+
+    def database(self, url: str) -> Database:
+        return next(database for made, database in self._made.values() if made == url)
+
+    def close(self) -> None:
+        self._stack.close()
 
 
 @pytest.fixture(scope="session")
-def migrated(database_url: str) -> Iterator[Database]:
-    """The schema built through the migrations, with the small demo district and a resident committed."""
-    database = Database(database_url)
-    upgrade(database.engine)
-    with database.unit_of_work() as session:
-        load_reference_data(session)
-        load_demo(session, "small", with_cases=False, with_registry=False, with_services=False,
-                  with_care=False)
-        create_user(session, username=RESIDENT, full_name="居民甲", role="resident", scope_code=None,
-                    password=DEMO_PASSWORD)
-    yield database
-    database.dispose()
+def process_databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessDatabases]:
+    made = ProcessDatabases(tmp_path_factory)
+    yield made
+    made.close()
+
+
+@pytest.fixture(scope="session", params=backends())
+def database_url(request: pytest.FixtureRequest, process_databases: ProcessDatabases) -> str:
+    """This process's database of each backend, for its whole run."""
+    return process_databases.url(request.param)
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str, process_databases: ProcessDatabases) -> Database:
+    """The database of the run: migrated, with the small demo's units and staff and a resident committed."""
+    return process_databases.database(database_url)
+
+
+@pytest.fixture(params=backends())
+def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of its own for one test, of each backend: a SQLite file, or a scratch PostgreSQL one."""
+    with fresh_database(request.param, tmp_path, prefix="jiayuan_fresh") as url:
+        yield url
+
+
+@pytest.fixture(params=backends())
+def demo_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of its own for one test, of each backend, holding the small demo as `jiayuan init` and `jiayuan
+    demo --scale small` leave it (a copy of databases.SMALL_DEMO)."""
+    with fresh_database(request.param, tmp_path, SMALL_DEMO, prefix="jiayuan_demo") as url:
+        yield url
 
 
 class BoundDatabase(Database):

@@ -4,10 +4,9 @@ a damaged or foreign file, a database that already holds data, and another schem
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import tarfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,50 +14,48 @@ from sqlalchemy import select, text
 
 from jiayuan.backup import backup, digests, restore
 from jiayuan.cases.models import Case
-from jiayuan.demo.load import load_demo
 from jiayuan.kit.db import Database
 from jiayuan.kit.errors import Conflict, Invalid
-from jiayuan.kit.migrate import upgrade
-from jiayuan.reference import load_reference_data
-from tests.conftest import PG_URL, REQUIRE_PG, scratch_postgres
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.cli import run_cli
+from tests.databases import SMALL_DEMO, backends, fresh_database, sqlite_copy
 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    """A SQLite database holding a bit of everything: the small demo with its cases, registry and services, and a
-    case merged into another (a row pointing at a row of its own table)."""
-    db = Database(f"sqlite:///{tmp_path_factory.mktemp('src') / 'src.db'}")
-    upgrade(db.engine)
+    """A SQLite database holding a bit of everything: the small demo with its cases, registry and services (a copy
+    of SMALL_DEMO), and a case merged into another (a row pointing at a row of its own table)."""
+    db = Database(sqlite_copy(SMALL_DEMO, tmp_path_factory.mktemp("src") / "src.db"))
     with db.unit_of_work() as s:
-        load_reference_data(s)
-        load_demo(s, "small")
         first, second = s.scalars(select(Case).order_by(Case.id).limit(2)).all()
         first.merged_into_id = second.id  # the original is the newer one: row order alone would break the key
     yield db
     db.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@dataclass(frozen=True)
+class BackedUp:
+    file: Path
+    manifest: dict
+    digests: dict  # the source's, table by table
+
+
+@pytest.fixture(scope="module")
+def backed_up(source: Database, tmp_path_factory: pytest.TempPathFactory) -> BackedUp:
+    """One backup of the source and its digests, which the tests read (each restores it, or takes it apart)."""
+    file = tmp_path_factory.mktemp("backup") / "jiayuan.tar.gz"
+    return BackedUp(file, backup(source.engine, file), digests(source.engine))
+
+
+@pytest.fixture(params=backends())
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        db = Database(f"sqlite:///{tmp_path / 'target.db'}")
-        yield db
-        db.dispose()
-        return
-    if not PG_URL and not REQUIRE_PG:
-        pytest.skip("PostgreSQL not configured: set JIAYUAN_TEST_DATABASE_URL")
-    with scratch_postgres("jiayuan_restore") as url:
+    with fresh_database(request.param, tmp_path, prefix="jiayuan_restore") as url:
         db = Database(url)
         yield db
         db.dispose()
 
 
-def test_round_trip_keeps_every_row_and_checksum(source: Database, target: Database, tmp_path: Path) -> None:
-    file = tmp_path / "jiayuan.tar.gz"
-    manifest = backup(source.engine, file)
-    before = digests(source.engine)
+def test_round_trip_keeps_every_row_and_checksum(backed_up: BackedUp, target: Database) -> None:
+    file, manifest, before = backed_up.file, backed_up.manifest, backed_up.digests
     assert {name: d.rows for name, d in before.items()} == {n: t["rows"] for n, t in manifest["tables"].items()}
     assert before["people"].rows > 100 and before["cases"].rows > 100 and before["providers"].rows > 0
 
@@ -75,9 +72,8 @@ def test_round_trip_keeps_every_row_and_checksum(source: Database, target: Datab
     assert digests(target.engine) == before
 
 
-def test_backup_holds_no_plaintext_personal_data(source: Database, tmp_path: Path) -> None:
-    file = tmp_path / "b.tar.gz"
-    backup(source.engine, file)
+def test_backup_holds_no_plaintext_personal_data(source: Database, backed_up: BackedUp) -> None:
+    file = backed_up.file
     with source.sessions() as s:
         from jiayuan.registry.models import Person
 
@@ -88,10 +84,8 @@ def test_backup_holds_no_plaintext_personal_data(source: Database, tmp_path: Pat
     assert number.encode() not in content and (phone is None or phone.encode() not in content)
 
 
-def test_damaged_and_foreign_files_are_refused_whole(source: Database, tmp_path: Path) -> None:
-    good = tmp_path / "good.tar.gz"
-    backup(source.engine, good)
-    with tarfile.open(good) as tar:
+def test_damaged_and_foreign_files_are_refused_whole(backed_up: BackedUp, tmp_path: Path) -> None:
+    with tarfile.open(backed_up.file) as tar:
         manifest = json.loads(tar.extractfile("manifest.json").read())
         members = {m.name: tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}
 
@@ -119,20 +113,17 @@ def test_damaged_and_foreign_files_are_refused_whole(source: Database, tmp_path:
     target.dispose()
 
 
-def test_cli_backup_and_restore(source: Database, tmp_path: Path) -> None:
+def test_cli_backup_and_restore(source: Database, backed_up: BackedUp, tmp_path: Path) -> None:
     file = tmp_path / "cli.tar.gz"
-    env = {"PATH": "/usr/bin:/bin", "JIAYUAN_DATABASE_URL": str(source.engine.url), "JIAYUAN_VAR_DIR": str(tmp_path)}
-    cli = [sys.executable, "-m", "jiayuan.cli"]
-    done = subprocess.run([*cli, "backup", str(file)], env=env, capture_output=True, text=True, cwd=ROOT)
+    env = {"PATH": "/usr/bin:/bin", "JIAYUAN_VAR_DIR": str(tmp_path)}
+    done = run_cli(str(source.engine.url), "backup", str(file), env=env)
     assert done.returncode == 0, done.stderr
     assert "backed up" in done.stdout
     new = f"sqlite:///{tmp_path / 'restored.db'}"
-    restored = subprocess.run([*cli, "restore", str(file)], env={**env, "JIAYUAN_DATABASE_URL": new},
-                              capture_output=True, text=True, cwd=ROOT)
+    restored = run_cli(new, "restore", str(file), env=env)
     assert restored.returncode == 0, restored.stderr
-    again = subprocess.run([*cli, "restore", str(file)], env={**env, "JIAYUAN_DATABASE_URL": new},
-                           capture_output=True, text=True, cwd=ROOT)
+    again = run_cli(new, "restore", str(file), env=env)
     assert again.returncode == 2 and "--replace" in again.stderr
     db = Database(new)
-    assert digests(db.engine) == digests(source.engine)
+    assert digests(db.engine) == backed_up.digests
     db.dispose()

@@ -1,171 +1,35 @@
-"""The `jiayuan` command run as a real subprocess, each test on a fresh database of each backend: the
-refusal on an unmigrated database, units import/export/locate, users create, the demo loader and --help."""
+"""The `jiayuan` command on a database of its own of each backend: the refusal on an unmigrated database, units
+import/export/locate, users create and --help (the demo loader: tests/demo/test_district_demo.py). Run in this
+process (tests/cli.py) except where the process itself is under test: the console script's exit status and help,
+and the product's password hashing."""
 
 from __future__ import annotations
 
-import atexit
 import copy
 import json
 import math
-import os
 import re
-import shutil
-import sqlite3
-import subprocess
-import sys
-import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-import pytest
 import shapely
+from argon2 import PasswordHasher, extract_parameters
 from shapely.geometry import shape
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from jiayuan.accounts.service import check_password
-from jiayuan.kit.db import normalize_url
-from jiayuan.registry.service import aged_cutoff
 from jiayuan.units.geo import wgs84_to_gcj02
-from tests import logscan
-from tests.conftest import scratch_postgres
+from tests.cli import export, ok, run_cli, run_process, said, units_snapshot
+from tests.databases import query
 
-PG_URL = os.environ.get("JIAYUAN_TEST_DATABASE_URL")
-REQUIRE_PG = os.environ.get("JIAYUAN_REQUIRE_POSTGRES") == "1"
 DISTRICT = "360802"
 COMMUNITY = "360802001001"  # 光明社区 in the small demo
 LEVELS = ("district", "street", "community", "grid")
-
-Call = tuple[Sequence[str], str | None]
-
-
-def _backends() -> list:
-    pg = pytest.param("postgresql", marks=pytest.mark.postgres)
-    if not PG_URL and not REQUIRE_PG:
-        pg = pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.skip(
-            reason="PostgreSQL not configured: set JIAYUAN_TEST_DATABASE_URL")])
-    return ["sqlite", pg]
-
-
-@pytest.fixture(params=_backends())
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of its own for one test: a SQLite file, or a scratch PostgreSQL database."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/cli.db"
-        return
-    with scratch_postgres("jiayuan_cli") as url:
-        yield url
-
-
-def run_cli(url: str, *args: str, input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run `jiayuan ARGS…` against the database at `url`, as a user would. Its stderr, where its log records go,
-    joins the run's log scan (tests/logscan.py)."""
-    result = subprocess.run([sys.executable, "-m", "jiayuan.cli", *args], check=False,
-                            env={**os.environ, "JIAYUAN_DATABASE_URL": url},
-                            input=input, capture_output=True, text=True, timeout=timeout)
-    logscan.scan_output(f"stderr of jiayuan {' '.join(args[:2])}", result.stderr)
-    return result
-
-
-def run_cli_each(url: str, calls: Sequence[Call]) -> list[subprocess.CompletedProcess[str]]:
-    """Several independent invocations side by side (each starts a Python of its own); results in order."""
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        return list(pool.map(lambda call: run_cli(url, *call[0], input=call[1]), calls))
-
-
-def said(result: subprocess.CompletedProcess[str]) -> str:
-    """The error message as one line (Rich wraps stderr at 80 columns when it is not a terminal)."""
-    return " ".join(result.stderr.split())
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
-    assert result.returncode == 0, f"exit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
-    return result
-
-
-# The small demo as `jiayuan init` and `jiayuan demo --scale small` leave it, once per backend and test process: a
-# SQLite file, or a PostgreSQL database to copy (every run writes the same rows, the seed's).
-_SMALL_DEMO: dict[str, str] = {}
-
-
-def load_small_demo(url: str) -> None:
-    """`jiayuan init` and `jiayuan demo --scale small` into the empty database at `url`: through the CLI the first
-    time in this process for its backend, then by copying what they wrote (both take several seconds)."""
-    postgres = not url.startswith("sqlite")
-    kind = "postgresql" if postgres else "sqlite"
-    template = _SMALL_DEMO.get(kind)
-    if template is not None:
-        _copy_database(template, url)
-        return
-    ok(run_cli(url, "init"))
-    assert "loaded 19 units" in ok(run_cli(url, "demo", "--scale", "small")).stdout
-    if postgres:
-        name = f"jiayuan_cli_demo_{uuid.uuid4().hex[:10]}"
-        with _admin(url) as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{make_url(url).database}"'))
-        atexit.register(_drop_database, url, name)
-        _SMALL_DEMO[kind] = name
-    else:
-        path = Path(url.removeprefix("sqlite:///"))
-        with sqlite3.connect(path) as conn:  # everything in the main file, none left in the write-ahead log
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        _SMALL_DEMO[kind] = str(path.with_name("small-demo-template.db"))
-        shutil.copyfile(path, _SMALL_DEMO[kind])
-
-
-def _copy_database(template: str, url: str) -> None:
-    if url.startswith("sqlite"):
-        shutil.copyfile(template, url.removeprefix("sqlite:///"))
-        return
-    name = make_url(url).database
-    with _admin(url) as conn:  # the scratch database is still empty: made again as a copy, under the same name
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-
-
-@contextmanager
-def _admin(url: str) -> Iterator[Any]:
-    engine = create_engine(make_url(normalize_url(url)).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            yield conn
-    finally:
-        engine.dispose()
-
-
-def _drop_database(url: str, name: str) -> None:
-    with _admin(url) as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-def export(url: str, path: Path) -> dict[str, Any]:
-    result = ok(run_cli(url, "units", "export", str(path)))
-    collection = json.loads(path.read_text(encoding="utf-8"))
-    assert f"exported {len(collection['features'])} units" in result.stdout
-    return collection
 
 
 def write_json(path: Path, data: Any) -> Path:
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return path
-
-
-def query(url: str, sql: str, **params: Any) -> list[tuple]:
-    engine = create_engine(normalize_url(url))
-    try:
-        with engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(text(sql), params)]
-    finally:
-        engine.dispose()
-
-
-def units_snapshot(url: str) -> list[tuple]:
-    return query(url, "SELECT code, name, parent_code FROM units ORDER BY code")
 
 
 def feature(collection: dict[str, Any], code: str) -> dict[str, Any]:
@@ -184,19 +48,28 @@ def test_a_command_on_an_unmigrated_database_says_to_run_init(fresh_url: str, tm
     assert not out.exists()
 
 
+def test_the_console_script_exits_2_with_the_message_on_stderr(tmp_path: Path) -> None:
+    """The same refusal from a real process: its exit status, and the message on stderr with nothing else."""
+    out = tmp_path / "units.geojson"
+    result = run_process(f"sqlite:///{tmp_path}/empty.db", "units", "export", str(out))
+    assert result.returncode == 2, result.stderr
+    assert said(result) == "error: the database is not initialised or not up to date; run `jiayuan init` first"
+    assert result.stdout == ""
+    assert not out.exists()
+
+
 # 2 and 3. Export; import of the same file; import of bad files (exit 2, the field named, nothing written).
 
 
-def test_units_export_import_round_trip_and_bad_files_change_nothing(fresh_url: str, tmp_path: Path) -> None:
-    load_small_demo(fresh_url)
+def test_units_export_import_round_trip_and_bad_files_change_nothing(demo_url: str, tmp_path: Path) -> None:
     path = tmp_path / "units.geojson"
-    original = export(fresh_url, path)
+    original = export(demo_url, path)
 
     assert original["type"] == "FeatureCollection"
     features = original["features"]
     assert Counter(f["properties"]["level"] for f in features) == {
         "district": 1, "street": 2, "community": 4, "grid": 12}
-    assert sorted(f["properties"]["code"] for f in features) == [code for code, _, _ in units_snapshot(fresh_url)]
+    assert sorted(f["properties"]["code"] for f in features) == [code for code, _, _ in units_snapshot(demo_url)]
     for f in features:
         assert f["type"] == "Feature"
         props = f["properties"]
@@ -209,9 +82,9 @@ def test_units_export_import_round_trip_and_bad_files_change_nothing(fresh_url: 
     assert feature(original, DISTRICT)["properties"]["name"] == "吉州区"
 
     # The same file back: every unit updated in place, none created.
-    before = units_snapshot(fresh_url)
-    assert "imported: 0 created, 19 updated" in ok(run_cli(fresh_url, "units", "import", str(path))).stdout
-    assert units_snapshot(fresh_url) == before
+    before = units_snapshot(demo_url)
+    assert "imported: 0 created, 19 updated" in ok(run_cli(demo_url, "units", "import", str(path))).stdout
+    assert units_snapshot(demo_url) == before
 
     # Bad files.
     grid = feature(original, "360802001001001")
@@ -245,8 +118,8 @@ def test_units_export_import_round_trip_and_bad_files_change_nothing(fresh_url: 
         "second feature bad": (write_json(tmp_path / "second.geojson", collection(new_street, overlapping)),
                                ["features[1].geometry", "360802001001099 overlaps 360802001001001"]),
     }
-    results = run_cli_each(fresh_url, [(["units", "import", str(p)], None) for p, _ in cases.values()])
-    for (case, (_, expected)), result in zip(cases.items(), results, strict=True):
+    for case, (file, expected) in cases.items():
+        result = run_cli(demo_url, "units", "import", str(file))
         assert result.returncode == 2, f"{case}: exit {result.returncode}\n{result.stderr}"
         assert "Traceback" not in result.stderr, case
         message = said(result)
@@ -254,10 +127,10 @@ def test_units_export_import_round_trip_and_bad_files_change_nothing(fresh_url: 
         for part in expected:
             assert part in message, f"{case}: {part!r} not in {message!r}"
         assert "imported" not in result.stdout, case
-        assert units_snapshot(fresh_url) == before, case
+        assert units_snapshot(demo_url) == before, case
     # All or nothing: the valid first feature of the last file was not written either.
-    assert query(fresh_url, "SELECT count(*) FROM units WHERE code = :c", c="360802009") == [(0,)]
-    after = export(fresh_url, tmp_path / "after.geojson")
+    assert query(demo_url, "SELECT count(*) FROM units WHERE code = :c", c="360802009") == [(0,)]
+    after = export(demo_url, tmp_path / "after.geojson")
     assert len(after["features"]) == len(original["features"]) == 19
     assert after == original
 
@@ -265,9 +138,8 @@ def test_units_export_import_round_trip_and_bad_files_change_nothing(fresh_url: 
 # 4. Point in grid.
 
 
-def test_locate_prints_the_chain_and_names_the_nearest_grid_when_outside(fresh_url: str, tmp_path: Path) -> None:
-    load_small_demo(fresh_url)
-    collection = export(fresh_url, tmp_path / "units.geojson")
+def test_locate_prints_the_chain_and_names_the_nearest_grid_when_outside(demo_url: str, tmp_path: Path) -> None:
+    collection = export(demo_url, tmp_path / "units.geojson")
     grids = {f["properties"]["code"]: shape(f["geometry"]) for f in collection["features"]
              if f["properties"]["level"] == "grid"}
     code = "360802003002002"
@@ -286,13 +158,13 @@ def test_locate_prints_the_chain_and_names_the_nearest_grid_when_outside(fresh_u
 
     nearest = min(grids, key=lambda c: flat(grids[c]).distance(flat(shapely.Point(far_lon, far_lat))))
 
-    wgs, gcj, far, bd09, as_json = run_cli_each(fresh_url, [
-        (["units", "locate", str(lat), str(lon)], None),
-        (["units", "locate", str(glat), str(glon), "--crs", "gcj02"], None),
-        (["units", "locate", str(far_lat), str(far_lon)], None),
-        (["units", "locate", str(lat), str(lon), "--crs", "bd09"], None),
-        (["units", "locate", str(glat), str(glon), "--crs", "gcj02", "--json"], None),
-    ])
+    wgs, gcj, far, bd09, as_json = (run_cli(demo_url, "units", "locate", *args) for args in (
+        [str(lat), str(lon)],
+        [str(glat), str(glon), "--crs", "gcj02"],
+        [str(far_lat), str(far_lon)],
+        [str(lat), str(lon), "--crs", "bd09"],
+        [str(glat), str(glon), "--crs", "gcj02", "--json"],
+    ))
 
     rows = [line.split() for line in ok(wgs).stdout.splitlines() if line.strip()]
     assert rows == [
@@ -319,19 +191,23 @@ def test_locate_prints_the_chain_and_names_the_nearest_grid_when_outside(fresh_u
 # 5. Creating accounts.
 
 
-def test_users_create_reads_the_password_from_stdin_and_names_each_bad_field(fresh_url: str) -> None:
-    load_small_demo(fresh_url)
-    users_before = query(fresh_url, "SELECT count(*) FROM users")[0][0]
+def test_users_create_reads_the_password_from_stdin_and_names_each_bad_field(demo_url: str) -> None:
+    users_before = query(demo_url, "SELECT count(*) FROM users")[0][0]
 
     def create(username: str, role: str, scope: str | None, *, stdin: bool = True) -> list[str]:
         return ["users", "create", "--username", username, "--role", role,
                 *(["--scope", scope] if scope else []), *(["--password-stdin"] if stdin else [])]
 
-    result = ok(run_cli(fresh_url, *create("u1", "community_staff", COMMUNITY), input="s3cret-pass\n"))
+    # As a real process: this test run hashes its own accounts with the cheapest Argon2 parameters (conftest.py);
+    # the command must hash with the product's (argon2-cffi's defaults).
+    result = ok(run_process(demo_url, *create("u1", "community_staff", COMMUNITY), input="s3cret-pass\n"))
     assert f"created u1 (community_staff, scope {COMMUNITY})" in result.stdout
     (role, scope, password_hash), = query(
-        fresh_url, "SELECT role, scope_code, password_hash FROM users WHERE username = 'u1'")
+        demo_url, "SELECT role, scope_code, password_hash FROM users WHERE username = 'u1'")
     assert (role, scope) == ("community_staff", COMMUNITY)
+    product, made = PasswordHasher(), extract_parameters(password_hash)
+    assert (made.time_cost, made.memory_cost, made.parallelism) == (
+        product.time_cost, product.memory_cost, product.parallelism)
     assert check_password(password_hash, "s3cret-pass")
     assert not check_password(password_hash, "s3cret-pass\n")
     assert "s3cret-pass" not in result.stdout + result.stderr
@@ -348,14 +224,14 @@ def test_users_create_reads_the_password_from_stdin_and_names_each_bad_field(fre
         "no --password-stdin": (create("u6", "community_staff", COMMUNITY, stdin=False), "s3cret-pass\n",
                                 "--password-stdin"),
     }
-    results = run_cli_each(fresh_url, [(args, stdin) for args, stdin, _ in failures.values()])
-    for (case, (_, _, expected)), result in zip(failures.items(), results, strict=True):
+    for case, (args, stdin, expected) in failures.items():
+        result = run_cli(demo_url, *args, input=stdin)
         assert result.returncode == 2, f"{case}: exit {result.returncode}\n{result.stderr}"
         assert expected in said(result), f"{case}: {expected!r} not in {said(result)!r}"
         assert "created" not in result.stdout, case
-    assert query(fresh_url, "SELECT count(*) FROM users")[0][0] == users_before + 1
+    assert query(demo_url, "SELECT count(*) FROM users")[0][0] == users_before + 1
     # The refused second u1 did not replace the first one's password.
-    assert check_password(query(fresh_url, "SELECT password_hash FROM users WHERE username = 'u1'")[0][0],
+    assert check_password(query(demo_url, "SELECT password_hash FROM users WHERE username = 'u1'")[0][0],
                           "s3cret-pass")
 
 
@@ -363,82 +239,6 @@ def test_users_create_reads_the_password_from_stdin_and_names_each_bad_field(fre
 
 
 def test_help_lists_the_commands(tmp_path: Path) -> None:
-    result = ok(run_cli(f"sqlite:///{tmp_path}/help.db", "--help"))
+    result = ok(run_process(f"sqlite:///{tmp_path}/help.db", "--help"))
     listed = set(re.findall(r"^\W*([a-z]+)\s{2,}\S", result.stdout, flags=re.MULTILINE))
     assert {"init", "serve", "units", "users", "demo"} <= listed
-
-
-# The full district, once, on SQLite only (it is the slow one).
-
-
-def test_district_demo_loads_once_and_if_empty_makes_it_idempotent(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/district.db"
-    ok(run_cli(url, "init"))
-    # Units, 50,000 cases and the registry take about 90 s on a 2-core machine; more when it is shared.
-    out = ok(run_cli(url, "demo", "--scale", "district", timeout=400)).stdout
-    assert "loaded 346 units" in out
-
-    # The registry: residents in households in every grid, as in the source document.
-    people, households = (query(url, f"SELECT count(*) FROM {t}")[0][0] for t in ("people", "households"))
-    assert f"loaded {people} residents in {households} households" in out
-    assert 215_000 <= people <= 235_000 and 72_000 <= households <= 78_000
-    assert query(url, "SELECT count(DISTINCT grid_code) FROM people")[0][0] == 305
-    assert query(url, "SELECT count(DISTINCT grid_code) FROM things")[0][0] == 305
-    aged = query(url, "SELECT count(*) FROM people WHERE birth_date <= :d",
-                 d=aged_cutoff(date.today(), 60).isoformat())
-    assert 0.16 <= aged[0][0] / people <= 0.20  # about 18 % aged 60 or older
-    social = query(url, "SELECT count(*) FROM organizations WHERE kind LIKE 'social%'")[0][0]
-    assert social >= 400
-    assert query(url, "SELECT count(*) FROM compounds WHERE property_company IS NULL")[0][0] == 152
-
-    # The services (新服务): 8 centres in each of the 5 streets and a few local ones; about 700 active providers,
-    # every catalogue item offered by three or more of them; a couple flagged for their ratings.
-    centres, providers, orders = (query(url, f"SELECT count(*) FROM {t}")[0][0]
-                                  for t in ("service_centres", "providers", "service_orders"))
-    assert f"loaded {centres} service centres, {providers} providers" in out and f"{orders} service orders" in out
-    assert query(url, "SELECT count(DISTINCT unit_code) FROM service_centres WHERE kind_code = 'health'")[0][0] == 5
-    assert query(url, "SELECT count(*) FROM providers WHERE status = 'active'")[0][0] == 700
-    offered = query(url, "SELECT i.item_code, count(*) FROM provider_items i JOIN providers p ON p.district_code = "
-                         "i.district_code AND p.id = i.provider_id WHERE p.status = 'active' GROUP BY i.item_code")
-    assert len(offered) == query(url, "SELECT count(*) FROM service_items WHERE parent_code IS NOT NULL")[0][0]
-    assert min(n for _, n in offered) >= 3
-    assert query(url, "SELECT count(*) FROM providers WHERE flagged_at IS NOT NULL")[0][0] >= 2
-
-    # Neighbourhood care (新风尚): a few thousand people in care, 2,000 volunteers, 11 home-care and 33 day-care
-    # centres with about 6,000 enrolled, a charity supermarket in each of the 35 communities, the art festival of
-    # 100 shows and 50,000 participants; someone living alone is waiting for a visit today.
-    profiles, visits = (query(url, f"SELECT count(*) FROM {t}")[0][0] for t in ("care_profiles", "care_visits"))
-    assert f"loaded {profiles} people in care, 2000 volunteers, {visits} visits" in out
-    assert 3000 <= profiles <= 10_000 and visits >= 50_000
-    assert dict(query(url, "SELECT kind, count(*) FROM care_centres GROUP BY kind")) == {"home_care": 11,
-                                                                                        "day_care": 33}
-    assert 5000 <= query(url, "SELECT count(*) FROM care_enrolments WHERE active")[0][0] <= 7000
-    assert query(url, "SELECT count(DISTINCT unit_code) FROM charity_supermarkets")[0][0] == 35
-    assert query(url, "SELECT count(*), sum(CASE WHEN r.checked_in_at IS NOT NULL THEN 1 ELSE 0 END) FROM activities a "
-                      "JOIN activity_series s ON s.id = a.series_id JOIN activity_registrations r ON "
-                      "r.activity_id = a.id")[0][1] == 50_000
-    assert query(url, "SELECT count(*) FROM activities a JOIN activity_series s ON s.id = a.series_id")[0][0] == 100
-    assert query(url, "SELECT count(*) FROM care_alerts WHERE open")[0][0] >= 1
-
-    collection = export(url, tmp_path / "district.geojson")
-    levels = Counter(f["properties"]["level"] for f in collection["features"])
-    assert levels == {"district": 1, "street": 5, "community": 35, "grid": 305}
-    streets = {f["properties"]["name"] for f in collection["features"] if f["properties"]["level"] == "street"}
-    assert "文山街道" in streets
-    grid_workers = query(url, "SELECT count(*) FROM users WHERE role = 'grid_worker'")[0][0]
-    assert grid_workers >= 1000
-
-    def state() -> tuple:
-        return (units_snapshot(url), query(url, "SELECT count(*) FROM users"),
-                query(url, "SELECT count(*) FROM grid_members"))
-
-    before = state()
-    again = ok(run_cli(url, "demo", "--scale", "district", "--if-empty"))
-    assert "already loaded" in again.stdout
-    assert "loaded 346" not in again.stdout
-    assert state() == before
-
-    refused = run_cli(url, "demo", "--scale", "district")
-    assert refused.returncode == 2, refused.stderr
-    assert "already loaded" in said(refused)
-    assert state() == before

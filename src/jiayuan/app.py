@@ -19,6 +19,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from jiayuan import __version__
 from jiayuan.accounts import api as accounts_api
 from jiayuan.accounts import pages as accounts_pages
+from jiayuan.accounts import roles
 from jiayuan.activities import api as activities_api
 from jiayuan.activities import pages as activities_pages
 from jiayuan.care import api as care_api
@@ -142,6 +143,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         return response
 
     env.globals["menu"] = face_nav.menu  # the top bar of every page, by role (face/nav.py)
+    env.globals["roles"] = roles  # templates test a role against the sets of accounts/roles.py, never a list
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for name, sub in VENDOR.items():
         path = settings.node_modules / sub

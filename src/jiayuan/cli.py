@@ -540,10 +540,10 @@ def export_hsds(directory: Annotated[Path, typer.Argument(help="the folder to wr
     """Write the service directory as Open Referral HSDS 3.0 to DIRECTORY: services.json, organizations.json and
     service_at_locations.json, each a JSON array of fully nested objects (as GET /hsds/services/{id},
     /hsds/organizations/{id} and /hsds/service_at_locations/{id} answer); files of those names are replaced."""
-    from jiayuan.services.hsds.service import export
+    from jiayuan.services.service import hsds
 
     try:
-        counts = run(database(), lambda s: export(s, directory))
+        counts = run(database(), lambda s: hsds.export(s, directory))
     except OSError as exc:
         fail(f"DIRECTORY: cannot write to {directory}: {exc.strerror}")
     for name, n in counts.items():

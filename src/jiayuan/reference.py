@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.cases.calendar import seed_from_chinese_calendar
 from jiayuan.cases.categories import load_categories
-from jiayuan.services.catalogue.service import load_catalogue
+from jiayuan.services.service import catalogue
 from jiayuan.volunteers.teams import load_teams
 
 
@@ -23,4 +23,4 @@ class Loaded:
 def load_reference_data(session: Session) -> Loaded:
     """Idempotent: adds what is missing, never overwrites what an administrator has edited."""
     return Loaded(categories=load_categories(session), calendar_days=seed_from_chinese_calendar(session),
-                  catalogue=load_catalogue(session), volunteer_teams=load_teams(session))
+                  catalogue=catalogue.load_catalogue(session), volunteer_teams=load_teams(session))

@@ -15,10 +15,8 @@ import uvicorn
 
 from jiayuan.app import create_app
 from jiayuan.config import Settings
-from jiayuan.demo.load import load_demo
 from jiayuan.kit.db import Database
-from jiayuan.kit.migrate import upgrade
-from jiayuan.reference import load_reference_data
+from tests.databases import SMALL_DEMO, sqlite_copy
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -44,15 +42,11 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Database]]:
-    """(base URL, database): the app on a fresh SQLite database with the reference data and the small demo.
-    No base map (there is no internet here): the outlines must be enough to find one's way."""
+    """(base URL, database): the app on a SQLite database of its own with the reference data and the small demo (a
+    copy of SMALL_DEMO). No base map (there is no internet here): the outlines must be enough to find one's way."""
     folder = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{folder / 'b.db'}"
+    url = sqlite_copy(SMALL_DEMO, folder / "b.db")
     db = Database(url)
-    upgrade(db.engine)
-    with db.unit_of_work() as s:
-        load_reference_data(s)
-        load_demo(s, "small")
     settings = Settings(database_url=url, secret_key="browser-" + "x" * 32, node_modules=ROOT / "node_modules",
                         tile_url="", var_dir=folder / "var")
     srv = uvicorn.Server(uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=_free_port(),

@@ -1,5 +1,5 @@
-"""The worker runs the not-visited sweep every hour; the registry's move hook is registered wherever care's
-service is imported (the app and the worker)."""
+"""The worker runs the not-visited sweep every hour; the registry's move hook is registered once at start-up of the
+app and of every command, the worker included (jiayuan.hooks)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,8 @@ def test_the_worker_command_registers_the_hourly_sweep(monkeypatch: pytest.Monke
 
 
 def test_the_app_registers_the_move_hook_once(app) -> None:
-    import jiayuan.care.service  # noqa: F401 - importing again changes nothing
+    from jiayuan.hooks import register_hooks
+
+    register_hooks()  # again, as a second app in the same process would: still once
 
     assert MOVE_HOOKS.count(rehome) == 1

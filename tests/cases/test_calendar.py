@@ -338,7 +338,7 @@ def test_home_warns_the_admin_of_a_year_without_schedule(client, personas, monke
 
 
 def test_cli_imports_and_shows_a_year(tmp_path) -> None:  # noqa: ANN001
-    from tests.test_cli import ok, run_cli, said
+    from tests.cli import ok, run_cli, said
 
     url = f"sqlite:///{tmp_path}/cli.db"
     assert "holiday and make-up workdays" in ok(run_cli(url, "init")).stdout

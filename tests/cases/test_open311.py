@@ -25,20 +25,17 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 from shapely.geometry import shape
 from sqlalchemy import func, select, update
-from typer.testing import CliRunner
 
-from jiayuan import cli
 from jiayuan.app import create_app
 from jiayuan.cases.models import Case, CaseEvent, Category
 from jiayuan.cases.open311_keys import create_client, revoke_client
-from jiayuan.config import Settings, get_settings
-from jiayuan.demo.load import load_demo
+from jiayuan.config import Settings
 from jiayuan.kit.db import Database, utcnow
 from jiayuan.kit.i18n import TIMEZONE
-from jiayuan.kit.migrate import upgrade
-from jiayuan.reference import load_reference_data
 from jiayuan.units.models import Unit
+from tests.cli import Ran, run_cli
 from tests.conftest import csrf_from, page_login
+from tests.databases import SMALL_DEMO, sqlite_copy
 from tests.personas import GRID_A
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -574,13 +571,10 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """The app served by uvicorn on a free port, on its own SQLite database: migrations, reference data and
-    the small demo district."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('open311') / 'live.db'}"
+    the small demo district (a copy of SMALL_DEMO)."""
+    url = sqlite_copy(SMALL_DEMO, tmp_path_factory.mktemp("open311") / "live.db")
     db = Database(url)
-    upgrade(db.engine)
-    with db.unit_of_work() as s:
-        load_reference_data(s)
-        load_demo(s, "small")
+    with db.sessions() as s:
         geometry = s.scalar(select(Unit.geometry).where(Unit.level == "grid").order_by(Unit.code).limit(1))
     p = shape(geometry).representative_point()
     settings = Settings(database_url=url, secret_key="open311-" + "x" * 32,
@@ -599,18 +593,14 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     db.dispose()
 
 
-def jiayuan(live: Live, *args: str) -> Any:
+def jiayuan(live: Live, *args: str) -> Ran:
     """`jiayuan ARGS` in this process, against the live server's database."""
-    get_settings.cache_clear()  # the settings are read once per process; this run has its own database
-    try:
-        return CliRunner().invoke(cli.app, list(args), env={"JIAYUAN_DATABASE_URL": live.url})
-    finally:
-        get_settings.cache_clear()
+    return run_cli(live.url, *args)
 
 
 def new_key(live: Live, name: str) -> str:
     result = jiayuan(live, "open311", "keys", "create", name)
-    assert result.exit_code == 0, result.output
+    assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout.strip().splitlines()[-1]
 
 
@@ -624,12 +614,12 @@ def test_the_cli_prints_a_working_key_as_its_last_line(live: Live) -> None:
     check("posted", r.json())
     for name in ("", "cli-client"):
         refused = jiayuan(live, "open311", "keys", "create", name)
-        assert refused.exit_code == 2 and key not in refused.stdout
+        assert refused.returncode == 2 and key not in refused.stdout
     listed = jiayuan(live, "open311", "keys", "list")
-    assert listed.exit_code == 0 and "cli-client" in listed.stdout and "active" in listed.stdout
+    assert listed.returncode == 0 and "cli-client" in listed.stdout and "active" in listed.stdout
     assert key not in listed.stdout
-    assert jiayuan(live, "open311", "keys", "revoke", "cli-client").exit_code == 0
-    assert jiayuan(live, "open311", "keys", "revoke", "no-such-client").exit_code == 2
+    assert jiayuan(live, "open311", "keys", "revoke", "cli-client").returncode == 0
+    assert jiayuan(live, "open311", "keys", "revoke", "no-such-client").returncode == 2
     r = requests.post(f"{live.base}{V2}/requests.json", data=form, timeout=10)
     assert r.status_code == 403 and r.json()[0]["code"] == 403
 

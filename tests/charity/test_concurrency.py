@@ -27,14 +27,14 @@ from jiayuan.kit.errors import Conflict
 from jiayuan.kit.migrate import upgrade
 from jiayuan.reference import load_reference_data
 from tests.charity.helpers import donate, staff, world
-from tests.conftest import _backends, scratch_postgres
+from tests.databases import backends, scratch_postgres
 
 THIS_MONTH = service.month_start(local_today())
 JANUARY = date(THIS_MONTH.year, 1, 1)
 THREADS_TIMEOUT = 120
 
 
-@pytest.fixture(scope="module", params=_backends())
+@pytest.fixture(scope="module", params=backends())
 def race(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """A scratch database of the backend, migrated, with the demo's units and the charity world committed:
     allowance 100 a month (3 months), disabled 20 (1 month); 6 rice (10 points) and 3 oil (30 points)."""

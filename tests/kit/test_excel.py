@@ -110,7 +110,6 @@ def _shared_strings(data: bytes) -> bytes:
     inline strings only)."""
     import re
     import zipfile
-    from xml.sax.saxutils import escape
 
     source = zipfile.ZipFile(io.BytesIO(data))
     strings: dict[str, int] = {}

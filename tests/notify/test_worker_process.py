@@ -26,15 +26,7 @@ from sqlalchemy.engine import make_url
 
 from jiayuan.kit.db import Database, normalize_url
 from jiayuan.kit.migrate import upgrade
-from tests.conftest import PG_URL, REQUIRE_PG, scratch_postgres
-
-
-def _backends() -> list:
-    pg = pytest.param("postgresql", marks=pytest.mark.postgres)
-    if not PG_URL and not REQUIRE_PG:
-        pg = pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.skip(
-            reason="PostgreSQL not configured: set JIAYUAN_TEST_DATABASE_URL")])
-    return ["sqlite", pg]
+from tests.databases import backends, scratch_postgres
 
 
 def _migrate(url: str) -> None:
@@ -89,7 +81,7 @@ class Outage:
             self._scratch.__exit__(None, None, None)
 
 
-@pytest.fixture(params=_backends())
+@pytest.fixture(params=backends())
 def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 

@@ -18,6 +18,7 @@ from jiayuan.accounts.roles import STAFF_ROLES
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, OptionalPrincipal, client_ip, verify_csrf
 from jiayuan.kit import i18n
 from jiayuan.kit.errors import DomainError, Unauthorized
+from jiayuan.page_kit import N_, explain
 from jiayuan.web import LANG_COOKIE, gettext_for, render
 
 router = APIRouter(include_in_schema=False)
@@ -108,9 +109,13 @@ def _message(request: Request, exc: DomainError) -> str:
     if isinstance(exc, security.TooManyAttempts):
         return _("Too many failed sign-ins: this account is locked for %(minutes)s minutes.") % {
             "minutes": max(1, -(-exc.details["retry_after"] // 60))}
-    if exc.field == "totp":
-        return _("Wrong code. Type the six digits your authenticator app shows now.")
-    return exc.message
+    return explain(request, exc, MESSAGES)[1]
+
+
+MESSAGES = {
+    ("totp", "*"): N_("Wrong code. Type the six digits your authenticator app shows now."),
+    ("password", "*"): N_("Wrong user name or password."),
+}
 
 
 @router.get("/login/code")

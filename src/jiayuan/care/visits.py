@@ -24,7 +24,7 @@ from jiayuan.care.profiles import (
     person_of,
     resolve_alert,
 )
-from jiayuan.cases.photos import discard_photos, save_photos
+from jiayuan.cases.service import discard_photos, save_photos
 from jiayuan.config import Settings
 from jiayuan.kit.crypto import blind_index
 from jiayuan.kit.db import utcnow

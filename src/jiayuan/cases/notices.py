@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jiayuan.cases import service
 from jiayuan.cases.models import Case
 from jiayuan.notify.service import queue_message
 
@@ -28,7 +28,7 @@ def after(session: Session, case: Case, action: str, actor: Any) -> None:
         queue_message(session, district_code=case.district_code, channel="inapp", recipient=str(case.assignee_id),
                       user_id=case.assignee_id, body=HANDLER_TEXT.format(number=case.number), ref=case.number)
     if action == "close":
-        for dup in service.merged_into(session, case):
+        for dup in merged_into(session, case):
             tell_reporter(session, dup, MERGED_TEXT.format(number=dup.number, original=case.number))
 
 
@@ -39,3 +39,9 @@ def tell_reporter(session: Session, case: Case, body: str) -> None:
     if case.reporter_id:
         queue_message(session, district_code=case.district_code, channel="inapp", recipient=str(case.reporter_id),
                       user_id=case.reporter_id, body=body, ref=case.number)
+
+
+def merged_into(session: Session, case: Case) -> list[Case]:
+    """Cases merged into this one as duplicates (their reporters hear when it closes)."""
+    return list(session.scalars(select(Case).where(Case.district_code == case.district_code,
+                                                   Case.merged_into_id == case.id)))

@@ -1,4 +1,6 @@
-"""Reading cases: the caller's cases by scope, one case by tracking number, its timeline and photos."""
+"""The cases as other domains call them: reading the caller's cases by scope (one case by tracking number, its
+timeline and photos, the one case filter), and the use cases other domains need — filing a case (intake), the
+working-day calendar, the case categories and case photos — re-exported from the modules that hold them."""
 
 from __future__ import annotations
 
@@ -10,6 +12,10 @@ from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
+from jiayuan.cases.calendar import HOLIDAY_NAMES, WorkCalendar, calendar_for, special_days
+from jiayuan.cases.categories import get_item as get_category
+from jiayuan.cases.intake import MAX_DESCRIPTION, CaseInput, report_case
+from jiayuan.cases.photos import discard_photos, save_photos
 from jiayuan.cases.models import Case, CaseEvent, CasePhoto, phone_key
 from jiayuan.cases.policy import visible
 from jiayuan.cases.workflow import FINAL, OPEN
@@ -126,7 +132,5 @@ def photos_of(session: Session, case: Case) -> list[CasePhoto]:
         CasePhoto.district_code == case.district_code, CasePhoto.case_id == case.id).order_by(CasePhoto.created_at)))
 
 
-def merged_into(session: Session, case: Case) -> list[Case]:
-    """Cases merged into this one as duplicates (their reporters hear when it closes)."""
-    return list(session.scalars(select(Case).where(Case.district_code == case.district_code,
-                                                   Case.merged_into_id == case.id)))
+__all__ = ["HOLIDAY_NAMES", "MAX_DESCRIPTION", "CaseInput", "WorkCalendar", "calendar_for", "discard_photos",
+           "get_category", "report_case", "save_photos", "special_days"]

@@ -13,7 +13,7 @@ from typing import Any
 
 import chinese_calendar
 
-from jiayuan.cases.calendar import HOLIDAY_NAMES
+from jiayuan.cases.service import HOLIDAY_NAMES
 from jiayuan.demo.generate import DISTRICT_CODE, DemoDistrict, UnitSpec
 from jiayuan.demo.registry_specs import Grid, person_name, vocabulary
 from jiayuan.kit.i18n import TIMEZONE

@@ -59,7 +59,7 @@ def check_point(session: Session, lat: Any, lon: Any, unit_code: str) -> tuple[f
     try:
         grid = units.locate(session, float(lat), float(lon)).chain[-1].code
     except NotFound as exc:
-        raise Invalid(exc.message, field="lat", details=exc.details) from None
+        raise Invalid(exc.message, field="lat", details=exc.details, reason=exc.reason, **exc.params) from None
     if not grid.startswith(unit_code):
         raise Invalid(f"the point lies in grid {grid}, outside unit {unit_code}", field="lat")
     return float(lat), float(lon)

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,7 +32,8 @@ from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.services.centres.models import CentreException, ServiceCentre
 from jiayuan.services.hsds import service as hsds
 from jiayuan.services.providers.models import Provider, ProviderArea, ProviderItem
-from tests.conftest import PG_URL, REQUIRE_PG, ROOT, BoundDatabase, scratch_postgres
+from tests.cli import Ran, run_cli
+from tests.conftest import ROOT, BoundDatabase
 
 SCHEMAS = Path(__file__).resolve().parent / "hsds-schema"
 BASE = "https://raw.githubusercontent.com/openreferral/specification/3.0/schema/"
@@ -420,38 +418,18 @@ def test_derived_ids_are_stable_reversible_and_keep_the_uuid7_shape() -> None:
     assert hsds.derive("location", base) != derived
 
 
-# --- The command line, on a fresh database of each backend with the small demo ----------------------------
+# --- The command line, on a copy of the small demo of each backend -----------------------------------------
 
 
-def _backends() -> list:
-    pg = pytest.param("postgresql", marks=pytest.mark.postgres)
-    if not PG_URL and not REQUIRE_PG:
-        pg = pytest.param("postgresql", marks=[pytest.mark.postgres, pytest.mark.skip(
-            reason="PostgreSQL not configured: set JIAYUAN_TEST_DATABASE_URL")])
-    return ["sqlite", pg]
-
-
-@pytest.fixture(params=_backends())
-def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/hsds.db"
-        return
-    with scratch_postgres("jiayuan_hsds") as url:
-        yield url
-
-
-def cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "jiayuan.cli", *args], check=False, capture_output=True,
-                            text=True, timeout=300, env={**os.environ, "JIAYUAN_DATABASE_URL": url})
+def cli(url: str, *args: str) -> Ran:
+    result = run_cli(url, *args)
     assert result.returncode == 0, f"{args}: exit {result.returncode}\n{result.stdout}\n{result.stderr}"
     return result
 
 
-def test_export_writes_the_same_valid_documents(fresh_url: str, tmp_path: Path) -> None:
-    cli(fresh_url, "init")
-    cli(fresh_url, "demo", "--scale", "small")
+def test_export_writes_the_same_valid_documents(demo_url: str, tmp_path: Path) -> None:
     out = tmp_path / "hsds"
-    printed = cli(fresh_url, "export", "hsds", str(out)).stdout
+    printed = cli(demo_url, "export", "hsds", str(out)).stdout
     files = {name: json.loads((out / name).read_text(encoding="utf-8")) for name in hsds.EXPORT_FILES}
     assert sorted(p.name for p in out.iterdir()) == sorted(hsds.EXPORT_FILES)  # no .part left behind
     for name, item in (("services.json", "service"), ("organizations.json", "organization"),
@@ -466,9 +444,9 @@ def test_export_writes_the_same_valid_documents(fresh_url: str, tmp_path: Path) 
         encoding="utf-8")
     assert not MOBILE.search(text), MOBILE.search(text)  # the demo's public lines are landlines and 12343
     # The files hold what the API serves.
-    db = Database(fresh_url)
+    db = Database(demo_url)
     try:
-        app = create_app(Settings(database_url=fresh_url, secret_key="hsds-" + "x" * 32,
+        app = create_app(Settings(database_url=demo_url, secret_key="hsds-" + "x" * 32,
                                   node_modules=ROOT / "node_modules"), db=db)
         with TestClient(app) as client:
             for name, path in (("services.json", "services"), ("organizations.json", "organizations"),
@@ -480,5 +458,5 @@ def test_export_writes_the_same_valid_documents(fresh_url: str, tmp_path: Path) 
                     assert get(client, f"/hsds/{path}/{doc['id']}") == doc
     finally:
         db.dispose()
-    help_text = " ".join(cli(fresh_url, "export", "hsds", "--help").stdout.split())
+    help_text = " ".join(cli(demo_url, "export", "hsds", "--help").stdout.split())
     assert "services.json" in help_text and "service_at_locations.json" in help_text

@@ -28,7 +28,7 @@ def place(session: Session, principal: Principal, lat: float | None, lon: float 
         found = units.locate(session, lat, lon).chain[-1].code
     except NotFound as exc:
         # For a record, a point outside every grid is bad input, not a missing resource.
-        raise Invalid(exc.message, field="lat", details=exc.details) from None
+        raise Invalid(exc.message, field="lat", details=exc.details, reason=exc.reason, **exc.params) from None
     if grid_code and grid_code != found:
         raise Invalid(f"the point lies in grid {found}, not {grid_code}", field="grid_code")
     if not principal.scope.covers(found):

@@ -21,6 +21,7 @@ from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.kit.scope import Scope
 from jiayuan.page_kit import (
     N_,
+    Messages,
     PostedForm,
     Refused,
     attempt,
@@ -31,6 +32,7 @@ from jiayuan.page_kit import (
     flash,
     path_id,
     query,
+    register_messages,
     see_other,
 )
 from jiayuan.services.catalogue import service as catalogue
@@ -49,7 +51,7 @@ REPORT_YEARS = 6
 RECENT_OPENINGS = 14
 
 # Messages of the centre forms by (field, reason); a record out of sight or a conflict reads alike on every field.
-MESSAGES = {
+MESSAGES: Messages = register_messages({
     **by_field({
         "name": N_("Please enter the name."),
         "unit_code": N_("Choose a street or community in your area."),
@@ -70,7 +72,7 @@ MESSAGES = {
     ("name", "conflict"): N_("This name is already used here."),
     ("year", "conflict"): N_("This centre already has its subsidy for that year."),
     ("active", "conflict"): N_("The centre is not in operation."),
-}
+}, "/services/centres", "/services/subsidies")
 
 
 # The public directory (no sign-in): mobile first, large type.

@@ -15,9 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
-from jiayuan.cases import calendar as work_calendar
-from jiayuan.cases.calendar import WorkCalendar
+from jiayuan.cases import service as work_calendar
+from jiayuan.cases.service import WorkCalendar
 from jiayuan.kit import hours as weekly
+from jiayuan.kit.clock import TIMEZONE, local_today
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
 from jiayuan.kit.scope import Scope
@@ -235,7 +236,7 @@ def hours_on(centre: ServiceCentre, day: date, exception: CentreException | None
 
 def local_time(moment: datetime) -> datetime:
     # Naive datetimes are UTC, as the database hands them back.
-    return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).astimezone(work_calendar.TZ)
+    return (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).astimezone(TIMEZONE)
 
 
 def is_open_at(centre: ServiceCentre, moment: datetime, exceptions: Iterable[CentreException] = (),
@@ -269,7 +270,7 @@ def hours_today(session: Session, centres: Iterable[ServiceCentre], today: date 
                 ) -> dict[uuid.UUID, DayHours]:
     """Each centre's hours for a day (today in Beijing by default): the "open today" of the public page."""
     centres = list(centres)
-    today = today or work_calendar.local_today()
+    today = today or local_today()
     exceptions = exceptions_between(session, centres, today, today)
     holiday = is_public_holiday(work_calendar.calendar_for(session), today)
     note = holiday_note(session, today) if holiday else None
@@ -290,7 +291,7 @@ def open_now(session: Session, centre: ServiceCentre, moment: datetime | None = 
 def _check_day(value: Any, field: str = "day") -> date:
     if isinstance(value, datetime) or not isinstance(value, date):
         raise Invalid("must be a date (YYYY-MM-DD)", field=field, reason="not_a_date")
-    if not FIRST_YEAR <= value.year <= work_calendar.local_today().year + 2:
+    if not FIRST_YEAR <= value.year <= local_today().year + 2:
         raise Invalid(f"must be between {FIRST_YEAR} and two years ahead", field=field)
     return value
 
@@ -352,7 +353,7 @@ def record_opening(session: Session, principal: Principal, centre_id: uuid.UUID,
     Returns the opening and whether it was new."""
     centre = get_centre(session, principal, centre_id)
     require_role(principal, CENTRE_STAFF, "record a centre's opening days")
-    today = today or work_calendar.local_today()
+    today = today or local_today()
     day = today if day is None else _check_day(day)
     if day > today:
         raise Invalid("a day that has not come yet", field="day", reason="future_day")
@@ -400,7 +401,7 @@ def opened_today(session: Session, centres: Iterable[ServiceCentre], today: date
     centres = list(centres)
     if not centres:
         return set()
-    today = today or work_calendar.local_today()
+    today = today or local_today()
     return set(session.scalars(select(CentreOpening.centre_id).where(
         CentreOpening.district_code.in_({c.district_code for c in centres}),
         CentreOpening.centre_id.in_([c.id for c in centres]), CentreOpening.day == today)))
@@ -420,7 +421,7 @@ def grant_subsidy(session: Session, principal: Principal, centre_id: uuid.UUID, 
     """A year's operating subsidy (district admin): one per centre and year, in fen."""
     centre = get_centre(session, principal, centre_id)
     require_role(principal, SUBSIDY_GRANTORS, "grant subsidies")
-    today = work_calendar.local_today()
+    today = local_today()
     year = _check_year(year, today)
     if not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or not 0 < amount_fen <= MAX_SUBSIDY_FEN:
         raise Invalid("must be a whole number of fen, more than 0 and at most 2,000,000,000", field="amount_fen")
@@ -500,7 +501,7 @@ def subsidy_report(session: Session, principal: Principal, year: Any, *,
     """Per centre of the caller's scope: the year's subsidy (or none), scheduled days, days opened, their
     share and whether that is open as required; the current year counts up to today."""
     require_role(principal, REPORT_READERS, "read the subsidy report")
-    today = today or work_calendar.local_today()
+    today = today or local_today()
     year = _check_year(year, today)
     start = date(year, 1, 1)
     end = None if year > today.year else min(date(year, 12, 31), today)

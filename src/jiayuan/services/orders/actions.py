@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from jiayuan.accounts.roles import Role
-from jiayuan.cases import intake
+from jiayuan.cases import service as cases
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, DomainError, Forbidden, Invalid
 from jiayuan.services.orders import offers as offers
@@ -247,17 +247,17 @@ def _complain(session, viewer, order, data, now, rules):  # noqa: ANN001, ANN202
     text = (data.note or "").strip()
     if not text:
         raise Invalid("say what went wrong", field="note", reason="complaint_needed")
-    if len(text) > intake.MAX_DESCRIPTION - 40:
-        raise Invalid(f"at most {intake.MAX_DESCRIPTION - 40} characters", field="note", reason="too_long",
-                      limit=intake.MAX_DESCRIPTION - 40)
+    if len(text) > cases.MAX_DESCRIPTION - 40:
+        raise Invalid(f"at most {cases.MAX_DESCRIPTION - 40} characters", field="note", reason="too_long",
+                      limit=cases.MAX_DESCRIPTION - 40)
     p = viewer.principal
     attributes = {"service_order": order.number} if _category_has(session, "service_order") else {}
-    data_in = intake.CaseInput(
+    data_in = cases.CaseInput(
         category=COMPLAINT_CATEGORY, description=f"服务订单 {order.number}：{text}", address=order.address,
         lat=order.lat, lon=order.lon, unit_code=None if order.lat is not None else order.unit_code,
         reporter_name=order.contact_name, reporter_phone=order.contact_phone, attributes=attributes)
     channel = "hotline" if p.role == Role.hotline_operator else "resident"
-    case = intake.report_case(session, data_in, channel=channel, actor=p).case
+    case = cases.report_case(session, data_in, channel=channel, actor=p).case
     order.complaint_case = case.number
     session.flush()
     record_event(session, order, viewer.actor, "complain", order.status, order.status, note=text, at=now)
@@ -265,9 +265,8 @@ def _complain(session, viewer, order, data, now, rules):  # noqa: ANN001, ANN202
 
 def _category_has(session: Session, attribute: str) -> bool:
     """Whether the complaint category asks for the order number (a database loaded before it did may not)."""
-    from jiayuan.cases.categories import get_item as get_category  # noqa: PLC0415
 
-    category = get_category(session, COMPLAINT_CATEGORY)
+    category = cases.get_category(session, COMPLAINT_CATEGORY)
     return any(a.get("code") == attribute for a in category.attributes or [])
 
 

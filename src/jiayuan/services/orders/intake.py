@@ -92,7 +92,8 @@ def _place(session: Session, principal: Principal, data: OrderInput) -> tuple[st
         try:
             found = units.locate(session, data.lat, data.lon, data.crs)
         except NotFound as exc:
-            raise Invalid(f"outside the district: {exc.message}", field="lat", details=exc.details) from None
+            raise Invalid(f"outside the district: {exc.message}", field="lat", details=exc.details,
+                          reason=exc.reason, **exc.params) from None
         code = found.chain[-1].code
         if operator and not principal.scope.covers(code):
             raise Invalid("the place lies outside your district", field="lat")

@@ -20,7 +20,18 @@ from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip, ve
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import DomainError, Invalid
 from jiayuan.kit.i18n import TIMEZONE
-from jiayuan.page_kit import N_, PostedForm, explain, field_text, flash, see_other, status_of, take_flash
+from jiayuan.page_kit import (
+    N_,
+    Messages,
+    PostedForm,
+    explain,
+    field_text,
+    flash,
+    register_messages,
+    see_other,
+    status_of,
+    take_flash,
+)
 from jiayuan.services.catalogue import service as catalogue
 from jiayuan.services.orders import actions as order_actions
 from jiayuan.services.orders import intake as ordering
@@ -205,7 +216,7 @@ KNOWN = {
 }
 # Messages of the order forms by (field, reason); a message may stand beside another field of the form (the time
 # window beside its slot, a conflict beside the action).
-MESSAGES = {
+MESSAGES: Messages = register_messages({
     **{(field, "*"): message for field, message in KNOWN.items()},
     **{(field, "required"): message for field, message in KNOWN.items()},
     ("Idempotency-Key", "too_long"): KNOWN["Idempotency-Key"],
@@ -223,7 +234,7 @@ MESSAGES = {
     ("*", "offer_gone"): ("action", N_("Too late: the offer has expired or the order was taken by someone else.")),
     ("*", "conflict"): ("action", N_("This order has just been changed by someone else; here it is as it is now.")),
     ("*", "forbidden"): ("action", N_("You may not do this on this order.")),
-}
+}, "/services/order", "/services/orders", "/services/my-orders", "/hotline/orders", "/provider")
 
 
 def _district_outline(session: Session) -> dict | None:

@@ -19,6 +19,7 @@ from jiayuan.kit.clock import local_today
 from jiayuan.kit.errors import DomainError, Invalid
 from jiayuan.page_kit import (
     N_,
+    Messages,
     PostedForm,
     field_date,
     field_int,
@@ -26,6 +27,7 @@ from jiayuan.page_kit import (
     flash,
     form_error,
     path_id,
+    register_messages,
     see_other,
     status_of,
 )
@@ -45,7 +47,7 @@ MAX_ORGANIZATIONS = 500
 MAX_FOUND = 20
 
 # Messages of the project and produce-point forms by (field, reason).
-MESSAGES = {
+MESSAGES: Messages = register_messages({
     **by_field({
         "name": N_("Please enter the name."),
         "unit_code": N_("Choose a street or community in your area."),
@@ -66,7 +68,7 @@ MESSAGES = {
     ("person_id", "outside_area"): N_("The person lives outside the area the project serves."),
     ("name", "conflict"): N_("This name is already used here."),
     ("person_id", "conflict"): N_("This person is already enrolled."),
-}
+}, "/services/projects", "/services/produce-points")
 
 
 def _names(session: Session, principal: Principal) -> dict[str, str]:

@@ -25,6 +25,7 @@ from jiayuan.kit.identity import mask_phone
 from jiayuan.kit.scope import Scope
 from jiayuan.page_kit import (
     N_,
+    Messages,
     PostedForm,
     field_float,
     field_text,
@@ -34,6 +35,7 @@ from jiayuan.page_kit import (
     pages_of,
     path_id,
     query,
+    register_messages,
     see_other,
     status_of,
     take_flash,
@@ -89,7 +91,7 @@ def _welfare_price(exc: DomainError, _: Any) -> tuple[str, str]:
 
 # Messages of the provider forms by (field, reason); a record out of sight or a conflict reads alike on every
 # field, before its own words.
-MESSAGES = {
+MESSAGES: Messages = register_messages({
     **by_field({
         "name": N_("Please enter the name."),
         "credit_code": N_("This is not a valid unified social credit code."),
@@ -117,7 +119,7 @@ MESSAGES = {
     ("status", "conflict"): N_("The provider has withdrawn; this can no longer change."),
     ("weekly_hours", "hours_needed"): N_("Give the weekly hours, or tick round the clock."),
     ("price", "above_welfare_price"): _welfare_price,
-}
+}, "/services/providers")
 # Fields named by the services, shown beside the form's own.
 FIELDS = {"price_fen": "price", "items.price_fen": "price", **{f"weekly_hours.{d}": "weekly_hours" for d in
                                                               weekly.WEEKDAYS}}
