@@ -13,12 +13,11 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from jiayuan.accounts import service as accounts_service
-from jiayuan.accounts.models import User
 from jiayuan.accounts.service import create_user
 from jiayuan.app import create_app
 from jiayuan.config import Settings
@@ -248,18 +247,13 @@ def client(app) -> Iterator[TestClient]:  # noqa: ANN001
         yield c
 
 
-_TOKENS: dict[tuple, str] = {}
+_TOKENS: dict[tuple[str, str], str] = {}
 
 
 def api_token(client: TestClient, username: str, password: str = DEMO_PASSWORD) -> str:
-    """A bearer token, kept for the run: tokens are stateless, and Argon2 is slow on purpose. Kept by the account's
-    id and token version, not only its name: a process keeps its database from file to file, and a test may make an
-    account of the name that another test made and rolled back (the token of that one would be refused)."""
-    database = client.app.state.db
-    with database.sessions() as s:
-        account = s.execute(select(User.id, User.token_version).where(User.username == username)).first()
-    key = (str(database.url), username, *(account or ()))
-    if account is None or key not in _TOKENS or password != DEMO_PASSWORD:
+    """A bearer token, kept for the run: tokens are stateless, and Argon2 is slow on purpose."""
+    key = (str(client.app.state.db.url), username)
+    if key not in _TOKENS or password != DEMO_PASSWORD:
         r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
         assert r.status_code == 200, r.text
         if password != DEMO_PASSWORD:
