@@ -66,7 +66,7 @@ SLOWEST_FILES = (
     "tests/browser/",
     "tests/test_access_matrix.py",
     "tests/test_cli.py",
-    "tests/registry/test_import_cli.py",
+    "tests/registry/imports/test_cli.py",
 )
 
 

@@ -131,8 +131,11 @@ def _build_sqlite(recipe: Recipe, folder: Path) -> str:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{building}{suffix}").unlink(missing_ok=True)
     recipe.build(f"sqlite:///{building}")
-    with sqlite3.connect(building) as conn:  # everything in the main file, nothing left in the write-ahead log
+    conn = sqlite3.connect(building)
+    try:  # everything in the main file, nothing left in the write-ahead log
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
     for suffix in ("-wal", "-shm"):
         Path(f"{building}{suffix}").unlink(missing_ok=True)
     building.rename(path)
