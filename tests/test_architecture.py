@@ -41,12 +41,17 @@ def _resolve(name: str) -> str | None:
     return name or None
 
 
+@cache
+def tree(module: str) -> ast.Module:
+    return ast.parse(modules()[module].read_text(encoding="utf-8"))
+
+
 def imports_of(module: str) -> Iterator[tuple[str, int]]:
     """The modules of the package that `module` imports, anywhere in it (an import inside a function is a tie
     all the same), with the line."""
     path = modules()[module]
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in ast.walk(tree(module)):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if (target := _resolve(alias.name)) and target != module:
@@ -179,8 +184,8 @@ def _role_sets(tree: ast.AST) -> Iterator[int]:
 
 
 def test_role_sets_are_defined_once_in_accounts_roles() -> None:
-    found = [f"{module}:{line}" for module, path in modules().items() if module != "jiayuan.accounts.roles"
-             for line in _role_sets(ast.parse(path.read_text(encoding="utf-8")))]
+    found = [f"{module}:{line}" for module in modules() if module != "jiayuan.accounts.roles"
+             for line in _role_sets(tree(module))]
     assert found == [], "a role set written out: name it once in accounts/roles.py"
     templates = [p.relative_to(PACKAGE).as_posix() for p in (PACKAGE / "templates").rglob("*.html")
                  if "principal.role in (" in p.read_text(encoding="utf-8")]
@@ -189,10 +194,10 @@ def test_role_sets_are_defined_once_in_accounts_roles() -> None:
 
 def test_unit_code_ranges_are_written_once_in_the_scope_kit() -> None:
     found = []
-    for module, path in modules().items():
+    for module in modules():
         if module == "jiayuan.kit.scope":
             continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(tree(module)):
             if (isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add) and isinstance(node.right, ast.Constant)
                     and node.right.value == ":"):
                 found.append(f"{module}:{node.lineno}")
