@@ -26,10 +26,11 @@ from sqlalchemy.orm import Session
 from bench import common
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.cases.calendar import calendar_for, local_today
+from jiayuan.cases.calendar import calendar_for
 from jiayuan.cases.metrics import service as metrics
 from jiayuan.cases.models import PHONE_CONTEXT, Case, Category
 from jiayuan.demo import cases as demo_cases
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.crypto import get_cipher
 from jiayuan.kit.db import Database, analyze, utcnow
 from jiayuan.kit.scope import Scope

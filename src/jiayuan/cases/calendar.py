@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from jiayuan.cases.models import WorkCalendarDay, WorkCalendarYear
 from jiayuan.kit import cache
-from jiayuan.kit.clock import local_today  # noqa: F401 - re-exported: the calendar page and older callers read it here
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Invalid
 

@@ -47,6 +47,7 @@ from jiayuan.cases.workflow import (
     SUSPENDED,
 )
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip, require_role, verify_csrf
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import DomainError, Forbidden, Invalid
 from jiayuan.kit.i18n import TIMEZONE
@@ -470,7 +471,7 @@ def _calendar_page(request: Request, session: Session, year: int, **extra: Any) 
         counts.setdefault(day.year, [0, 0])[int(workday)] += 1
     days = calendar.special_days(session, year) if calendar.MIN_YEAR <= year <= calendar.MAX_YEAR else []
     context = {"years": calendar.known_years(session), "counts": counts, "year": year, "days": days,
-               "known": year in cal.known_years, "unknown": calendar.unknown_years(session, calendar.local_today()),
+               "known": year in cal.known_years, "unknown": calendar.unknown_years(session, local_today()),
                "periods": calendar.WORKING_PERIODS, **extra}
     return render(request, "cases/calendar.html", context, status_code=422 if extra.get("error") else 200)
 
@@ -491,7 +492,7 @@ def _describe(request: Request, exc: Invalid) -> dict[str, str]:
 @router.get("/admin/calendar")
 def calendar_page(request: Request, principal: Admin, session: DbSession, year: int | None = None,
                   saved: int | None = None) -> Response:
-    return _calendar_page(request, session, year or calendar.local_today().year, saved=saved)
+    return _calendar_page(request, session, year or local_today().year, saved=saved)
 
 
 @router.post("/admin/calendar/{year}", dependencies=[Depends(verify_csrf)])

@@ -15,9 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from jiayuan.cases.calendar import calendar_for, local_today
+from jiayuan.cases.calendar import calendar_for
 from jiayuan.demo.generate import build_demo
 from jiayuan.kit import hours
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.services.centres import service as centres
 from jiayuan.services.centres.models import CentreException, CentreOpening, ServiceCentre

@@ -10,8 +10,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from jiayuan.cases.calendar import local_today
 from jiayuan.demo.generate import build_demo
+from jiayuan.kit.clock import local_today
 from tests.conftest import csrf_from, page_login
 from tests.personas import COMMUNITY, GRID_A, PERSONAS
 from tests.registry.helpers import credit_code, id_number
