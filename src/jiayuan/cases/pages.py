@@ -59,9 +59,6 @@ register_url_convertor("caseno", CaseNumber())
 
 router = APIRouter(include_in_schema=False)
 
-# The loop's main steps get a prominent form; the rest sit under "more actions".
-PRIMARY = ("accept", "register", "dispatch", "start", "handle", "check", "close", "rework",
-           "approve_extension", "approve_suspension", "resume", "rate")
 PHOTO_ACTIONS = frozenset({"handle", "check", "close", "rework"})
 
 # Labels: every status, action, rating, channel and level in the reader's language.
@@ -473,8 +470,8 @@ def case_page(request: Request, session: Session, principal: Principal, case: Ca
         grid_geometry = chain[-1].geometry if chain else None
     return render(request, "cases/case.html", {
         **page_context(request), "case": view, "events": events, "photos_by_event": by_event,
-        "primary": [a for a in offered if a in PRIMARY],
-        "secondary": [a for a in offered if a not in PRIMARY],
+        "primary": [a for a in offered if a in policy.PRIMARY],
+        "secondary": [a for a in offered if a not in policy.PRIMARY],
         "transitions": TRANSITIONS, "photo_actions": PHOTO_ACTIONS, "ratings": RATINGS,
         "supervision_levels": SUPERVISION_LEVELS,
         "assignees": assignee_options(request, session, principal, case) if "dispatch" in offered else [],

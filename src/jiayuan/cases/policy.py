@@ -13,6 +13,11 @@ from jiayuan.cases.models import Case
 from jiayuan.cases.workflow import CHECKER, HANDLER, REPORTER, TRANSITIONS, Transition
 from jiayuan.kit.errors import Forbidden
 
+# The loop's main steps are offered first (a prominent form, the next step of a to-do); the rest sit under
+# "more actions".
+PRIMARY = ("accept", "register", "dispatch", "start", "handle", "check", "close", "rework",
+           "approve_extension", "approve_suspension", "resume", "rate")
+
 # Steps that only make sense while something waits for them (the view's field that says so).
 WAITING = {"approve_extension": "extension_requested_hours", "reject_extension": "extension_requested_hours",
            "approve_suspension": "suspension_requested"}

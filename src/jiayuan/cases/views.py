@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.service import Principal
-from jiayuan.cases import calendar, service, timing
+from jiayuan.cases import calendar, policy, service, timing
 from jiayuan.cases.models import Case, CasePhoto, Category
 from jiayuan.cases.photos import discard_photos, save_photos
 from jiayuan.cases.workflow import OPEN, allowed_actions
@@ -90,3 +90,24 @@ def attach_photos(session: Session, settings: Settings, case: Case, photos: list
     session.add_all(CasePhoto(district_code=case.district_code, case_id=case.id, event_id=event_id, **p)
                     for p in saved)
     session.flush()
+
+
+TODO_LIMIT = 300
+
+
+# The handler's to-do: what waits for them first, then the rest of what is open in their grids.
+
+
+def todo(session: Session, principal: Principal, locale: str = "zh_CN") -> tuple[list[dict], list[dict]]:
+    """(cases waiting for the caller's next step, other open cases they can see), each sorted by due time."""
+    rows, _total = service.list_cases(session, principal, service.CaseFilter(status="open"), limit=TODO_LIMIT)
+    mine, others = [], []
+    for case, view in zip(rows, present_many(session, rows, principal, locale), strict=True):
+        view["next"] = [a for a in policy.offered_actions(principal, case, view) if a in policy.PRIMARY]
+        (mine if view["next"] else others).append(view)
+    return mine, others
+
+
+def todo_count(session: Session, principal: Principal) -> int:
+    """How many cases wait for the caller's next step (the number on the home page's tile)."""
+    return len(todo(session, principal)[0])

@@ -24,7 +24,6 @@ from jiayuan.accounts.service import Principal
 from jiayuan.cases import calendar, categories, intake, policy, service, timing, views
 from jiayuan.cases.models import Case
 from jiayuan.cases.pages import (
-    PRIMARY,
     case_error,
     case_input,
     category_tree,
@@ -69,30 +68,13 @@ TAB_STATUSES: dict[str, frozenset[str]] = {
     "supervised": OPEN,
 }
 PAGE_SIZE = 50
-TODO_LIMIT = 300
 EXPORT_LIMIT = 50_000
 
 
-# The handler's to-do: what waits for them first, then the rest of what is open in their grids.
-
-
-def todo(session: Session, principal: Principal, locale: str = "zh_CN") -> tuple[list[dict], list[dict]]:
-    """(cases waiting for the caller's next step, other open cases they can see), each sorted by due time."""
-    rows, _total = service.list_cases(session, principal, service.CaseFilter(status="open"), limit=TODO_LIMIT)
-    mine, others = [], []
-    for case, view in zip(rows, views.present_many(session, rows, principal, locale), strict=True):
-        view["next"] = [a for a in policy.offered_actions(principal, case, view) if a in PRIMARY]
-        (mine if view["next"] else others).append(view)
-    return mine, others
-
-
-def todo_count(session: Session, principal: Principal) -> int:
-    """How many cases wait for the caller's next step (the number on the home page's tile)."""
-    return len(todo(session, principal)[0])
 
 
 def _handler_page(request: Request, session: Session, principal: Principal) -> Response:
-    mine, others = todo(session, principal, request_locale(request))
+    mine, others = views.todo(session, principal, request_locale(request))
     points = [{"lat": v["lat"], "lon": v["lon"], "number": v["number"], "light": v["light"] or "none",
                "category": v["category_name"], "mine": bool(v.get("next"))}
               for v in mine + others if v["lat"] is not None]

@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from jiayuan.accounts.roles import ASSIGNEES, FRONT_LINE, SUPERVISORS, Role
 from jiayuan.care import service as care
 from jiayuan.cases import calendar
-from jiayuan.cases import workbench as cases_workbench
+from jiayuan.cases import views as cases_views
 from jiayuan.deps import DbSession, OptionalPrincipal
 from jiayuan.face import nav
 from jiayuan.kit.clock import local_today
@@ -36,7 +36,7 @@ def home(request: Request, principal: OptionalPrincipal, session: DbSession) -> 
     if principal.role in SUPERVISORS:
         context["unstaffed"] = len(units.grids_without_workers(session, principal.scope))
     if principal.role in ASSIGNEES:
-        context["todo"] = cases_workbench.todo_count(session, principal)
+        context["todo"] = cases_views.todo_count(session, principal)
     if principal.role == Role.district_admin:
         context["calendar_missing"] = calendar.unknown_years(session, local_today())
     if principal.role in FRONT_LINE:
