@@ -325,7 +325,9 @@ def test_a_bad_upload_names_the_row_and_stores_nothing(client, session) -> None:
 
 
 def test_home_warns_the_admin_of_a_year_without_schedule(client, personas, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr(calendar, "local_today", lambda: date(2026, 12, 10))
+    from jiayuan.face import pages as face_pages
+
+    monkeypatch.setattr(face_pages, "local_today", lambda: date(2026, 12, 10))
     page_login(client, personas["community"].username)
     assert "节假日安排尚未录入" not in client.get("/home").text
     client.cookies.clear()
