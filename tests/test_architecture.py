@@ -5,6 +5,7 @@ importing another's pages —; role sets and unit-code ranges have one home each
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -213,3 +214,12 @@ def test_every_domain_has_the_standard_files(domain: str) -> None:
         assert "policy.py" in names or domain == "accounts", f"{domain}: who may see and do what"
     flat = [n for n in names if n.endswith(("_api.py", "_pages.py", "_schemas.py"))]
     assert flat == [], f"{domain}: nest a sub-domain with its own api.py/pages.py/schemas.py instead of {flat}"
+
+
+def test_no_template_has_an_inline_event_handler() -> None:
+    """The Content-Security-Policy allows no inline script: an `onclick=` is a dead button (static/app.js handles
+    `data-autosubmit` and `data-print`; a domain's script file the rest)."""
+    handler = re.compile(r"\son[a-z]+\s*=\s*[\"']")
+    found = [p.relative_to(PACKAGE).as_posix() for p in (PACKAGE / "templates").rglob("*.html")
+             if handler.search(p.read_text(encoding="utf-8"))]
+    assert found == []

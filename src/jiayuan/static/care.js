@@ -26,8 +26,6 @@
     });
   });
 
-  $$("[data-print]").forEach((button) => button.addEventListener("click", () => window.print()));
-
   const scanner = $("[data-scanner]");
   if (scanner && "BarcodeDetector" in window && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
     scanner.hidden = false;

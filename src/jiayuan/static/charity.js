@@ -22,7 +22,6 @@
     form.addEventListener("input", update);
     update();
   }
-  document.querySelectorAll("[data-print]").forEach((button) => button.addEventListener("click", () => window.print()));
   const donation = document.querySelector(".donation-form");
   if (donation) {
     const show = () => {
