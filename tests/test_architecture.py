@@ -223,3 +223,19 @@ def test_no_template_has_an_inline_event_handler() -> None:
     found = [p.relative_to(PACKAGE).as_posix() for p in (PACKAGE / "templates").rglob("*.html")
              if handler.search(p.read_text(encoding="utf-8"))]
     assert found == []
+
+
+PAGE_MODULES = ("pages", "workbench", "desk", "app")
+
+
+def test_no_page_reads_the_english_text_of_an_error() -> None:
+    """Pages word an error by its (field, reason) through page_kit.explain; `exc.message` is English for the API
+    and the logs. (A call such as an import row's `e.message(_)` translates by reason and is allowed.)"""
+    found = []
+    for module in modules():
+        if module.rsplit(".", 1)[-1] not in PAGE_MODULES:
+            continue
+        calls = {id(node.func) for node in ast.walk(tree(module)) if isinstance(node, ast.Call)}
+        found += [f"{module}:{node.lineno}" for node in ast.walk(tree(module))
+                  if isinstance(node, ast.Attribute) and node.attr == "message" and id(node) not in calls]
+    assert found == []

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
 from jiayuan.cases import service as cases
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.errors import NotFound
 from jiayuan.kit.scope import Scope
 from jiayuan.registry import service as registry
@@ -27,7 +28,7 @@ def _covered(session: Session, principal: Principal, unit_code: str, *, exists: 
 def profile(session: Session, principal: Principal, unit_code: str, *, today: date | None = None) -> dict:
     """The figures of one unit the caller covers."""
     code = _covered(session, principal, unit_code)
-    figures = registry.unit_figures(session, code, today or date.today())
+    figures = registry.unit_figures(session, code, today or local_today())
     # The caller covers the whole unit, so counting by where the cases arose matches what they can list.
     return {"unit_code": code, **figures, "open_cases": cases.count_open(session, Scope((code,)))}
 
