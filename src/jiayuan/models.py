@@ -6,6 +6,7 @@ from jiayuan.care import models as care  # noqa: F401
 from jiayuan.cases import models as cases  # noqa: F401
 from jiayuan.charity import models as charity  # noqa: F401
 from jiayuan.kit import cache  # noqa: F401 - the cache versions table
+from jiayuan.kit import throttle  # noqa: F401 - the attempt counters
 from jiayuan.kit.db import Base
 from jiayuan.notify import models as notify  # noqa: F401
 from jiayuan.registry import models as registry  # noqa: F401
