@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.identity import (
+    CREDIT_CATEGORIES,
     CREDIT_DEPARTMENTS,
     mask_id_number,
     parse_credit_code,
@@ -116,7 +117,7 @@ def test_id_number_refusals_name_the_rule() -> None:
     assert_invalid(
         lambda: parse_id_number(make_id("360802", "20250602", "123"), today=TODAY), "id_number", "future"
     )
-    assert_invalid(lambda: parse_id_number(make_id("360802", "18991231", "123")), "id_number", "1900")
+    assert_invalid(lambda: parse_id_number(make_id("360802", "17991231", "123")), "id_number", "1800")
     wrong = good[:17] + ("0" if good[17] != "0" else "1")
     assert_invalid(lambda: parse_id_number(wrong), "id_number", "check character")
     assert_invalid(
@@ -228,10 +229,24 @@ def test_wrong_organization_check_character_refused() -> None:
     assert_invalid(lambda: parse_credit_code(code, field="org.code"), "org.code", "organization code")
 
 
+def test_the_standards_own_example_born_in_1880_is_accepted() -> None:
+    """GB 11643-1999's example number: born on 1 January 1880, a man."""
+    parsed = parse_id_number("440524188001010014")
+    assert (parsed.birth_date, parsed.sex) == (date(1880, 1, 1), "male")
+
+
+@pytest.mark.parametrize(("department", "kind"), [("9", "4"), ("9", "9"), ("Y", "2"), ("5", "4"), ("2", "2")])
+def test_a_category_the_department_does_not_issue_is_refused(department: str, kind: str) -> None:
+    """GB 32100's table: the 2nd character is a category within the 1st (9 issues 1 enterprise, 2 individual
+    business, 3 farmers' cooperative; never 4). Both check characters are right: only that rule can refuse it."""
+    code = make_credit(department, kind, "360802", "MA35H7K2")
+    assert_invalid(lambda: parse_credit_code(code), "credit_code", "category")
+
+
 @st.composite
 def valid_credit_codes(draw: st.DrawFn) -> str:
     department = draw(st.sampled_from(sorted(CREDIT_DEPARTMENTS)))
-    kind = draw(st.sampled_from(CREDIT_ALPHABET))
+    kind = draw(st.sampled_from(CREDIT_CATEGORIES[department]))
     region = draw(st.from_regex(r"[0-9]{6}", fullmatch=True))
     body = "".join(draw(st.lists(st.sampled_from(CREDIT_ALPHABET), min_size=8, max_size=8)))
     return make_credit(department, kind, region, body)

@@ -36,7 +36,9 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK_CHARS = "10X98765432"  # indexed by (weighted sum mod 11): ISO 7064 MOD 11-2
 # [0-9] rather than \d: \d also matches other scripts' digits, which are not part of the standard.
 _ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
-_EARLIEST_BIRTH = date(1900, 1, 1)
+# GB 11643-1999's own example (440524188001010014) was born in 1880: the standard admits any year of four digits;
+# 1800 keeps out typing slips such as 0980 while admitting every number the standard's examples use.
+_EARLIEST_BIRTH = date(1800, 1, 1)
 
 
 def id_check_char(first17: str) -> str:
@@ -89,7 +91,7 @@ def parse_id_number(value: str, *, field: str = "id_number", today: date | None 
     if birth > (today or date.today()):
         raise Invalid("ID number holds a birth date in the future", field=field, reason="id_birth_date_range")
     if birth < _EARLIEST_BIRTH:
-        raise Invalid("ID number holds a birth date before 1900", field=field, reason="id_birth_date_range")
+        raise Invalid("ID number holds a birth date before 1800", field=field, reason="id_birth_date_range")
     if id_check_char(text[:17]) != text[17]:
         # Do not echo the expected character: that would let anyone forge a passing number by trial.
         raise Invalid("ID number check character is wrong (mistyped digit?)", field=field, reason="check_char")
@@ -158,6 +160,17 @@ CREDIT_DEPARTMENTS: dict[str, str] = {
     "Y": "other",
 }
 
+# Organization-category codes (2nd character) each department may issue, from the same table: 1 机构编制 (1 机关,
+# 2 事业单位, 3 群众团体, 9 其他), 2 外交 (1 外国常驻新闻机构, 9 其他), 3 司法行政 (1 律师执业机构, 2 公证处,
+# 3 基层法律服务所, 4 司法鉴定机构, 5 仲裁委员会, 9 其他), 4 文化 (1 外国在华文化中心, 9 其他), 5 民政 (1 社会团体,
+# 2 民办非企业单位, 3 基金会, 9 其他), 6 旅游 (1, 2 境外旅游部门常驻代表机构, 9 其他), 7 宗教 (1 宗教活动场所,
+# 2 宗教院校, 9 其他), 8 工会 (1 基层工会, 9 其他), 9 工商 (1 企业, 2 个体工商户, 3 农民专业合作社), A (1 军队
+# 事业单位, 9 其他), N 农业 (1 组级, 2 村级, 3 乡镇级集体经济组织, 9 其他), Y 其他 (1).
+CREDIT_CATEGORIES: dict[str, str] = {
+    "1": "1239", "2": "19", "3": "123459", "4": "19", "5": "1239", "6": "129", "7": "129", "8": "19",
+    "9": "123", "A": "19", "N": "1239", "Y": "1",
+}
+
 _CREDIT_SHAPE = re.compile(rf"[{_CREDIT_ALPHABET}]{{2}}[0-9]{{6}}[{_CREDIT_ALPHABET}]{{10}}")
 
 # GB 11714 organization code (9th–17th characters): 8 body characters and a check character.
@@ -205,6 +218,9 @@ def parse_credit_code(value: str, *, field: str = "credit_code") -> CreditCode:
     if text[0] not in CREDIT_DEPARTMENTS:
         raise Invalid(f"Credit code has an unknown registration department '{text[0]}'", field=field,
                       reason="credit_department")
+    if text[1] not in CREDIT_CATEGORIES[text[0]]:
+        raise Invalid(f"Credit code has an organization category '{text[1]}' that department '{text[0]}' does not "
+                      "issue", field=field, reason="credit_category")
     # Both check characters: the 18th covers the whole code, the 17th the embedded organization code.
     # Known real codes (e.g. 91440300708461136T, 12440600MB2C07549J) satisfy both. Some codes issued in
     # Xiamen before 2016 fail the 18th-character check (hutool issue #4119); they are refused here and need

@@ -93,6 +93,7 @@ _VALUE_FREE = {
     "id_birth_date": N_("ID number holds an impossible birth date"),
     "credit_length": N_("Credit code must be 18 characters"),
     "credit_department": N_("Credit code has an unknown registration department"),
+    "credit_category": N_("Credit code's organization category (2nd character) is not one its department issues"),
 }
 
 
