@@ -43,24 +43,23 @@ def meaningful_reason(value: Any, field: str = "reason", *, limit: int = REASON_
     Refused: nothing or only spaces (reason "required"); only punctuation, symbols, digits, invisible or format
     characters (zero-width spaces, direction marks), or one character repeated ("not_a_sentence"); fewer than
     REASON_MIN_LETTERS letters or Chinese characters once the rest is set aside ("too_short", param `min`). What is
-    kept is the text folded with NFKC, invisible characters dropped and runs of spaces made one."""
+    kept is the text as typed, invisible characters dropped and runs of spaces made one."""
     if value is None or (isinstance(value, str) and not value.strip()):
         raise Invalid("give a reason", field=field, reason="required", min=REASON_MIN_LETTERS)
     if not isinstance(value, str):
         raise Invalid(field=field, reason="not_text")
     if "\x00" in value:
         raise Invalid(field=field, reason="nul")
-    text = unicodedata.normalize("NFKC", value)
     # Format (Cf: zero-width, direction marks, soft hyphen), control (Cc) and unassigned characters go; separators
     # (Zs, Zl, Zp: the ideographic space and the like) become a plain space.
     kept = []
-    for c in text:
+    for c in value:
         kind = unicodedata.category(c)
         if kind in ("Cf", "Cn", "Co", "Cs") or (kind == "Cc" and c not in "\t\n"):
             continue
         kept.append(" " if kind.startswith("Z") or c in "\t\n" else c)
     text = " ".join("".join(kept).split())
-    letters = [c for c in text if unicodedata.category(c).startswith("L")]
+    letters = [c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c).startswith("L")]
     if len(set(letters)) <= 1:
         raise Invalid("give the reason in words, not only dots, symbols or one character repeated", field=field,
                       reason="not_a_sentence", min=REASON_MIN_LETTERS)

@@ -4,8 +4,13 @@ with the account; filtered like the lists, scoped, not mistaken for a record id,
 
 from __future__ import annotations
 
+import io
+import re
 from typing import Any
 
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,6 +19,7 @@ from jiayuan.kit import excel
 from jiayuan.kit.identity import mask_id_number, mask_phone
 from jiayuan.registry.imports import service as imports
 from jiayuan.registry.imports.columns import COMPOUNDS, FACILITIES, HOUSES, ORGANIZATIONS, PEOPLE
+from tests.conftest import csrf_from, page_login
 from tests.personas import GRID_A, GRID_B
 from tests.registry.helpers import credit_code, id_number, principal, sheet_rows, workbook
 
@@ -168,3 +174,90 @@ def test_export_paths_are_not_taken_for_record_ids(api: Any) -> None:
     for kind in ("people", "rooms", "things", "organizations", "compounds"):
         r = api("grid_a").get(f"{API}/{kind}/export")
         assert r.status_code == 200 and r.headers["content-type"] == excel.XLSX_TYPE, (kind, r.text)
+
+
+# No bulk unmask without a reason (issue 12, item 2).
+
+
+@pytest.mark.parametrize("body", [{}, {"reason": ""}, {"reason": "。。。"}, {"reason": "\u200b\u200b"},
+                                  {"reason": "....."}, {"reason": "导出导出"}])
+def test_an_unmasked_export_without_a_real_reason_is_refused(api: Any, session: Session, body: dict) -> None:
+    _load(session)
+    for kind in ("people", "organizations"):
+        r = api("community").post(f"{API}/{kind}/export", json=body)
+        assert r.status_code == 422 and r.json()["field"] == "reason", (kind, r.text)
+        assert r.headers["content-type"].startswith("application/json")
+    assert not entries(session, "registry_exported_unmasked")
+
+
+def test_a_role_that_may_not_unmask_gets_403_and_the_refusal_is_audited(api: Any, session: Session,
+                                                                        personas) -> None:
+    _load(session)
+    for kind in ("people", "organizations"):
+        r = api("grid_a").post(f"{API}/{kind}/export", json={"reason": WHY})
+        assert r.status_code == 403 and id_number(1) not in r.text and ORG_PHONE not in r.text
+    refused = entries(session, "export_unmask_refused")
+    assert [e.detail["kind"] for e in refused] == ["people", "organizations"]
+    assert {e.actor for e in refused} == {personas["grid_a"].username}
+    assert not entries(session, "registry_exported_unmasked")
+    for who in ("hotline", "resident"):
+        assert api(who).post(f"{API}/people/export", json={"reason": WHY}).status_code == 403
+
+
+def test_a_masked_export_holds_no_whole_id_number_phone_or_birth_date_whoever_asks(api: Any,
+                                                                                   session: Session) -> None:
+    _load(session)
+    for who in ("grid_a", "community", "admin"):
+        rows = download(api, who, f"{API}/people/export")
+        li = next(r for r in rows[1:] if r[0] == "李秀英")
+        assert li[1] == mask_id_number(id_number(1)) == id_number(1)[:2] + "*" * 15 + id_number(1)[-1]
+        assert li[2] == mask_phone(PHONE) == "*******5678"
+        assert li[-3] is None and isinstance(li[-1], int)  # no birth date; the age stays
+        text = str(rows)
+        assert not any(id_number(n) in text or id_number(n)[6:14] in text for n in (1, 2, 3)), who
+        assert PHONE not in text and PHONE[:7] not in text and "1980-01-01" not in text
+        assert ORG_PHONE not in str(download(api, who, f"{API}/organizations/export"))
+    assert not entries(session, "registry_exported_unmasked")
+
+
+def test_an_unmasked_export_is_audited_with_rows_filter_and_reason_and_marked_with_the_account(
+        api: Any, session: Session, personas) -> None:
+    _load(session)
+    r = api("community").post(f"{API}/people/export",
+                              json={"reason": WHY, "grid": GRID_A, "tag": "living_alone"})
+    assert r.status_code == 200, r.text
+    assert "unmasked" in r.headers["content-disposition"]
+    rows = sheet_rows(r.content)
+    user = personas["community"].username
+    assert user in str(rows[0][0]) and "导出人" in rows[0][0]  # the first line
+    assert rows[1][:2] == ["姓名", "身份证号"] and ["李秀英", id_number(1)] == rows[2][:2]
+    assert rows[2][-3] is not None  # the birth date, whole
+    book = load_workbook(io.BytesIO(r.content))
+    sheet = book.worksheets[0]
+    assert user in (sheet.oddHeader.center.text or "") and user in (sheet.oddFooter.center.text or "")
+    [entry] = entries(session, "registry_exported_unmasked")
+    assert entry.actor == user and entry.target == "registry/people/export"
+    assert entry.detail == {"kind": "people", "filters": {"grid": GRID_A, "tag": "living_alone"}, "rows": 1,
+                            "unmasked": True, "reason": WHY}
+
+
+def test_the_people_page_asks_for_the_reason_of_an_unmasked_export_beside_its_field(
+        client: TestClient, api: Any, session: Session, personas) -> None:
+    _load(session)
+    page_login(client, personas["grid_a"].username)
+    assert 'action="/registry/people/export"' not in client.get("/registry/people").text
+    client.cookies.clear()
+    page_login(client, personas["community"].username)
+    page = client.get("/registry/people", params={"grid": GRID_A}).text
+    assert 'action="/registry/people/export"' in page and "导出含完整身份证号和手机号的名单" in page
+    r = client.post("/registry/people/export", data={"csrf_token": csrf_from(page), "grid": GRID_A,
+                                                      "reason": "\u200b\u200b"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    error = re.search(r'<p class="field-error" id="err-export-reason" role="alert">([^<]+)</p>', r.text)
+    assert error and "事由" in error.group(1) and id_number(1) not in r.text
+    r = client.post("/registry/people/export", data={"csrf_token": csrf_from(page), "grid": GRID_A,
+                                                      "reason": WHY})
+    assert r.status_code == 200 and r.headers["content-type"] == excel.XLSX_TYPE
+    rows = sheet_rows(r.content)
+    assert personas["community"].username in rows[0][0] and id_number(1) in str(rows)
+    assert entries(session, "registry_exported_unmasked")[-1].detail["filters"] == {"grid": GRID_A}
