@@ -70,14 +70,15 @@ def refuse_if_locked(session: Session, principal: Principal, *, field: str, what
 
 
 def found(session: Session, principal: Principal, by: str, reason: str, people: Sequence[uuid.UUID], *,
-          ip: str | None = None) -> None:
-    """Audit an exact look-up: who looked up whom, by what, why."""
+          ip: str | None = None, kind: str = "people") -> None:
+    """Audit an exact look-up: who looked up whom (`kind`: the people, or the households found through them), by
+    what, why; one that found no one is counted."""
     ids = [str(p) for p in people]
     if ids:
         accounts.audit_for(session, principal, "person_looked_up", target=ids[0], ip=ip,
-                           detail={"by": by, "reason": reason, "people": ids})
+                           detail={"by": by, "reason": reason, kind: ids})
         return
-    accounts.audit_for(session, principal, "person_lookup_missed", target="registry/people", ip=ip,
+    accounts.audit_for(session, principal, "person_lookup_missed", target=f"registry/{kind}", ip=ip,
                        detail={"by": by, "reason": reason})
     _count_miss(session, principal)
 
