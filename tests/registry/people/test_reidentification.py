@@ -251,3 +251,33 @@ def test_the_conflict_on_a_taken_id_number_is_audited_counted_and_says_nothing_o
         assert s.scalar(select(OutboxMessage.id).where(OutboxMessage.user_id == admin.id)) is not None
     # Keeping one's own number is no question at all.
     assert api("grid_b").patch(f"{PEOPLE}/{mine['id']}", json={"id_number": _id("700")}).status_code == 200
+
+
+def test_an_import_answers_for_no_more_numbers_held_elsewhere_than_the_account_has_left(
+        api: Any, db: Any, few_misses: Any) -> None:
+    """A file of guessed numbers is the same question asked in bulk: each row held outside the importer's scope is
+    audited and counted, and a file with more of them than the account has left is refused whole."""
+    from tests.registry.helpers import workbook
+
+    held = [_register(api, name=f"甲{n}", id_number=_id(f"{n:03d}"), phone=None) for n in (301, 302, 303, 304)]
+    assert len(held) == 4
+
+    def upload(serials: list[int]):  # noqa: ANN202
+        rows = [{"name": "乙", "id_number": _id(f"{n:03d}"), "grid_code": GRID_B} for n in serials]
+        return api("grid_b").post("/api/v1/registry/imports/people",
+                                  files={"file": ("people.xlsx", workbook("people", rows))})
+
+    r = upload([301, 302])
+    assert r.status_code == 201 and r.json()["rejected"] == 2 and not r.json()["written"]
+    assert {e["column"] for e in r.json()["errors"]} == {"id_number"}
+    [entry] = audits(db, "person_id_number_taken")
+    assert entry.detail == {"field": "id_number", "via": "import", "rows": 2}
+    with db.sessions() as s:
+        user = s.scalar(select(User).where(User.username == PERSONAS["grid_b"].username))
+        assert throttle.peek(s, few_misses, str(user.id)).count == 2
+    r = upload([303, 304])  # two more, with one left: the file says nothing of them
+    assert (r.status_code, r.json()["reason"]) == (429, "lookup_locked"), r.text
+    assert "303" not in r.text and "甲" not in r.text
+    with db.sessions() as s:
+        assert throttle.peek(s, few_misses, str(user.id)).count == MISSES
+    assert [e.actor for e in audits(db, "person_lookups_locked_out")] == [PERSONAS["grid_b"].username]

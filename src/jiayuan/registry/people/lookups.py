@@ -55,11 +55,12 @@ def reason_for(reason: object) -> str:
     return meaningful_reason(reason, "reason")
 
 
-def refuse_if_locked(session: Session, principal: Principal, *, field: str, what: str) -> None:
-    """429 while the account's exact look-ups are locked; the refusal is audited."""
+def refuse_if_locked(session: Session, principal: Principal, *, field: str, what: str, at_least: int = 0) -> None:
+    """429 while the account's exact look-ups are locked (or will be once `at_least` more misses are counted); the
+    refusal is audited."""
     rule = limit()
     count = throttle.peek(session, rule, _subject(principal))
-    if count.count < rule.attempts:
+    if count.count + at_least < rule.attempts:
         return
     wait = count.retry_after()
     accounts.audit_for(session, principal, "person_lookup_locked", target="registry/people",
@@ -83,19 +84,28 @@ def found(session: Session, principal: Principal, by: str, reason: str, people: 
     _count_miss(session, principal)
 
 
-def number_taken(session: Session, principal: Principal, *, field: str = "id_number") -> None:
-    """A registration refused because the ID number is held elsewhere in the district: audited and counted,
-    after the transaction that the 409 rolls back."""
-    accounts.audit_for(session, principal, "person_id_number_taken", target="registry/people",
-                       detail={"field": field})
-    defer_call(session, lambda after: _count_miss(after, principal, deferred=True))
-
-
-def _count_miss(session: Session, principal: Principal, *, deferred: bool = False) -> None:
+def number_taken(session: Session, principal: Principal, *, field: str = "id_number", rows: int = 1,
+                 via: str = "registration") -> None:
+    """Registrations refused because the ID number is held elsewhere in the district (`rows` of them at once in an
+    import): audited and counted, after the transaction that the refusal rolls back. More of them than the account
+    has left before its lock are a 429 for the whole request: an import file must not answer for a thousand
+    guessed numbers at once."""
     rule = limit()
-    count = throttle.hit(session, rule, _subject(principal))
-    if count.count == rule.attempts:  # the miss that locks: tell the district once per window
-        _alert(session, principal, count, deferred=deferred)
+    left = max(0, rule.attempts - throttle.peek(session, rule, _subject(principal)).count)
+    accounts.audit_for(session, principal, "person_id_number_taken", target="registry/people",
+                       detail={"field": field, "via": via, "rows": rows})
+    counted = min(rows, left)
+    defer_call(session, lambda after: _count_miss(after, principal, deferred=True, times=counted))
+    if rows > left:
+        refuse_if_locked(session, principal, field=field, what=via, at_least=counted)
+
+
+def _count_miss(session: Session, principal: Principal, *, deferred: bool = False, times: int = 1) -> None:
+    rule = limit()
+    for _ in range(times):
+        count = throttle.hit(session, rule, _subject(principal))
+        if count.count == rule.attempts:  # the miss that locks: tell the district once per window
+            _alert(session, principal, count, deferred=deferred)
 
 
 def _alert(session: Session, principal: Principal, count: throttle.Count, *, deferred: bool) -> None:
