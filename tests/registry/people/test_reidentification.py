@@ -281,3 +281,14 @@ def test_an_import_answers_for_no_more_numbers_held_elsewhere_than_the_account_h
     with db.sessions() as s:
         assert throttle.peek(s, few_misses, str(user.id)).count == MISSES
     assert [e.actor for e in audits(db, "person_lookups_locked_out")] == [PERSONAS["grid_b"].username]
+
+
+def test_other_domains_search_by_number_only_as_an_audited_look_up(client: TestClient, api: Any, db: Any) -> None:
+    """The pages that find a person by a query in their URL (a new volunteer) search names only: a number there
+    finds no one and is no look-up at all; the posted ones (a service project's) ask for a reason (test_projects)."""
+    _register(api)
+    login(client, "community")
+    assert "李秀英" in client.get("/volunteers/new", params={"q": "李秀英"}).text
+    page = client.get("/volunteers/new", params={"q": ID})
+    assert page.status_code == 200 and "李秀英" not in page.text
+    assert audits(db, "person_looked_up") == [] and audits(db, "person_lookup_missed") == []

@@ -349,6 +349,16 @@ def search(session: Session, principal: Principal, q: str, limit: int = 20, *, r
     return found
 
 
+def search_names(session: Session, principal: Principal, q: str, limit: int = 20) -> list[Person]:
+    """By name, pinyin initials or address only, in scope: for a query that came in a URL, where a number finds no
+    one (an exact look-up is posted, with a reason: `search`)."""
+    text = unicodedata.normalize("NFKC", q or "").strip()
+    if not text or looks_personal(text):
+        return []
+    stmt = select(Person).where(policy.visible(principal, Person), _name_clause(session, principal, text))
+    return list(session.scalars(stmt.order_by(Person.name, Person.id).limit(limit)))
+
+
 def tags_of(session: Session, people: Sequence[Person]) -> dict[uuid.UUID, list[PersonTag]]:
     if not people:
         return {}
