@@ -51,7 +51,7 @@ MATRIX: list[tuple[str, str, str, Any, str]] = [
     ("read a person of another community", "GET", R + "/people/{other.person}", None,
                                                                                "401  404  404  200  200  403  403  403  403  403"),
     ("list people", "GET", R + "/people", None,                                "401  200  200  200  200  403  403  403  403  403"),
-    ("search people by ID number", "POST", R + "/people/search", {"q": "{id_number}"},
+    ("search people by ID number", "POST", R + "/people/search", {"q": "{id_number}", "reason": "核实来访居民身份"},
                                                                                "401  200  200  200  200  403  403  403  403  403"),
     ("change a person of grid A", "PATCH", R + "/people/{a.person}", {"notes": "行动不便"},
                                                                                "401  200  200  200  200  403  403  403  403  403"),
@@ -66,6 +66,8 @@ MATRIX: list[tuple[str, str, str, Any, str]] = [
     ("export everything held about a person", "GET", R + "/people/{a.person}/export", None,
                                                                                "401  403  403  403  200  403  403  403  403  403"),
     ("export people", "GET", R + "/people/export", None,                       "401  200  200  200  200  403  403  403  403  403"),
+    ("export people unmasked", "POST", R + "/people/export", {"reason": "按民政局通知核对低保户信息"},
+                                                                               "401  403  200  200  200  403  403  403  403  403"),
     # Registry: houses, things, organizations (房、物、组织)
     ("read a compound of grid A", "GET", R + "/compounds/{a.compound}", None,  "401  200  200  200  200  403  403  403  403  403"),
     ("read a compound of another community", "GET", R + "/compounds/{other.compound}", None,

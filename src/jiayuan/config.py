@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     care_visit_days: int = Field(default=7, gt=0)
     # Charity supermarket points given for one whole hour of volunteer service converted.
     points_per_hour: int = Field(default=10, ge=0)
+    # Exact look-ups of people by ID number or phone (and registrations refused because the ID number is held
+    # elsewhere in the district) that find no one: this many within the window lock the account's look-ups until the
+    # window ends, and the district's administrators are told (registry/people/lookups.py).
+    person_lookup_misses: int = Field(default=5, ge=1)
+    person_lookup_window_seconds: int = Field(default=3600, ge=60)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

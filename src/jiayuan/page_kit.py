@@ -61,6 +61,14 @@ COMMON: dict[tuple[str, str], Message] = {
     ("*", "forbidden"): N_("You may not do this."),
     ("*", "not_found"): N_("Choose one within your area."),
     ("*", "conflict"): N_("This conflicts with another record; reload and try again."),
+    # The one rule for every reason given to see personal data whole (kit.text.meaningful_reason).
+    ("reason", "required"): N_("Give the reason in a sentence; it is recorded."),
+    ("reason", "not_a_sentence"): N_("Give the reason in words: a sentence of at least %(min)s letters or Chinese "
+                                     "characters, not dots, spaces or one character repeated."),
+    ("reason", "too_short"): N_("Give a reason of at least %(min)s letters or Chinese characters."),
+    # Exact look-ups by ID number or phone that found no one, too often (registry/people/lookups.py).
+    ("*", "lookup_locked"): N_("Too many look-ups found no one: looking up by ID number or phone is paused for "
+                               "%(minutes)s minutes, and the district's administrators have been told."),
     ("*", "*"): N_("This value is not accepted."),
 }
 

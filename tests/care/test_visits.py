@@ -97,7 +97,7 @@ def test_a_visit_credits_its_minutes_and_sends_a_code(session: Session, pair_of)
                                               "duration_minutes": 45, "notes": "打扫厨房"})
     assert r.status_code == 201, r.text
     body = r.json()
-    assert body["code_state"] == "waiting" and body["code_sent_to"] == "138****8000"
+    assert body["code_state"] == "waiting" and body["code_sent_to"] == "*******8000"
     assert body["pairing_id"] == str(pairing.id) and body["confirmed_at"] is None
     assert volunteers.balance_minutes(session, volunteer.district_code, volunteer.id) == 45
     message = session.scalar(select(OutboxMessage).where(OutboxMessage.ref == f"care-visit/{body['id']}"))

@@ -45,7 +45,7 @@ def test_without_a_location_the_hotline_picks_the_unit(api) -> None:  # noqa: AN
                                                    "unit_code": COMMUNITY, "reporter_phone": "13912345678"})
     assert r.status_code == 201, r.text
     assert r.json()["origin_code"] == COMMUNITY and r.json()["grid_code"] is None
-    assert r.json()["reporter_phone"] == "139****5678"
+    assert r.json()["reporter_phone"] == "*******5678"
 
 
 @pytest.mark.parametrize(("body", "field"), [

@@ -444,7 +444,7 @@ def test_get_requests_with_each_filter(client: TestClient, api: Any, db: Any, ke
     assert_same_items(everything, client.get(f"{V2}/requests.xml").text, "service_requests", "request")
 
     by_lamp = next(r for r in everything if r["service_request_id"] == lamp)
-    assert by_lamp["status"] == "closed" and by_lamp["status_notes"] == "重复上报，已联系 139****1111"
+    assert by_lamp["status"] == "closed" and by_lamp["status_notes"] == "重复上报，已联系 *******1111"
 
     # service_request_id: comma-separated, and it overrides the date window.
     assert sorted(_numbers(client.get(f"{V2}/requests.json", params={
@@ -511,7 +511,7 @@ def test_the_public_list_shows_no_personal_data(client: TestClient, db: Any, key
         for value in (*personal.values(), "欧阳晓明", *demo_phones, *demo_names):
             assert value not in text, value
     (mine,) = check("requests", client.get(f"{V2}/requests/{number}.json").json())
-    assert mine["description"] == "井盖没了，请打 139****4321 或 079****1234，写信***@***"
+    assert mine["description"] == "井盖没了，请打 *******4321 或 *******1234，写信***@***"
     (social,) = check("requests", client.get(f"{V2}/requests/{helped['service_request_id']}.json").json())
     assert social["service_code"] == "2401" and social["status"] == "open"
     assert social["description"] is None and social["address"] is None and social["lat"] is None

@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import io
 import uuid
+from datetime import timedelta
 from typing import Any
 
+import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from jiayuan.accounts.models import AuditEntry
 from jiayuan.charity import points
-from jiayuan.charity.service import month_start
+from jiayuan.charity.service import COUNTER_PURPOSE, month_start
+from jiayuan.kit import throttle
 from jiayuan.kit.clock import local_today
+from jiayuan.registry.people import lookups
 from tests.charity.helpers import LONG_AGO, household
 from tests.personas import COMMUNITY, GRID_A
 from tests.registry.helpers import id_number, principal
@@ -86,6 +92,27 @@ def test_donation_retried_with_the_same_key_counts_once(api: Any, session: Sessi
     refused(staff.post(f"{s['url']}/donations", json={"kind": "goods", "quantity": 1}), 422, "item_id")
     ledger = ok(staff.get(f"{s['url']}/stock/ledger", params={"item_id": s["oil"]["id"]}))
     assert ledger["total"] == 2 and {e["kind"] for e in ledger["entries"]} == {"donation"}
+
+
+def test_finding_a_household_by_id_number_is_an_audited_look_up_whose_misses_lock_it(
+        api: Any, session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The counter's look-up confirms that a number belongs to someone of the unit, as the registry's does: audited
+    with the counter's purpose, its misses counted against the same per-account limit (issue 12, item 1)."""
+    rule = throttle.Limit(lookups.LIMIT_NAME, 2, timedelta(days=20000))
+    monkeypatch.setattr(lookups, "limit", lambda: rule)
+    s = setup(api, session)
+    staff = api("community")
+    assert ok(staff.post(f"{s['url']}/households/search", json={"id_number": id_number(801)}))[0]["id"] == str(
+        s["h"].id)
+    session.expire_all()
+    hit = session.scalars(select(AuditEntry).where(AuditEntry.action == "person_looked_up")).one()
+    assert hit.detail == {"by": "id_number", "reason": COUNTER_PURPOSE, "households": [str(s["h"].id)]}
+    for n in (802, 803):
+        assert ok(staff.post(f"{s['url']}/households/search", json={"id_number": id_number(n)})) == []
+    locked = staff.post(f"{s['url']}/households/search", json={"id_number": id_number(801)})
+    assert (locked.status_code, locked.json()["reason"]) == (429, "lookup_locked")
+    session.expire_all()
+    assert len(session.scalars(select(AuditEntry).where(AuditEntry.action == "person_lookup_missed")).all()) == 2
 
 
 def test_counter_search_and_redemption(api: Any, session: Session) -> None:

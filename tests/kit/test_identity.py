@@ -13,6 +13,7 @@ from jiayuan.kit.identity import (
     CREDIT_CATEGORIES,
     CREDIT_DEPARTMENTS,
     mask_id_number,
+    mask_phone,
     parse_credit_code,
     parse_id_number,
     parse_mobile,
@@ -136,10 +137,18 @@ def test_birth_today_is_accepted() -> None:
 
 
 def test_mask_id_number_exact() -> None:
-    assert mask_id_number("36080219900101123X") == "360802**********3X"
-    assert mask_id_number(" 36080219900101123x ") == "360802**********3X"
-    assert mask_id_number("360802900101123") == "360**********23"  # legacy 15 digits: still masked
+    # The province and the check character only: neither the place code nor any digit of the birth date or serial.
+    assert mask_id_number("36080219900101123X") == "36***************X"
+    assert mask_id_number(" 36080219900101123x ") == "36***************X"
+    assert mask_id_number("360802900101123") == "36************3"  # legacy 15 digits: still masked
     assert mask_id_number("123") == "****"
+
+
+@pytest.mark.parametrize(("phone", "masked"), [
+    ("13812345678", "*******5678"), ("138 1234 5678", "*******5678"), ("+86 138-1234-5678", "+86 *******5678"),
+    ("0791-88123456", "********3456"), ("8221234", "****34"), ("110", "****"), ("", "****")])
+def test_mask_phone_keeps_at_most_the_last_four_digits(phone: str, masked: str) -> None:
+    assert mask_phone(phone) == masked
     assert "19900101" not in repr(parse_id_number(make_id("360802", "19900101", "123"), today=TODAY))
 
 

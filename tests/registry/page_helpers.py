@@ -19,7 +19,7 @@ from tests.personas import GRID_A, GRID_B, PERSONAS
 PEOPLE = "/api/v1/registry/people"
 R = "/api/v1/registry"
 PHONE = "13812345678"
-MASKED_PHONE = "138****5678"
+MASKED_PHONE = "*******5678"
 
 
 def id_number(birth: str = "19800101", serial: str = "123") -> str:
@@ -28,7 +28,7 @@ def id_number(birth: str = "19800101", serial: str = "123") -> str:
 
 
 ID = id_number()
-MASKED_ID = ID[:6] + "*" * 10 + ID[-2:]
+MASKED_ID = ID[:2] + "*" * 15 + ID[-1:]
 
 
 def login(client: TestClient, who: str) -> None:

@@ -319,7 +319,7 @@ def attendance_page(request: Request, activity_id: str, principal: Organizer, se
                                                                  [s.volunteer_id for s in staffed])))
         staff_names = volunteers.names_of(session, vols)
     credited = {e.volunteer_id: e for e in service.credited_for(session, activity)}
-    found = people.search(session, principal, q.strip(), 20) if q and q.strip() else []
+    found = people.search_names(session, principal, q.strip(), 20) if q and q.strip() else []
     return render(request, "activities/attendance.html", {
         **context(request), "a": activity, "regs": service.registrations_of(session, activity),
         "c": service.counts_of(session, [activity])[activity.id], "opportunity": opportunity, "staffed": staffed,

@@ -235,7 +235,8 @@ def find_household_by_id_number(supermarket_id: uuid.UUID, body: IdNumberSearch,
                                 session: DbSession, response: Response) -> Any:
     response.headers.update(NO_STORE)
     supermarket = service.get_supermarket(session, principal, supermarket_id, desk=True)
-    card = registry_households.household_by_id_number(session, supermarket.unit_code, body.id_number)
+    card = registry_households.look_up_household(session, principal, supermarket.unit_code, body.id_number,
+                                                 purpose=service.COUNTER_PURPOSE)
     return households_out(session, supermarket, [card] if card else [])
 
 

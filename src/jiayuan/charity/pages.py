@@ -229,8 +229,8 @@ def counter_search(request: Request, sid: str, principal: CurrentPrincipal, sess
                    form: PostedForm) -> Response:
     """By a member's ID number: posted, so that it is in no URL; the answer is not kept by the browser's cache."""
     supermarket = _supermarket(session, principal, sid)
-    card = registry_households.household_by_id_number(session, supermarket.unit_code,
-                                                      field_text(form, "id_number", 40))
+    card = registry_households.look_up_household(session, principal, supermarket.unit_code,
+                                                 field_text(form, "id_number", 40), purpose=service.COUNTER_PURPOSE)
     return _counter(request, session, principal, supermarket, results=[card] if card else [], headers=NO_STORE)
 
 

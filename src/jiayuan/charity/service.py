@@ -35,6 +35,9 @@ from jiayuan.units import service as units
 
 MAX_POINTS = 100_000
 MAX_QUANTITY = 100_000
+# Finding a household at the counter by a member's ID number is an exact look-up of a person (registry/people/
+# lookups.py): audited with this purpose, the member being at the counter, and counted when it finds no one.
+COUNTER_PURPOSE = "慈善超市柜台：凭到场家庭成员的身份证号查找其家庭"
 # The first and last days the ledgers deal in: a typing mistake outside them is named, not overflowed.
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
 

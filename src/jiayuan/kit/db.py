@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -137,6 +137,12 @@ def defer_write(session: Session, row: object) -> None:
     session.info.setdefault("deferred", []).append(row)
 
 
+def defer_call(session: Session, work: Callable[[Session], None]) -> None:
+    """Run `work(after)` after the session's transaction ends, committed or not, in the transaction that writes the
+    deferred rows: what a refusal must leave behind (a throttle count, an alert) although its own work is undone."""
+    session.info.setdefault("deferred", []).append(work)
+
+
 def normalize_url(url: str) -> str:
     """Accept plain postgresql:// URLs and use psycopg 3 for them."""
     parsed = make_url(url)
@@ -223,7 +229,11 @@ class Database:
             session.close()
             if deferred:
                 with self.sessions() as after:
-                    after.add_all(deferred)
+                    for item in deferred:
+                        if callable(item):
+                            item(after)
+                        else:
+                            after.add(item)
                     after.commit()
 
     def dispose(self) -> None:

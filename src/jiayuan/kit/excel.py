@@ -504,11 +504,14 @@ def _cell(ws: Any, value: Any, font: Font | None = None, number_format: str = ""
 
 
 def write_list(columns: Sequence[Column | str], rows: Iterable[Sequence[Any]], *, sheet: str = "列表",
-               title: str | None = None) -> bytes:
+               title: str | None = None, page_mark: str | None = None) -> bytes:
     """A list as a workbook: a bold title row when given, a bold header row, then one row per item. Streams, so
-    large lists fit."""
+    large lists fit. `page_mark` is printed in the header and the footer of every page (who took the list out)."""
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet)
+    if page_mark:
+        # "&" starts a code in a header or footer: doubled, it is printed as itself.
+        ws.oddHeader.center.text = ws.oddFooter.center.text = page_mark.replace("&", "&&")
     titles = [c.title if isinstance(c, Column) else c for c in columns]
     formats = [c.number_format if isinstance(c, Column) else "" for c in columns]
     for i, c in enumerate(columns, 1):

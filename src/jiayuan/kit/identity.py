@@ -17,6 +17,7 @@ __all__ = [
     "credit_check_char",
     "id_check_char",
     "mask_id_number",
+    "mask_phone",
     "organization_check_char",
     "parse_credit_code",
     "parse_id_number",
@@ -101,13 +102,14 @@ def parse_id_number(value: str, *, field: str = "id_number", today: date | None 
 
 
 def mask_id_number(value: str) -> str:
-    """360802**********3X: the region and the check pair stay readable, the birth date and serial do not."""
+    """36***************X: the province and the check character, nothing of the birth date or the serial.
+
+    Shown beside a person's sex and age (never their birth date: policy.py), what is left readable must not narrow
+    the number to a handful of candidates, so the place code (3rd–6th) is hidden with the rest. Every shape (a
+    legacy 15-digit number, a typo) keeps at most the first two characters and the last one."""
     text = _clean(value).upper()
-    if len(text) == 18:
-        return f"{text[:6]}{'*' * 10}{text[-2:]}"
-    # Not a valid ID number (a legacy 15-digit one, a typo): still never show it whole.
     if len(text) >= 10:
-        return f"{text[:3]}{'*' * (len(text) - 5)}{text[-2:]}"
+        return f"{text[:2]}{'*' * (len(text) - 3)}{text[-1:]}"
     return "****"
 
 
@@ -261,14 +263,15 @@ def parse_mobile(value: str, *, field: str = "phone") -> str:
 
 
 def mask_phone(phone: str) -> str:
-    """138****5678: enough to recognise a number on screen or in a log, not enough to call it."""
+    """*******5678: the last four digits at most, enough to recognise a number on screen or in a log, not enough
+    to call it or to tell its carrier. The one masking of phones: every page, export, log line and feed uses it."""
     digits = re.sub(r"\D", "", phone or "")
     prefix = ""
     # A mainland number written with its country code: mask the 11 digits, keep the code readable.
     if len(digits) == 13 and digits.startswith("86"):
         prefix, digits = "+86 ", digits[2:]
-    if len(digits) >= 11:
-        return f"{prefix}{digits[:3]}****{digits[-4:]}"
+    if len(digits) >= 8:
+        return f"{prefix}{'*' * (len(digits) - 4)}{digits[-4:]}"
     if len(digits) >= 5:
         return f"{prefix}****{digits[-2:]}"
     return "****"

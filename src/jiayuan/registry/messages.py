@@ -79,7 +79,7 @@ def _file_problem(exc: DomainError, _: Callable[[str], str]) -> str:
 
 
 def _min_reason(exc: DomainError, _: Callable[[str], str]) -> str:
-    return _("Give a reason of at least %(n)s characters.") % {"n": MIN_REASON}
+    return _("Give a reason of at least %(min)s letters or Chinese characters.") % {"min": MIN_REASON}
 
 
 MESSAGES: dict[tuple[str, str], Message] = {

@@ -199,7 +199,7 @@ def volunteers_page(request: Request, principal: Reader, session: DbSession, tea
 @router.get("/volunteers/new")
 def new_volunteer_page(request: Request, principal: Keeper, session: DbSession, q: str | None = None,
                        person: str | None = None) -> Response:
-    found = people.search(session, principal, q.strip(), 20) if q and q.strip() else []
+    found = people.search_names(session, principal, q.strip(), 20) if q and q.strip() else []
     chosen = None
     if person:
         try:

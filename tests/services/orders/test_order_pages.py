@@ -80,7 +80,7 @@ def test_a_resident_orders_and_the_provider_serves_through_the_pages(api, client
     page_login(client, worker.username)
     desk = client.get("/provider")
     assert desk.status_code == 200 and f'id="offer-{number}"' in desk.text and "data-deadline" in desk.text
-    assert "137****1111" not in desk.text and "13700001111" not in desk.text  # no phone before it is taken
+    assert "*******1111" not in desk.text and "13700001111" not in desk.text  # no phone before it is taken
     took = _act(client, number, "accept", next="/provider")
     assert took.status_code == 303 and took.headers["location"] == "/provider"
     desk = client.get("/provider").text
@@ -147,7 +147,7 @@ def test_the_hotline_console_orders_for_a_caller_and_offers_by_hand(api, client,
     assert offered.status_code == 303 and offered.headers["location"] == "/hotline/orders"
     assert session.scalar(select(OrderOffer.status).where(OrderOffer.provider_id == helper.id)) == "pending"
     page = client.get(f"/services/orders/{number}").text
-    assert "新来水电" in page and 'id="offers"' in page and "139****2222" in page
+    assert "新来水电" in page and 'id="offers"' in page and "*******2222" in page
 
 
 def test_who_may_open_which_page(api, client, session: Session) -> None:  # noqa: ANN001

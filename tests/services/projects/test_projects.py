@@ -149,6 +149,11 @@ def test_project_pages(client: TestClient, api: Any) -> None:
     here = str(done.url)
     found = post_form(client, here, here + "/find", q="赵小军")
     assert found.status_code == 200 and "赵小军" in found.text
+    # By ID number it is an exact look-up of the registry's: a reason beside its field, then audited.
+    bare = post_form(client, here, here + "/find", q=id_number(21, "20150601"), reason="。。。")
+    assert bare.status_code == 422 and 'id="err-find-reason"' in bare.text and "赵小军" not in bare.text
+    by_number = post_form(client, here, here + "/find", q=id_number(21, "20150601"), reason="核实服务对象身份")
+    assert by_number.status_code == 200 and "赵小军" in by_number.text
     enrolled = post_form(client, here, here + "/beneficiaries", person_id=child["id"])
     assert enrolled.status_code == 200 and "已纳入服务对象" in enrolled.text
     twice = post_form(client, here, here + "/beneficiaries", person_id=child["id"])

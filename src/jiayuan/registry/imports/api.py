@@ -17,7 +17,12 @@ from jiayuan.kit.excel import XLSX_TYPE
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.registry.imports import exports
 from jiayuan.registry.imports import service as imports
-from jiayuan.registry.imports.schemas import ImportErrorRead, ImportRead
+from jiayuan.registry.imports.schemas import (
+    ImportErrorRead,
+    ImportRead,
+    OrganizationsExportRequest,
+    PeopleExportRequest,
+)
 from jiayuan.registry.models import RegistryImport
 from jiayuan.registry.people import service as people
 from jiayuan.registry.policy import Registrar
@@ -104,50 +109,72 @@ def import_errors(import_id: uuid.UUID, request: Request, principal: Registrar, 
 
 
 def _export(request: Request, session: Any, principal: Any, kind: str, filters: dict[str, Any],
-            masked: bool) -> Response:
-    found = exports.export(session, principal, kind, filters, masked=masked, ip=client_ip(request))
-    return xlsx(found.data, f"{kind}-{_stamp()}.xlsx")
+            unmask_reason: str | None = None) -> Response:
+    found = exports.export(session, principal, kind, filters, unmask_reason=unmask_reason, ip=client_ip(request))
+    name = f"{kind}-unmasked-{_stamp()}.xlsx" if found.unmasked else f"{kind}-{_stamp()}.xlsx"
+    return xlsx(found.data, name)
 
 
 _XLSX = {"response_class": Response,
          "responses": {200: {"content": {XLSX_TYPE: {}}, "description": "the filtered list as .xlsx"}}}
-Masked = Annotated[bool, Query(description="mask ID numbers and phones even when you may see them whole")]
+_UNMASKED_XLSX = {"response_class": Response, "responses": {
+    200: {"content": {XLSX_TYPE: {}}, "description": "the filtered list as .xlsx, unmasked and watermarked"},
+    403: {"description": "your role may not see unmasked personal data (the refusal is audited)"},
+    422: {"description": "no reason, or one that is not a sentence (field: reason)"}}}
+
+
+def _people_filters(grid: str | None, tag: str | None, residence_type: str | None, q: str | None) -> dict[str, Any]:
+    if q and people.looks_personal(q):
+        raise Invalid("search ID numbers and phones with POST /api/v1/registry/people/search", field="q")
+    return {"grid": grid, "tag": tag, "residence_type": residence_type, "q": q}
 
 
 @api.get("/people/export", **_XLSX)
 def export_people(request: Request, principal: Registrar, session: DbSession, grid: Grid = None,
                   tag: str | None = None, residence_type: str | None = None,
-                  q: Annotated[str | None, Query(description="name or pinyin initials only")] = None,
-                  masked: Masked = False) -> Response:
-    """People as GET /people lists them. ID numbers and phones masked unless you may unmask; an unmasked export
-    is audited with its filter and row count."""
-    if q and people.looks_personal(q):
-        raise Invalid("search ID numbers and phones with POST /api/v1/registry/people/search", field="q")
-    return _export(request, session, principal, "people",
-                   {"grid": grid, "tag": tag, "residence_type": residence_type, "q": q}, masked)
+                  q: Annotated[str | None, Query(description="name or pinyin initials only")] = None) -> Response:
+    """People as GET /people lists them, ID numbers and phones masked and birth dates left out (the age stays),
+    whoever asks. The unmasked list is POST /people/export, with a reason."""
+    return _export(request, session, principal, "people", _people_filters(grid, tag, residence_type, q))
+
+
+@api.post("/people/export", **_UNMASKED_XLSX)
+def export_people_unmasked(body: PeopleExportRequest, request: Request, principal: Registrar,
+                           session: DbSession) -> Response:
+    """The same list with whole ID numbers, phones and birth dates: for a role that may unmask, for a reason (a
+    sentence); audited with the reason, the filter and the row count, the file marked with your account and the
+    time in its first line and in every printed page's header and footer."""
+    filters = _people_filters(body.grid, body.tag, body.residence_type, body.q)
+    return _export(request, session, principal, "people", filters, body.reason or "")
 
 
 @api.get("/rooms/export", **_XLSX)
 def export_rooms(request: Request, principal: Registrar, session: DbSession, grid: Grid = None,
                  building_id: uuid.UUID | None = None, use: str | None = None) -> Response:
     """Rooms as GET /rooms lists them, with their address path: the houses template's columns."""
-    return _export(request, session, principal, "rooms", {"grid": grid, "building_id": building_id, "use": use},
-                   False)
+    return _export(request, session, principal, "rooms", {"grid": grid, "building_id": building_id, "use": use})
 
 
 @api.get("/things/export", **_XLSX)
 def export_things(request: Request, principal: Registrar, session: DbSession, grid: Grid = None,
                   kind: str | None = None, status: str | None = None) -> Response:
     """Facilities as GET /things lists them: the facilities template's columns."""
-    return _export(request, session, principal, "things", {"grid": grid, "kind": kind, "status": status}, False)
+    return _export(request, session, principal, "things", {"grid": grid, "kind": kind, "status": status})
 
 
 @api.get("/organizations/export", **_XLSX)
 def export_organizations(request: Request, principal: Registrar, session: DbSession, grid: Grid = None,
-                         kind: str | None = None, active: bool | None = None, masked: Masked = False) -> Response:
-    """Organizations as GET /organizations lists them; contact phones masked unless you may unmask."""
-    return _export(request, session, principal, "organizations", {"grid": grid, "kind": kind, "active": active},
-                   masked)
+                         kind: str | None = None, active: bool | None = None) -> Response:
+    """Organizations as GET /organizations lists them, contact phones masked whoever asks; whole by POST."""
+    return _export(request, session, principal, "organizations", {"grid": grid, "kind": kind, "active": active})
+
+
+@api.post("/organizations/export", **_UNMASKED_XLSX)
+def export_organizations_unmasked(body: OrganizationsExportRequest, request: Request, principal: Registrar,
+                                  session: DbSession) -> Response:
+    """The same list with whole contact phones, under the rules of POST /people/export."""
+    return _export(request, session, principal, "organizations",
+                   {"grid": body.grid, "kind": body.kind, "active": body.active}, body.reason or "")
 
 
 @api.get("/compounds/export", **_XLSX)
@@ -155,7 +182,7 @@ def export_compounds(request: Request, principal: Registrar, session: DbSession,
                      without_property: bool | None = None) -> Response:
     """Compounds as GET /compounds lists them (无物业 where there is no property company)."""
     return _export(request, session, principal, "compounds",
-                   {"grid": grid, "without_property": without_property}, False)
+                   {"grid": grid, "without_property": without_property})
 
 
 router = APIRouter()

@@ -1,6 +1,11 @@
 """Every filtered list of the registry as an Excel workbook, with the columns of its import template so that a
-list exported with every digit visible imports again as it is. ID numbers and phones are masked unless the
-exporter may unmask them, and an unmasked export is audited (who, which filter, how many rows)."""
+list exported with every digit visible imports again as it is.
+
+ID numbers and phones are masked, and birth dates left out (the age stays), in every export by default. An unmasked
+export of people or organizations is asked for on purpose: by a role that may unmask (people/policy.py), with a
+reason that is a real sentence (kit.text.meaningful_reason); it is audited with the reason, the filter and the row
+count (`registry_exported_unmasked`; a refusal as `export_unmask_refused`), and the file carries the account and the
+time it was taken out in a first line and in every printed page's header and footer."""
 
 from __future__ import annotations
 
@@ -17,7 +22,11 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.service import Principal
 from jiayuan.kit import excel
+from jiayuan.kit.clock import TIMEZONE
+from jiayuan.kit.db import utcnow
+from jiayuan.kit.errors import Invalid
 from jiayuan.kit.identity import mask_id_number, mask_phone
+from jiayuan.kit.text import meaningful_reason
 from jiayuan.registry.imports.columns import (
     ACTIVE,
     AGE,
@@ -44,6 +53,8 @@ from jiayuan.registry.places import houses, organizations, things
 BATCH = 5000
 EXPORT_LIMIT = 300_000  # a district's residents; Excel itself stops at 1,048,576 rows
 KINDS = ("people", "rooms", "things", "organizations", "compounds")
+# The lists that hold ID numbers or phones, and so may be exported unmasked.
+UNMASKABLE = ("people", "organizations")
 SHEETS = {"people": "人口", "rooms": "房屋", "things": "设施", "organizations": "组织", "compounds": "小区"}
 
 
@@ -106,7 +117,7 @@ def _people_rows(session: Session, principal: Principal, filters: dict[str, Any]
                    # The relation only beside its 户号: an import reads one with the other.
                    numbers.get(p.household_id), p.relation if numbers.get(p.household_id) else None,
                    ";".join(stored) or None, None,
-                   p.birth_date, SEX_LABELS.get(p.sex or "", None),
+                   p.birth_date if unmasked else None, SEX_LABELS.get(p.sex or "", None),
                    people.age_on(p.birth_date, today) if p.birth_date else None]
 
 
@@ -158,11 +169,27 @@ def _compound_rows(session: Session, principal: Principal, filters: dict[str, An
             yield [c.grid_code, c.name, c.address, c.property_company or "无物业", c.lat, c.lon]
 
 
+def watermark(principal: Principal, at: Any = None) -> str:
+    """Who took an unmasked list out, and when: the file's first line and every printed page's header and footer."""
+    when = (at or utcnow()).astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M")
+    return f"含完整个人信息 · 导出人 {principal.full_name}（{principal.username}）· {when} · 仅限事由所述用途，不得外传"
+
+
 def export(session: Session, principal: Principal, kind: str, filters: dict[str, Any], *,
-           masked: bool = False, ip: str | None = None) -> Export:
-    """The list of `kind` the caller would page through with `filters`, as .xlsx. Personal data is masked
-    unless the caller may unmask it and did not ask for a masked file; every export is audited."""
-    unmasked = people_policy.may_unmask(principal) and not masked and kind in ("people", "organizations")
+           unmask_reason: Any = None, ip: str | None = None) -> Export:
+    """The list of `kind` the caller would page through with `filters`, as .xlsx, masked; unmasked only when
+    `unmask_reason` is given (not None), by a role that may unmask, for a reason that is a sentence. Every export
+    is audited."""
+    unmasked = unmask_reason is not None
+    reason = None
+    if unmasked:
+        if kind not in UNMASKABLE:
+            raise Invalid(f"only {' and '.join(UNMASKABLE)} are exported unmasked", field="kind")
+        if not people_policy.may_unmask(principal):
+            accounts.audit_for(session, principal, "export_unmask_refused", target=f"registry/{kind}/export", ip=ip,
+                               detail={"kind": kind})
+            people_policy.require_unmasker(principal)
+        reason = meaningful_reason(unmask_reason)
     filters = {k: v for k, v in filters.items() if v is not None}
     counter = [0]
     if kind == "people":
@@ -181,10 +208,14 @@ def export(session: Session, principal: Principal, kind: str, filters: dict[str,
         raise ValueError(kind)
     # The first row before the workbook: a bad filter is refused before anything is written.
     first = next(rows, None)
-    data = excel.write_list(columns, itertools.chain([first], rows) if first is not None else (), sheet=SHEETS[kind])
+    mark = watermark(principal) if unmasked else None
+    data = excel.write_list(columns, itertools.chain([first], rows) if first is not None else (), sheet=SHEETS[kind],
+                            title=mark, page_mark=mark)
     shown = {k: str(v) for k, v in filters.items()}
-    # Who took which list out, and how much of it; an unmasked one under an action of its own.
+    # Who took which list out, and how much of it; an unmasked one under an action of its own, with its reason.
+    detail: dict[str, Any] = {"kind": kind, "filters": shown, "rows": counter[0], "unmasked": unmasked}
+    if unmasked:
+        detail["reason"] = reason
     accounts.audit_for(session, principal, "registry_exported_unmasked" if unmasked else "registry_exported",
-                       target=f"registry/{kind}/export", ip=ip,
-                       detail={"kind": kind, "filters": shown, "rows": counter[0], "unmasked": unmasked})
+                       target=f"registry/{kind}/export", ip=ip, detail=detail)
     return Export(data, counter[0], unmasked)

@@ -32,6 +32,7 @@ from jiayuan.registry.imports.common import (
     write,
 )
 from jiayuan.registry.models import Building, Compound, Household, Person, PersonMove, PersonTag, Room
+from jiayuan.registry.people import lookups
 from jiayuan.registry.people import service as people
 from jiayuan.units import service as units
 
@@ -182,6 +183,7 @@ _PERSON_COLUMNS = (Person.id, Person.grid_code, Person.name, Person.phone, Perso
 
 
 def _find_people(session: Session, principal: Principal, found: list[_Row], errors: Errors) -> None:
+    outside: list[_Row] = []
     for district, group in _by_district(found).items():
         by_index = {p.id_index: p for p in group}
         for part in chunks(list(by_index)):
@@ -189,11 +191,16 @@ def _find_people(session: Session, principal: Principal, found: list[_Row], erro
                     Person.district_code == district, Person.id_number_index.in_(part))):
                 p = by_index[r.id_number_index]
                 if not principal.scope.covers(r.grid_code):
-                    # As the API: the person exists, and who holds the record is not the importer's to see.
-                    errors.add(p.row, "id_number", N_("a person with this ID number is registered outside your "
-                                                      "scope"))
+                    outside.append(p)
                     continue
                 p.person_id, p.current = r.id, r._asdict()
+    if outside:
+        # As the API's 409: the person exists, and who holds the record is not the importer's to see. Each such row
+        # answers "is this number registered?": audited and counted like an exact look-up (people/lookups.py), and
+        # a file with more of them than the account has left is refused whole (429).
+        lookups.number_taken(session, principal, rows=len(outside), via="import")
+        for p in outside:
+            errors.add(p.row, "id_number", N_("a person with this ID number is registered outside your scope"))
 
 
 @dataclass(slots=True)

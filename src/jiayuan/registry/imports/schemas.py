@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class ImportErrorRead(BaseModel):
@@ -29,3 +29,24 @@ class ImportRead(BaseModel):
     error_count: int
     errors: list[ImportErrorRead]
     errors_url: str
+
+
+REASON = Field(default=None, max_length=500, description=(
+    "why the whole numbers are needed, a sentence (recorded in the audit log), e.g. 按民政局通知核对低保户信息"))
+
+
+class PeopleExportRequest(BaseModel):
+    """The filters of GET /people/export, and the reason for seeing the list unmasked."""
+
+    grid: str | None = Field(default=None, description="a grid, community or street code")
+    tag: str | None = None
+    residence_type: str | None = None
+    q: str | None = Field(default=None, description="name or pinyin initials only")
+    reason: str | None = REASON
+
+
+class OrganizationsExportRequest(BaseModel):
+    grid: str | None = Field(default=None, description="a grid, community or street code")
+    kind: str | None = None
+    active: bool | None = None
+    reason: str | None = REASON

@@ -6,10 +6,10 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from jiayuan.accounts.service import Principal
-from jiayuan.deps import DbSession
+from jiayuan.deps import DbSession, client_ip
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.pagination import Offset
 from jiayuan.registry.models import Person, PersonMove, PersonTag
@@ -50,7 +50,7 @@ def _move(m: PersonMove) -> MoveRead:
 def _fields(p: Person, tags: list[PersonTag]) -> dict:
     # Masked here, in the one place every read shape is built: no route can forget it.
     return dict(id=p.id, grid_code=p.grid_code, name=p.name, name_initials=p.name_initials, **people.masked(p),
-                birth_date=p.birth_date, sex=p.sex, residence_type=p.residence_type,
+                **people.facts(p), residence_type=p.residence_type,
                 floating_expires_on=p.floating_expires_on, household_id=p.household_id, relation=p.relation,
                 room_id=p.room_id, anonymized_at=p.anonymized_at, tags=people.current_tags(p, tags))
 
@@ -88,10 +88,14 @@ def list_people(principal: Registrar, session: DbSession,
     return PersonList(items=_reads(session, found), limit=limit, offset=offset)
 
 
-@router.post("/search", response_model=list[PersonRead])
-def search(body: SearchRequest, principal: Registrar, session: DbSession) -> list[PersonRead]:
-    """By ID number or phone (exact), name or pinyin initials, within the caller's scope."""
-    return _reads(session, people.search(session, principal, body.q, body.limit))
+@router.post("/search", response_model=list[PersonRead],
+             responses={429: {"description": "too many exact look-ups that found no one: locked for "
+                                             "details.retry_after seconds"}})
+def search(body: SearchRequest, principal: Registrar, session: DbSession, request: Request) -> list[PersonRead]:
+    """By ID number or phone (exact, with a `reason`: an audited look-up, counted when it finds no one), name or
+    pinyin initials, within the caller's scope."""
+    return _reads(session, people.search(session, principal, body.q, body.limit, reason=body.reason,
+                                         ip=client_ip(request)))
 
 
 @router.get("/{person_id}", response_model=PersonDetail)

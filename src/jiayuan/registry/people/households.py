@@ -20,6 +20,8 @@ from jiayuan.kit.errors import Invalid
 from jiayuan.kit.identity import parse_id_number
 from jiayuan.kit.scope import under
 from jiayuan.registry.models import TAGS, Building, Compound, Household, Person, PersonTag, Room
+from jiayuan.accounts.service import Principal
+from jiayuan.registry.people import lookups
 from jiayuan.registry.people.service import DERIVED_TAGS, aged_cutoff, id_number_index, tag_active
 
 _DIGITS = re.compile(r"[0-9]")
@@ -91,6 +93,16 @@ def household_by_id_number(session: Session, unit: str, id_number: str) -> House
                                                Person.id_number_index == id_number_index(number))
     found = _cards(session, and_(_in_unit(unit), Household.id.in_(member)), 1)
     return found[0] if found else None
+
+
+def look_up_household(session: Session, principal: Principal, unit: str, id_number: str, *, purpose: str,
+                      ip: str | None = None) -> HouseholdCard | None:
+    """`household_by_id_number` as the exact look-up of a person it is (lookups.py): refused while the account's
+    look-ups are locked, audited with the desk's `purpose`, counted when it finds no one."""
+    lookups.refuse_if_locked(session, principal, field="id_number", what="household")
+    card = household_by_id_number(session, unit, id_number)
+    lookups.found(session, principal, "id_number", purpose, [card.id] if card else [], ip=ip, kind="households")
+    return card
 
 
 def household_cards(session: Session, district: str, household_ids: Collection[uuid.UUID]

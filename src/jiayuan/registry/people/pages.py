@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
-from jiayuan.deps import DbSession, verify_csrf
+from jiayuan.deps import DbSession, client_ip, verify_csrf
 from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound
 from jiayuan.page_kit import (
     PAGE_SIZE,
@@ -30,6 +30,8 @@ from jiayuan.page_kit import (
     see_other,
     status_of,
 )
+from jiayuan.registry.imports import exports
+from jiayuan.registry.imports.api import xlsx
 from jiayuan.registry.messages import MESSAGES
 from jiayuan.registry.models import RESIDENCE_TYPES, TAGS, Person
 from jiayuan.registry.people import policy
@@ -49,8 +51,7 @@ def rows_of(session: Session, principal: Principal, found: list[Person]) -> list
     """People as the lists show them: masked numbers, age, grid, groups in force."""
     today = date.today()
     tags = people.tags_of(session, found)
-    return [{"id": p.id, "name": p.name, **people.masked(p), "sex": p.sex, "grid_code": p.grid_code,
-             "age": people.age_on(p.birth_date, today) if p.birth_date else None,
+    return [{"id": p.id, "name": p.name, **people.masked(p), **people.facts(p, today), "grid_code": p.grid_code,
              "residence_type": p.residence_type, "tags": people.current_tags(p, tags[p.id], today)}
             for p in found]
 
@@ -60,8 +61,8 @@ def rows_of(session: Session, principal: Principal, found: list[Person]) -> list
 
 def _people_page(request: Request, session: Session, principal: Principal, *, grid: str = "", tag: str = "",
                  residence_type: str = "", q: str = "", page: str = "1", errors: dict[str, str] | None = None,
-                 results: list[Person] | None = None, search_q: str = "", status_code: int = 200,
-                 headers: dict[str, str] | None = None) -> Response:
+                 results: list[Person] | None = None, search_q: str = "", search_reason: str = "",
+                 export_reason: str = "", status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     filters = {"grid": grid or None, "tag": tag or None, "residence_type": residence_type or None, "q": q or None}
     total = people.count_people(session, principal, **filters)
     number, pages, offset = pages_of(total, page)
@@ -73,7 +74,8 @@ def _people_page(request: Request, session: Session, principal: Principal, *, gr
         "filter_query": filter_query, "units": unit_options(session, principal),
         "names": unit_names(session, principal), "tags": TAGS, "residence_types": RESIDENCE_TYPES,
         "errors": errors or {}, "results": None if results is None else rows_of(session, principal, results),
-        "search_q": search_q}, status_code=status_code, headers=headers)
+        "search_q": search_q, "search_reason": search_reason, "export_reason": export_reason, "may_unmask": policy.may_unmask(principal),
+        "min_reason": people.MIN_REASON}, status_code=status_code, headers=headers)
 
 
 @router.get("/registry/people")
@@ -98,13 +100,35 @@ def people_search(request: Request, principal: Registrar, session: DbSession, fo
     """By ID number or phone (exact), name, pinyin initials or address: posted, so that nothing personal is in
     a URL; the answer is not kept by the browser's cache, and a number typed is not written back."""
     q = field_text(form, "q", 60)
+    reason = field_text(form, "reason", 500)
     try:
-        found = people.search(session, principal, q, limit=PAGE_SIZE)
+        found = people.search(session, principal, q, limit=PAGE_SIZE, reason=reason, ip=client_ip(request))
     except DomainError as exc:
         return _people_page(request, session, principal, errors=form_error(request, exc, "search", MESSAGES),
-                            results=[], status_code=status_of(exc), headers=NO_STORE)
+                            results=[], status_code=status_of(exc), headers=NO_STORE,
+                            search_reason=reason)
     return _people_page(request, session, principal, results=found,
-                        search_q="" if people.looks_personal(q) else q, headers=NO_STORE)
+                        search_q="" if people.looks_personal(q) else q, search_reason=reason, headers=NO_STORE)
+
+
+@router.post("/registry/people/export", dependencies=[Depends(verify_csrf)])
+def people_export(request: Request, principal: Registrar, session: DbSession, form: PostedForm) -> Response:
+    """The filtered list with whole ID numbers, phones and birth dates, for a reason (exports.py); a refused
+    reason comes back beside its field, a role that may not unmask gets the refused page (audited)."""
+    grid, q = unit_code(field_text(form, "grid", 20)), field_text(form, "q", 60)
+    tag, residence_type = field_text(form, "tag", 40), field_text(form, "residence_type", 20)
+    reason = field_text(form, "reason", 500)
+    filters = {"grid": grid or None, "tag": tag if tag in TAGS else None,
+               "residence_type": residence_type if residence_type in RESIDENCE_TYPES else None,
+               "q": q if q and not people.looks_personal(q) else None}
+    try:
+        found = exports.export(session, principal, "people", filters, unmask_reason=reason, ip=client_ip(request))
+    except Invalid as exc:
+        return _people_page(request, session, principal, grid=filters["grid"] or "", tag=filters["tag"] or "",
+                            residence_type=filters["residence_type"] or "", q=filters["q"] or "",
+                            errors=form_error(request, exc, "export", MESSAGES), export_reason=reason,
+                            status_code=status_of(exc), headers=NO_STORE)
+    return xlsx(found.data, f"people-unmasked-{date.today():%Y%m%d}.xlsx")
 
 
 # Registering a resident.
@@ -173,7 +197,7 @@ def person_page(request: Request, session: Session, principal: Principal, person
     move_rooms, more_move_rooms = room_options(session, principal)
     return render(request, "registry/person.html", {
         **page_context(request), "person": person, "masked": people.masked(person), "unmasked": unmasked,
-        "age": people.age_on(person.birth_date, today) if person.birth_date else None,
+        **{k: v for k, v in people.facts(person, today).items() if k != "sex"},
         "current_tags": people.current_tags(person, history, today), "history": history,
         "addable_tags": [t for t in TAGS if t not in people.DERIVED_TAGS], "today": today,
         "moves": moves, "household": household, "members": members,

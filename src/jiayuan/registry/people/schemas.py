@@ -72,10 +72,13 @@ class PersonRead(BaseModel):
     grid_code: str
     name: str
     name_initials: str | None
-    id_number: str | None = Field(description="masked, e.g. 360802**********3X")
-    phone: str | None = Field(description="masked, e.g. 138****5678")
-    birth_date: date | None
+    id_number: str | None = Field(description="masked to the first two characters and the check character, e.g. "
+                                              "36***************X")
+    phone: str | None = Field(description="masked to the last four digits, e.g. *******5678")
     sex: str | None
+    age: int | None = Field(description="completed years today, from the birth date in the ID number")
+    birth_year: int | None = Field(description="the year of birth; the full birth date is only in an unmasked view "
+                                               "(POST …/unmask)")
     residence_type: str
     floating_expires_on: date | None
     household_id: uuid.UUID | None
@@ -102,16 +105,21 @@ class SearchRequest(BaseModel):
 
     q: str
     limit: int = Field(default=20, ge=1, le=100)
+    reason: str | None = Field(default=None, max_length=500, description=(
+        "required when q is an ID number or a phone (an exact look-up, audited with it): a sentence saying why, "
+        "e.g. 核实来访居民身份"))
 
 
 class UnmaskRequest(BaseModel):
-    reason: str | None = None
-    fields: list[str] = Field(default_factory=lambda: ["id_number", "phone"])
+    reason: str | None = Field(default=None, description="a sentence saying why (recorded in the audit log)")
+    fields: list[str] = Field(default_factory=lambda: ["id_number", "phone", "birth_date"],
+                              description="among id_number, phone, birth_date")
 
 
 class UnmaskRead(BaseModel):
     id_number: str | None = None
     phone: str | None = None
+    birth_date: date | None = None
 
 
 class AnonymizeRequest(BaseModel):

@@ -21,7 +21,7 @@ from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
 from jiayuan.kit.identity import mask_id_number, mask_phone, parse_id_number, parse_mobile
 from jiayuan.kit.scope import under
-from jiayuan.kit.text import clean_text
+from jiayuan.kit.text import REASON_MIN_LETTERS, clean_text, meaningful_reason
 from jiayuan.registry.models import (
     LONG_NAME,
     RESIDENCE_TYPES,
@@ -35,7 +35,7 @@ from jiayuan.registry.models import (
     Room,
     name_from,
 )
-from jiayuan.registry.people import policy
+from jiayuan.registry.people import lookups, policy
 from jiayuan.units import service as units
 
 ID_CONTEXT = "people.id_number"
@@ -46,8 +46,8 @@ ANONYMIZED_NAME = "已匿名"
 # would go stale on the person's birthday.
 DERIVED_TAGS = {"aged_60": 60, "aged_80": 80}
 GRADED_TAGS = frozenset({"disabled"})
-UNMASK_FIELDS = ("id_number", "phone")
-MIN_REASON = 4
+UNMASK_FIELDS = policy.UNMASKED_FIELDS
+MIN_REASON = REASON_MIN_LETTERS
 _INITIALS = re.compile(r"[A-Za-z]+")
 # Called as hook(session, district, person_ids, to_grid) after people move to another grid (one by one, or in bulk by
 # an import): other domains that keep rows about a person in that person's grid (care) register here, so that the
@@ -128,17 +128,22 @@ def _check_room(session: Session, district: str, grid_code: str, room_id: uuid.U
 # --- Create and update ---------------------------------------------------------------------------
 
 
-def _set_id_number(session: Session, person: Person, value: Any, district: str) -> None:
+def _set_id_number(session: Session, principal: Principal, person: Person, value: Any, district: str) -> None:
     if value is None or (isinstance(value, str) and not value.strip()):
         person.id_number = person.id_number_index = person.birth_date = person.sex = None
         return
     parsed = parse_id_number(value, field="id_number")
     index = id_number_index(parsed.value)
+    if index == person.id_number_index:
+        return  # the number the person already has: nothing is asked of the register
+    # Whether a number is taken is what an exact look-up answers: a locked account may not ask it this way either.
+    lookups.refuse_if_locked(session, principal, field="id_number", what="registration")
     others = Person.id != person.id if person.id is not None else true()  # a new person has no id until flushed
     taken = session.scalar(select(Person.id).where(
         Person.district_code == district, Person.id_number_index == index, others))
     if taken is not None:
-        # Says nothing about who holds it: the caller may not be allowed to see that person.
+        lookups.number_taken(session, principal)
+        # Says nothing about who holds it, nor where: the caller may not be allowed to see that person.
         raise Conflict("a person with this ID number is already registered in the district", field="id_number")
     person.id_number, person.id_number_index = parsed.value, index
     person.birth_date, person.sex = parsed.birth_date, parsed.sex
@@ -168,7 +173,7 @@ def create_person(session: Session, principal: Principal, data: dict[str, Any]) 
     district = grid[:6]
     person = Person(district_code=district, grid_code=grid, name=name, name_initials=name_initials(name),
                     notes=data.get("notes"))
-    _set_id_number(session, person, data.get("id_number"), district)
+    _set_id_number(session, principal, person, data.get("id_number"), district)
     _set_phone(person, data.get("phone"))
     _set_residence(person, data.get("residence_type") or "registered", data.get("floating_expires_on"))
     person.room_id = _check_room(session, district, grid, data.get("room_id"))
@@ -187,7 +192,7 @@ def update_person(session: Session, principal: Principal, person_id: uuid.UUID, 
         person.name = _clean_name(data["name"])
         person.name_initials = name_initials(person.name)
     if "id_number" in data:
-        _set_id_number(session, person, data["id_number"], person.district_code)
+        _set_id_number(session, principal, person, data["id_number"], person.district_code)
     if "phone" in data:
         _set_phone(person, data["phone"])
     if "residence_type" in data or "floating_expires_on" in data:
@@ -306,28 +311,51 @@ def looks_personal(q: str) -> bool:
     return sum(c.isdigit() for c in unicodedata.normalize("NFKC", q)) >= 6
 
 
-def search(session: Session, principal: Principal, q: str, limit: int = 20) -> list[Person]:
+def exact_kind(q: str) -> str | None:
+    """"id_number" or "phone" when `q` is searched exactly (an audited look-up), else None (a name search)."""
+    compact = re.sub(r"[\s-]+", "", unicodedata.normalize("NFKC", q or "").strip()).upper()
+    if re.fullmatch(r"[0-9]{17}[0-9X]", compact):
+        return "id_number"
+    if re.fullmatch(r"\+?[0-9]{11,13}", compact):
+        return "phone"
+    return None
+
+
+def search(session: Session, principal: Principal, q: str, limit: int = 20, *, reason: Any = None,
+           ip: str | None = None) -> list[Person]:
     """By ID number or phone (exact, through the blind index), else by name, pinyin initials or address; in
-    scope."""
+    scope. An exact look-up needs a reason, is audited with it and counted when it finds no one (lookups.py)."""
     text = unicodedata.normalize("NFKC", q or "").strip()
     if not text:
         raise Invalid("Type something to search for", field="q")
     stmt = select(Person).where(policy.visible(principal, Person))
-    compact = re.sub(r"[\s-]+", "", text).upper()
-    if re.fullmatch(r"[0-9]{17}[0-9X]", compact):
-        try:
-            number = parse_id_number(compact, field="q").value
-        except Invalid:
-            return []  # a mistyped number matches no one; saying why would help guessing
-        stmt = stmt.where(Person.id_number_index == id_number_index(number))
-    elif re.fullmatch(r"\+?[0-9]{11,13}", compact):
-        try:
-            phone = parse_mobile(compact, field="q")
-        except Invalid:
-            return []
-        stmt = stmt.where(Person.phone_index == phone_index(phone))
-    else:
+    kind = exact_kind(text)
+    if kind is None:
         stmt = stmt.where(_name_clause(session, principal, text))
+        return list(session.scalars(stmt.order_by(Person.name, Person.id).limit(limit)))
+    why = lookups.reason_for(reason)
+    lookups.refuse_if_locked(session, principal, field="q", what=kind)
+    compact = re.sub(r"[\s-]+", "", text).upper()
+    try:
+        if kind == "id_number":
+            stmt = stmt.where(Person.id_number_index == id_number_index(parse_id_number(compact, field="q").value))
+        else:
+            stmt = stmt.where(Person.phone_index == phone_index(parse_mobile(compact, field="q")))
+    except Invalid:
+        found: list[Person] = []  # a mistyped number matches no one; saying why would help guessing
+    else:
+        found = list(session.scalars(stmt.order_by(Person.name, Person.id).limit(limit)))
+    lookups.found(session, principal, kind, why, [p.id for p in found], ip=ip)
+    return found
+
+
+def search_names(session: Session, principal: Principal, q: str, limit: int = 20) -> list[Person]:
+    """By name, pinyin initials or address only, in scope: for a query that came in a URL, where a number finds no
+    one (an exact look-up is posted, with a reason: `search`)."""
+    text = unicodedata.normalize("NFKC", q or "").strip()
+    if not text or looks_personal(text):
+        return []
+    stmt = select(Person).where(policy.visible(principal, Person), _name_clause(session, principal, text))
     return list(session.scalars(stmt.order_by(Person.name, Person.id).limit(limit)))
 
 
@@ -365,6 +393,14 @@ def masked(person: Person) -> dict[str, str | None]:
     """The personal fields as every list and page shows them."""
     return {"id_number": mask_id_number(person.id_number) if person.id_number else None,
             "phone": mask_phone(person.phone) if person.phone else None}
+
+
+def facts(person: Person, today: date | None = None) -> dict[str, Any]:
+    """What every role that reads the register sees of a person's birth (policy.py): the sex, the age and the
+    year of birth; the full birth date only in an unmasked view."""
+    birth = person.birth_date
+    return {"sex": person.sex, "age": age_on(birth, today or date.today()) if birth else None,
+            "birth_year": birth.year if birth else None}
 
 
 # --- Tags ----------------------------------------------------------------------------------------
@@ -494,22 +530,14 @@ def move_person(session: Session, principal: Principal, person_id: uuid.UUID, to
 # --- Unmask, export, anonymize -------------------------------------------------------------------
 
 
-def _check_reason(reason: Any) -> str:
-    text = reason.strip() if isinstance(reason, str) else ""
-    if len(text) < MIN_REASON:
-        raise Invalid(f"give a reason of at least {MIN_REASON} characters", field="reason", reason="too_short",
-                      min=MIN_REASON)
-    return text[:500]
-
-
 def unmask(session: Session, principal: Principal, person_id: uuid.UUID, reason: str,
-           fields: Sequence[str] = UNMASK_FIELDS) -> dict[str, str | None]:
+           fields: Sequence[str] = UNMASK_FIELDS) -> dict[str, Any]:
     """The plain values of `fields`, after writing who asked, for whom, when and why to the audit log."""
     person = get_person(session, principal, person_id)
     if not policy.may_unmask(principal):
         accounts.audit_for(session, principal, "unmask_refused", target=str(person.id))
         policy.require_unmasker(principal)
-    why = _check_reason(reason)
+    why = meaningful_reason(reason)
     wanted = list(dict.fromkeys(fields))
     if not wanted or any(f not in UNMASK_FIELDS for f in wanted):
         raise Invalid(f"fields must be among {', '.join(UNMASK_FIELDS)}", field="fields")
@@ -541,7 +569,7 @@ def export_person(session: Session, principal: Principal, person_id: uuid.UUID) 
 def anonymize_person(session: Session, principal: Principal, person_id: uuid.UUID, reason: str) -> Person:
     """Erase who the person is on a lawful request; their tags and moves stay so that counts still add up."""
     policy.require_administrator(principal)
-    why = _check_reason(reason)
+    why = meaningful_reason(reason)
     person = get_person(session, principal, person_id)
     if person.anonymized_at is not None:
         raise Conflict("this person is already anonymized", field="anonymized_at")

@@ -188,7 +188,7 @@ class OrganizationRead(_Read):
     credit_code: str | None
     address: str | None
     contact_name: str | None
-    contact_phone: str | None = Field(description="masked: 138****5678")
+    contact_phone: str | None = Field(description="masked to the last four digits: *******5678")
     staff_count: int | None
     active: bool
 

@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
-from jiayuan.deps import DbSession, require_role, verify_csrf
+from jiayuan.deps import DbSession, client_ip, require_role, verify_csrf
 from jiayuan.kit import hours as weekly
 from jiayuan.kit.clock import local_today
 from jiayuan.kit.errors import DomainError, Invalid
@@ -150,7 +150,7 @@ def _project_values(project: ServiceProject) -> dict[str, Any]:
 
 def _project_page(request: Request, session: Session, principal: Principal, project: ServiceProject, *,
                   errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
-                  found: list[Any] | None = None, q: str = "", status_code: int = 200) -> Response:
+                  found: list[Any] | None = None, q: str = "", reason: str = "", status_code: int = 200) -> Response:
     org = projects.organization_of(session, project.district_code, project.organization_id)
     beneficiaries = projects.list_beneficiaries(session, principal, project.id)
     enrolled = {b.person_id for b, _p in beneficiaries if b.left_on is None}
@@ -158,7 +158,7 @@ def _project_page(request: Request, session: Session, principal: Principal, proj
         **_ctx(request, session, principal), "project": project, "org": org, "beneficiaries": beneficiaries,
         "activities": projects.list_activities(session, principal, project.id),
         "current": sum(1 for b, _p in beneficiaries if b.left_on is None),
-        "found": [(p, people.masked(p), p.id in enrolled) for p in found or []], "q": q,
+        "found": [(p, people.masked(p), p.id in enrolled) for p in found or []], "q": q, "reason": reason,
         "units": unit_choices(session, principal, (6, 9, 12)), "org_options": _org_options(session, principal),
         "values": values or _project_values(project), "errors": errors or {}, "today": local_today()},
         status_code=status_code)
@@ -189,15 +189,16 @@ def project_update(project_id: str, request: Request, principal: ProjectDesk, se
 @router.post("/services/projects/{project_id}/find", dependencies=[Depends(verify_csrf)])
 def find_people(project_id: str, request: Request, principal: ProjectDesk, session: DbSession,
                 form: PostedForm) -> Response:
-    """People to enrol, by name, initials, ID number or phone: posted, so that numbers never sit in a URL."""
+    """People to enrol, by name, initials, ID number or phone: posted, so that numbers never sit in a URL; a number
+    is an exact look-up of the registry's, with a reason, audited and counted (registry/people/lookups.py)."""
     project = projects.get_project(session, principal, path_id(project_id))
-    q = field_text(form, "q", 60)
+    q, reason = field_text(form, "q", 60), field_text(form, "reason", 500)
     try:
-        found = people.search(session, principal, q, limit=MAX_FOUND)
+        found = people.search(session, principal, q, limit=MAX_FOUND, reason=reason, ip=client_ip(request))
     except DomainError as exc:
         return _project_page(request, session, principal, project, errors=_errors(request, exc, "find"), q=q,
-                             status_code=status_of(exc))
-    return _project_page(request, session, principal, project, found=found, q=q)
+                             reason=reason, status_code=status_of(exc))
+    return _project_page(request, session, principal, project, found=found, q=q, reason=reason)
 
 
 @router.post("/services/projects/{project_id}/beneficiaries", dependencies=[Depends(verify_csrf)])

@@ -93,7 +93,7 @@ class ProviderRead(ProviderPublicRead):
     organization_id: uuid.UUID | None = Field(description="the registry's record of the same credit code")
     status: str
     contact_name: str | None
-    contact_phone: str | None = Field(description="masked: 138****5678")
+    contact_phone: str | None = Field(description="masked to the last four digits: *******5678")
     flagged_at: datetime | None = Field(description="set while it is flagged for suspension")
     flag_reason: str | None
     version: int
