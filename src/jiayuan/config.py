@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     care_visit_day_hours: int = Field(default=12, ge=1, le=24)
     # Charity supermarket points given for one whole hour of volunteer service converted.
     points_per_hour: int = Field(default=10, ge=0)
+    # The district rule: whole hours one volunteer may convert into points in a calendar month (Beijing time);
+    # a conversion beyond it is refused (docs/charity.md).
+    points_hours_per_month: int = Field(default=20, ge=1, le=744)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
