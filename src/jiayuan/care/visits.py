@@ -282,7 +282,7 @@ def log_visit(session: Session, principal: Principal, data: dict[str, Any], *, p
     pairing, profile = _pairing_for(session, principal, data.get("person_id"), data.get("volunteer_id"))
     kind, duration = _kind(data.get("kind")), _duration(data.get("duration_minutes"))
     visited_at = _when(data.get("visited_at"), now, duration, settings.care_visit_backdate_days)
-    if local_day(visited_at) < pairing.started_on:
+    if local_day(visited_at + timedelta(minutes=duration)) < pairing.started_on:
         raise Invalid("the visit is before the pairing started", field="visited_at", reason="before_pairing")
     lat, lon = _position(data.get("lat"), data.get("lon"))
     volunteers.lock_volunteer(session, pairing.district_code, pairing.volunteer_id)
