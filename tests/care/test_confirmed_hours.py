@@ -273,9 +273,6 @@ def test_the_sweep_counts_only_confirmed_or_approved_visits(session: Session) ->
 
 
 def test_the_volunteers_pages_show_work_awaiting_confirmation(session: Session, client, api, pair_of) -> None:
-    from jiayuan.hooks import register_hooks
-
-    register_hooks()
     profile, volunteer, vol = pair_of
     visit = log(vol, profile, 45).json()["id"]
     page_login(client, PERSONAS["community"].username)
