@@ -148,12 +148,16 @@ MATRIX: list[tuple[str, str, str, Any, str]] = [
     ("read a visit of grid A", "GET", CARE + "/visits/{a.visit}", None,        "401  200  200  200  200  403  403  403  403  200"),
     ("read a visit of another community", "GET", CARE + "/visits/{other.visit}", None,
                                                                                "401  404  404  200  200  403  403  403  403  404"),
-    ("log a visit in grid A", "POST", CARE + "/visits", {"person_id": "{a.person}", "volunteer_id": "{volunteer}",
-                                                         "kind": "housekeeping", "duration_minutes": 30},
+    # Each role logs its visit at a time of its own: a volunteer's visits may not overlap.
+    ("log a visit in grid A", "POST", CARE + "/visits", "{visit_a_body}",
                                                                                "401  201  201  201  201  403  403  403  403  201"),
-    ("log a visit in another community", "POST", CARE + "/visits",
-     {"person_id": "{other.person}", "volunteer_id": "{other.volunteer}", "kind": "meals", "duration_minutes": 30},
+    ("log a visit in another community", "POST", CARE + "/visits", "{visit_other_body}",
                                                                                "401  404  404  201  201  403  403  403  403  403"),
+    # Approval (已审核) by the front line: grid A's worker approves first, so the community's staff find it done.
+    ("approve a visit of grid A", "POST", CARE + "/visits/{a.pending_visit}/approve", None,
+                                                                               "401  200  409  403  403  403  403  403  403  403"),
+    ("approve a visit of another community", "POST", CARE + "/visits/{other.visit}/approve", None,
+                                                                               "401  404  404  403  403  403  403  403  403  403"),
     ("list care alerts", "GET", CARE + "/alerts", None,                        "401  200  200  200  200  403  403  403  403  403"),
     # Care centres and figures
     ("read a care centre of the community", "GET", CARE + "/centres/{a.care_centre}", None,
@@ -265,8 +269,14 @@ def test_every_role_gets_the_status_the_matrix_says(api: Any, client: Any, sessi
         return lambda role: {"unit_code": community, "kind": "lecture", "title": f"{role}: 防诈骗讲座",
                              "organizer": "社区居委会", "place": "社区活动室", **when}
 
+    def visit(place: Any, volunteer: str) -> Callable[[str], dict[str, Any]]:
+        return lambda role: {"person_id": place.person, "volunteer_id": volunteer, "kind": "housekeeping",
+                             "duration_minutes": 30, "visited_at": (utcnow() - timedelta(
+                                 hours=5, minutes=40 * ROLES.index(role))).isoformat()}
+
     extra: dict[str, Any] = {
         "id_number": PERSON_ID_NUMBER, "lat": lat, "lon": lon, **when,
+        "visit_a_body": visit(w.a, w.volunteer), "visit_other_body": visit(w.other, w.other.volunteer),
         "activity_body": activity(COMMUNITY), "other_activity_body": activity(OTHER_COMMUNITY),
         "case_body": lambda role: {"category": "1101", "description": f"{role}: 路灯不亮", "lat": lat, "lon": lon},
         "provider_body": lambda role: application(),

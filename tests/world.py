@@ -8,7 +8,7 @@ Neighbourhood care (docs/care.md): the person of each place is taken into care; 
 personas' community) is paired with grid A's and has logged a visit there, and a volunteer of the other community
 (without an account) with its person; each community has a care centre, a charity supermarket, a volunteer
 opportunity and an activity (the personas' public, the other community's not). The volunteer's household lives in
-grid A: four hours of the visit became 40 points there, and the supermarket holds 10 bags of the district's one
+grid A: four hours of the visit (approved by grid A's worker) became 40 points there, and the supermarket holds 10 bags of the district's one
 item (10 points a bag), so that four redemptions of one bag succeed."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.models import User
+from jiayuan.kit.clock import local_today
 from jiayuan.kit.db import utcnow
 from tests.cases.helpers import point_in
 from tests.conftest import ApiUser
@@ -60,7 +61,9 @@ class Place:
     project: str = ""
     produce_point: str = ""
     care_profile: str = ""  # the place's person, in care
-    visit: str = ""  # a visit to them (grid A: by the world's volunteer; the other community: by its volunteer)
+    visit: str = ""  # a visit to them (grid A: by the world's volunteer, approved; the other community: by its
+    # volunteer, pending)
+    pending_visit: str = ""  # grid A: an earlier visit by the world's volunteer, awaiting confirmation
     volunteer: str = ""  # the other community's volunteer, paired with its person in care
     care_centre: str = ""  # a day-care centre of the community (grid A: the personas' community)
     supermarket: str = ""  # the community's charity supermarket
@@ -173,11 +176,18 @@ def _care(api: Any, volunteer: ApiUser, w: World) -> None:
                                                                       "grid_code": other.grid}))
     other.volunteer = created(api("other_community").post(V, json={"person_id": helper["id"],
                                                                      "team_code": "orange"}))["id"]
-    created(api("community").post(f"{C}/pairings", json={"profile_id": a.care_profile, "volunteer_id": w.volunteer}))
+    # Paired three days ago, so that visits of the last days (each role's, at a time of its own) are not refused.
+    since = (local_today() - timedelta(days=3)).isoformat()
+    created(api("community").post(f"{C}/pairings", json={"profile_id": a.care_profile, "volunteer_id": w.volunteer,
+                                                          "started_on": since}))
     created(api("other_community").post(f"{C}/pairings", json={"profile_id": other.care_profile,
-                                                               "volunteer_id": other.volunteer}))
+                                                               "volunteer_id": other.volunteer, "started_on": since}))
     a.visit = created(volunteer.post(f"{C}/visits", json={"person_id": a.person, "kind": "companionship",
                                                           "duration_minutes": 240}))["id"]
+    created(api("grid_a").post(f"{C}/visits/{a.visit}/approve"), 200)  # its hours count from now on
+    a.pending_visit = created(volunteer.post(f"{C}/visits", json={
+        "person_id": a.person, "kind": "meals", "duration_minutes": 30,
+        "visited_at": (utcnow() - timedelta(days=1)).isoformat()}))["id"]
     other.visit = created(api("other_community").post(f"{C}/visits", json={
         "person_id": other.person, "volunteer_id": other.volunteer, "kind": "meals", "duration_minutes": 60}))["id"]
     start = (utcnow() + timedelta(days=2)).replace(second=0, microsecond=0)

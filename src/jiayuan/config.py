@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     centre_required_open_share: float = Field(default=0.9, gt=0, le=1)
     # Neighbourhood care: days without a visit before someone living alone raises an alert.
     care_visit_days: int = Field(default=7, gt=0)
+    # A visit may be logged at most this many days after it happened (a visit logged later is refused), and
+    # one volunteer's visits of one local day add up to at most this many hours (docs/care.md).
+    care_visit_backdate_days: int = Field(default=7, ge=0, le=366)
+    care_visit_day_hours: int = Field(default=12, ge=1, le=24)
     # Charity supermarket points given for one whole hour of volunteer service converted.
     points_per_hour: int = Field(default=10, ge=0)
     # Exact look-ups of people by ID number or phone (and registrations refused because the ID number is held
@@ -75,6 +79,9 @@ class Settings(BaseSettings):
     # window ends, and the district's administrators are told (registry/people/lookups.py).
     person_lookup_misses: int = Field(default=5, ge=1)
     person_lookup_window_seconds: int = Field(default=3600, ge=60)
+    # The district rule: whole hours one volunteer may convert into points in a calendar month (Beijing time);
+    # a conversion beyond it is refused (docs/charity.md).
+    points_hours_per_month: int = Field(default=20, ge=1, le=744)
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -80,7 +80,11 @@ def test_a_volunteer_logs_a_visit_and_confirms_it_with_the_code(server, browser,
     page.wait_for_url(re.compile(r".*/care/visits/[0-9a-f-]{36}$"))
     visit_id = page.url.rsplit("/", 1)[1]
     assert page.get_attribute("#visit-state", "data-state") == "waiting"
+    assert "待确认" in page.inner_text("#visit-state")  # logged, not yet counted
     assert "*******1234" in page.inner_text("#code")
+    with db.sessions() as s:
+        logged = s.scalar(select(Visit).where(Visit.id == uuid.UUID(visit_id)))
+        assert volunteers.balance_minutes(s, logged.district_code, logged.volunteer_id) == 0
 
     # The code as his phone received it.
     with db.sessions() as s:

@@ -1,6 +1,7 @@
 """Not visited in time: the sweep raises an alert on exactly day D + N + 1 for someone last visited on day D (not
 on D + N), once however often it runs, writes in-app messages to the grid's lead and the community staff, and
-the next visit resolves it. People not living alone are watched only with an interval of their own."""
+the next visit resolves it once it is approved or confirmed. People not living alone are watched only with an
+interval of their own."""
 
 from __future__ import annotations
 
@@ -38,8 +39,10 @@ def test_the_alert_fires_on_day_d_plus_n_plus_1_once_and_resolves_on_the_next_vi
     staff = principal(session, "grid_a")
     d = start + timedelta(days=3)
     # At 01:00 on day D in Shanghai: still the day before in UTC, so counting UTC days would alert a day early.
-    visits.log_visit(session, staff, {"person_id": profile.person_id, "volunteer_id": volunteer.id, "kind": "meals",
-                                      "duration_minutes": 30, "visited_at": local(d, 1)})
+    first = visits.log_visit(session, staff, {"person_id": profile.person_id, "volunteer_id": volunteer.id,
+                                              "kind": "meals", "duration_minutes": 30, "visited_at": local(d, 1)},
+                             now=local(d, 3))
+    visits.approve_visit(session, staff, first.visit.id, now=local(d, 3))  # only a visit that counts is a visit
     for day in (d, d + timedelta(days=1), d + timedelta(days=N)):
         assert alerts.raise_alerts(session, day) == 0, day
         assert not open_alerts(session, profile.person_id)
@@ -59,9 +62,12 @@ def test_the_alert_fires_on_day_d_plus_n_plus_1_once_and_resolves_on_the_next_vi
     assert all(m.channel == "inapp" for m in messages)
     assert len(messages) == len({m.user_id for m in messages})
     assert "8 天未被探访" in messages[0].body
-    # The next visit resolves it; the sweep does not raise it again until N more days have gone by.
-    visits.log_visit(session, staff, {"person_id": profile.person_id, "volunteer_id": volunteer.id,
-                                      "kind": "health", "duration_minutes": 20})
+    # The next visit resolves it once it is approved (or confirmed); the sweep does not raise it again until N
+    # more days have gone by.
+    later = visits.log_visit(session, staff, {"person_id": profile.person_id, "volunteer_id": volunteer.id,
+                                              "kind": "health", "duration_minutes": 20})
+    assert len(open_alerts(session, profile.person_id)) == 1
+    visits.approve_visit(session, staff, later.visit.id)
     assert not open_alerts(session, profile.person_id)
     resolved = session.scalar(select(CareAlert).where(CareAlert.person_id == profile.person_id))
     assert resolved.resolved_at is not None and resolved.open is False

@@ -104,7 +104,8 @@ def test_a_move_rehomes_the_care_rows(session: Session, api) -> None:
     staff = principal(session, "community")
     logged = visits.log_visit(session, staff, {"person_id": profile.person_id, "volunteer_id": volunteer.id,
                                                "kind": "meals", "duration_minutes": 30,
-                                               "visited_at": utcnow() - timedelta(days=20)})
+                                               "visited_at": utcnow() - timedelta(days=20)},
+                              now=utcnow() - timedelta(days=19))  # logged the day after
     assert logged.visit.grid_code == GRID_A
     assert alerts.raise_alerts(session, today) >= 1
     people.move_person(session, principal(session, "grid_a"), profile.person_id, GRID_B)

@@ -1,6 +1,7 @@
 """Pairings and visits: one active pairing per volunteer and person (the service says 409, the database refuses
-it too), a visit only for an active pairing, its minutes credited once, and confirmation by the code read out
-(right, wrong, expired, locked) or by the person's QR card."""
+it too), a visit only for an active pairing, its minutes credited once it is confirmed, and confirmation by the
+code read out (right, wrong, expired, locked) or by the person's QR card. Hours only for confirmed work, overlaps,
+the day's hours and backdating: test_confirmed_hours.py."""
 
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ def test_a_visit_for_an_unpaired_volunteer_is_409(session: Session, client, pair
     assert other.id
 
 
-def test_a_visit_credits_its_minutes_and_sends_a_code(session: Session, pair_of) -> None:
+def test_a_visit_sends_a_code_and_credits_its_minutes_once_confirmed(session: Session, pair_of) -> None:
     profile, volunteer, pairing, vol = pair_of
     r = vol.post("/api/v1/care/visits", json={"person_id": str(profile.person_id), "kind": "housekeeping",
                                               "duration_minutes": 45, "notes": "打扫厨房"})
@@ -99,12 +100,14 @@ def test_a_visit_credits_its_minutes_and_sends_a_code(session: Session, pair_of)
     body = r.json()
     assert body["code_state"] == "waiting" and body["code_sent_to"] == "*******8000"
     assert body["pairing_id"] == str(pairing.id) and body["confirmed_at"] is None
-    assert volunteers.balance_minutes(session, volunteer.district_code, volunteer.id) == 45
+    assert volunteers.balance_minutes(session, volunteer.district_code, volunteer.id) == 0
     message = session.scalar(select(OutboxMessage).where(OutboxMessage.ref == f"care-visit/{body['id']}"))
     assert message.channel == "sms" and message.recipient == "13800138000"
     code = sent_code(session, body["id"])
     stored = session.scalar(select(Visit.confirm_code_hash).where(Visit.id == uuid.UUID(body["id"])))
     assert stored and code not in stored and len(stored) == 64
+    assert vol.post(f"/api/v1/care/visits/{body['id']}/confirm", json={"code": code}).status_code == 200
+    assert volunteers.balance_minutes(session, volunteer.district_code, volunteer.id) == 45
 
 
 @pytest.mark.parametrize(("change", "field"), [
@@ -118,12 +121,18 @@ def test_bad_visits_name_the_field(session: Session, pair_of, change: dict, fiel
     assert r.status_code == 422 and r.json()["field"] == field, r.text
 
 
+def earlier(hours: int) -> str:
+    """A visit begun `hours` ago (a volunteer's visits may not overlap)."""
+    return (utcnow() - timedelta(hours=hours)).isoformat()
+
+
 def test_code_confirmation_right_wrong_expired_locked(session: Session, pair_of) -> None:
     profile, _v, _p, vol = pair_of
+    hours = iter(range(2, 20, 2))
 
     def log() -> str:
         r = vol.post("/api/v1/care/visits", json={"person_id": str(profile.person_id), "kind": "meals",
-                                                  "duration_minutes": 30})
+                                                  "duration_minutes": 30, "visited_at": earlier(next(hours))})
         assert r.status_code == 201, r.text
         return r.json()["id"]
 
@@ -184,7 +193,7 @@ def test_qr_card_confirmation(session: Session, api, pair_of) -> None:
     token = api("community").post(f"/api/v1/care/profiles/{profile.id}/card").json()["card_token"]
     assert token != profile.card_token
     later = vol.post("/api/v1/care/visits", json={"person_id": str(profile.person_id), "kind": "health",
-                                                  "duration_minutes": 20}).json()["id"]
+                                                  "duration_minutes": 20, "visited_at": earlier(2)}).json()["id"]
     assert vol.post(f"/api/v1/care/visits/{later}/confirm", json={"card_token": profile.card_token}
                     ).status_code == 422
 
@@ -215,6 +224,9 @@ def test_staff_log_for_a_volunteer_and_scope_holds(session: Session, api, pair_o
                                                            "duration_minutes": 60}).status_code == 404
     listed = api("community").get(f"/api/v1/care/visits?profile_id={profile.id}").json()
     assert listed["total"] == 1 and listed["items"][0]["person_name"]
+    assert volunteers.balance_minutes(session, volunteer.district_code, volunteer.id) == 0  # until approved
+    assert api("grid_b").post(f"/api/v1/care/visits/{visit}/approve").status_code == 404
+    assert api("grid_a").post(f"/api/v1/care/visits/{visit}/approve").status_code == 200
     assert volunteers.balance_minutes(session, volunteer.district_code, volunteer.id) == 60
 
 

@@ -193,6 +193,13 @@ def test_hours_conversion_through_the_api(api: Any, session: Session) -> None:
     assert ok(staff.get(f"{s['url']}/households/{h.id}"))["balance"] == 30
     assert points.converted_hours(session.get(points.PointsEntry, (volunteer.district_code,
                                                                    uuid.UUID(body["lot_id"])))) == 3
+    # The district rule caps a month's conversions (20 hours by default): beyond it, refused whole.
+    volunteers.credit_hours(session, volunteer.id, volunteer.district_code, 30 * 60, "service", "test", uuid.uuid4())
+    session.commit()
+    over = staff.post(f"{C}/conversions", json={"volunteer_id": str(volunteer.id), "hours": 18})
+    refused(over, 409, "hours")
+    assert over.json()["reason"] == "monthly_cap" and over.json()["details"]["left_hours"] == 17
+    assert ok(staff.post(f"{C}/conversions", json={"volunteer_id": str(volunteer.id), "hours": 17}), 201)
 
 
 def test_hostile_values_are_named_never_a_server_error(api: Any, session: Session) -> None:

@@ -180,3 +180,28 @@ def test_redemptions_and_donations_at_the_same_moment_reconcile(race: dict[str, 
         report = reports.reconcile(session, staff(), sid, JANUARY, local_today())
         assert report.balanced, report
         assert report.points.spent == sum(spent_by.values())
+
+
+def test_conversions_at_the_same_moment_stay_within_the_months_cap(race: dict[str, Any]) -> None:
+    """Three desks convert 8 hours of one volunteer at once: the district rule allows 20 hours a month, so exactly
+    two conversions go through, whatever the order, and the third is refused whole (the volunteer's row is locked
+    before the month's conversions are counted)."""
+    from jiayuan.volunteers import service as volunteers
+    from tests.charity.helpers import household
+
+    who = race["who"]
+    with race["db"].unit_of_work() as session:
+        home = household(session, who, "志愿者户", "9100077", {})
+        volunteer = volunteers.create_volunteer(session, who, {"person_id": home.head_id})
+        volunteers.credit_hours(session, volunteer.id, volunteer.district_code, 40 * 60, "service", "test",
+                                uuid.uuid4())
+        vid, district = volunteer.id, volunteer.district_code
+    results = at_once(race["url"], [lambda s: points.convert_hours(s, who, vid, 8)] * 3)
+    done = [r for r in results if not isinstance(r, Conflict)]
+    refused = [r for r in results if isinstance(r, Conflict)]
+    assert len(done) == 2 and len(refused) == 1, results
+    assert (refused[0].field, refused[0].reason, refused[0].details["left_hours"]) == ("hours", "monthly_cap", 4)
+    with race["db"].sessions() as session:
+        assert volunteers.balance_minutes(session, district, vid) == (40 - 16) * 60
+        assert total(session, PointsEntry.points, PointsEntry.kind == "conversion",
+                     PointsEntry.source_id == vid) == 16 * 10

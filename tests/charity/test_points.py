@@ -183,3 +183,42 @@ def test_card_opens_only_its_own_account(session: Session) -> None:
         with pytest.raises(Exception) as exc:
             points.account_by_card(session, bad)
         assert exc.value.status_code == 404
+
+
+def test_hours_converted_in_a_month_are_capped_by_the_district_rule(session: Session) -> None:
+    """JIAYUAN_POINTS_HOURS_PER_MONTH (20 by default): a conversion that would pass the month's cap is refused
+    whole, naming the field, the rule and the hours left; last month's conversions do not count."""
+    from datetime import timedelta
+
+    from jiayuan.config import get_settings
+    from jiayuan.kit.db import utcnow, uuid7
+    from jiayuan.volunteers.models import HoursEntry
+
+    cap = get_settings().points_hours_per_month
+    assert cap == 20
+    w = world(session)
+    h = w.households["none"]
+    volunteer = volunteers.create_volunteer(session, w.who, {"person_id": h.head_id})
+    district = volunteer.district_code
+    volunteers.credit_hours(session, volunteer.id, district, 60 * 60, "service", "test", uuid.uuid4())
+    # Ten hours converted last month (Beijing time) are last month's.
+    first_of_month = service.day_start(service.month_start(points.local_today()))
+    session.add(HoursEntry(district_code=district, id=uuid7(), volunteer_id=volunteer.id, minutes=-600,
+                           kind="conversion", at=first_of_month - timedelta(minutes=1), source_type="charity_points",
+                           source_id=uuid.uuid4()))
+    session.flush()
+    points.convert_hours(session, w.who, volunteer.id, 15)
+    with pytest.raises(Conflict) as refused:
+        points.convert_hours(session, w.who, volunteer.id, 6)
+    error = refused.value
+    assert (error.field, error.reason) == ("hours", "monthly_cap")
+    assert error.details["source"] == "district rule" and error.details["setting"] == "JIAYUAN_POINTS_HOURS_PER_MONTH"
+    assert (error.details["cap_hours"], error.details["converted_hours"], error.details["left_hours"]) == (20, 15, 5)
+    assert volunteers.balance_minutes(session, district, volunteer.id) == (60 - 10 - 15) * 60  # nothing written
+    assert points_sum(session, district, kind="conversion") == 150
+    lot, _ = points.convert_hours(session, w.who, volunteer.id, 5)  # exactly up to the cap
+    assert lot.points == 50 and utcnow() >= lot.at
+    with pytest.raises(Conflict) as refused:
+        points.convert_hours(session, w.who, volunteer.id, 1)
+    assert refused.value.details["left_hours"] == 0
+    assert volunteers.balance_minutes(session, district, volunteer.id) == (60 - 10 - 20) * 60

@@ -166,6 +166,20 @@ def test_volunteers_pairings_and_visits(loaded: Loaded) -> None:
                                                              "other")
         assert (v.confirmed_at is None) == (v.confirm_method is None)
     assert 0.6 < sum(v.confirmed_at is not None for v in visits) / len(visits) < 0.95
+    # As the rules for logging a visit have them: logged as it ended, never overlapping another of the same
+    # volunteer, at most 12 hours of one volunteer's visits a day.
+    by_volunteer: dict[uuid.UUID, list[Visit]] = defaultdict(list)
+    for v in visits:
+        assert v.created_at == v.visited_at + timedelta(minutes=v.duration_minutes)
+        by_volunteer[v.volunteer_id].append(v)
+    for mine_ in by_volunteer.values():
+        mine_.sort(key=lambda v: v.visited_at)
+        for a, b in zip(mine_, mine_[1:], strict=False):
+            assert a.visited_at + timedelta(minutes=a.duration_minutes) <= b.visited_at
+        per_day = Counter()
+        for v in mine_:
+            per_day[local(v.visited_at)] += v.duration_minutes
+        assert max(per_day.values()) <= 12 * 60
     # Most people living alone are visited about weekly.
     per_person = Counter(v.person_id for v in visits)
     assert max(per_person.values()) >= 40
@@ -327,6 +341,10 @@ def test_points_ledger_reconciles(loaded: Loaded) -> None:
     for lot in conversions:
         hours = int(lot.note.split()[0])
         assert lot.points == hours * DATA["charity"]["points_per_hour"] and debits[lot.id].minutes == -60 * hours
+    # Within the district rule: at most 20 hours a volunteer converts in a month.
+    monthly = Counter((d.volunteer_id, local(d.at).strftime("%Y-%m")) for d in debits.values()
+                      for _ in range(-d.minutes // 60))
+    assert not monthly or max(monthly.values()) <= DATA["charity"]["hours_per_month"] == 20
 
 
 def test_hours_ledger_and_honours(loaded: Loaded) -> None:
@@ -335,13 +353,26 @@ def test_hours_ledger_and_honours(loaded: Loaded) -> None:
     # Each source credits once.
     sources = Counter((e.volunteer_id, e.source_type, e.source_id) for e in entries if e.source_id is not None)
     assert max(sources.values()) == 1
-    # Every visit credited its minutes; every check-out the minutes between check-in and check-out, capped at
-    # the opportunity's length; every volunteer who staffed a volunteer-run activity its length, once.
+    # Every visit confirmed or approved credited its minutes when it came to count, and no other visit did; every
+    # check-out the minutes between check-in and check-out, capped at the opportunity's length; every volunteer
+    # who staffed a volunteer-run activity its length, once.
     credits = {(e.source_type, e.source_id): e for e in entries}
+    states = Counter()
     for visit in s.scalars(select(Visit)):
+        counted = visit.confirmed_at or visit.approved_at
+        states["confirmed" if visit.confirmed_at else "approved" if visit.approved_at else "pending"] += 1
+        assert not visit.credited_unconfirmed and not (visit.confirmed_at and visit.approved_at)
+        if counted is None:
+            assert ("visit", visit.id) not in credits and visit.credited_at is None
+            continue
         entry = credits[("visit", visit.id)]
         assert (entry.volunteer_id, entry.minutes, entry.kind) == (visit.volunteer_id, visit.duration_minutes,
                                                                    "service")
+        assert entry.at == visit.credited_at == counted
+        if visit.approved_at is not None:
+            assert visit.approved_by is not None and local(visit.approved_at) == local(visit.visited_at)
+    # Most confirmed by the person, some approved by staff, some of the last days still waiting.
+    assert states["confirmed"] > states["approved"] > 0 and states["pending"] > 0
     opportunities = {o.id: o for o in s.scalars(select(Opportunity))}
     activities = {a.id: a for a in s.scalars(select(Activity))}
     for signup in s.scalars(select(Signup)):
@@ -378,9 +409,15 @@ def test_alerts_are_as_the_sweep_leaves_them(loaded: Loaded) -> None:
     s = loaded.session
     alerts = list(s.scalars(select(CareAlert).order_by(CareAlert.person_id, CareAlert.raised_on)))
     assert alerts
+    # Only visits that count (confirmed or approved) are visits to the sweep; an alert resolves when the next one
+    # came to count.
     visits: dict[uuid.UUID, list[datetime]] = defaultdict(list)
-    for person, at in rows(s, Visit.person_id, Visit.visited_at, order=(Visit.visited_at,)):
-        visits[person].append(at)
+    counted_at: dict[tuple[uuid.UUID, datetime], datetime] = {}
+    for person, at, confirmed, approved in rows(s, Visit.person_id, Visit.visited_at, Visit.confirmed_at,
+                                                Visit.approved_at, order=(Visit.visited_at,)):
+        if confirmed or approved:
+            visits[person].append(at)
+            counted_at[(person, at)] = confirmed or approved
     intervals = dict(rows(s, CareProfile.person_id, CareProfile.visit_interval_days))
     opened = Counter(a.person_id for a in alerts if a.open)
     assert opened and max(opened.values()) == 1  # someone is waiting for a visit today; one alert each
@@ -395,7 +432,7 @@ def test_alerts_are_as_the_sweep_leaves_them(loaded: Loaded) -> None:
         if a.open:
             assert not after and a.resolved_at is None
         elif after:
-            assert a.resolved_at == after[0]
+            assert a.resolved_at == counted_at[(a.person_id, after[0])]
     # The care domain's own sweep, run today, finds nothing more to raise.
     sweep = pytest.importorskip("jiayuan.care.alerts")
     assert sweep.raise_alerts_in(s, TODAY, VISIT_DAYS) == []

@@ -1,6 +1,8 @@
 """Not visited in time: the sweep that raises an alert for each person living alone (or with an interval of their
 own) whose last visit is more than N days ago, tells the grid's lead and the community staff, and the lists of
-open alerts on the workbenches. The next visit resolves an alert (visits.log_visit)."""
+open alerts on the workbenches. Only visits that count — confirmed by the person or approved by staff — are
+visits here: one merely logged neither holds an alert back nor resolves it; its confirmation or approval resolves
+the alert (visits.confirm_with_code, confirm_with_card, approve_visit)."""
 
 from __future__ import annotations
 
@@ -48,9 +50,11 @@ def interval_of(profile: CareProfile, default_days: int) -> int:
 
 
 def due_profiles(session: Session, today: date, default_days: int) -> list[Due]:
-    """Active profiles of people living alone, or with an interval of their own, whose last visit (or, never
-    visited, whose start) lies on a day D with today > D + N: someone visited on D alerts on D + N + 1."""
+    """Active profiles of people living alone, or with an interval of their own, whose last visit that counts
+    (confirmed or approved; or, never visited, their start) lies on a day D with today > D + N: someone visited on
+    D alerts on D + N + 1."""
     last = (select(Visit.district_code, Visit.person_id, func.max(Visit.visited_at).label("at"))
+            .where(or_(Visit.confirmed_at.is_not(None), Visit.approved_at.is_not(None)))
             .group_by(Visit.district_code, Visit.person_id).subquery())
     alone = (select(PersonTag.id).where(PersonTag.district_code == CareProfile.district_code,
                                         PersonTag.person_id == CareProfile.person_id,

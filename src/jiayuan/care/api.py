@@ -61,6 +61,7 @@ router = APIRouter(prefix="/api/v1/care", tags=["care"])
 CareUser = Annotated[Principal, Depends(require_role(*UNIT_STAFF, Role.volunteer))]
 CareStaff = Annotated[Principal, Depends(require_role(*UNIT_STAFF))]
 CentreStaff = Annotated[Principal, Depends(require_role(*SUPERVISORS))]
+Approver = Annotated[Principal, Depends(require_role(*policy.VISIT_APPROVERS))]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -88,7 +89,7 @@ def profile_detail(session: Session, principal: Principal, p: CareProfile) -> Pr
     person = profiles.person_of(session, principal, p)
     alert = profiles.open_alerts_of(session, [p]).get(p.person_id)
     last = session.scalar(select(func.max(Visit.visited_at)).where(Visit.district_code == p.district_code,
-                                                                    Visit.person_id == p.person_id))
+                                                                    Visit.person_id == p.person_id, visits.COUNTED))
     return ProfileDetail(
         **_profile_fields(p, person.name, person.birth_date, alert),
         care_tags=profiles.care_tags_of(session, person, profiles.local_today()),
@@ -126,7 +127,9 @@ def visit_reads(session: Session, found: list[Visit], sent_to: str | None = None
     return [VisitRead(id=v.id, pairing_id=v.pairing_id, person_id=v.person_id, person_name=names.get(v.person_id),
                       volunteer_id=v.volunteer_id, grid_code=v.grid_code, kind=v.kind, visited_at=v.visited_at,
                       duration_minutes=v.duration_minutes, notes=v.notes, lat=v.lat, lon=v.lon,
-                      confirmed_at=v.confirmed_at, confirm_method=v.confirm_method,
+                      state=visits.state_of(v), confirmed_at=v.confirmed_at, confirm_method=v.confirm_method,
+                      approved_at=v.approved_at, credited_at=v.credited_at,
+                      credited_unconfirmed=v.credited_unconfirmed,
                       code_state=visits.code_state(v), code_sent_to=sent_to,
                       photos=[photo_read(v, p) for p in photos[v.id]]) for v in found]
 
@@ -256,16 +259,25 @@ def end_pairing(pairing_id: uuid.UUID, body: PairingEnd, principal: CareStaff, s
 
 @router.get("/visits", response_model=VisitList)
 def list_visits(principal: CareUser, session: DbSession, profile_id: uuid.UUID | None = None,
-                confirmed: bool | None = None, limit: Limit = 50, offset: Offset = 0) -> VisitList:
-    found, total = visits.list_visits(session, principal, profile_id=profile_id, confirmed=confirmed, limit=limit,
-                                      offset=offset)
+                confirmed: bool | None = None,
+                state: Annotated[str | None, Query(description="pending, confirmed or approved")] = None,
+                credited_unconfirmed: Annotated[bool | None, Query(
+                    description="visits credited when logged and never confirmed (before migration 0011)")] = None,
+                limit: Limit = 50, offset: Offset = 0) -> VisitList:
+    found, total = visits.list_visits(session, principal, profile_id=profile_id, confirmed=confirmed, state=state,
+                                      credited_unconfirmed=credited_unconfirmed, limit=limit, offset=offset)
     return VisitList(total=total, items=visit_reads(session, found))
 
 
-@router.post("/visits", response_model=VisitRead, status_code=201)
+@router.post("/visits", response_model=VisitRead, status_code=201,
+             responses={409: {"description": "not paired; another visit of the volunteer at that time "
+                                             "(visited_at, reason overlap); over the day's hours "
+                                             "(duration_minutes, reason day_total)"},
+                        422: {"description": "a bad field, named: in the future or logged too late (visited_at)"}})
 def log_visit(body: VisitCreate, principal: CareUser, session: DbSession, settings: AppSettings) -> VisitRead:
-    """Log a visit of an active pairing (a volunteer: their own). Its minutes are credited to the volunteer's
-    hours and a 4-digit code goes to the person's phone; `code_sent_to` says where (masked)."""
+    """Log a visit of an active pairing (a volunteer: their own). It is pending (待确认) and credits nothing yet:
+    a 4-digit code goes to the person's phone (`code_sent_to` says where, masked), and the visit's minutes are
+    credited to the volunteer's hours when it is confirmed (`/confirm`) or approved by staff (`/approve`)."""
     logged = visits.log_visit(session, principal, body.model_dump(), settings=settings)
     return visit_reads(session, [logged.visit], logged.code_sent_to)[0]
 
@@ -291,6 +303,15 @@ def confirm_visit(visit_id: uuid.UUID, body: VisitConfirm, principal: CareUser, 
                              "message": f"wrong code; {check.tries_left} tries left",
                              "details": {"tries_left": check.tries_left}}, status_code=422)
     return visit_reads(session, [check.visit])[0]
+
+
+@router.post("/visits/{visit_id}/approve", response_model=VisitRead,
+             responses={409: {"description": "already confirmed or approved"}})
+def approve_visit(visit_id: uuid.UUID, principal: Approver, session: DbSession) -> VisitRead:
+    """Approve a visit the person could not confirm (已审核): the grid's worker or the community's staff, in
+    their scope. Credits its minutes to the volunteer's hours and clears the person's not-visited alert;
+    audited (care_visit_approved)."""
+    return visit_reads(session, [visits.approve_visit(session, principal, visit_id)])[0]
 
 
 @router.post("/visits/{visit_id}/photos", response_model=VisitRead)

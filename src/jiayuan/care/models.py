@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, Text, UniqueConstraint, Uuid, text
+from sqlalchemy import JSON, Boolean, Date, Float, Index, Integer, String, Text, UniqueConstraint, Uuid, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jiayuan.kit.crypto import Encrypted
@@ -20,6 +20,10 @@ CARE_LEVELS = ("low", "medium", "high")
 NEEDS = ("housekeeping", "meals", "health", "companionship", "errands")
 VISIT_KINDS = ("housekeeping", "meals", "health", "companionship", "other")  # 送家政 送餐饮 送保健 陪伴 其他
 CONFIRM_METHODS = ("code", "qr")
+# Where a visit stands: logged and waiting (pending, 待确认), confirmed by the person (confirmed, 已确认: their code or
+# card), or approved by the grid's worker or the community's staff (approved, 已审核). Only the last two count:
+# they credit the volunteer's hours and clear a not-visited alert.
+VISIT_STATES = ("pending", "confirmed", "approved")
 CARE_CENTRE_KINDS = ("home_care", "day_care")  # 居家养老中心, 日间照料中心
 
 
@@ -87,7 +91,8 @@ class Pairing(Tenant, Timestamped, Base):
 
 
 class Visit(Tenant, Base):
-    """A visit by a paired volunteer, optionally confirmed by the person (a code read out, or their QR card)."""
+    """A visit by a paired volunteer. It counts (hours credited, alert cleared) once the person confirms it (a code
+    read out, or their QR card) or staff of its grid or community approve it; logged, it only waits."""
 
     __tablename__ = "care_visits"
     __scope_column__ = "grid_code"
@@ -108,11 +113,20 @@ class Visit(Tenant, Base):
     confirm_attempts: Mapped[int] = mapped_column(Integer, default=0)
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     confirm_method: Mapped[str | None] = mapped_column(String(4))
+    # Approved by staff (the grid's worker or the community's staff) when the person could not confirm.
+    approved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    approved_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # When its minutes were credited to the volunteer's hours (at confirmation or approval).
+    credited_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Credited when it was logged, before visits had to be confirmed (migration 0011), and never confirmed then.
+    credited_unconfirmed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     logged_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     __table_args__ = (
         tenant_fk(["pairing_id"], "care_pairings"),
+        # A volunteer's visits by time: the overlap and day checks when a visit is logged.
+        Index("ix_care_visits_district_code_volunteer_id_visited_at", "district_code", "volunteer_id", "visited_at"),
         Index("ix_care_visits_district_code_person_id_visited_at", "district_code", "person_id", "visited_at"),
         Index("ix_care_visits_district_code_grid_code_visited_at", "district_code", "grid_code", "visited_at"),
     )

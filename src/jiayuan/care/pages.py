@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from jiayuan.accounts.roles import SUPERVISORS, UNIT_STAFF, Role
 from jiayuan.accounts.service import Principal
 from jiayuan.care import alerts, centres, policy, profiles, visits
-from jiayuan.care.models import CARE_CENTRE_KINDS, CARE_LEVELS, NEEDS, VISIT_KINDS
+from jiayuan.care.models import CARE_CENTRE_KINDS, CARE_LEVELS, NEEDS, VISIT_KINDS, VISIT_STATES
 from jiayuan.deps import AppSettings, DbSession, require_role, verify_csrf
 from jiayuan.kit import i18n
 from jiayuan.kit.errors import DomainError, Invalid, NotFound
@@ -54,6 +54,7 @@ router = APIRouter(include_in_schema=False)
 CareUser = Annotated[Principal, Depends(require_role(*UNIT_STAFF, Role.volunteer))]
 CareStaff = Annotated[Principal, Depends(require_role(*UNIT_STAFF))]
 CentreStaff = Annotated[Principal, Depends(require_role(*SUPERVISORS))]
+Approver = Annotated[Principal, Depends(require_role(*policy.VISIT_APPROVERS))]
 DURATIONS = (30, 60, 90, 120)
 NO_STORE = {"Cache-Control": "no-store"}
 
@@ -70,15 +71,18 @@ def care_labels(_: Any) -> dict[str, dict[str, str]]:
                  "companionship": _("Company"), "errands": _("Errands")},
         "centre_kind": {"home_care": _("Home-care centre"), "day_care": _("Day-care centre")},
         "method": {"code": _("by the code read out"), "qr": _("by the person's card")},
+        "state": {"pending": _("Awaiting confirmation"), "confirmed": _("Confirmed by the person"),
+                  "approved": _("Approved by staff")},
     }
 
 
 def care_context(request: Request) -> dict[str, Any]:
     _ = gettext_for(request)
     locale = request_locale(request)
+    principal = getattr(request.state, "principal", None)
     return {"CL": care_labels(_), "RL": labels(_), "fmt_date": lambda v: i18n.fmt_date(v, locale),
-            "flash": take_flash(request), "local_time": _local_time,
-            "runs_centres": policy.runs_centres(getattr(request.state, "principal", None))}
+            "flash": take_flash(request), "local_time": _local_time, "visit_state": visits.state_of,
+            "runs_centres": policy.runs_centres(principal), "approves_visits": policy.approves_visits(principal)}
 
 
 def _local_time(value: datetime | None) -> str:
@@ -110,6 +114,12 @@ MESSAGES: Messages = {
     ("volunteer_id", "inactive"): N_("This volunteer is no longer active."),
     ("volunteer_id", "not_found"): AREA,
     ("visit_id", "already_confirmed"): N_("This visit is already confirmed."),
+    ("visit_id", "already_approved"): N_("This visit is already approved."),
+    ("visited_at", "overlap"): N_("The volunteer has another visit logged at that time."),
+    ("visited_at", "in_future"): N_("Log the visit once it is over: it cannot end in the future."),
+    ("visited_at", "too_old"): N_("A visit more than %(days)s days ago can no longer be logged."),
+    ("duration_minutes", "day_total"): N_("At most %(hours)s hours of visits a day: %(logged)s minutes are "
+                                          "logged on that day already."),
     ("visit_id", "pairing_ended"): N_("Your pairing with this person has ended."),
     ("pairing_id", "already_ended"): CONFLICT,
     ("pairing_id", "not_found"): AREA,
@@ -128,7 +138,7 @@ MESSAGES: Messages = {
     ("volunteer_id", "*"): N_("Choose a volunteer."),
     ("kind", "*"): N_("Choose what the visit was for."),
     ("duration_minutes", "*"): N_("How long, in minutes: from 1 to 600."),
-    ("visited_at", "*"): N_("The time of the visit: not in the future, not before the pairing."),
+    ("visited_at", "*"): N_("When the visit began: not in the future, not before the pairing."),
     ("notes", "*"): N_("At most 2000 characters."),
     ("level", "*"): N_("Choose a level."),
     ("needs", "*"): N_("Choose among the needs listed."),
@@ -433,7 +443,9 @@ def _visit_form(request: Request, session: Session, principal: Principal, values
         **care_context(request), "pairings": rows, "volunteer_names": names, "kinds": VISIT_KINDS,
         "durations": DURATIONS, "values": values, "errors": errors or {},
         "staff": policy.is_staff(principal), "max_photos": visits.MAX_VISIT_PHOTOS,
-        "now": datetime.now(TIMEZONE).strftime("%Y-%m-%dT%H:%M")}, status_code=status_code)
+        "now": datetime.now(TIMEZONE).strftime("%Y-%m-%dT%H:%M"),
+        "earliest": (datetime.now(TIMEZONE) - timedelta(days=request.app.state.settings.care_visit_backdate_days))
+        .strftime("%Y-%m-%dT%H:%M")}, status_code=status_code)
 
 
 @router.get("/care/visits/new")
@@ -491,6 +503,7 @@ def _visit_page(request: Request, session: Session, principal: Principal, visit_
     return render(request, "care/visit.html", {
         **care_context(request), "visit": visit, "name": name, "profile": profile, "phone": phone,
         "state": visits.code_state(visit), "photos": visits.photos_of(session, [visit])[visit.id],
+        "may_approve": policy.approves_visits(principal) and visits.state_of(visit) == "pending",
         "errors": errors or {}, "tries_left": tries_left}, status_code=status_code, headers=NO_STORE)
 
 
@@ -524,6 +537,49 @@ def visit_confirm(request: Request, principal: CareUser, session: DbSession, vis
                            status_code=status_of(exc))
     flash(request, _("Confirmed. Thank you for the visit!"))
     return see_other(f"/care/visits/{vid}")
+
+
+@router.post("/care/visits/{visit_id}/approve", dependencies=[Depends(verify_csrf)])
+def visit_approve(request: Request, principal: Approver, session: DbSession, visit_id: str,
+                  form: PostedForm) -> Response:
+    """Staff approve a visit the person could not confirm: from the visit's page or the list of waiting ones."""
+    vid = path_id(visit_id)
+    back = "/care/visits" if field_text(form, "back", 20) == "list" else f"/care/visits/{vid}"
+    try:
+        with session.begin_nested():
+            visits.approve_visit(session, principal, vid)
+    except DomainError as exc:
+        if back == "/care/visits":
+            flash(request, care_error(request, exc)["message"])
+            return see_other(back)
+        return _visit_page(request, session, principal, vid, care_error(request, exc, "approve"),
+                           status_code=status_of(exc))
+    flash(request, gettext_for(request)("Approved: the visit's minutes are credited to the volunteer."))
+    return see_other(back)
+
+
+@router.get("/care/visits")
+def visits_page(request: Request, principal: CareStaff, session: DbSession, state: str | None = None,
+                page: str = "1") -> Response:
+    """Visits in the caller's scope by state, those waiting for confirmation or approval first."""
+    chosen = state if state in VISIT_STATES else "pending"
+    _rows, total = visits.list_visits(session, principal, state=chosen, limit=1)
+    number, pages, offset = pages_of(total, page)
+    found, total = visits.list_visits(session, principal, state=chosen, limit=PAGE_SIZE, offset=offset)
+    return render(request, "care/visits.html", {
+        **care_context(request), "visits": found, "total": total, "page": number, "pages": pages,
+        "state": chosen, "states": VISIT_STATES, "names": visits.names_of_people(session, found),
+        "volunteer_names": _volunteer_names(session, principal, {v.volunteer_id for v in found})})
+
+
+def _volunteer_names(session: Session, principal: Principal, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    seen = []
+    for vid in ids:
+        try:
+            seen.append(volunteers.get_volunteer(session, principal, vid))
+        except NotFound:
+            continue
+    return volunteers.names_of(session, seen)
 
 
 # --- Alerts -----------------------------------------------------------------------------------------------

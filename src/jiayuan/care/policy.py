@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.roles import SUPERVISORS, UNIT_STAFF, Role
+from jiayuan.accounts.roles import FRONT_LINE, SUPERVISORS, UNIT_STAFF, Role
 from jiayuan.accounts.service import Principal
 from jiayuan.care.models import CareProfile, Pairing, Visit
 from jiayuan.kit.errors import Forbidden
@@ -27,6 +27,20 @@ def is_staff(principal: Principal) -> bool:
 def require_staff(principal: Principal) -> None:
     if not is_staff(principal):
         raise Forbidden("only the grid's workers and the staff above them keep care records", field="role")
+
+
+# Who vouches for a visit the person could not confirm: the front line that knows the person and the volunteer
+# (the grid's workers and the community's staff), within their scope.
+VISIT_APPROVERS = FRONT_LINE
+
+
+def approves_visits(principal: Principal | None) -> bool:
+    return principal is not None and principal.role in VISIT_APPROVERS
+
+
+def require_approver(principal: Principal) -> None:
+    if not approves_visits(principal):
+        raise Forbidden("only the grid's workers and the community's staff approve visits", field="role")
 
 
 def require_alert_reader(principal: Principal) -> None:

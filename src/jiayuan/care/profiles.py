@@ -9,7 +9,7 @@ import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Text, and_, cast, func, or_, select, update
@@ -208,11 +208,15 @@ def reissue_card(session: Session, principal: Principal, profile_id: uuid.UUID) 
     return profile
 
 
-def resolve_alert(session: Session, district: str, person_id: uuid.UUID) -> bool:
-    """Close the person's open not-visited alert, if any."""
-    result = session.execute(update(CareAlert).where(CareAlert.district_code == district,
-                                                     CareAlert.person_id == person_id, CareAlert.open)
-                             .values(open=False, resolved_at=utcnow()))
+def resolve_alert(session: Session, district: str, person_id: uuid.UUID, *,
+                  visited_at: datetime | None = None) -> bool:
+    """Close the person's open not-visited alert, if any. Given the time of a visit that now counts (confirmed or
+    approved), only an alert counted from an earlier visit, or from none."""
+    stmt = update(CareAlert).where(CareAlert.district_code == district, CareAlert.person_id == person_id,
+                                   CareAlert.open)
+    if visited_at is not None:
+        stmt = stmt.where(or_(CareAlert.last_visit_at.is_(None), CareAlert.last_visit_at < visited_at))
+    result = session.execute(stmt.values(open=False, resolved_at=utcnow()))
     return bool(result.rowcount)
 
 

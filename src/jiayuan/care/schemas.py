@@ -131,8 +131,11 @@ class VisitCreate(BaseModel):
     volunteer_id: uuid.UUID | None = Field(default=None, description="staff logging for a volunteer; a volunteer "
                                                                       "logs their own")
     kind: str | None = Field(default=None, description="housekeeping, meals, health, companionship or other")
-    visited_at: datetime | None = Field(default=None, description="default now; not in the future")
-    duration_minutes: int | None = Field(default=None, description="1 to 600")
+    visited_at: datetime | None = Field(default=None, description="when it began; by default it has just ended. "
+                                        "Ended by now, begun at most JIAYUAN_CARE_VISIT_BACKDATE_DAYS (7) days ago; "
+                                        "not overlapping another visit of the volunteer")
+    duration_minutes: int | None = Field(default=None, description="1 to 600; a volunteer's visits of one day add "
+                                                                   "up to at most JIAYUAN_CARE_VISIT_DAY_HOURS (12)")
     notes: str | None = None
     lat: float | None = None
     lon: float | None = None
@@ -159,9 +162,15 @@ class VisitRead(BaseModel):
     notes: str | None
     lat: float | None
     lon: float | None
+    state: str = Field(description="pending (待确认: logged, credits nothing yet), confirmed (已确认: the person's "
+                                   "code or card) or approved (已审核: by the grid's worker or community staff)")
     confirmed_at: datetime | None
     confirm_method: str | None
-    code_state: str = Field(description="confirmed, none (no code sent), expired, locked or waiting")
+    approved_at: datetime | None = None
+    credited_at: datetime | None = Field(default=None, description="when its minutes went to the volunteer's hours")
+    credited_unconfirmed: bool = Field(default=False, description="credited when logged under the old rule and "
+                                                                  "never confirmed (before migration 0011)")
+    code_state: str = Field(description="confirmed, approved, none (no code sent), expired, locked or waiting")
     code_sent_to: str | None = Field(default=None, description="masked phone, in the answer to logging only")
     photos: list[PhotoRead] = []
 

@@ -32,13 +32,21 @@ from jiayuan.care.profiles import (
     update_profile,
 )
 from jiayuan.care.figures import FIGURE_KINDS, unit_figures  # the grouped figures stats reads
-from jiayuan.care.visits import confirm_with_card, confirm_with_code, get_visit, list_visits, log_visit
+from jiayuan.care.visits import (
+    approve_visit,
+    confirm_with_card,
+    confirm_with_code,
+    get_visit,
+    list_visits,
+    log_visit,
+    pending_work,
+)
 
 __all__ = [
     "FIGURE_KINDS", "unit_figures",
-    "CARE_TAGS", "add_contact", "attendance_sheet", "check_in", "check_out", "confirm_with_card",
+    "CARE_TAGS", "add_contact", "approve_visit", "attendance_sheet", "check_in", "check_out", "confirm_with_card",
     "confirm_with_code", "create_centre", "end_pairing", "end_profile", "enrol", "figures", "get_centre",
     "get_profile", "get_visit", "leave", "list_alerts", "list_centres", "list_pairings", "list_profiles",
-    "list_visits", "log_visit", "open_count", "open_profile", "pair", "profile_of_person", "raise_alerts",
-    "raise_alerts_in", "rehome", "update_centre", "update_profile",
+    "list_visits", "log_visit", "open_count", "open_profile", "pair", "pending_work", "profile_of_person",
+    "raise_alerts", "raise_alerts_in", "rehome", "update_centre", "update_profile",
 ]

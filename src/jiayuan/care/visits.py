@@ -1,5 +1,11 @@
-"""Visits (三送): a paired volunteer logs a visit, its minutes are credited to their hours, and the person confirms
-it without a smartphone — a 4-digit code sent to their phone and read out, or the QR card at their home."""
+"""Visits (三送): a paired volunteer logs a visit, the person confirms it without a smartphone — a 4-digit code sent
+to their phone and read out, or the QR card at their home — or, when they cannot, the grid's worker or the
+community's staff approve it. Only then are its minutes credited to the volunteer's hours and the person's
+not-visited alert cleared: a visit merely logged counts for nothing (docs/care.md).
+
+A volunteer's visits never overlap, add up to at most `care_visit_day_hours` a local day, and are logged at most
+`care_visit_backdate_days` after they happened and never before they have ended. The checks run with the
+volunteer's row locked (volunteers.lock_volunteer), so that two visits logged at the same moment cannot both pass."""
 
 from __future__ import annotations
 
@@ -8,16 +14,16 @@ import secrets
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.service import Principal
-from jiayuan.care.models import VISIT_KINDS, CareProfile, Pairing, Visit, VisitPhoto
-from jiayuan.care.policy import is_staff, my_volunteer, visible_visits
+from jiayuan.care.models import VISIT_KINDS, VISIT_STATES, CareProfile, Pairing, Visit, VisitPhoto
+from jiayuan.care.policy import is_staff, my_volunteer, require_approver, visible_visits
 from jiayuan.care.profiles import (
     active_pairing,
     get_profile,
@@ -37,7 +43,7 @@ from jiayuan.notify.service import queue_message
 from jiayuan.registry.models import Person
 from jiayuan.volunteers import service as volunteers
 
-MAX_DURATION = 600
+MAX_DURATION = 600  # one visit: at most 10 hours
 MAX_VISIT_PHOTOS = 3
 NOTES_MAX = 2000
 CODE_DIGITS = 4
@@ -60,6 +66,24 @@ def local_day(moment: datetime) -> Any:
     return moment.astimezone(TIMEZONE).date()
 
 
+def day_start(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=TIMEZONE)
+
+
+# Visits that count: confirmed by the person or approved by staff.
+COUNTED = or_(Visit.confirmed_at.is_not(None), Visit.approved_at.is_not(None))
+PENDING = (Visit.confirmed_at.is_(None)) & (Visit.approved_at.is_(None))
+
+
+def state_of(visit: Visit) -> str:
+    """pending (待确认), confirmed (已确认: the person's code or card) or approved (已审核: by staff)."""
+    if visit.confirmed_at is not None:
+        return "confirmed"
+    if visit.approved_at is not None:
+        return "approved"
+    return "pending"
+
+
 # --- Reading --------------------------------------------------------------------------------------------
 
 
@@ -72,9 +96,17 @@ def get_visit(session: Session, principal: Principal, visit_id: uuid.UUID) -> Vi
 
 def list_visits(session: Session, principal: Principal, *, profile_id: uuid.UUID | None = None,
                 start: datetime | None = None, end: datetime | None = None, confirmed: bool | None = None,
+                state: str | None = None, credited_unconfirmed: bool | None = None,
                 limit: int = 50, offset: int = 0) -> tuple[list[Visit], int]:
-    """Visits the caller may see, newest first; (page, total)."""
+    """Visits the caller may see, newest first; (page, total). `state`: pending, confirmed or approved."""
     stmt = select(Visit).where(visible_visits(session, principal))
+    if state is not None:
+        if state not in VISIT_STATES:
+            raise Invalid(f"state must be one of {', '.join(VISIT_STATES)}", field="state", reason="not_a_choice")
+        stmt = stmt.where({"pending": PENDING, "confirmed": Visit.confirmed_at.is_not(None),
+                           "approved": Visit.approved_at.is_not(None) & Visit.confirmed_at.is_(None)}[state])
+    if credited_unconfirmed is not None:
+        stmt = stmt.where(Visit.credited_unconfirmed.is_(credited_unconfirmed))
     if profile_id is not None:
         profile = get_profile(session, principal, profile_id)
         stmt = stmt.where(Visit.district_code == profile.district_code, Visit.person_id == profile.person_id)
@@ -87,6 +119,15 @@ def list_visits(session: Session, principal: Principal, *, profile_id: uuid.UUID
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     rows = session.scalars(stmt.order_by(Visit.visited_at.desc(), Visit.id.desc()).limit(limit).offset(offset))
     return list(rows), total
+
+
+def pending_work(session: Session, district: str, volunteer_id: uuid.UUID) -> list[volunteers.PendingWork]:
+    """A volunteer's visits waiting for confirmation or approval (and not credited under the old rule), for the
+    volunteers' pages beside the ledger (registered in volunteers.service.PENDING_WORK by hooks.py)."""
+    rows = session.scalars(select(Visit).where(Visit.district_code == district, Visit.volunteer_id == volunteer_id,
+                                               PENDING, Visit.credited_at.is_(None))
+                           .order_by(Visit.visited_at.desc()).limit(50))
+    return [volunteers.PendingWork("visit", v.visited_at, v.duration_minutes, f"/care/visits/{v.id}") for v in rows]
 
 
 def photos_of(session: Session, visits: list[Visit]) -> dict[uuid.UUID, list[VisitPhoto]]:
@@ -134,16 +175,55 @@ def _duration(value: Any) -> int:
     return value
 
 
-def _when(value: Any, now: datetime) -> datetime:
+def _when(value: Any, now: datetime, duration: int, backdate_days: int) -> datetime:
+    """When the visit began. Without a time, it has just ended (logged as the volunteer leaves). It must have
+    ended by now, and begun at most `backdate_days` ago."""
     if value is None:
-        return now
+        return now - timedelta(minutes=duration)
     if not isinstance(value, datetime):
-        raise Invalid("not a time", field="visited_at")
+        raise Invalid("not a time", field="visited_at", reason="not_a_time")
     if value.tzinfo is None:
         value = value.replace(tzinfo=TIMEZONE)  # a time typed on a page is local time
-    if value > now + CLOCK_SLACK:
-        raise Invalid("a visit cannot be in the future", field="visited_at")
+    if value + timedelta(minutes=duration) > now + CLOCK_SLACK:
+        raise Invalid("a visit cannot be in the future: log it once it is over", field="visited_at",
+                      reason="in_future")
+    if value < now - timedelta(days=backdate_days):
+        raise Invalid(f"a visit more than {backdate_days} days ago can no longer be logged", field="visited_at",
+                      reason="too_old", days=backdate_days)
     return value
+
+
+def _overlap(begin: datetime, minutes: int, lo: datetime, hi: datetime) -> int:
+    """Minutes of [begin, begin + minutes) within [lo, hi)."""
+    end = begin + timedelta(minutes=minutes)
+    return max(0, int((min(end, hi) - max(begin, lo)).total_seconds() // 60))
+
+
+def _check_time(session: Session, district: str, volunteer_id: uuid.UUID, begin: datetime, minutes: int,
+                day_hours: int) -> None:
+    """Refuse a visit that overlaps another of the same volunteer (409, visited_at), or that makes one of the
+    local days it falls on hold more than `day_hours` of their visits (409, duration_minutes). Every visit logged
+    counts here, waiting or not. The caller holds the volunteer's row lock."""
+    end = begin + timedelta(minutes=minutes)
+    first, last = local_day(begin), local_day(end - timedelta(microseconds=1))
+    lo, hi = day_start(first), day_start(last + timedelta(days=1))
+    nearby = session.execute(select(Visit.id, Visit.visited_at, Visit.duration_minutes).where(
+        Visit.district_code == district, Visit.volunteer_id == volunteer_id,
+        Visit.visited_at > min(lo, begin) - timedelta(minutes=MAX_DURATION), Visit.visited_at < max(hi, end))
+        .order_by(Visit.visited_at)).all()
+    for vid, at, length in nearby:
+        if at < end and at + timedelta(minutes=length) > begin:
+            raise Conflict("this volunteer has another visit at that time", field="visited_at", reason="overlap",
+                           details={"visit_id": str(vid), "visited_at": at.isoformat(), "duration_minutes": length})
+    day = first
+    while day <= last:
+        d_lo, d_hi = day_start(day), day_start(day + timedelta(days=1))
+        before = sum(_overlap(at, length, d_lo, d_hi) for _vid, at, length in nearby)
+        if before + _overlap(begin, minutes, d_lo, d_hi) > day_hours * 60:
+            raise Conflict(f"at most {day_hours} hours of visits a day: {before} minutes are logged on "
+                           f"{day.isoformat()} already", field="duration_minutes", reason="day_total",
+                           hours=day_hours, logged=before, details={"day": day.isoformat(), "logged_minutes": before})
+        day += timedelta(days=1)
 
 
 def _position(lat: Any, lon: Any) -> tuple[float | None, float | None]:
@@ -195,15 +275,19 @@ class LoggedVisit:
 
 def log_visit(session: Session, principal: Principal, data: dict[str, Any], *, photos: list[bytes] | None = None,
               settings: Settings | None = None, now: datetime | None = None) -> LoggedVisit:
-    """Log a visit for an active pairing (409 otherwise), credit its minutes to the volunteer's hours, send the
-    person a confirmation code, and resolve their not-visited alert."""
+    """Log a visit for an active pairing (409 otherwise) and send the person a confirmation code. It waits: its
+    minutes are credited, and the person's not-visited alert cleared, when it is confirmed or approved."""
     now = now or utcnow()
+    settings = settings or _settings()
     pairing, profile = _pairing_for(session, principal, data.get("person_id"), data.get("volunteer_id"))
     kind, duration = _kind(data.get("kind")), _duration(data.get("duration_minutes"))
-    visited_at = _when(data.get("visited_at"), now)
-    if local_day(visited_at) < pairing.started_on:
-        raise Invalid("the visit is before the pairing started", field="visited_at")
+    visited_at = _when(data.get("visited_at"), now, duration, settings.care_visit_backdate_days)
+    if local_day(visited_at + timedelta(minutes=duration)) < pairing.started_on:
+        raise Invalid("the visit is before the pairing started", field="visited_at", reason="before_pairing")
     lat, lon = _position(data.get("lat"), data.get("lon"))
+    volunteers.lock_volunteer(session, pairing.district_code, pairing.volunteer_id)
+    _check_time(session, pairing.district_code, pairing.volunteer_id, visited_at, duration,
+                settings.care_visit_day_hours)
     visit = Visit(district_code=pairing.district_code, pairing_id=pairing.id, person_id=pairing.person_id,
                   volunteer_id=pairing.volunteer_id, grid_code=profile.grid_code, kind=kind, visited_at=visited_at,
                   duration_minutes=duration, notes=clean_text(data.get("notes"), "notes", NOTES_MAX), lat=lat, lon=lon,
@@ -218,11 +302,8 @@ def log_visit(session: Session, principal: Principal, data: dict[str, Any], *, p
         queue_message(session, district_code=visit.district_code, channel="sms", recipient=person.phone,
                       body=CODE_SMS.format(name=person.name, code=code), ref=f"care-visit/{visit.id}")
         sent_to = mask_phone(person.phone)
-    volunteers.credit_hours(session, visit.volunteer_id, visit.district_code, duration, "service", "visit",
-                            visit.id, actor=principal.user_id)
-    resolve_alert(session, visit.district_code, visit.person_id)
     if photos:
-        attach_photos(session, settings or _settings(), visit, photos)
+        attach_photos(session, settings, visit, photos)
     session.flush()
     return LoggedVisit(visit, sent_to)
 
@@ -261,21 +342,68 @@ def add_photos(session: Session, principal: Principal, visit_id: uuid.UUID, phot
 # --- Confirmation --------------------------------------------------------------------------------------
 
 
+def _not_counted_yet(visit: Visit) -> None:
+    if visit.confirmed_at is not None:
+        raise Conflict("this visit is already confirmed", field="visit_id", reason="already_confirmed")
+    if visit.approved_at is not None:
+        raise Conflict("this visit is already approved", field="visit_id", reason="already_approved")
+
+
 def _confirmable(session: Session, principal: Principal, visit_id: uuid.UUID) -> Visit:
     visit = get_visit(session, principal, visit_id)
     if not is_staff(principal):
         pairing = session.get(Pairing, (visit.district_code, visit.pairing_id))
         if pairing is None or not pairing.active:
             raise Conflict("this pairing has ended", field="visit_id", reason="pairing_ended")
-    if visit.confirmed_at is not None:
-        raise Conflict("this visit is already confirmed", field="visit_id", reason="already_confirmed")
+    _not_counted_yet(visit)
     return visit
 
 
-def _confirm(session: Session, principal: Principal, visit: Visit, method: str, now: datetime) -> Visit:
-    visit.confirmed_at, visit.confirm_method = now, method
+def _settle(session: Session, visit: Visit, **values: Any) -> None:
+    """Confirm or approve in one statement that only a visit still waiting passes: of a code typed and an
+    approval at the same moment, one wins and the other is told the visit is already counted."""
+    taken = session.execute(update(Visit).where(Visit.district_code == visit.district_code, Visit.id == visit.id,
+                                                PENDING).values(**values)
+                            .execution_options(synchronize_session=False))
+    session.refresh(visit)
+    if not taken.rowcount:
+        _not_counted_yet(visit)
+        raise Conflict("this visit changed at the same moment; reload", field="visit_id")  # pragma: no cover
+
+
+def _count(session: Session, principal: Principal, visit: Visit, now: datetime) -> None:
+    """What a confirmed or approved visit does: its minutes go to the volunteer's hours (once: the ledger's
+    source is the visit, so a visit credited before, when logged under the old rule, is not credited again), and
+    the person's not-visited alert clears if this visit is later than the one it counted from."""
+    volunteers.credit_hours(session, visit.volunteer_id, visit.district_code, visit.duration_minutes, "service",
+                            "visit", visit.id, actor=principal.user_id)
+    if visit.credited_at is None:
+        visit.credited_at = now
+    resolve_alert(session, visit.district_code, visit.person_id, visited_at=visit.visited_at)
     session.flush()
+
+
+def _confirm(session: Session, principal: Principal, visit: Visit, method: str, now: datetime) -> Visit:
+    _settle(session, visit, confirmed_at=now, confirm_method=method)
+    _count(session, principal, visit, now)
     accounts.audit_for(session, principal, "care_visit_confirmed", target=str(visit.id), detail={"method": method})
+    return visit
+
+
+def approve_visit(session: Session, principal: Principal, visit_id: uuid.UUID,
+                  now: datetime | None = None) -> Visit:
+    """Staff vouch for a visit the person could not confirm (no phone, no card at hand): the grid's worker or
+    the community's staff (403 for other roles, before any look-up), for a visit in their scope (404 outside
+    it), once (409 when it is confirmed or approved already). Credits its minutes as a confirmation does;
+    audited."""
+    now = now or utcnow()
+    require_approver(principal)
+    visit = get_visit(session, principal, visit_id)
+    _not_counted_yet(visit)
+    _settle(session, visit, approved_at=now, approved_by=principal.user_id)
+    _count(session, principal, visit, now)
+    accounts.audit_for(session, principal, "care_visit_approved", target=str(visit.id),
+                       detail={"volunteer_id": str(visit.volunteer_id), "minutes": visit.duration_minutes})
     return visit
 
 
@@ -308,13 +436,12 @@ def confirm_with_code(session: Session, principal: Principal, visit_id: uuid.UUI
                        reason="locked")
     # Take a try in one statement: two wrong codes typed at the same moment cannot both take the last try.
     taken = session.execute(update(Visit).where(
-        Visit.district_code == visit.district_code, Visit.id == visit.id, Visit.confirmed_at.is_(None),
+        Visit.district_code == visit.district_code, Visit.id == visit.id, PENDING,
         Visit.confirm_attempts < MAX_CODE_TRIES).values(confirm_attempts=Visit.confirm_attempts + 1)
         .execution_options(synchronize_session=False))
     session.refresh(visit)
     if not taken.rowcount:
-        if visit.confirmed_at is not None:
-            raise Conflict("this visit is already confirmed", field="visit_id", reason="already_confirmed")
+        _not_counted_yet(visit)
         raise Conflict("too many wrong codes: the code is locked; use the person's card", field="code",
                        reason="locked")
     tries_left = MAX_CODE_TRIES - visit.confirm_attempts
@@ -350,10 +477,12 @@ def confirm_with_card(session: Session, principal: Principal, visit_id: uuid.UUI
 
 
 def code_state(visit: Visit, now: datetime | None = None) -> str:
-    """confirmed, none (no code sent), expired, locked or waiting: what the confirm page offers."""
+    """confirmed, approved, none (no code sent), expired, locked or waiting: what the confirm page offers."""
     now = now or utcnow()
     if visit.confirmed_at is not None:
         return "confirmed"
+    if visit.approved_at is not None:
+        return "approved"
     if visit.confirm_code_hash is None:
         return "none"
     if now > visit.created_at + CODE_TTL:

@@ -96,6 +96,8 @@ MESSAGES: Messages = register_messages({
     ("items", "not_enough"): _refusal,
     ("points", "not_enough"): _refusal,
     ("minutes", "over_balance"): _whole_hours,
+    ("hours", "monthly_cap"): N_("By the district rule at most %(cap)s hours a month are converted into points: "
+                                 "%(converted)s converted this month, %(left)s left."),
     ("unit_code", "supermarket_exists"): N_("This community has a charity supermarket already."),
     ("unit_code", "not_a_community"): N_("Choose a community."),
     ("unit_code", "outside_scope"): N_("Choose a community within your area."),

@@ -24,7 +24,9 @@ from jiayuan.accounts.service import Principal
 from jiayuan.charity import policy
 from jiayuan.charity.models import Account, EntitlementRule, IssueRun, PointsEntry, Supermarket
 from jiayuan.charity.service import (
+    add_months,
     check_day,
+    day_start,
     get_supermarket,
     month_end,
     month_start,
@@ -361,13 +363,38 @@ def _write_off(session: Session, district: str, lot_ids: list[uuid.UUID], now: d
 # --- Volunteer hours into points ---------------------------------------------------------------------------
 
 
+# Where the monthly cap of conversions comes from, as the refusal names it.
+MONTHLY_CAP_SOURCE = "district rule"
+MONTHLY_CAP_SETTING = "JIAYUAN_POINTS_HOURS_PER_MONTH"
+
+
+def check_monthly_cap(session: Session, district: str, volunteer_id: uuid.UUID, hours: int, moment: datetime
+                      ) -> None:
+    """The district rule: a volunteer converts at most JIAYUAN_POINTS_HOURS_PER_MONTH whole hours in a calendar
+    month (Beijing time). A conversion beyond it is refused whole (409, field hours, reason monthly_cap, with
+    the hours left this month), never cut down. The caller holds the volunteer's row lock, so that two
+    conversions at the same moment cannot both fit under the cap."""
+    cap = get_settings().points_hours_per_month
+    month = month_start(local_today(moment))
+    done = volunteers.converted_minutes(session, district, volunteer_id, day_start(month),
+                                        day_start(add_months(month, 1))) // 60
+    if done + hours > cap:
+        left = max(cap - done, 0)
+        raise Conflict(f"by the {MONTHLY_CAP_SOURCE} at most {cap} hours a month are converted into points: "
+                       f"{done} converted in {month:%Y-%m} already, {left} left", field="hours",
+                       reason="monthly_cap", cap=cap, converted=done, left=left,
+                       details={"source": MONTHLY_CAP_SOURCE, "setting": MONTHLY_CAP_SETTING, "cap_hours": cap,
+                                "converted_hours": done, "left_hours": left, "month": f"{month:%Y-%m}"})
+
+
 def convert_hours(session: Session, principal: Principal, volunteer_id: uuid.UUID, hours: Any, *,
                   idempotency_key: Any = None, now: datetime | None = None) -> tuple[PointsEntry, bool]:
     """Turn whole hours of a volunteer's balance into points for their registry household, at
     JIAYUAN_POINTS_PER_HOUR: a debit of the hours and a `conversion` lot, in the caller's one transaction
-    (a refused debit leaves nothing). The household's account at its community's supermarket is opened if
-    missing. Staff of the community (or above) do it, or the volunteer for themself. A retry with the same
-    idempotency key returns the first lot (False)."""
+    (a refused debit leaves nothing). At most the district rule's hours a month (`check_monthly_cap`). The
+    household's account at its community's supermarket is opened if missing. Staff of the community (or
+    above) do it, or the volunteer for themself. A retry with the same idempotency key returns the first lot
+    (False)."""
     hours = whole(hours, "hours", high=MAX_HOURS)
     volunteer = volunteers.get_volunteer(session, principal, volunteer_id)
     own = volunteer.user_id is not None and volunteer.user_id == principal.user_id
@@ -389,8 +416,12 @@ def convert_hours(session: Session, principal: Principal, volunteer_id: uuid.UUI
     lot_id = uuid.uuid5(_CONVERSION_KEYS, f"{district}:{key}") if key else uuid7()
     if key and (earlier := session.get(PointsEntry, (district, lot_id))) is not None:
         return earlier, False
+    # The volunteer's row is locked before the month's conversions are read: a second conversion at the same
+    # moment waits here and then counts the first.
+    volunteers.lock_volunteer(session, district, volunteer.id)
+    check_monthly_cap(session, district, volunteer.id, hours, now or utcnow())
     account = ensure_account(session, supermarket, household)
-    # The debit locks the volunteer's row and refuses to overdraw (409, nothing written).
+    # The debit refuses to overdraw (409, nothing written).
     volunteers.debit_hours(session, volunteer.id, district, hours * 60, "conversion", "charity_points", lot_id,
                            note=f"{hours} h → {hours * rate} points", actor=principal)
     lot = PointsEntry(district_code=district, id=lot_id, lot_id=lot_id, account_id=account.id,

@@ -23,6 +23,7 @@ from sqlalchemy import Uuid, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
+from jiayuan.accounts.models import User
 from jiayuan.activities.models import Activity, Registration
 from jiayuan.care.models import (
     Attendance,
@@ -95,7 +96,13 @@ def read_world(session: Session, demo: DemoDistrict, now: datetime) -> World:
     for u in demo.units:
         if u.level == "grid" and u.parent_code in grids:
             grids[u.parent_code].append(u.code)
-    return World(district, now, today, people, communities, [u for u in demo.units if u.level == "street"], grids)
+    world = World(district, now, today, people, communities, [u for u in demo.units if u.level == "street"], grids)
+    # Who approves visits the person could not confirm: a staff member of each community.
+    for user_id, scope in session.execute(
+            select(User.id, User.scope_code).where(User.role == "community_staff",
+                                                   User.scope_code.like(f"{district}%")).order_by(User.username)):
+        world.approvers.setdefault(scope, user_id)
+    return world
 
 
 def _people(session: Session, district: str) -> Iterable[tuple[Any, ...]]:
@@ -353,18 +360,40 @@ def _baseline(w: World, prof: Profile, rng: random.Random) -> date:
     return prof.started if prof.started >= w.first else w.first - timedelta(days=rint(rng, 0, 6))
 
 
+# Visits of the last days not yet confirmed by the person are still waiting (待确认) when the demo is made; older
+# ones were approved by the community's staff (已审核) the same evening, most of them, and the rest never counted.
+PENDING_DAYS = 3
+APPROVED_SHARE = 0.8
+
+
+def _free_time(busy: list[tuple[datetime, datetime]], begin: datetime, length: timedelta) -> datetime:
+    """The first time from `begin` at which a visit of `length` overlaps none of the volunteer's visits that day."""
+    moved = True
+    while moved:
+        moved = False
+        for s, e in busy:
+            if begin < e and begin + length > s:
+                begin, moved = e + timedelta(minutes=15), True
+    return begin
+
+
 def _visits(w: World, data: dict[str, Any], profiles: list[Profile], spans: dict[int, list[PairingSpan]],
             vols: list[Vol], account: int | None, credits: list[Credit], rng: random.Random, out: Out
-            ) -> tuple[dict[int, date], dict[int, list[datetime]]]:
-    """A year of visits of every paired person, by whichever of their volunteers was paired that day; each
-    credits its minutes to the volunteer. Returns each profile's baseline day and visit times."""
+            ) -> tuple[dict[int, date], dict[int, list[tuple[datetime, datetime]]]]:
+    """A year of visits of every paired person, by whichever of their volunteers was paired that day, logged as
+    they ended, never overlapping another of the same volunteer. Confirmed by the person (the code or the card)
+    or approved by staff, a visit credits its minutes to the volunteer then; the others wait, or never counted.
+    Returns each profile's baseline day and, of its visits that count, when each began and when it came to
+    count."""
     weekly, fortnightly = Picker(*zip(*WEEKLY)), Picker(*zip(*FORTNIGHTLY))
     notes = data["care"]["visit_notes"]
     # The loop below runs for every visit of the year: its names are local.
     random, ids, district = rng.random, out.ids, out.district
     add_visit, add_credit = out.rows[Visit].append, credits.append
     baselines: dict[int, date] = {}
-    visits: dict[int, list[datetime]] = {}
+    visits: dict[int, list[tuple[datetime, datetime]]] = {}
+    busy: dict[tuple[int, date], list[tuple[datetime, datetime]]] = {}
+    recent = w.today - timedelta(days=PENDING_DAYS)
     # About one in thirty of those living alone has lapsed: not visited for over a week now (at least one does,
     # so that an alert is open today on any scale; never volunteer1's partner, whose visits a test logs).
     paired = [k for k, prof in enumerate(profiles) if prof.alone and prof.ended is None and spans.get(k)
@@ -381,7 +410,7 @@ def _visits(w: World, data: dict[str, Any], profiles: list[Profile], spans: dict
         if k in lapsed:
             stop = min(stop, w.today - timedelta(days=rint(rng, VISIT_DAYS + 1, 30)))
         day = max(base + timedelta(days=rint(rng, 1, 7)), min(s.start for s in mine))
-        times: list[datetime] = []
+        times: list[tuple[datetime, datetime]] = []
         turn = 0
         pid, grid = prof.person.id, prof.person.grid
         while day < stop:
@@ -402,9 +431,15 @@ def _visits(w: World, data: dict[str, Any], profiles: list[Profile], spans: dict
             kind = kinds[int(random() * len(kinds))]
             low, high = MINUTES[kind]
             minutes = 5 * (low // 5 + int(random() * (high // 5 - low // 5 + 1)))
-            visited = at(day, 480 + int(random() * 541))
+            taken = busy.setdefault((span.vol, day), [])
+            visited = _free_time(taken, at(day, 480 + int(random() * 541)), _MINUTES[minutes])
             confirmed = random() < 0.78
             ended = visited + _MINUTES[minutes]
+            taken.append((visited, ended))
+            approved = None
+            if not confirmed and day < recent and random() < APPROVED_SHARE:
+                approved = min(ended + timedelta(minutes=30 + int(random() * 150)), at(day, 24 * 60 - 1))
+            counted = ended if confirmed else approved
             vid = ids()
             add_visit({"id": vid, "district_code": district, "pairing_id": span.id, "person_id": pid,
                        "volunteer_id": vols[span.vol].id, "grid_code": grid, "kind": kind, "visited_at": visited,
@@ -412,34 +447,37 @@ def _visits(w: World, data: dict[str, Any], profiles: list[Profile], spans: dict
                        "notes": notes[int(random() * len(notes))] if random() < 0.4 else None,
                        "confirmed_at": ended if confirmed else None,
                        "confirm_method": ("code" if random() < 0.55 else "qr") if confirmed else None,
-                       "created_at": ended})
-            add_credit(Credit(span.vol, ended, minutes, "service", "visit", vid))
-            times.append(visited)
+                       "approved_at": approved, "approved_by": w.approvers.get(grid[:12]) if approved else None,
+                       "credited_at": counted, "credited_unconfirmed": False, "created_at": ended})
+            if counted is not None:
+                add_credit(Credit(span.vol, counted, minutes, "service", "visit", vid))
+                times.append((visited, counted))
             day += timedelta(days=gap(rng))
         visits[k] = times
     return baselines, visits
 
 
-def _alerts(w: World, profiles: list[Profile], baselines: dict[int, date], visits: dict[int, list[datetime]],
-            out: Out) -> None:
+def _alerts(w: World, profiles: list[Profile], baselines: dict[int, date],
+            visits: dict[int, list[tuple[datetime, datetime]]], out: Out) -> None:
     """The alerts the hourly sweep would have raised over the year (docs/care.md, care/alerts.py): for each
-    profile of someone living alone (or with an interval N of its own), on day D + N + 1 after the last visit on
-    day D (or after its start, never visited), resolved by the next visit; the last one still open today. An
-    ended profile raises nothing after its end."""
+    profile of someone living alone (or with an interval N of its own), on day D + N + 1 after the last visit
+    that counts (confirmed or approved) on day D (or after its start, never visited), resolved when the next
+    visit came to count; the last one still open today. A visit counts on the day it was made (confirmed as it
+    ended, approved that evening). An ended profile raises nothing after its end."""
     for k, prof in enumerate(profiles):
         n = prof.interval or (VISIT_DAYS if prof.alone else None)
         if n is None:
             continue
         last_at: datetime | None = None
         since = baselines[k]
-        for visited in [*visits.get(k, []), None]:
+        for visited, counted in [*visits.get(k, []), (None, None)]:
             due = since + timedelta(days=n + 1)
             if visited is not None and local_day(visited) < due:
                 last_at, since = visited, local_day(visited)
                 continue
             if visited is None and (due > w.today or (prof.ended is not None and due >= prof.ended)):
                 break
-            resolved = visited if visited is not None else (at(prof.ended, 600) if prof.ended else None)
+            resolved = counted if counted is not None else (at(prof.ended, 600) if prof.ended else None)
             out.add(CareAlert, person_id=prof.person.id, grid_code=prof.person.grid, raised_on=due,
                     last_visit_at=last_at, days_without_visit=(due - since).days, resolved_at=resolved,
                     open=resolved is None)

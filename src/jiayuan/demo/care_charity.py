@@ -157,7 +157,7 @@ class _Charity:
 
     def conversions(self) -> None:
         """About one active volunteer in twenty turned some whole hours into points for their household, when
-        their balance had them."""
+        their balance had them: at most the district rule's hours a month (`hours_per_month`)."""
         w, rng = self.w, self.rng
         mine: dict[int, list[Credit]] = {}
         for c in self.credits:
@@ -170,7 +170,7 @@ class _Charity:
                 continue
             moment = at(w.today - timedelta(days=rint(rng, 3, 150)), rint(rng, 9 * 60, 17 * 60))
             balance = sum(c.minutes for c in mine.get(i, []) if c.at <= moment)
-            hours = min(balance // 60, rint(rng, 5, 30))
+            hours = min(balance // 60, rint(rng, 5, 30), self.data["charity"]["hours_per_month"])
             if hours >= 1:
                 market.at(moment, 2, "convert", (i, hours))
 

@@ -172,6 +172,7 @@ class World:
     streets: list[UnitSpec]
     grids: dict[str, list[str]]  # community → its grids
     first: date = field(init=False)  # the first day of the demo's year
+    approvers: dict[str, uuid.UUID] = field(default_factory=dict)  # community → a staff member who approves visits
 
     def __post_init__(self) -> None:
         self.first = self.today - timedelta(days=365)

@@ -53,6 +53,7 @@ def labels(_: Any) -> dict[str, dict[str, str]]:
                    "checked_in": _("Checked in"), "checked_out": _("Checked out"), "no_show": _("Did not come")},
         "kind": {"service": _("Volunteer service"), "activity": _("Community activity"), "adjustment": _("Hours adjustment"),
                  "conversion": _("Converted to points")},
+        "pending": {"visit": _("Care visit")},
         "weekday": {"1": _("Mon"), "2": _("Tue"), "3": _("Wed"), "4": _("Thu"), "5": _("Fri"), "6": _("Sat"),
                     "7": _("Sun")},
     }
@@ -118,6 +119,7 @@ def my_page(request: Request, principal: CurrentPrincipal, session: DbSession) -
     return render(request, "volunteers/me.html", {
         **ctx, "me": me, "name": service.names_of(session, [me]).get(me.id, ""), "current": current,
         "open": open_, "counts": counts, "entries": entries, "totals": totals,
+        "pending": service.pending_work(session, me),
         "honours": service.honours_of(session, principal, me.id), "next_honour": service.next_honour(totals.service),
         "checkin_opens": opps.CHECKIN_OPENS, "now": now})
 
@@ -326,6 +328,7 @@ def volunteer_page(request: Request, volunteer_id: str, principal: Reader, sessi
     return render(request, "volunteers/volunteer.html", {
         **context(request, session), "v": volunteer, "name": service.names_of(session, [volunteer]).get(volunteer.id),
         "entries": entries, "totals": totals, "honours": service.honours_of(session, principal, volunteer.id),
+        "pending": service.pending_work(session, volunteer),
         "signups": opps.signups_of_volunteer(session, volunteer, active_only=False)[:50],
         "keep": policy.may_manage(principal, volunteer), "next_honour": service.next_honour(totals.service)})
 

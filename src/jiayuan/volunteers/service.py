@@ -8,6 +8,7 @@ unit of work commits.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -263,9 +264,11 @@ def _check_entry(minutes: Any, kind: Any, source_type: Any, source_id: Any, note
     return note
 
 
-def _lock_volunteer(session: Session, district: str, volunteer_id: uuid.UUID) -> Volunteer:
+def lock_volunteer(session: Session, district: str, volunteer_id: uuid.UUID) -> Volunteer:
     """The volunteer's row, locked until the transaction ends (SELECT … FOR UPDATE; SQLite already holds the
-    database's write lock from BEGIN IMMEDIATE). Everything that reads a balance to decide a write waits here."""
+    database's write lock from BEGIN IMMEDIATE). Everything that reads a balance to decide a write waits here, and
+    so do other domains' checks of a volunteer's own records (care: overlapping visits; charity: the month's
+    conversions)."""
     volunteer = session.scalar(select(Volunteer).where(Volunteer.district_code == district,
                                                        Volunteer.id == volunteer_id)
                                .with_for_update().execution_options(populate_existing=True))
@@ -303,7 +306,7 @@ def credit_hours(session: Session, volunteer_id: uuid.UUID, district: str, minut
     """Credit `minutes` to a volunteer. A source (type and id) credits once: a retry returns the first entry.
     Honours whose threshold this credit crosses are awarded in the same transaction."""
     note = _check_entry(minutes, kind, source_type, source_id, note)
-    _lock_volunteer(session, district, volunteer_id)
+    lock_volunteer(session, district, volunteer_id)
     found = _existing(session, district, volunteer_id, source_type, source_id)
     if found is not None:
         return _same_direction(found, credit=True)
@@ -320,7 +323,7 @@ def debit_hours(session: Session, volunteer_id: uuid.UUID, district: str, minute
     """Debit `minutes` (stored as a negative entry). The volunteer's row is locked before the balance is read,
     so two concurrent debits never overdraw; a debit beyond the balance is 409 and writes nothing."""
     note = _check_entry(minutes, kind, source_type, source_id, note)
-    _lock_volunteer(session, district, volunteer_id)
+    lock_volunteer(session, district, volunteer_id)
     found = _existing(session, district, volunteer_id, source_type, source_id)
     if found is not None:
         return _same_direction(found, credit=False)
@@ -338,6 +341,14 @@ def balance_minutes(session: Session, district: str, volunteer_id: uuid.UUID) ->
     """The balance: the sum of the ledger."""
     return int(session.scalar(select(func.coalesce(func.sum(HoursEntry.minutes), 0)).where(
         HoursEntry.district_code == district, HoursEntry.volunteer_id == volunteer_id)) or 0)
+
+
+def converted_minutes(session: Session, district: str, volunteer_id: uuid.UUID, since: datetime,
+                      until: datetime) -> int:
+    """Minutes of the volunteer's hours converted (into charity points) in [since, until), as a positive number."""
+    return -int(session.scalar(select(func.coalesce(func.sum(HoursEntry.minutes), 0)).where(
+        HoursEntry.district_code == district, HoursEntry.volunteer_id == volunteer_id,
+        HoursEntry.kind == "conversion", HoursEntry.at >= since, HoursEntry.at < until)) or 0)
 
 
 def service_minutes(session: Session, district: str, volunteer_id: uuid.UUID) -> int:
@@ -396,6 +407,33 @@ def adjust_hours(session: Session, principal: Principal, volunteer_id: uuid.UUID
     accounts.audit_for(session, principal, "volunteer_hours_adjusted", target=str(volunteer.id),
                        detail={"minutes": minutes})
     return entry
+
+
+# --- Work logged but not counted yet -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PendingWork:
+    """Work a volunteer logged that credits nothing until it is confirmed or approved (a care visit waiting for
+    the person's code or card, or for staff): shown beside the ledger, never in it."""
+
+    kind: str  # what it is, e.g. "visit"
+    at: datetime
+    minutes: int
+    link: str  # the page where it is confirmed or approved
+
+
+# Other domains that hold such work register a reader here (hooks.py; care registers its visits):
+# reader(session, district, volunteer_id) -> list[PendingWork].
+PENDING_WORK: list[Callable[[Session, str, uuid.UUID], list[PendingWork]]] = []
+
+
+def pending_work(session: Session, volunteer: Volunteer) -> list[PendingWork]:
+    """The volunteer's work waiting to be counted, newest first."""
+    found: list[PendingWork] = []
+    for reader in PENDING_WORK:
+        found += reader(session, volunteer.district_code, volunteer.id)
+    return sorted(found, key=lambda p: p.at, reverse=True)
 
 
 # --- Honours -------------------------------------------------------------------------------------
