@@ -98,7 +98,8 @@ def hit(session: Session, limit: Limit, subject: str, *, now: datetime | None = 
 def refuse_when_over(count: Count, message: str, *, field: str, now: datetime | None = None) -> None:
     """Raise Throttled (429 with Retry-After) when `count` is past its limit."""
     if count.over:
-        raise Throttled(message, field=field, details={"retry_after": count.retry_after(now)})
+        wait = count.retry_after(now)
+        raise Throttled(message, field=field, details={"retry_after": wait}, minutes=-(-wait // 60))
 
 
 def hit_and_commit(session: Session, limit: Limit, subject: str, *, now: datetime | None = None) -> Count:
