@@ -150,7 +150,7 @@ def run_worker(threads: Annotated[int, typer.Option(min=1)] = 2) -> None:
 
     database(wait=True).dispose()
     huey = queue()
-    register_notify(huey)  # the outbox drain, every 15 seconds
+    register_notify(huey)  # the outbox drain, every 15 seconds; spent throttle counters and sessions, hourly
     register_cases(huey)  # the overdue sweep, every minute
     register_care(huey)  # the not-visited alerts of people in care, hourly (idempotent)
     register_charity(huey)  # the charity supermarkets' monthly issue and expiry of points, hourly (idempotent)
