@@ -89,7 +89,8 @@ def _session_principal(request: Request, session: Session, settings: Settings) -
     data = request.session
     key = data.get("sid")
     if not key:
-        data.pop("uid", None)  # a cookie of the kind before server-side sessions: it opens nothing
+        if "uid" in data:  # a cookie of the kind before server-side sessions: it opens nothing any more
+            data.clear()
         return None
     resumed = sessions.resume(session, key, now=time.time(), max_age=settings.session_max_age_seconds,
                               idle=settings.session_idle_seconds)

@@ -191,3 +191,17 @@ def test_the_operators_password_reset_signs_the_account_out(database_url, migrat
             s.execute(delete(UserSession).where(UserSession.user_id == user.id))
             s.execute(delete(AuditEntry).where(AuditEntry.target == "cli.reset"))
             s.execute(delete(User).where(User.username == "cli.reset"))
+
+
+def test_a_cookie_of_the_kind_before_server_side_sessions_opens_nothing(client, settings, worker) -> None:  # noqa: ANN001
+    """A cookie copied before the upgrade (it held the account id and token version, signed) is signed out."""
+    import base64
+    import json
+
+    from itsdangerous import TimestampSigner
+
+    now = int(time.time())
+    data = {"uid": str(worker.id), "tv": worker.token_version, "iat": now, "seen": now, "csrf": "x" * 43}
+    value = TimestampSigner(settings.secret_key).sign(base64.b64encode(json.dumps(data).encode()))
+    client.cookies.set(COOKIE, value.decode())
+    _signed_out(client)

@@ -65,8 +65,9 @@ def login(request: Request, session: DbSession, settings: AppSettings, username:
         return render(request, "login.html", {"next": safe_next(next), "username": username,
                                               "error": _("Wrong user name or password.")}, status_code=401)
     if security.needs_totp(user) or security.must_set_up_totp(user, settings.require_totp_for_staff):
-        # Half signed in: the password was right, the second factor is still to come (within PENDING_SECONDS).
-        request.session.clear()
+        # Half signed in: the password was right, the second factor is still to come (within PENDING_SECONDS). A
+        # session this browser had ends here, not just its cookie.
+        end_session(request, session)
         request.session.update({"pending_uid": str(user.id), "pending_at": int(time.time()),
                                 "pending_next": safe_next(next), "csrf": secrets.token_urlsafe(32)})
         return RedirectResponse("/login/code" if security.needs_totp(user) else "/login/setup", status_code=303)
