@@ -220,7 +220,7 @@ def test_users_create_reads_the_password_from_stdin_and_names_each_bad_field(dem
         "unknown unit": (create("u4", "community_staff", "360802009009"), "s3cret-pass\n",
                          "scope: unknown unit code 360802009009"),
         "short password": (create("u5", "community_staff", COMMUNITY), "short77\n",
-                           "password: at least 8 characters"),
+                           "password: at least 10 characters"),
         "no --password-stdin": (create("u6", "community_staff", COMMUNITY, stdin=False), "s3cret-pass\n",
                                 "--password-stdin"),
     }

@@ -150,7 +150,7 @@ def run_worker(threads: Annotated[int, typer.Option(min=1)] = 2) -> None:
 
     database(wait=True).dispose()
     huey = queue()
-    register_notify(huey)  # the outbox drain, every 15 seconds
+    register_notify(huey)  # the outbox drain, every 15 seconds; spent throttle counters and sessions, hourly
     register_cases(huey)  # the overdue sweep, every minute
     register_care(huey)  # the not-visited alerts of people in care, hourly (idempotent)
     register_charity(huey)  # the charity supermarkets' monthly issue and expiry of points, hourly (idempotent)
@@ -316,6 +316,36 @@ def restore_command(
     rows = sum(t["rows"] for t in manifest["tables"].values())
     console.print(f"restored {rows} rows of {len(manifest['tables'])} tables from {escape(str(file))}",
                   highlight=False)
+
+
+@users_app.command("set-password")
+def users_set_password(
+    username: Annotated[str, typer.Argument(help="the account's sign-in name")],
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+) -> None:
+    """Set an account's password (someone forgot theirs): at least 10 characters, not a common one. Every session
+    and token the account had ends. The password is read from standard input, never from the command line."""
+    from jiayuan.accounts.models import User
+    from jiayuan.accounts.passwords import check_new_password
+    from jiayuan.accounts.service import hash_password, record, user_by_username
+    from jiayuan.accounts.sessions import sign_out_everywhere
+    from jiayuan.accounts.throttling import district_of
+    from jiayuan.kit.errors import NotFound
+
+    if not password_stdin:
+        fail("--password-stdin: pass the password on standard input (it must not appear in the process list)")
+    password = sys.stdin.readline().rstrip("\r\n")
+
+    def work(session):  # noqa: ANN001, ANN202
+        user: User | None = user_by_username(session, username)
+        if user is None:
+            raise NotFound(f"no account {username}", field="username")
+        user.password_hash = hash_password(check_new_password(password, username=user.username))
+        sign_out_everywhere(session, user)
+        record(session, district_of(user), actor="cli", action="password_reset", target=user.username)
+
+    run(database(), work)
+    console.print(f"password of {escape(username)} set; its sessions and tokens ended")
 
 
 @users_app.command("reset-totp")

@@ -32,6 +32,27 @@ class Settings(BaseSettings):
     session_idle_seconds: int = Field(default=2 * 3600, gt=0)
     # Staff accounts must sign in with a TOTP code as well (China's MLPS 2.0 level 3 asks for two factors).
     require_totp_for_staff: bool = False
+    # Sign-in throttling (accounts/throttling.py; every attempt is counted before its password or code is checked,
+    # a right one is taken back). One account from one address: this many failures per window of
+    # signin_lock_minutes, and per day; then that address waits for the window's end (others do not).
+    signin_failures_per_address: int = Field(default=5, ge=1)
+    signin_lock_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    signin_failures_per_address_day: int = Field(default=20, ge=1)
+    # One address, every account (password spraying): failures per hour.
+    signin_failures_per_source_hour: int = Field(default=30, ge=1)
+    # One account, every address (a guess from many machines): failures per hour. Past it only the addresses the
+    # account signed in from within signin_known_address_days may still try: the owner is slowed at most for the
+    # hour on a new address, never locked out on their usual one.
+    signin_failures_per_account_hour: int = Field(default=20, ge=1)
+    signin_known_address_days: int = Field(default=30, ge=1)
+    # Case tracking by number and phone without an account: look-ups that find nothing, per address and hour.
+    track_misses_per_source_hour: int = Field(default=10, ge=1)
+    # Text messages to a phone typed into an anonymous or resident's report (web, API, Open311) that has not
+    # proven it is reachable: reports a day that may text one number, and that one address (or one Open311
+    # client) may make text anyone. Past them the report is accepted but sends no SMS (notify/limits.py).
+    sms_unproven_per_number_day: int = Field(default=3, ge=0)
+    sms_unproven_per_source_day: int = Field(default=10, ge=0)
+    sms_unproven_per_client_day: int = Field(default=200, ge=0)
     timezone: str = "Asia/Shanghai"
     # The background worker: "sqlite" keeps the queue in var/, "redis" uses redis_url.
     queue_backend: str = "sqlite"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
@@ -14,6 +13,8 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
+from jiayuan.accounts import sessions
+from jiayuan.accounts.models import User
 from jiayuan.accounts.roles import DISTRICT_ADMINS, STAFF_ROLES, SUPERVISORS, Role
 from jiayuan.accounts.service import Principal
 from jiayuan.config import Settings
@@ -84,21 +85,36 @@ async def verify_csrf(request: Request) -> None:
 
 
 def _session_principal(request: Request, session: Session, settings: Settings) -> Principal | None:
+    """The account of the session cookie, checked against the server-side session (accounts/sessions.py)."""
     data = request.session
-    uid, tv = data.get("uid"), data.get("tv")
-    if not uid:
+    key = data.get("sid")
+    if not key:
+        if "uid" in data:  # a cookie of the kind before server-side sessions: it opens nothing any more
+            data.clear()
         return None
-    now = time.time()
-    if now - data.get("iat", 0) > settings.session_max_age_seconds or (
-        now - data.get("seen", 0) > settings.session_idle_seconds
-    ):
+    resumed = sessions.resume(session, key, now=time.time(), max_age=settings.session_max_age_seconds,
+                              idle=settings.session_idle_seconds)
+    if resumed.principal is None:
         # Anonymous from here: public pages still show; pages that need an account say why it is asked for.
         data.clear()
-        request.state.session_expired = True
-        return None
-    principal = accounts.load_principal(session, uuid.UUID(uid), int(tv))
-    data["seen"] = int(now)
-    return principal
+        request.state.session_expired = resumed.expired
+    return resumed.principal
+
+
+def begin_session(request: Request, session: Session, user: User) -> None:
+    """Sign this browser in as `user` with a new session (and a new CSRF token); the session it had ends."""
+    if old := request.session.get("sid"):
+        sessions.end(session, old)
+    request.session.clear()
+    request.session.update({"sid": sessions.start(session, user, now=time.time()),
+                            "csrf": secrets.token_urlsafe(32)})
+
+
+def end_session(request: Request, session: Session) -> None:
+    """Sign this browser out, on the server: a copy of its cookie opens nothing either."""
+    if key := request.session.get("sid"):
+        sessions.end(session, key)
+    request.session.clear()
 
 
 def _resolve_principal(

@@ -1,5 +1,5 @@
-"""Sign-in security: throttling with growing back-off, two-factor sign-in (TOTP), session idle and absolute expiry,
-security headers."""
+"""Sign-in security: two-factor sign-in (TOTP), session idle and absolute expiry, security headers (the throttling of
+sign-ins: test_throttling.py)."""
 
 from __future__ import annotations
 
@@ -33,50 +33,6 @@ def _actions(session: Session, username: str) -> list[str]:
     session.expire_all()
     return list(session.scalars(select(AuditEntry.action).where(AuditEntry.actor == username)
                                 .order_by(AuditEntry.at, AuditEntry.id)))
-
-
-def _age_attempts(session: Session, username: str, seconds: int) -> None:
-    """Move the account's recorded attempts into the past, as if the lock had been waited out."""
-    for entry in session.scalars(select(AuditEntry).where(AuditEntry.actor == username)):
-        entry.at -= timedelta(seconds=seconds)
-    session.flush()
-
-
-def test_back_off_grows_and_is_capped() -> None:
-    assert [security.lock_seconds(n) for n in (4, 5, 6, 7, 8)] == [0, 60, 120, 240, 480]
-    assert security.lock_seconds(30) == security.MAX_LOCK_SECONDS
-
-
-def test_repeated_failures_lock_the_account_even_for_the_right_password(client, session, personas) -> None:
-    name = personas["street"].username
-    for _ in range(security.MAX_FAILURES):
-        assert _token(client, name, "wrong-password").status_code == 401
-    locked = _token(client, name)  # the right password, but locked
-    assert locked.status_code == 429, locked.text
-    assert locked.json()["field"] == "password" and 0 < int(locked.headers["Retry-After"]) <= 60
-    assert _actions(session, name)[-2:] == ["account_locked", "sign_in_locked"]
-    assert _actions(session, name).count("sign_in_failed") == security.MAX_FAILURES
-
-    # The form says so too, in Chinese.
-    page = page_login(client, name)
-    assert page.status_code == 429 and "已锁定" in page.text
-
-    # After the minute, one more failure locks for two; a success then starts the count again.
-    _age_attempts(session, name, 61)
-    assert _token(client, name, "wrong-again").status_code == 401
-    again = _token(client, name)
-    assert again.status_code == 429 and 60 < int(again.headers["Retry-After"]) <= 120
-    _age_attempts(session, name, 121)
-    assert _token(client, name).status_code == 200
-    assert _token(client, name, "one-slip").status_code == 401
-    assert _token(client, name).status_code == 200
-
-
-def test_unknown_names_lock_alike(client) -> None:
-    """A lock must not tell whether a name exists."""
-    for _ in range(security.MAX_FAILURES):
-        assert _token(client, "no-such-user", "x" * 10).status_code == 401
-    assert _token(client, "no-such-user", "x" * 10).status_code == 429
 
 
 def _enable_totp(session: Session, username: str) -> pyotp.TOTP:

@@ -313,7 +313,7 @@ def test_the_worker_task_drains_the_outbox_and_schedules_the_rest_of_the_minute(
     huey = MemoryHuey("test-notify", immediate=True)
     tasks = register(huey)
     assert register(huey) is tasks  # the worker may call it twice; huey would refuse a second task
-    assert [t.name for t in huey.read_periodic(datetime.now())] == ["notify.deliver_outbox"]
+    assert "notify.deliver_outbox" in [t.name for t in huey.read_periodic(datetime.now())]
     tasks.every_minute()  # immediate mode: runs now, as the consumer would at the top of the minute
     assert row(committed, message_id).status == "sent"
     utc_now = datetime.now(UTC).replace(tzinfo=None)  # huey keeps naive UTC times

@@ -1,4 +1,4 @@
-"""Tables of user accounts and the audit log."""
+"""Tables of user accounts, their signed-in browsers (sessions) and the audit log."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import JSON, Boolean, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from jiayuan.kit.crypto import Encrypted
-from jiayuan.kit.db import Base, CodeString, Reference, Tenant, Timestamped, UtcDateTime, utcnow, uuid7
+from jiayuan.kit.db import Base, CodeString, Local, Reference, Tenant, Timestamped, UtcDateTime, utcnow, uuid7
 
 
 class User(Reference, Timestamped, Base):
@@ -35,6 +35,29 @@ class User(Reference, Timestamped, Base):
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_users_scope_code", "scope_code"),)
+
+
+class UserSession(Local, Base):
+    """A signed-in browser. Its cookie carries a random id; this table keeps only the id's SHA-256, so that a copy
+    of the table (a backup) signs no one in. Signing out deletes the row; a password change, a reset of two-factor
+    sign-in or disabling the account deletes every row of the account — and a session whose token version is no
+    longer the account's is refused anyway — so a copied cookie stops working at once.
+
+    A local table (DESIGN.md §6): written at every sign-in and touched while in use (`seen_at`, at most once a
+    minute), it is the coordinator's own bookkeeping, like the throttle counters; a reference table would be
+    copied to every node on each of those writes. Hence no foreign key to `users` either (Citus allows none from a
+    local table to a reference one here): rows of an account are deleted by its id."""
+
+    __tablename__ = "user_sessions"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    token_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_user_sessions_user_id", "user_id"),
+                      Index("ix_user_sessions_seen_at", "seen_at"))
 
 
 # Audit rows of accounts that have no district (an unknown user name) go to this bucket.

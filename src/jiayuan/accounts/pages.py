@@ -1,6 +1,7 @@
-"""Pages of accounts: sign-in and sign-out, two-factor sign-in (the code after the password, setting it up at
-sign-in when the district requires it for staff or by choice on the account page, turning it off), and the language
-switch. The home page is the face's."""
+"""Pages of accounts: sign-in and sign-out (sessions kept on the server, accounts/sessions.py), two-factor
+sign-in (the code after the password, setting it up at sign-in when the district requires it for staff or by choice
+on the account page, turning it off), changing one's password, and the language switch. The home page is the
+face's."""
 
 from __future__ import annotations
 
@@ -12,13 +13,24 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from jiayuan.accounts import security
+from jiayuan.accounts import credentials, security
 from jiayuan.accounts.models import User
+from jiayuan.accounts.passwords import MIN_LENGTH, PASSWORD_MESSAGES
 from jiayuan.accounts.roles import STAFF_ROLES
-from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, OptionalPrincipal, client_ip, verify_csrf
+from jiayuan.accounts.throttling import SignInLimits
+from jiayuan.deps import (
+    AppSettings,
+    CurrentPrincipal,
+    DbSession,
+    OptionalPrincipal,
+    begin_session,
+    client_ip,
+    end_session,
+    verify_csrf,
+)
 from jiayuan.kit import i18n
-from jiayuan.kit.errors import DomainError, Unauthorized
-from jiayuan.page_kit import N_, explain
+from jiayuan.kit.errors import DomainError, Invalid, Unauthorized
+from jiayuan.page_kit import N_, Messages, explain, register_messages
 from jiayuan.web import LANG_COOKIE, gettext_for, render
 
 router = APIRouter(include_in_schema=False)
@@ -43,36 +55,30 @@ def login(request: Request, session: DbSession, settings: AppSettings, username:
           password: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/home") -> Response:
     _ = gettext_for(request)
     try:
-        user = security.check_password(session, username, password, ip=client_ip(request))
+        user = security.check_password(session, username, password, ip=client_ip(request),
+                                       limits=SignInLimits.of(settings))
     except security.TooManyAttempts as exc:
-        minutes = max(1, -(-exc.details["retry_after"] // 60))
-        return render(request, "login.html", {"next": safe_next(next), "username": username, "error": _(
-            "Too many failed sign-ins: this account is locked for %(minutes)s minutes.") % {"minutes": minutes}},
-            status_code=429, headers={"Retry-After": str(exc.details["retry_after"])})
+        return render(request, "login.html", {"next": safe_next(next), "username": username,
+                                              "error": _message(request, exc)},
+                      status_code=429, headers={"Retry-After": str(exc.details["retry_after"])})
     except Unauthorized:
         return render(request, "login.html", {"next": safe_next(next), "username": username,
                                               "error": _("Wrong user name or password.")}, status_code=401)
     if security.needs_totp(user) or security.must_set_up_totp(user, settings.require_totp_for_staff):
-        # Half signed in: the password was right, the second factor is still to come (within PENDING_SECONDS).
-        request.session.clear()
+        # Half signed in: the password was right, the second factor is still to come (within PENDING_SECONDS). A
+        # session this browser had ends here, not just its cookie.
+        end_session(request, session)
         request.session.update({"pending_uid": str(user.id), "pending_at": int(time.time()),
                                 "pending_next": safe_next(next), "csrf": secrets.token_urlsafe(32)})
         return RedirectResponse("/login/code" if security.needs_totp(user) else "/login/setup", status_code=303)
-    security.signed_in(session, user, client_ip(request))
-    start_session(request, user)
+    security.signed_in(session, user, client_ip(request), SignInLimits.of(settings))
+    begin_session(request, session, user)
     return RedirectResponse(safe_next(next), status_code=303)
 
 
-def start_session(request: Request, user: User) -> None:
-    now = int(time.time())
-    request.session.clear()
-    request.session.update({"uid": str(user.id), "tv": user.token_version, "iat": now, "seen": now,
-                            "csrf": secrets.token_urlsafe(32)})
-
-
 @router.post("/logout", dependencies=[Depends(verify_csrf)])
-def logout(request: Request) -> Response:
-    request.session.clear()
+def logout(request: Request, session: DbSession) -> Response:
+    end_session(request, session)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -97,25 +103,28 @@ def _pending(request: Request, session: DbSession) -> User | None:
     return user if user is not None and user.is_active else None
 
 
-def _finish(request: Request, session: DbSession, user: User) -> Response:
+def _finish(request: Request, session: DbSession, settings: AppSettings, user: User) -> Response:
     target = request.session.get("pending_next", "/home")
-    security.signed_in(session, user, client_ip(request))
-    start_session(request, user)
+    security.signed_in(session, user, client_ip(request), SignInLimits.of(settings))
+    begin_session(request, session, user)
     return RedirectResponse(target, status_code=303)
 
 
 def _message(request: Request, exc: DomainError) -> str:
     _ = gettext_for(request)
     if isinstance(exc, security.TooManyAttempts):
-        return _("Too many failed sign-ins: this account is locked for %(minutes)s minutes.") % {
-            "minutes": max(1, -(-exc.details["retry_after"] // 60))}
+        return _("Too many failed sign-ins: signing in to this account from here is locked for %(minutes)s "
+                 "minutes.") % {"minutes": max(1, -(-exc.details["retry_after"] // 60))}
     return explain(request, exc, MESSAGES)[1]
 
 
-MESSAGES = {
+MESSAGES: Messages = register_messages({
     ("totp", "*"): N_("Wrong code. Type the six digits your authenticator app shows now."),
+    **PASSWORD_MESSAGES,
     ("password", "*"): N_("Wrong user name or password."),
-}
+    ("current", "wrong_password"): N_("This is not your current password."),
+    ("repeat", "*"): N_("The two new passwords are not the same."),
+}, "/account")
 
 
 @router.get("/login/code")
@@ -126,15 +135,16 @@ def code_page(request: Request, session: DbSession) -> Response:
 
 
 @router.post("/login/code", dependencies=[Depends(verify_csrf)])
-def code_submit(request: Request, session: DbSession, code: Annotated[str, Form()] = "") -> Response:
+def code_submit(request: Request, session: DbSession, settings: AppSettings,
+                code: Annotated[str, Form()] = "") -> Response:
     user = _pending(request, session)
     if user is None or not security.needs_totp(user):
         return RedirectResponse("/login", status_code=303)
     try:
-        security.check_code(session, user, code, client_ip(request))
+        security.check_code(session, user, code, client_ip(request), limits=SignInLimits.of(settings))
     except DomainError as exc:
         return render(request, "accounts/code.html", {"error": _message(request, exc)}, status_code=exc.status_code)
-    return _finish(request, session, user)
+    return _finish(request, session, settings, user)
 
 
 def _setup_context(user: User) -> dict:
@@ -155,7 +165,8 @@ def setup_page(request: Request, session: DbSession) -> Response:
 
 
 @router.post("/login/setup", dependencies=[Depends(verify_csrf)])
-def setup_submit(request: Request, session: DbSession, code: Annotated[str, Form()] = "") -> Response:
+def setup_submit(request: Request, session: DbSession, settings: AppSettings,
+                 code: Annotated[str, Form()] = "") -> Response:
     user = _pending(request, session)
     if user is None or not user.totp_secret:
         return RedirectResponse("/login", status_code=303)
@@ -165,7 +176,7 @@ def setup_submit(request: Request, session: DbSession, code: Annotated[str, Form
         return render(request, "accounts/totp_setup.html", {
             **_setup_context(user), "action": "/login/setup", "required": True,
             "error": _message(request, exc)}, status_code=exc.status_code)
-    return _finish(request, session, user)
+    return _finish(request, session, settings, user)
 
 
 @router.get("/account/security")
@@ -204,9 +215,40 @@ def account_disable(request: Request, principal: CurrentPrincipal, session: DbSe
                     code: Annotated[str, Form()] = "") -> Response:
     user = session.get(User, principal.user_id)
     try:
-        security.disable_totp(session, user, code, client_ip(request), required=settings.require_totp_for_staff)
+        security.disable_totp(session, user, code, client_ip(request), required=settings.require_totp_for_staff,
+                              limits=SignInLimits.of(settings))
     except DomainError as exc:
         return render(request, "accounts/security.html", {"user": user, "required": False,
                                                           "error": _message(request, exc)},
                       status_code=exc.status_code)
     return RedirectResponse("/account/security", status_code=303)
+
+
+# --- Changing one's password ----------------------------------------------------------------------------------
+
+
+@router.get("/account/password")
+def password_page(request: Request, principal: CurrentPrincipal) -> Response:
+    return render(request, "accounts/password.html", {"min_length": MIN_LENGTH},
+                  headers={"Cache-Control": "no-store"})
+
+
+@router.post("/account/password", dependencies=[Depends(verify_csrf)])
+def password_submit(request: Request, principal: CurrentPrincipal, session: DbSession, settings: AppSettings,
+                    current: Annotated[str, Form()] = "", password: Annotated[str, Form()] = "",
+                    repeat: Annotated[str, Form()] = "") -> Response:
+    """Every other browser and token of the account is signed out; this browser stays signed in, with a new
+    session."""
+    user = session.get(User, principal.user_id)
+    try:
+        if password != repeat:
+            raise Invalid("the two new passwords differ", field="repeat", reason="mismatch")
+        credentials.change_password(session, user, current, password, ip=client_ip(request),
+                                    limits=SignInLimits.of(settings), fields=("current", "password"))
+    except DomainError as exc:
+        field, message = explain(request, exc, MESSAGES)
+        return render(request, "accounts/password.html", {"min_length": MIN_LENGTH, "errors": {field: message}},
+                      status_code=exc.status_code, headers={"Cache-Control": "no-store"})
+    begin_session(request, session, user)
+    return render(request, "accounts/password.html", {"min_length": MIN_LENGTH, "changed": True},
+                  headers={"Cache-Control": "no-store"})

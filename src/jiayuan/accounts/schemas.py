@@ -8,6 +8,10 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 
+PASSWORD_RULE = ("at least 10 characters, not one of the most common passwords, not only spaces, one character "
+                 "repeated or the user name")
+
+
 class TokenRead(BaseModel):
     access_token: str
     token_type: str = "bearer"
@@ -19,7 +23,7 @@ class UserCreate(BaseModel):
     full_name: str = Field(min_length=1, max_length=100)
     role: str
     scope: str | None = Field(default=None, description="unit code of the account's scope")
-    password: str = Field(min_length=8, max_length=200)
+    password: str = Field(max_length=200, description=PASSWORD_RULE)
 
 
 class UserRead(BaseModel):
@@ -42,3 +46,12 @@ class MeRead(BaseModel):
     scope_code: str | None
     scope: list[str] = Field(description="unit-code prefixes the caller sees")
     grids: list[str]
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=200)
+    new_password: str = Field(max_length=200, description=PASSWORD_RULE)
+
+
+class PasswordReset(BaseModel):
+    password: str = Field(max_length=200, description=PASSWORD_RULE)

@@ -1,17 +1,12 @@
-"""Sign-in security: throttling of repeated failures, and two-factor sign-in with TOTP (RFC 6238).
-
-Throttling is derived from the audit log, which records every attempt anyway: after MAX_FAILURES failed attempts
-in a row (a wrong password or a wrong code; unknown user names too, so that a lock says nothing about whether a
-name exists) the name is locked for LOCK_SECONDS, doubling with every further failure up to MAX_LOCK_SECONDS. A
-success starts the count again. While locked, attempts are refused without looking at the password, and audited.
-"""
+"""Sign-in security: the password and code steps of a sign-in, throttled per account and address
+(accounts/throttling.py), and two-factor sign-in with TOTP (RFC 6238)."""
 
 from __future__ import annotations
 
 import base64
 import io
-import math
-from datetime import datetime, timedelta
+import uuid
+from datetime import datetime
 
 import pyotp
 import qrcode
@@ -19,109 +14,41 @@ import qrcode.image.svg
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts import service
-from jiayuan.accounts.models import NO_DISTRICT, AuditEntry, User
+from jiayuan.accounts import service, sessions
+from jiayuan.accounts.models import User
 from jiayuan.accounts.roles import STAFF_ROLES, Role
 from jiayuan.accounts.service import record
+from jiayuan.accounts.throttling import DEFAULT, SignInLimits, TooManyAttempts, admit, district_of, failed, forgive
+from jiayuan.accounts.throttling import signed_in as _restart_count
 from jiayuan.kit.db import utcnow
-from jiayuan.kit.errors import Conflict, DomainError, Invalid, Unauthorized
+from jiayuan.kit.errors import Conflict, Invalid, Unauthorized
 
-MAX_FAILURES = 5
-LOCK_SECONDS = 60
-MAX_LOCK_SECONDS = 3600
+__all__ = ["TooManyAttempts", "check_code", "check_password", "district_of", "signed_in"]
 TOTP_ISSUER = "家园 Jiayuan"
-ATTEMPTS = ("sign_in", "sign_in_failed")
 
 
-class TooManyAttempts(DomainError):
-    """The account is locked for a while after repeated failures."""
-
-    status_code = 429
-    code = "locked"
-
-
-def district_of(user: User | None) -> str:
-    return user.scope_code[:6] if user is not None and user.scope_code else NO_DISTRICT
-
-
-def locked_until(session: Session, username: str, district: str, now: datetime | None = None) -> datetime | None:
-    """When the lock on `username` ends, or None when it may try now."""
-    now = now or utcnow()
-    # The newest attempts, enough to reach the cap: past it every further failure locks for the maximum anyway.
-    enough = MAX_FAILURES + math.ceil(math.log2(MAX_LOCK_SECONDS / LOCK_SECONDS)) + 1
-    failures: list[datetime] = []
-    for action, at in session.execute(
-            select(AuditEntry.action, AuditEntry.at).where(
-                AuditEntry.district_code == district, AuditEntry.actor == username, AuditEntry.action.in_(ATTEMPTS))
-            .order_by(AuditEntry.at.desc()).limit(enough)):
-        if action == "sign_in":
-            break
-        failures.append(at)
-    if len(failures) < MAX_FAILURES:
-        return None
-    until = failures[0] + timedelta(seconds=lock_seconds(len(failures)))
-    return until if until > now else None
-
-
-def lock_seconds(failures: int) -> int:
-    """How long `failures` failures in a row lock an account (0 below the threshold)."""
-    if failures < MAX_FAILURES:
-        return 0
-    return min(LOCK_SECONDS * 2 ** (failures - MAX_FAILURES), MAX_LOCK_SECONDS)
-
-
-def refuse_if_locked(session: Session, username: str, user: User | None, ip: str | None) -> None:
-    until = locked_until(session, username, district_of(user))
-    if until is None:
-        return
-    wait = max(1, math.ceil((until - utcnow()).total_seconds()))
-    record(session, district_of(user), actor=username, actor_id=user.id if user else None, action="sign_in_locked",
-           ip=ip, detail={"retry_after": wait})
-    raise TooManyAttempts(f"too many failed sign-ins; try again in {math.ceil(wait / 60)} minutes",
-                          field="password", details={"retry_after": wait})
-
-
-def failed(session: Session, username: str, user: User | None, ip: str | None, step: str = "password") -> None:
-    """Audit a failed attempt, and the lock it starts when it is the one that crosses the threshold."""
-    district = district_of(user)
-    record(session, district, actor=username, action="sign_in_failed", ip=ip, actor_id=user.id if user else None,
-           detail={"step": step} if step != "password" else None)
-    # This failure is not in the log yet (audit rows are written after the transaction): count it by hand.
-    before = _failures_in_a_row(session, username, district)
-    if before + 1 >= MAX_FAILURES:
-        record(session, district, actor=username, action="account_locked", ip=ip,
-               actor_id=user.id if user else None,
-               detail={"failures": before + 1, "seconds": lock_seconds(before + 1)})
-
-
-def _failures_in_a_row(session: Session, username: str, district: str) -> int:
-    n = 0
-    for (action,) in session.execute(
-            select(AuditEntry.action).where(AuditEntry.district_code == district, AuditEntry.actor == username,
-                                            AuditEntry.action.in_(ATTEMPTS))
-            .order_by(AuditEntry.at.desc()).limit(MAX_FAILURES + 20)):
-        if action == "sign_in":
-            break
-        n += 1
-    return n
-
-
-def check_password(session: Session, username: str, password: str, *, ip: str | None = None) -> User:
-    """The first step of a sign-in: the user name and password, unless the name is locked. Every failure is
-    audited; a success is not yet a sign-in (`signed_in`), as a second factor may follow."""
+def check_password(session: Session, username: str, password: str, *, ip: str | None = None,
+                   limits: SignInLimits = DEFAULT) -> User:
+    """The first step of a sign-in: the user name and password, unless a limit is reached (429, without looking
+    at the password). Every failure is audited; a success is not yet a sign-in (`signed_in`), as a second factor
+    may follow. The attempt is counted and committed before the password is checked (Argon2 runs outside the
+    transaction, so SQLite's write lock is not held while it hashes)."""
     username = (username or "").strip().lower()
     user = session.scalar(select(User).where(User.username == username))
-    refuse_if_locked(session, username, user, ip)
+    attempt = admit(session, username, user, ip, limits)
     ok = service.check_password(user.password_hash if user else service.DUMMY_HASH, password) and user is not None
     if not ok or not user.is_active:
-        failed(session, username, user, ip)
+        failed(session, attempt)
         raise Unauthorized("wrong user name or password", field="password")
+    forgive(session, attempt)
     return user
 
 
-def signed_in(session: Session, user: User, ip: str | None) -> None:
-    """The last step of a sign-in (password, and the code when there is one): audited, and the count reset."""
+def signed_in(session: Session, user: User, ip: str | None, limits: SignInLimits = DEFAULT) -> None:
+    """The last step of a sign-in (password, and the code when there is one): audited, and the count of this
+    account at this address starts again."""
     user.last_login_at = utcnow()
+    _restart_count(session, user.username, ip, limits)
     record(session, district_of(user), actor=user.username, actor_id=user.id, action="sign_in", ip=ip)
 
 
@@ -173,13 +100,16 @@ def _matching_step(user: User, code: str, now: datetime) -> int | None:
     return None
 
 
-def check_code(session: Session, user: User, code: str, ip: str | None, now: datetime | None = None) -> None:
-    """The second step of a sign-in; a wrong or reused code counts as a failed sign-in."""
-    refuse_if_locked(session, user.username, user, ip)
+def check_code(session: Session, user: User, code: str, ip: str | None, now: datetime | None = None,
+               limits: SignInLimits = DEFAULT) -> None:
+    """The second step of a sign-in; a wrong or reused code counts as a failed sign-in, against the same limits as
+    a wrong password (counted before the code is checked)."""
+    attempt = admit(session, user.username, user, ip, limits)
     step = _matching_step(user, code, now or utcnow())
     if step is None:
-        failed(session, user.username, user, ip, step="totp")
+        failed(session, attempt, step="totp")
         raise Unauthorized("wrong or already used code", field="totp")
+    forgive(session, attempt)
     user.totp_last_step = step
     session.flush()
 
@@ -194,18 +124,22 @@ def confirm_totp(session: Session, user: User, code: str, ip: str | None, now: d
     session.flush()
 
 
-def disable_totp(session: Session, user: User, code: str, ip: str | None, *, required: bool) -> None:
+def disable_totp(session: Session, user: User, code: str, ip: str | None, *, required: bool,
+                 limits: SignInLimits = DEFAULT) -> None:
     if required and Role(user.role) in STAFF_ROLES:
         raise Conflict("two-factor sign-in is required for staff accounts", field="totp")
-    check_code(session, user, code, ip)
+    check_code(session, user, code, ip, limits=limits)
     user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
     record(session, district_of(user), actor=user.username, actor_id=user.id, action="totp_disabled", ip=ip)
     session.flush()
 
 
-def reset_totp(session: Session, user: User, actor: str) -> None:
-    """An administrator's reset for someone who lost their phone: they set it up again at the next sign-in."""
+def reset_totp(session: Session, user: User, actor: str, actor_id: uuid.UUID | None = None,
+               ip: str | None = None) -> None:
+    """An administrator's reset for someone who lost their phone: they set it up again at the next sign-in, and
+    every session and token of the account ends (a phone that was lost may still hold a signed-in browser)."""
     user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
-    user.token_version += 1  # every session and token of the account ends
-    record(session, district_of(user), actor=actor, action="totp_reset", target=user.username)
+    sessions.sign_out_everywhere(session, user)
+    record(session, district_of(user), actor=actor, actor_id=actor_id, action="totp_reset", target=user.username,
+           ip=ip)
     session.flush()

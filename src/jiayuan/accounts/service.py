@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts.models import NO_DISTRICT, AuditEntry, User
+from jiayuan.accounts.passwords import check_new_password
 from jiayuan.accounts.roles import SCOPE_LENGTHS, Role
 from jiayuan.kit.db import defer_write, utcnow
 from jiayuan.kit.errors import Conflict, Invalid, Unauthorized
@@ -24,7 +25,6 @@ _hasher = PasswordHasher()
 # Verified against when the user name is unknown, so that a wrong name costs as long as a wrong password.
 DUMMY_HASH = _hasher.hash("not-a-password")
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.\-]{1,63}$")
-MIN_PASSWORD = 8
 
 
 def hash_password(password: str) -> str:
@@ -89,9 +89,7 @@ def create_user(
     the CLI, the providers' and volunteers' accounts) the scope must be a unit of the hierarchy."""
     username, role_ = validate_new_user(username, role, scope_code)
     if password_hash is None:
-        if password is None or len(password) < MIN_PASSWORD:
-            raise Invalid(f"at least {MIN_PASSWORD} characters", field="password")
-        password_hash = hash_password(password)
+        password_hash = hash_password(check_new_password(password, username=username))
     if scope_code and check_unit and UNITS.unit_exists is not None and not UNITS.unit_exists(session, scope_code):
         raise Invalid(f"unknown unit code {scope_code}", field="scope")
     if session.scalar(select(User.id).where(User.username == username)) is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Header, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Header, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from jiayuan.accounts.roles import Role
@@ -25,8 +25,9 @@ from jiayuan.cases.schemas import (
     TrackBody,
     TrackRate,
 )
-from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, require_role
+from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip, require_role
 from jiayuan.kit.errors import NotFound
+from jiayuan.notify.limits import TextLimits
 from jiayuan.kit.pagination import Offset
 from jiayuan.kit.storage import storage_from_settings
 
@@ -47,11 +48,13 @@ def update_category(code: str, body: CategoryUpdate, principal: Admin, session: 
 
 
 @router.post("", response_model=CaseCreated, status_code=201)
-def report(body: CaseCreate, principal: CurrentPrincipal, session: DbSession, response: Response,
-           idempotency_key: IdempotencyKey = None) -> Any:
-    """Report a case. Repeating the POST with the same Idempotency-Key returns the same case (200)."""
+def report(body: CaseCreate, request: Request, principal: CurrentPrincipal, session: DbSession,
+           settings: AppSettings, response: Response, idempotency_key: IdempotencyKey = None) -> Any:
+    """Report a case. Repeating the POST with the same Idempotency-Key returns the same case (200). A phone typed
+    by a resident is texted within the day's limits per number and per address; past them, not at all."""
     result = intake.report_case(session, intake.CaseInput(**body.model_dump()), channel="api", actor=principal,
-                                idempotency_key=idempotency_key)
+                                idempotency_key=idempotency_key, source=client_ip(request),
+                                text_limits=TextLimits.of(settings))
     if result.replayed:
         response.status_code = 200
     categories = {result.category.code: result.category} if result.category is not None else None
@@ -73,16 +76,27 @@ def list_cases(principal: CurrentPrincipal, session: DbSession,
     return {"total": total, "items": views.present_many(session, cases, principal)}
 
 
-@router.post("/track", response_model=PublicCase)
-def track(body: TrackBody, session: DbSession) -> Any:
-    """Follow a case by tracking number plus the phone it was reported with (in the body, never the URL)."""
-    return public_view(session, service.track(session, body.number, body.phone))
+TRACK_LIMITED = {429: {"description": "too many look-ups that found nothing from this address: wait "
+                                       "details.retry_after seconds (Retry-After)"}}
 
 
-@router.post("/track/rate", response_model=PublicCase)
-def rate_tracked(body: TrackRate, session: DbSession) -> Any:
+@router.post("/track", response_model=PublicCase, responses=TRACK_LIMITED)
+def track(body: TrackBody, request: Request, session: DbSession, settings: AppSettings) -> Any:
+    """Follow a case by tracking number plus the phone it was reported with (in the body, never the URL). Look-ups
+    that find nothing are limited per address and hour."""
+    attempt = service.admit_tracking(session, client_ip(request), settings.track_misses_per_source_hour)
+    case = service.track(session, body.number, body.phone)
+    attempt.found(session)
+    return public_view(session, case)
+
+
+@router.post("/track/rate", response_model=PublicCase, responses=TRACK_LIMITED)
+def rate_tracked(body: TrackRate, request: Request, session: DbSession, settings: AppSettings) -> Any:
     """Rate a closed case once, found by tracking number and phone; dissatisfied within 7 days reopens it."""
-    return public_view(session, actions.rate_by_phone(session, body.number, body.phone, body.rating, body.comment))
+    attempt = service.admit_tracking(session, client_ip(request), settings.track_misses_per_source_hour)
+    case = actions.rate_by_phone(session, body.number, body.phone, body.rating, body.comment)
+    attempt.found(session)
+    return public_view(session, case)
 
 
 def public_view(session: DbSession, case: Any) -> dict[str, Any]:

@@ -15,8 +15,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from jiayuan.accounts.roles import Role
-from jiayuan.accounts.service import Principal
+from jiayuan.accounts.roles import STAFF_ROLES, Role
+from jiayuan.accounts.service import Principal, record
 from jiayuan.cases import notices, policy, timing
 from jiayuan.cases.categories import Item, get_item
 from jiayuan.cases.models import Case, CaseEvent, phone_key
@@ -29,10 +29,12 @@ from jiayuan.cases.workflow import (
     REGISTERED,
     REPORTED,
 )
+from jiayuan.config import get_settings
 from jiayuan.kit.db import utcnow, uuid7
 from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.text import normalise_phone
+from jiayuan.notify.limits import TextLimits, may_text
 from jiayuan.registry.service import things as registry_things
 from jiayuan.units import service as units
 
@@ -82,8 +84,12 @@ def report_case(
     idempotency_key: str | None = None,
     client_id: Any = None,
     client_name: str | None = None,
+    source: str | None = None,
+    text_limits: TextLimits | None = None,
 ) -> Intake:
-    """Check, locate and assign a new case; with an Idempotency-Key, a retry returns the first case."""
+    """Check, locate and assign a new case; with an Idempotency-Key, a retry returns the first case. `source` is the
+    network address it came from: a phone typed by anyone but staff is texted only within the day's limits per
+    number and per source (notify/limits.py); past them the case is taken but its reporter gets no SMS."""
     if channel not in CHANNELS:
         raise Invalid(f"one of {', '.join(CHANNELS)}", field="channel")
     category = get_item(session, data.category)
@@ -112,6 +118,10 @@ def report_case(
         if earlier is not None:
             return Intake(earlier, replayed=True, category=category)
 
+    withheld = None
+    if phone and (actor is None or actor.role not in STAFF_ROLES):
+        withheld = may_text(session, phone, text_limits or TextLimits.of(get_settings()), source=source,
+                            client=str(client_id) if client_id else None)
     level = category.handling_level
     unit = _answerable_unit(origin, grid, level)
     now = utcnow()
@@ -123,7 +133,8 @@ def report_case(
         department=category.department if level == "department" else None,
         reporter_id=actor.user_id if actor is not None and policy.reports_as_own(actor) else None,
         reporter_name=None if data.anonymous else (data.reporter_name or "").strip()[:60] or None,
-        reporter_phone=phone, reporter_phone_index=phone_key(phone) if phone else None, anonymous=data.anonymous, urgent=urgent, reported_at=now,
+        reporter_phone=phone, reporter_phone_index=phone_key(phone) if phone else None, anonymous=data.anonymous,
+        sms_withheld=withheld is not None, urgent=urgent, reported_at=now,
         stage_started_at=now, stage_due_at=timing.stage_due(session, now, REPORTED, category, urgent),
         idempotency_key=key, open311_client_id=client_id, attributes=attributes or None,
         thing_id=_check_thing(session, district, data.thing_id),
@@ -144,6 +155,11 @@ def report_case(
                           actor_name=actor_name, actor_role=actor_role, action="report", from_status=None,
                           to_status=REPORTED, data={"channel": channel}))
     session.add_all(steps)
+    if withheld is not None:
+        who = actor.username if actor else (f"open311:{client_name}" if client_name else "anonymous")
+        record(session, district, actor=who[:64], action="sms_withheld",
+               actor_id=actor.user_id if actor else None, target=case.number, ip=source,
+               detail={"limit": withheld})
     if case.status == DISPATCHED:
         notices.after(session, case, "dispatch", None)
     session.flush()

@@ -122,6 +122,9 @@ class Case(Tenant, Timestamped, Base):
     reporter_phone: Mapped[str | None] = mapped_column(Encrypted(PHONE_CONTEXT, 200))
     reporter_phone_index: Mapped[str | None] = mapped_column(String(64))
     anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The reporter's phone gets no SMS about this case: the report came past the day's limit of texts to phones
+    # not proven reachable (notify/limits.py). Tracking by number and phone still works.
+    sms_withheld: Mapped[bool] = mapped_column(Boolean, default=False)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     supervision: Mapped[str | None] = mapped_column(String(8))  # normal | yellow | red
     reported_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

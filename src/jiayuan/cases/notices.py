@@ -33,7 +33,9 @@ def after(session: Session, case: Case, action: str, actor: Any) -> None:
 
 
 def tell_reporter(session: Session, case: Case, body: str) -> None:
-    if case.reporter_phone:
+    """By SMS to the phone given with the report, unless the report came past the day's limits of texts to phones
+    not proven reachable (notify/limits.py); in-app to a signed-in reporter."""
+    if case.reporter_phone and not case.sms_withheld:
         queue_message(session, district_code=case.district_code, channel="sms", recipient=case.reporter_phone,
                       body=body, ref=case.number)
     if case.reporter_id:

@@ -25,11 +25,12 @@ from jiayuan.cases.categories import list_categories
 from jiayuan.cases.metrics import service as metrics
 from jiayuan.cases.models import Case, CaseEvent, Category, Open311Client
 from jiayuan.cases.workflow import FINAL
-from jiayuan.deps import AppSettings, DbSession
+from jiayuan.deps import AppSettings, DbSession, client_ip
 from jiayuan.kit import i18n
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import DomainError, Forbidden, Invalid, NotFound
 from jiayuan.kit.identity import mask_phone
+from jiayuan.notify.limits import TextLimits
 from jiayuan.units import service as units
 
 PREFIX = "/open311/v2"
@@ -337,7 +338,7 @@ def _rename(exc: Invalid) -> Invalid:
 
 
 @router.post("/requests.{fmt}", status_code=201)
-def post_request(fmt: str, request: Request, session: DbSession,
+def post_request(fmt: str, request: Request, session: DbSession, settings: AppSettings,
                  body: Annotated[PostBody, Depends(post_body)],
                  idempotency_key: IdempotencyKey = None) -> Response:
     """Create a service request (a case on the "open311" channel). A repeat with the same Idempotency-Key
@@ -378,7 +379,8 @@ def post_request(fmt: str, request: Request, session: DbSession,
         reporter_phone=_text(f, "phone", 30), attributes=body.attributes)
     try:
         result = intake.report_case(session, data, channel="open311", actor=None, client_id=client.id,
-                                    client_name=client.name, idempotency_key=idempotency_key)
+                                    client_name=client.name, idempotency_key=idempotency_key,
+                                    source=client_ip(request), text_limits=TextLimits.of(settings))
     except Invalid as exc:
         raise _rename(exc) from None
     case = result.case

@@ -21,10 +21,11 @@ from jiayuan.cases import actions, categories, intake, policy, service, views
 from jiayuan.cases.models import Case, CaseEvent, Category
 from jiayuan.cases.workflow import RATINGS, SUPERVISION_LEVELS, TRANSITIONS
 from jiayuan.config import Settings
-from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, OptionalPrincipal, verify_csrf
+from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, OptionalPrincipal, client_ip, verify_csrf
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound
 from jiayuan.kit.scope import Scope
+from jiayuan.notify.limits import TextLimits
 from jiayuan.page_kit import (
     N_,
     Messages,
@@ -175,6 +176,8 @@ MESSAGES: Messages = {
     ("rating", "*"): N_("Choose one of the three answers."),
     ("handled_on_spot", "*"): N_("Only a grid worker's patrol report can be handled on the spot."),
     ("description", "required"): N_("Please describe the problem."),
+    ("number", "throttled"): N_("Too many look-ups from your network that found nothing. Try again in "
+                                "%(minutes)s minutes."),
     ("number", "*"): N_("No case with this tracking number and phone. Check both and try again."),
     # The district administrator's categories.
     ("time_limit_hours", "*"): N_("A whole number of hours from 1 to 2000."),
@@ -278,7 +281,8 @@ def file_case(request: Request, session: Session, settings: Settings, form: Form
     photos = photo_bytes(form, settings.max_photo_bytes)
     with session.begin_nested():
         result = intake.report_case(session, data, channel=channel, actor=actor,
-                                    idempotency_key=field_text(form, "idempotency_key", 80) or None)
+                                    idempotency_key=field_text(form, "idempotency_key", 80) or None,
+                                    source=client_ip(request), text_limits=TextLimits.of(settings))
         if not result.replayed:
             views.attach_photos(session, settings, result.case, photos)
     return result.case
@@ -338,7 +342,8 @@ def public_steps(session: Session, case: Case) -> list[CaseEvent]:
 
 
 def _track_page(request: Request, session: Session, values: dict[str, str], case: Case | None = None,
-                errors: dict[str, str] | None = None, status_code: int = 200, **extra: Any) -> Response:
+                errors: dict[str, str] | None = None, status_code: int = 200,
+                headers: dict[str, str] | None = None, **extra: Any) -> Response:
     context: dict[str, Any] = {**page_context(request), "values": values, "errors": errors or {},
                                "case": case, **extra}
     if case is not None:
@@ -348,7 +353,7 @@ def _track_page(request: Request, session: Session, values: dict[str, str], case
         context["steps"] = public_steps(session, case)
         context["can_rate"] = case.status == "closed" and case.rating is None
         context["ratings"] = RATINGS
-    return render(request, "cases/track.html", context, status_code=status_code)
+    return render(request, "cases/track.html", context, status_code=status_code, headers=headers)
 
 
 def tracking_number(form: FormData) -> str:
@@ -362,21 +367,34 @@ def track_page(request: Request) -> Response:
                                                 "case": None})
 
 
+def _track_refused(request: Request, session: Session, values: dict[str, str], exc: DomainError) -> Response:
+    """The page again with the error beside its field; a limit reached says when to come back."""
+    field, message = case_error(request, exc)
+    retry = exc.details.get("retry_after") if isinstance(exc.details, dict) else None
+    return _track_page(request, session, values, errors={field: message}, status_code=status_of(exc),
+                       headers={"Retry-After": str(retry)} if retry else None)
+
+
 @router.post("/track", dependencies=[Depends(verify_csrf)])
-def track(request: Request, session: DbSession, form: PostedForm) -> Response:
+def track(request: Request, session: DbSession, settings: AppSettings, form: PostedForm) -> Response:
     values = {"number": tracking_number(form), "phone": field_text(form, "phone", 40)}
     try:
+        attempt = service.admit_tracking(session, client_ip(request), settings.track_misses_per_source_hour)
         case = service.track(session, values["number"], values["phone"])
     except DomainError as exc:
-        field, message = case_error(request, exc)
-        return _track_page(request, session, values, errors={field: message}, status_code=status_of(exc))
+        return _track_refused(request, session, values, exc)
+    attempt.found(session)
     return _track_page(request, session, values, case)
 
 
 @router.post("/track/rate", dependencies=[Depends(verify_csrf)])
-def track_rate(request: Request, session: DbSession, form: PostedForm) -> Response:
+def track_rate(request: Request, session: DbSession, settings: AppSettings, form: PostedForm) -> Response:
     values = {"number": tracking_number(form), "phone": field_text(form, "phone", 40),
               "comment": field_text(form, "comment", 500)}
+    try:
+        attempt = service.admit_tracking(session, client_ip(request), settings.track_misses_per_source_hour)
+    except DomainError as exc:
+        return _track_refused(request, session, values, exc)
     try:
         with session.begin_nested():
             case = actions.rate_by_phone(session, values["number"], values["phone"],
@@ -387,7 +405,10 @@ def track_rate(request: Request, session: DbSession, form: PostedForm) -> Respon
             case = service.track(session, values["number"], values["phone"])
         except DomainError:
             case = None
+        if case is not None:
+            attempt.found(session)
         return _track_page(request, session, values, case, {field: message}, status_of(exc))
+    attempt.found(session)
     return _track_page(request, session, values, case, rated=True)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
@@ -19,8 +19,11 @@ from jiayuan.cases.photos import discard_photos, save_photos
 from jiayuan.cases.models import Case, CaseEvent, CasePhoto, phone_key
 from jiayuan.cases.policy import visible
 from jiayuan.cases.workflow import FINAL, OPEN
+from jiayuan.kit import throttle
+from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.kit.scope import Scope, under
+from jiayuan.kit.throttle import Limit
 from jiayuan.kit.text import normalise_phone
 
 
@@ -35,6 +38,29 @@ def get_case(session: Session, principal: Principal, number: str, *, for_update:
     if case is None:
         raise NotFound(f"no case {number}", field="number")
     return case
+
+
+@dataclass
+class TrackingAttempt:
+    """A look-up by tracking number and phone, counted before it is made; one that finds its case is taken back,
+    so that only misses count (an address guessing numbers or phones is what the limit stops)."""
+
+    limit: Limit
+    source: str
+    now: datetime
+
+    def found(self, session: Session) -> None:
+        throttle.forgive(session, self.limit, self.source, now=self.now)
+
+
+def admit_tracking(session: Session, source: str | None, misses_per_hour: int) -> TrackingAttempt:
+    """Count a look-up of the address and commit it (the request's own session); 429 past the limit."""
+    attempt = TrackingAttempt(Limit("track.source", misses_per_hour, timedelta(hours=1)), source or "unknown",
+                              utcnow())
+    count = throttle.hit_and_commit(session, attempt.limit, attempt.source, now=attempt.now)
+    throttle.refuse_when_over(count, "too many look-ups from this address; try again later", field="number",
+                              now=attempt.now)
+    return attempt
 
 
 def track(session: Session, number: str, phone: str) -> Case:

@@ -10,6 +10,9 @@ a table of phone numbers tried would be personal data of its own.
 
 A hit counts in the caller's transaction. When the attempt is then refused and the request rolls back, the count
 must survive: the caller commits after the hit and before it checks anything else (`hit_and_commit`).
+
+To count only failures, count every attempt before checking it and take a success back (`forgive`): parallel
+attempts are then still bounded by the limit, which counting after the check would not be.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, String, delete, select
+from sqlalchemy import Integer, String, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from jiayuan.kit.crypto import blind_index
 from jiayuan.kit.db import Base, Local, UtcDateTime, utcnow
+from jiayuan.kit.errors import DomainError
 
 
 class ThrottleCounter(Local, Base):
@@ -34,6 +38,14 @@ class ThrottleCounter(Local, Base):
     key: Mapped[str] = mapped_column(String(120), primary_key=True)
     window_start: Mapped[datetime] = mapped_column(UtcDateTime, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Throttled(DomainError):
+    """Too many attempts: a 429, with `details.retry_after` in seconds (the Retry-After header)."""
+
+    status_code = 429
+    code = "too_many_requests"
+    default_reason = "throttled"
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,13 @@ def hit(session: Session, limit: Limit, subject: str, *, now: datetime | None = 
     return Count(session.execute(statement).scalar_one(), limit, end)
 
 
+def refuse_when_over(count: Count, message: str, *, field: str, now: datetime | None = None) -> None:
+    """Raise Throttled (429 with Retry-After) when `count` is past its limit."""
+    if count.over:
+        wait = count.retry_after(now)
+        raise Throttled(message, field=field, details={"retry_after": wait}, minutes=-(-wait // 60))
+
+
 def hit_and_commit(session: Session, limit: Limit, subject: str, *, now: datetime | None = None) -> Count:
     """`hit`, committed at once, so that the attempt stays counted when the request is then refused."""
     count = hit(session, limit, subject, now=now)
@@ -97,6 +116,15 @@ def peek(session: Session, limit: Limit, subject: str, *, now: datetime | None =
     n = session.scalar(select(ThrottleCounter.count).where(ThrottleCounter.key == limit.key(subject),
                                                            ThrottleCounter.window_start == start))
     return Count(n or 0, limit, end)
+
+
+def forgive(session: Session, limit: Limit, subject: str, *, now: datetime | None = None) -> None:
+    """Take one attempt back from the window `now` falls in (pass the `now` of the hit): the attempt turned out
+    to be one that does not count, such as a right password. Never below zero."""
+    start, _end = limit.window_of(now or utcnow())
+    session.execute(update(ThrottleCounter).where(
+        ThrottleCounter.key == limit.key(subject), ThrottleCounter.window_start == start, ThrottleCounter.count > 0,
+    ).values(count=ThrottleCounter.count - 1).execution_options(synchronize_session=False))
 
 
 def reset(session: Session, limit: Limit, subject: str) -> None:

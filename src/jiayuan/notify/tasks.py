@@ -1,4 +1,5 @@
-"""Notify jobs: the worker claims outbox messages with a compare-and-set update and sends each one once."""
+"""Notify jobs: the worker claims outbox messages with a compare-and-set update and sends each one once; and the
+hourly sweep of spent throttle counters (kit/throttle.py: sign-ins, tracking, SMS limits) and expired sessions."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from typing import Any, NamedTuple, cast
 from huey import Huey, crontab
 from sqlalchemy import ColumnElement, CursorResult, Row, and_, false, or_, select, update
 
+from jiayuan.accounts import sessions
 from jiayuan.config import get_settings
+from jiayuan.kit import throttle
 from jiayuan.kit.db import Database, utcnow
 from jiayuan.notify.models import OutboxMessage as M
 from jiayuan.notify.senders import Sender, configured_senders, scrub
@@ -136,9 +139,23 @@ def deliver_outbox() -> int:
         db.dispose()
 
 
+def purge_spent(db: Database, settings: Any = None, *, now: datetime | None = None) -> tuple[int, int]:
+    """Delete throttle windows that ended long ago and sessions that have expired; returns how many of each."""
+    settings = settings or get_settings()
+    now = now or utcnow()
+    with db.unit_of_work() as s:
+        counters = throttle.purge(s, now=now)
+        ended = sessions.purge(s, max_age=settings.session_max_age_seconds, idle=settings.session_idle_seconds,
+                               now=now)
+    if counters or ended:
+        logger.info("purged %d throttle counters and %d expired sessions", counters, ended)
+    return counters, ended
+
+
 class NotifyTasks(NamedTuple):
     every_minute: Any  # huey periodic task: drains, then schedules the drains of the rest of the minute
     drain: Any  # huey task: one drain
+    purge: Any  # huey periodic task, hourly: spent throttle counters and expired sessions
 
 
 _registered: weakref.WeakKeyDictionary[Huey, NotifyTasks] = weakref.WeakKeyDictionary()
@@ -162,7 +179,15 @@ def register(huey: Huey) -> NotifyTasks:
             drain_outbox.schedule(delay=delay, expires=delay + TICK_SECONDS)
         return deliver_outbox()
 
-    _registered[huey] = tasks = NotifyTasks(deliver_outbox_every_minute, drain_outbox)
+    @huey.periodic_task(crontab(minute="41"), name="notify.purge_spent")
+    def purge_spent_hourly() -> tuple[int, int]:
+        db = Database(get_settings().database_url)
+        try:
+            return purge_spent(db)
+        finally:
+            db.dispose()
+
+    _registered[huey] = tasks = NotifyTasks(deliver_outbox_every_minute, drain_outbox, purge_spent_hourly)
     return tasks
 
 

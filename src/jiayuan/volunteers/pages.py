@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from jiayuan.accounts.passwords import PASSWORD_MESSAGES
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import CurrentPrincipal, DbSession, require_role
 from jiayuan.kit import i18n
@@ -72,6 +73,7 @@ def context(request: Request, session: Session) -> dict[str, Any]:
 
 # What a volunteer's or a keeper's form says when a use case refuses, by (field, reason).
 MESSAGES: Messages = register_messages({
+    **PASSWORD_MESSAGES,
     ("starts_at", "not_a_time"): N_("required: a date and time"),
     ("ends_at", "not_a_time"): N_("required: a date and time"),
     ("*", "no_time"): N_("required: a date and time"),

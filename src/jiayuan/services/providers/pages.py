@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from jiayuan.accounts.roles import Role
+from jiayuan.accounts.passwords import PASSWORD_MESSAGES
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import DbSession, ReadSession, require_role, verify_csrf
 from jiayuan.kit import hours as weekly
@@ -92,6 +93,7 @@ def _welfare_price(exc: DomainError, _: Any) -> tuple[str, str]:
 # Messages of the provider forms by (field, reason); a record out of sight or a conflict reads alike on every
 # field, before its own words.
 MESSAGES: Messages = register_messages({
+    **PASSWORD_MESSAGES,
     **by_field({
         "name": N_("Please enter the name."),
         "credit_code": N_("This is not a valid unified social credit code."),
@@ -101,7 +103,7 @@ MESSAGES: Messages = register_messages({
         "lon": N_("Give a latitude and longitude, or neither."),
         "item": N_("Choose an item of the catalogue."),
         "unit_code": N_("Choose a unit of the district."),
-        "password": N_("At least 8 characters."),
+        "password": N_("At least 10 characters, not a common password."),
         "full_name": N_("Please enter the name."),
         "reason": N_("Give a reason."),
         "to": N_("Choose a status."),
