@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -36,8 +38,10 @@ from jiayuan.config import Settings, get_settings
 from jiayuan.face import nav as face_nav
 from jiayuan.face import pages as face_pages
 from jiayuan.hooks import register_hooks
+from jiayuan.kit import bodies
+from jiayuan.kit.bodies import BodyLimitMiddleware, Limit
 from jiayuan.kit.db import Database
-from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound, Unauthorized, Unavailable
+from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound, TooLarge, Unauthorized, Unavailable
 from jiayuan.page_kit import N_, explain, messages_for
 from jiayuan.registry.imports import api as registry_imports_api
 from jiayuan.registry.imports import pages as registry_imports_pages
@@ -84,6 +88,11 @@ ERROR_PAGE_MESSAGES = {
     ("csrf_token", "forbidden"): N_("the form has expired or did not come from this site; reload the page and try "
                                    "again"),
     ("role", "forbidden"): N_("your role may not do this"),
+    # A body over its route's limit (kit/bodies.py), refused before the route ran.
+    ("body", "too_large"): N_("What was sent is too large (at most %(limit)s)."),
+    ("photos", "too_large"): N_("Photo %(n)s is too large (at most %(limit)s)."),
+    ("file", "too_large"): N_("The file is too large (at most %(limit)s); split it into several files."),
+    ("*", "too_large"): N_("What was sent is too large (at most %(limit)s)."),
 }
 # The OpenAPI pages load Swagger UI and ReDoc from their CDN: they keep FastAPI's defaults, every other page the CSP.
 _DOC_PATHS = ("/docs", "/redoc")
@@ -115,6 +124,26 @@ class _DropQueryString(logging.Filter):
         return True
 
 
+def body_limits(settings: Settings) -> Callable[[str], Limit]:
+    """The body limit of each kind of route (kit/bodies.py): the default for forms and JSON; photos and files to
+    import on top of it, each file at most its own limit."""
+    table = {
+        bodies.DEFAULT: Limit(settings.max_body_bytes),
+        bodies.PHOTOS: Limit(settings.max_body_bytes + settings.max_photos * settings.max_photo_bytes,
+                             file=settings.max_photo_bytes, indexed=True),
+        bodies.IMPORT: Limit(settings.max_body_bytes + settings.max_import_bytes, file=settings.max_import_bytes),
+    }
+    return table.__getitem__
+
+
+async def _refuse_body(scope: dict[str, Any], receive: Any, send: Any, error: TooLarge) -> None:
+    """The 413 of a body over its limit, as JSON or as a page like every other error; the connection closes."""
+    request = Request(scope, receive)
+    response = await scope["app"].exception_handlers[DomainError](request, error)
+    response.headers["Connection"] = "close"
+    await response(scope, receive, send)
+
+
 def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     register_hooks()
@@ -126,6 +155,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.state.settings = settings
     app.state.db = db or Database(settings.database_url, settings.replica_database_url)
 
+    # Inside the session middleware (added after it, so it runs within): a refused page is rendered with its session.
+    app.add_middleware(BodyLimitMiddleware, limits=body_limits(settings), refuse=_refuse_body)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="jiayuan_session",
                        max_age=settings.session_max_age_seconds, same_site="lax", https_only=settings.production)
 

@@ -74,6 +74,21 @@ class Settings(BaseSettings):
     s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
     max_photo_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_photos: int = Field(default=3, ge=0)
+    # Request bodies (kit/bodies.py): what any route takes (forms, JSON); a route that takes photos takes
+    # max_photos × max_photo_bytes more, each photo at most max_photo_bytes; a route that takes a file to import
+    # (registry spreadsheets, the holiday calendar, units GeoJSON) max_import_bytes more, the file at most that.
+    # A body over its route's limit is refused with 413 as soon as it passes it, the rest never read.
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    max_import_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    # Spreadsheet imports (kit/excel.py): data rows of one file; the unzipped size of an .xlsx part (the sheet,
+    # read as it streams) and of its shared strings (held in memory while the sheet is read).
+    max_import_rows: int = Field(default=500_000, gt=0)
+    max_import_unzipped_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
+    max_import_strings_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    # An import of more data rows than this runs in the worker (its progress on the import's page); fewer run in
+    # the request. Either way rows are parsed and checked before anything is written, then written a thousand
+    # at a time, each thousand in a short transaction of its own.
+    import_worker_rows: int = Field(default=2_000, ge=0)
     # Personal data at rest (kit.crypto): "id:base64key,..." of 32-byte AES keys, the first encrypts and
     # the rest only decrypt (rotation); the blind-index key is separate so rotating data keys keeps look-ups.
     # Unset in development: both are derived from secret_key. Production refuses to start without them.

@@ -26,6 +26,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
+from jiayuan.kit.bodies import read_prefix
 from jiayuan.kit.clock import TIMEZONE
 from jiayuan.kit.errors import DomainError, Invalid, NotFound
 from jiayuan.web import gettext_for
@@ -185,10 +186,11 @@ def field_yuan(form: FormData, name: str, *, field: str | None = None, blank: in
 
 
 def photo_bytes(form: FormData, limit: int, name: str = "photos") -> list[bytes]:
-    """The chosen photos; an empty file input sends an empty string, which is no photo. One byte over `limit` is
-    read, enough for the photo check to refuse it with the limit in the message."""
+    """The chosen photos; an empty file input sends an empty string, which is no photo. Read a chunk at a time up
+    to one byte over `limit`, enough for the photo check to refuse it with the limit in the message (the body limit
+    of the route refused a larger one already as it arrived)."""
     files = [f for f in form.getlist(name) if isinstance(f, UploadFile) and f.filename]
-    return [f.file.read(limit + 1) for f in files]
+    return [read_prefix(f.file, limit + 1) for f in files]
 
 
 def path_id(value: str) -> uuid.UUID:

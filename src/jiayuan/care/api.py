@@ -51,6 +51,7 @@ from jiayuan.care.schemas import (
     VisitRead,
 )
 from jiayuan.deps import AppSettings, DbSession, require_role
+from jiayuan.kit.bodies import PHOTOS, body_limit, read_prefix
 from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.kit.pagination import Offset
 from jiayuan.kit.storage import storage_from_settings
@@ -315,10 +316,11 @@ def approve_visit(visit_id: uuid.UUID, principal: Approver, session: DbSession) 
 
 
 @router.post("/visits/{visit_id}/photos", response_model=VisitRead)
+@body_limit(PHOTOS)
 def add_photos(visit_id: uuid.UUID, principal: CareUser, session: DbSession, settings: AppSettings,
                photos: Annotated[list[UploadFile], File(description="JPEG, PNG or WebP; at most 3 a visit")]) -> Any:
-    visits.add_photos(session, principal, visit_id, [p.file.read(settings.max_photo_bytes + 1) for p in photos],
-                      settings)
+    read = [read_prefix(p.file, settings.max_photo_bytes + 1) for p in photos]
+    visits.add_photos(session, principal, visit_id, read, settings)
     return visit_reads(session, [visits.get_visit(session, principal, visit_id)])[0]
 
 

@@ -22,6 +22,7 @@ from jiayuan.care import alerts, centres, policy, profiles, visits
 from jiayuan.care.models import CARE_CENTRE_KINDS, CARE_LEVELS, NEEDS, VISIT_KINDS, VISIT_STATES
 from jiayuan.deps import AppSettings, DbSession, require_role, verify_csrf
 from jiayuan.kit import i18n
+from jiayuan.kit.bodies import PHOTOS, body_limit
 from jiayuan.kit.errors import DomainError, Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.page_kit import (
@@ -464,6 +465,7 @@ def visit_new(request: Request, principal: CareUser, session: DbSession, person_
 
 
 @router.post("/care/visits/new", dependencies=[Depends(verify_csrf)])
+@body_limit(PHOTOS)
 def visit_create(request: Request, principal: CareUser, session: DbSession, settings: AppSettings,
                  form: PostedForm) -> Response:
     values = {"pairing_id": field_text(form, "pairing_id", 40), "kind": field_text(form, "kind", 20),

@@ -22,6 +22,7 @@ from jiayuan.cases.models import Case, CaseEvent, Category
 from jiayuan.cases.workflow import RATINGS, SUPERVISION_LEVELS, TRANSITIONS
 from jiayuan.config import Settings
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, OptionalPrincipal, client_ip, verify_csrf
+from jiayuan.kit.bodies import PHOTOS, body_limit
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound
 from jiayuan.kit.scope import Scope
@@ -309,6 +310,7 @@ def report_page(request: Request, principal: OptionalPrincipal, session: DbSessi
 
 
 @router.post("/report", dependencies=[Depends(verify_csrf)])
+@body_limit(PHOTOS)
 def report(request: Request, principal: OptionalPrincipal, session: DbSession, settings: AppSettings,
            form: PostedForm) -> Response:
     _ = gettext_for(request)
@@ -510,6 +512,7 @@ def case_view(number: str, request: Request, principal: CurrentPrincipal, sessio
 
 
 @router.post("/cases/{number:caseno}/actions/{action}", dependencies=[Depends(verify_csrf)])
+@body_limit(PHOTOS)
 def case_action(number: str, action: str, request: Request, principal: CurrentPrincipal, session: DbSession,
                 settings: AppSettings, form: PostedForm) -> Response:
     _ = gettext_for(request)

@@ -46,6 +46,7 @@ from jiayuan.cases.workflow import (
     SUSPENDED,
 )
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip, require_role, verify_csrf
+from jiayuan.kit.bodies import IMPORT, PHOTOS, body_limit
 from jiayuan.kit.clock import local_today
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import DomainError, Forbidden, Invalid
@@ -280,6 +281,7 @@ def patrol_page(request: Request, principal: CurrentPrincipal, session: DbSessio
 
 
 @router.post("/patrol", dependencies=[Depends(verify_csrf)])
+@body_limit(PHOTOS)
 def patrol(request: Request, principal: CurrentPrincipal, session: DbSession, settings: AppSettings,
            form: PostedForm) -> Response:
     _grid_worker(principal)
@@ -339,6 +341,7 @@ def hotline_page(request: Request, principal: CurrentPrincipal, session: DbSessi
 
 
 @router.post("/hotline", dependencies=[Depends(verify_csrf)])
+@body_limit(PHOTOS)  # file_case reads photos, should the form send any
 def hotline(request: Request, principal: CurrentPrincipal, session: DbSession, settings: AppSettings,
             form: PostedForm) -> Response:
     policy.require_intake_staff(principal)
@@ -478,6 +481,7 @@ def calendar_page(request: Request, principal: Admin, session: DbSession, year: 
 
 
 @router.post("/admin/calendar/{year}", dependencies=[Depends(verify_csrf)])
+@body_limit(IMPORT)
 def calendar_upload(year: int, request: Request, principal: Admin, session: DbSession,
                     file: Annotated[UploadFile | None, File()] = None,
                     schedule: Annotated[str, Form()] = "") -> Response:

@@ -29,6 +29,7 @@ REASON_MESSAGES: dict[str, str] = {
     "forbidden": "you may not do this",
     "conflict": "this conflicts with another record",
     "invalid": "not accepted",
+    "too_large": "larger than {limit}",
 }
 
 
@@ -93,6 +94,14 @@ class Unauthorized(DomainError):
     status_code = 401
     code = "unauthorized"
     default_reason = "unauthorized"
+
+
+class TooLarge(DomainError):
+    """A request body (or a file in it) over its limit: refused while it streams in, the rest never read."""
+
+    status_code = 413
+    code = "too_large"
+    default_reason = "too_large"
 
 
 class Unavailable(DomainError):

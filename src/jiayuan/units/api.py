@@ -11,6 +11,7 @@ from jiayuan.accounts import service as accounts
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import CurrentPrincipal, DbSession
+from jiayuan.kit.bodies import IMPORT, body_limit
 from jiayuan.kit.errors import Invalid
 from jiayuan.units import service
 from jiayuan.units.policy import DistrictAdmin as Admin
@@ -48,6 +49,7 @@ def export_units(principal: CurrentPrincipal, session: DbSession) -> Response:
 
 
 @router.post("/units/import", response_model=ImportRead)
+@body_limit(IMPORT)
 def import_units(principal: Admin, session: DbSession,
                  collection: Annotated[dict[str, Any], Body(description="a GeoJSON FeatureCollection")]) -> Any:
     """Create or update units from a FeatureCollection; all of it or nothing."""

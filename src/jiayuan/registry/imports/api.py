@@ -12,6 +12,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 
 from jiayuan.deps import DbSession, client_ip
+from jiayuan.kit.bodies import IMPORT, body_limit
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.excel import XLSX_TYPE
 from jiayuan.kit.i18n import TIMEZONE
@@ -75,6 +76,7 @@ def template(kind: str, principal: Registrar, session: DbSession) -> Response:
 
 
 @api.post("/imports/{kind}", response_model=ImportRead, status_code=201)
+@body_limit(IMPORT)
 def import_file(kind: str, request: Request, principal: Registrar, session: DbSession, response: Response,
                 file: Annotated[UploadFile | None, File(description=".xlsx or .csv")] = None,
                 mode: Annotated[str, Form(description="all_or_nothing (default) or valid_only")] = "all_or_nothing",

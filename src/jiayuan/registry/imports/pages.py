@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import DbSession, client_ip, verify_csrf
+from jiayuan.kit.bodies import IMPORT, body_limit
 from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.page_kit import explain, see_other
 from jiayuan.registry.imports import service as imports
@@ -56,6 +57,7 @@ def import_page(request: Request, principal: Registrar, session: DbSession, kind
 
 
 @router.post("/registry/import", dependencies=[Depends(verify_csrf)])
+@body_limit(IMPORT)
 def import_upload(request: Request, principal: Registrar, session: DbSession,
                   kind: Annotated[str, Form()] = "people",
                   file: Annotated[UploadFile | None, File()] = None,
