@@ -230,6 +230,23 @@ def test_staff_log_for_a_volunteer_and_scope_holds(session: Session, api, pair_o
     assert volunteers.balance_minutes(session, volunteer.district_code, volunteer.id) == 60
 
 
+def test_photos_of_a_visit_not_saved_leave_no_file(session: Session, pair_of, settings, tmp_path) -> None:
+    """A visit form's attempt runs in a savepoint: when a later step of it fails, the photos it stored go again."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    profile, volunteer, _p, _vol = pair_of
+    settings.var_dir = tmp_path
+    buf = BytesIO()
+    Image.new("RGB", (80, 60), "red").save(buf, "JPEG")
+    visit = {"person_id": profile.person_id, "volunteer_id": volunteer.id, "kind": "meals", "duration_minutes": 30}
+    with pytest.raises(RuntimeError), session.begin_nested():
+        visits.log_visit(session, principal(session, "grid_a"), visit, photos=[buf.getvalue()], settings=settings)
+        raise RuntimeError("a later step of the same attempt failed")
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
 def test_photos_of_a_visit_are_stored_like_case_photos(session: Session, pair_of, settings, tmp_path) -> None:
     from io import BytesIO
 

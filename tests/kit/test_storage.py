@@ -162,3 +162,40 @@ def test_storage_from_settings_picks_s3_when_a_bucket_is_set(s3: Any, tmp_path: 
     from_env = storage_from_settings(Settings())
     assert isinstance(from_env, S3Storage) and from_env.bucket == "from-env"
     assert from_env.client.meta.endpoint_url == "http://minio.local:9000"
+
+
+def test_files_stored_for_a_transaction_go_again_when_it_does_not_commit(db: Any, tmp_path: Path) -> None:
+    """remove_if_rolled_back: a savepoint rolled back (a page's refused attempt) or the whole transaction rolled back
+    takes its files with it; a savepoint begun later and rolled back alone does not; a commit keeps them."""
+    from sqlalchemy import text
+
+    from jiayuan.kit.storage import remove_if_rolled_back
+
+    storage = LocalStorage(tmp_path)
+
+    def store(session: Any, name: str) -> str:
+        key = f"cases/360802/{name}.jpg"
+        storage.put(key, b"x", "image/jpeg")
+        remove_if_rolled_back(session, storage, [key])
+        return key
+
+    with db.sessions() as session:
+        session.execute(text("SELECT 1"))
+        with pytest.raises(RuntimeError), session.begin_nested():
+            refused = store(session, "refused")
+            raise RuntimeError("a later step of the same attempt failed")
+        assert not (tmp_path / refused).exists()
+        with session.begin_nested():
+            kept_then_undone = store(session, "kept-then-undone")
+        with pytest.raises(RuntimeError), session.begin_nested():
+            raise RuntimeError("another attempt, after the photos were stored")
+        assert (tmp_path / kept_then_undone).exists()
+        session.rollback()
+        assert not (tmp_path / kept_then_undone).exists()
+        session.execute(text("SELECT 1"))
+        with session.begin_nested():
+            kept = store(session, "kept")
+        session.commit()
+        session.execute(text("SELECT 1"))
+        session.rollback()  # a later transaction of the same session: not the one the file was stored for
+        assert (tmp_path / kept).exists()

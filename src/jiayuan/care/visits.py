@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
@@ -30,14 +30,14 @@ from jiayuan.care.profiles import (
     person_of,
     resolve_alert,
 )
-from jiayuan.cases.service import discard_photos, save_photos
+from jiayuan.cases.service import save_photos
 from jiayuan.config import Settings
 from jiayuan.kit.crypto import blind_index
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.identity import mask_phone
-from jiayuan.kit.storage import storage_from_settings
+from jiayuan.kit.storage import remove_if_rolled_back, storage_from_settings
 from jiayuan.kit.text import clean_text
 from jiayuan.notify.service import queue_message
 from jiayuan.registry.models import Person
@@ -324,8 +324,8 @@ def attach_photos(session: Session, settings: Settings, visit: Visit, photos: li
     storage = storage_from_settings(settings)
     saved = save_photos(storage, visit.district_code, visit.id, photos, settings.max_photo_bytes,
                         max(MAX_VISIT_PHOTOS - existing, 0), area="care")
-    event.listen(session, "after_soft_rollback",
-                 lambda _s, tx: discard_photos(storage, saved) if not tx.nested else None, once=True)
+    # The files go again if the rows do not stay: the savepoint (a page's attempt) or the request rolled back.
+    remove_if_rolled_back(session, storage, [k for photo in saved for k in (photo["key"], photo["thumb_key"])])
     rows = [VisitPhoto(district_code=visit.district_code, visit_id=visit.id, **p) for p in saved]
     session.add_all(rows)
     session.flush()

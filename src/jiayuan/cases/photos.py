@@ -12,7 +12,7 @@ from typing import Any
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from jiayuan.kit.errors import Invalid
-from jiayuan.kit.storage import Storage
+from jiayuan.kit.storage import Storage, delete_quietly
 
 log = logging.getLogger("jiayuan.cases.photos")
 
@@ -98,8 +98,8 @@ def save_photos(
     Keys are <area>/<district>/<yyyy>/<mm>/<uuid>.<ext> and <uuid>.thumb.jpg (month of `at`, default now,
     UTC); `area` is the domain's folder ("cases", "care"), and `case_id` only names the owner in the log.
     Nothing is stored unless every photo passes; if storing fails part way, what was already stored is
-    deleted again. The caller inserts the CasePhoto rows, and calls discard_photos if its
-    transaction does not commit.
+    deleted again. The caller inserts the CasePhoto rows, and has the files removed should its transaction (or
+    the savepoint it stored them in) not commit: kit.storage.remove_if_rolled_back.
     """
     if len(photos) > max_photos:
         raise Invalid(f"photos: {len(photos)} photos sent, at most {max_photos} allowed", field="photos",
@@ -125,23 +125,14 @@ def save_photos(
     except BaseException:
         log.warning("storing photos of %s %s failed; removing the %d files already stored", area, case_id,
                     len(stored))
-        _delete_quietly(storage, stored)
+        delete_quietly(storage, stored)
         raise
     return saved
 
 
 def discard_photos(storage: Storage, saved: list[dict[str, Any]]) -> None:
     """Delete photos that save_photos stored, when the case they were for was not saved after all."""
-    _delete_quietly(storage, [k for photo in saved for k in (photo["key"], photo["thumb_key"])])
-
-
-def _delete_quietly(storage: Storage, keys: list[str]) -> None:
-    # Clean-up must not hide the error that made it necessary; an orphaned file is the lesser harm.
-    for key in keys:
-        try:
-            storage.delete(key)
-        except Exception:
-            log.exception("could not delete stored photo %s", key)
+    delete_quietly(storage, [k for photo in saved for k in (photo["key"], photo["thumb_key"])])
 
 
 def _decode(data: bytes, field: str) -> tuple[Image.Image, str]:

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.service import Principal
 from jiayuan.cases import calendar, policy, service, timing
 from jiayuan.cases.models import Case, CasePhoto, Category
-from jiayuan.cases.photos import discard_photos, save_photos
+from jiayuan.cases.photos import save_photos
 from jiayuan.cases.workflow import OPEN, allowed_actions
 from jiayuan.config import Settings
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.identity import mask_phone
-from jiayuan.kit.storage import storage_from_settings
+from jiayuan.kit.storage import remove_if_rolled_back, storage_from_settings
 
 
 def category_names(session: Session) -> dict[str, Category]:
@@ -85,8 +84,8 @@ def attach_photos(session: Session, settings: Settings, case: Case, photos: list
     existing = len(service.photos_of(session, case)) if event_id is None else 0
     saved = save_photos(storage, case.district_code, case.id, photos, settings.max_photo_bytes,
                         max(settings.max_photos - existing, 0) if event_id is None else settings.max_photos)
-    event.listen(session, "after_soft_rollback",
-                 lambda _s, tx: discard_photos(storage, saved) if not tx.nested else None, once=True)
+    # The files go again if the rows do not stay: the savepoint (a page's attempt) or the request rolled back.
+    remove_if_rolled_back(session, storage, [k for photo in saved for k in (photo["key"], photo["thumb_key"])])
     session.add_all(CasePhoto(district_code=case.district_code, case_id=case.id, event_id=event_id, **p)
                     for p in saved)
     session.flush()

@@ -32,6 +32,8 @@ def after_commit(session: Session, send: Callable[[], Any]) -> None:
 
 
 def _send_pending(session: Session) -> None:
+    if session.in_nested_transaction():  # a savepoint released: the transaction may still roll back
+        return
     for send in session.info.pop("after_commit", []):
         send()
 

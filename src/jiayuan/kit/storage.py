@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sqlalchemy import event
+
 from jiayuan.kit.errors import Invalid, NotFound
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from jiayuan.config import Settings
+
+log = logging.getLogger(__name__)
 
 # One path segment: starts with a letter or digit (so never "." or ".." or a hidden temp file of ours),
 # then letters, digits, '.', '_' or '-'. Keys look like "cases/360802/2026/11/<uuid>.thumb.jpg".
@@ -149,6 +156,43 @@ class S3Storage:
     def delete(self, key: str) -> None:
         # S3 answers 204 for a missing key too, so this is idempotent as it stands.
         self.client.delete_object(Bucket=self.bucket, Key=self._object_key(key))
+
+
+def delete_quietly(storage: Storage, keys: list[str]) -> None:
+    """Delete `keys`, logging (not raising) what cannot be: clean-up must not hide the error that made it necessary."""
+    for key in keys:
+        try:
+            storage.delete(key)
+        except Exception:
+            log.exception("could not delete stored file %s", key)
+
+
+def remove_if_rolled_back(session: Session, storage: Storage, keys: list[str]) -> None:
+    """Delete `keys` again should the transaction they were stored for not commit: the savepoint open now (or the
+    session's transaction), rolled back itself or with any transaction around it. Once the session's outermost
+    transaction commits, they stay. A savepoint begun after this and rolled back alone does not concern them."""
+    if not keys:
+        return
+    stored_in = session.get_nested_transaction() or session.get_transaction()
+    settled = False
+
+    def rolled_back(_session: Session, previous: Any) -> None:
+        nonlocal settled
+        transaction = stored_in
+        while transaction is not None and transaction is not previous:
+            transaction = transaction.parent
+        if transaction is None or settled:
+            return
+        settled = True
+        delete_quietly(storage, keys)
+
+    def committed(_session: Session) -> None:
+        nonlocal settled
+        if not session.in_nested_transaction():  # a savepoint released is not yet the rows kept
+            settled = True
+
+    event.listen(session, "after_soft_rollback", rolled_back)
+    event.listen(session, "after_commit", committed)
 
 
 def storage_from_settings(settings: Settings) -> Storage:
