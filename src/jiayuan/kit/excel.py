@@ -8,12 +8,13 @@ import io
 import logging
 import posixpath
 import re
+import struct
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import IO, Any
 from xml.etree import ElementTree
 
 from openpyxl import Workbook, load_workbook
@@ -156,6 +157,31 @@ def _notes_sheet(wb: Workbook, columns: Sequence[Column], notes: Sequence[str],
 
 
 # Reading.
+#
+# An uploaded workbook is hostile until read: a zip of a few megabytes can unpack to gigabytes, a sheet can declare
+# a million rows or a cell in column XFD, and a reader that pads rows to the widest cell or keeps every row element
+# in memory falls over. So, before a part is read: the zip's directory is counted from its end record, each part's
+# declared unzipped size (ZipInfo.file_size, which zipfile never reads past) and compression ratio are checked, the
+# sheet's <dimension> is checked; while the sheet is read, every row number and cell reference is checked before
+# anything is allocated for it, and the rows counted. Each refusal is an Invalid naming the file and the problem
+# (with the row where it was met), raised before any row reaches the import.
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much of a spreadsheet an import reads (settings max_import_rows, max_import_unzipped_bytes,
+    max_import_strings_bytes)."""
+
+    rows: int = 500_000  # data rows
+    columns: int = 256  # the last column a cell may be in: IV, Excel 2003's width
+    part_bytes: int = 512 * 1024 * 1024  # unzipped size of a part read as it streams (the sheet)
+    whole_bytes: int = 64 * 1024 * 1024  # unzipped size of a part held in memory (shared strings, styles, workbook)
+    ratio: int = 200  # unzipped to zipped size, for parts over a megabyte
+    parts: int = 10_000  # entries in the zip
+
+
+DEFAULT_LIMITS = ReadLimits()
+_RATIO_FROM = 1024 * 1024
 
 
 def _norm(header: str) -> str:
@@ -167,22 +193,23 @@ def _header_names(col: Column) -> set[str]:
     return names | {_norm(a) for a in col.aliases}
 
 
-def read_table(data: bytes, filename: str, columns: Sequence[Column]) -> Table:
+def read_table(data: bytes, filename: str, columns: Sequence[Column], limits: ReadLimits = DEFAULT_LIMITS) -> Table:
     """Rows of the first sheet of an .xlsx, or of a .csv (UTF-8 with or without BOM, or GB18030 as Chinese
     Excel writes it), by column key. The header, in Chinese or English, is the first row that names columns
     (a title row above it is skipped); blank rows are skipped; a file of another kind, without a header or
-    without a required column is refused."""
+    without a required column is refused, and so is a file over `limits` (when met: rows are read lazily)."""
     name = (filename or "").lower()
     if not data:
         raise bad_file("empty", N_("the file is empty"))
     if name.endswith(".xls") or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         raise bad_file("xls", N_("save the workbook as .xlsx (Excel 2007 or later) or .csv"))
     if name.endswith((".xlsx", ".xlsm")) or data[:4] == b"PK\x03\x04":
-        rows, total = _xlsx_rows(data)
+        rows, total = _xlsx_rows(data, limits)
     elif name.endswith(".csv"):
-        rows, total = _csv_rows(data)
+        rows, total = _csv_rows(data, limits)
     else:
         raise bad_file("not_table", N_("the file must be an Excel workbook (.xlsx) or a CSV file (.csv)"))
+    rows = _bounded(rows, limits)
     by_name: dict[str, Column] = {}
     for col in columns:
         for n in _header_names(col):
@@ -211,11 +238,47 @@ def read_table(data: bytes, filename: str, columns: Sequence[Column]) -> Table:
                        header_row=number)
     if total is not None:
         total = max(total - number, 0)
-    return Table(columns=list(positions), rows=_by_key(rows, positions), total=total, unknown=unknown)
+    return Table(columns=list(positions), rows=_by_key(rows, positions, limits), total=total, unknown=unknown)
+
+
+def _bounded(rows: Iterator[tuple[int, Sequence[Any]]], limits: ReadLimits) -> Iterator[tuple[int, Sequence[Any]]]:
+    """The rows, refused at the first one past the limits: a row number beyond Excel's last, a row wider than
+    `limits.columns`, or more non-blank rows than `limits.rows` and the few above the header (rows with nothing in
+    the import's columns included: _by_key counts the data rows exactly)."""
+    seen = 0
+    for number, cells in rows:
+        if number > MAX_ROWS:
+            raise too_many_rows(number, limits, row=number)
+        if len(cells) > limits.columns:
+            while cells and cells[-1] is None:  # a reader that padded the row (openpyxl does to the dimension)
+                cells = cells[:-1]
+            if len(cells) > limits.columns:
+                raise too_wide(number, get_column_letter(len(cells)) + str(number), limits)
+        if any(c is not None and c != "" for c in cells):
+            seen += 1
+            if seen > limits.rows + HEADER_SEARCH:
+                raise too_many_rows(seen, limits, row=number)
+        yield number, cells
+
+
+def too_many_rows(rows: int, limits: ReadLimits, *, row: int | None = None) -> Invalid:
+    """A sheet that declares more rows than an import reads, or a row met past that many (or past Excel's last)."""
+    if row is None:
+        return bad_file("too_many_rows", f"the sheet declares {rows:,} rows; at most {limits.rows:,} are imported "
+                        "from one file: split it", rows=rows, limit=limits.rows)
+    return bad_file("too_many_rows", f"row {row:,} is past the {limits.rows:,} rows imported from one file: split it",
+                    rows=rows, limit=limits.rows, row=row)
+
+
+def too_wide(row: int, cell: str, limits: ReadLimits) -> Invalid:
+    return bad_file("too_many_columns", f"row {row}: cell {cell} lies beyond column "
+                    f"{get_column_letter(limits.columns)}; an import reads at most {limits.columns} columns",
+                    row=row, cell=cell, limit=limits.columns)
 
 
 def _by_key(rows: Iterator[tuple[int, Sequence[Any]]], positions: dict[str, int],
-            ) -> Iterator[tuple[int, dict[str, Any]]]:
+            limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[tuple[int, dict[str, Any]]]:
+    count = 0
     for number, cells in rows:
         values = {}
         for key, i in positions.items():
@@ -224,6 +287,9 @@ def _by_key(rows: Iterator[tuple[int, Sequence[Any]]], positions: dict[str, int]
                 value = value.strip() or None
             values[key] = value
         if any(v is not None for v in values.values()):
+            count += 1
+            if count > limits.rows:
+                raise too_many_rows(count, limits, row=number)
             yield number, values
 
 
@@ -249,33 +315,111 @@ def _header(rows: Iterator[tuple[int, Sequence[Any]]], known: dict[str, Column],
     return first
 
 
-def _xlsx_rows(data: bytes) -> tuple[Iterator[tuple[int, Sequence[Any]]], int | None]:
+def _xlsx_rows(data: bytes, limits: ReadLimits = DEFAULT_LIMITS,
+               ) -> tuple[Iterator[tuple[int, Sequence[Any]]], int | None]:
+    _check_zip(data, limits)
     try:
-        return _fast_xlsx_rows(data)
+        return _fast_xlsx_rows(data, limits)
+    except Invalid:
+        raise
     except Exception:  # noqa: BLE001 - a part laid out as we did not expect: openpyxl reads what it can
         log.debug("reading the workbook with openpyxl", exc_info=True)
-    return _openpyxl_rows(data)
+    return _openpyxl_rows(data, limits)
 
 
-def _openpyxl_rows(data: bytes) -> tuple[Iterator[tuple[int, Sequence[Any]]], int | None]:
+def _unreadable() -> Invalid:
+    return bad_file("unreadable", N_("the file is not a readable Excel .xlsx workbook"))
+
+
+def _zip_entries(data: bytes) -> int | None:
+    """The number of entries the zip's end record declares, read before zipfile builds an object for each; None
+    when there is no end record (zipfile then refuses the file itself)."""
+    at = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
+    if at < 0 or at + 22 > len(data):
+        return None
+    entries, = struct.unpack_from("<H", data, at + 10)
+    if entries == 0xFFFF:  # Zip64: the count is in the Zip64 end record the locator before it points to
+        locator = at - 20
+        if locator >= 0 and data[locator:locator + 4] == b"PK\x06\x07":
+            record, = struct.unpack_from("<Q", data, locator + 8)
+            if data[record:record + 4] == b"PK\x06\x06" and record + 40 <= len(data):
+                entries, = struct.unpack_from("<Q", data, record + 32)
+    return entries
+
+
+def _check_zip(data: bytes, limits: ReadLimits) -> None:
+    """Refuse a workbook whose parts would unpack to more than the limits, before any part is read."""
+    entries = _zip_entries(data)
+    if entries is not None and entries > limits.parts:
+        raise bad_file("too_many_parts", f"the workbook holds {entries:,} parts; at most {limits.parts:,} are read",
+                       parts=entries, limit=limits.parts)
+    try:
+        infos = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, struct.error):
+        raise _unreadable() from None
+    for info in infos:
+        if info.file_size > limits.part_bytes:
+            raise _part_too_large(info, limits.part_bytes)
+        ratio = info.file_size / max(info.compress_size, 1)
+        if info.file_size > _RATIO_FROM and ratio > limits.ratio:
+            raise bad_file("compressed_too_much", f"the part {info.filename[:100]} unpacks to {ratio:,.0f} times its "
+                           f"size in the file (at most {limits.ratio} times)", part=info.filename[:100],
+                           ratio=int(ratio), limit=limits.ratio)
+
+
+def _part_too_large(info: zipfile.ZipInfo, limit: int) -> Invalid:
+    return bad_file("part_too_large", f"the part {info.filename[:100]} unpacks to {info.file_size:,} bytes; at most "
+                    f"{limit:,} are read", part=info.filename[:100], size=info.file_size, limit=limit)
+
+
+def _open_whole(zf: zipfile.ZipFile, part: str, limits: ReadLimits) -> IO[bytes]:
+    """A part that is parsed whole in memory (the workbook, relationships, styles, shared strings)."""
+    info = zf.getinfo(part)
+    if info.file_size > limits.whole_bytes:
+        raise _part_too_large(info, limits.whole_bytes)
+    return zf.open(info)
+
+
+def _openpyxl_rows(data: bytes, limits: ReadLimits = DEFAULT_LIMITS,
+                   ) -> tuple[Iterator[tuple[int, Sequence[Any]]], int | None]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         sheets = [ws for ws in book.worksheets if ws.title not in (NOTES_SHEET, LISTS_SHEET)]
         ws = sheets[0] if sheets else book.worksheets[0]
         total = ws.max_row if isinstance(ws.max_row, int) and ws.max_row > 0 else None
+        width = ws.max_column if isinstance(ws.max_column, int) else None
         cells = enumerate(ws.iter_rows(min_row=1, values_only=True), 1)
     except Exception:  # noqa: BLE001 - openpyxl and zipfile raise many kinds for a file that is not a workbook
-        raise bad_file("unreadable", N_("the file is not a readable Excel .xlsx workbook")) from None
+        raise _unreadable() from None
+    # openpyxl pads each row to the sheet's declared width and yields the rows between: check what it declares.
+    try:
+        _check_dimension(total, width, limits)
+    except Invalid:
+        book.close()
+        raise
 
     def rows() -> Iterator[tuple[int, Sequence[Any]]]:
         try:
             yield from cells
+        except Invalid:
+            raise
         except Exception:  # noqa: BLE001 - a workbook broken half-way
-            raise bad_file("unreadable", N_("the file is not a readable Excel .xlsx workbook")) from None
+            raise _unreadable() from None
         finally:
             book.close()
 
     return rows(), total
+
+
+def _check_dimension(last_row: int | None, last_column: int | None, limits: ReadLimits) -> None:
+    """The extent a sheet declares (its <dimension ref="A1:N2000"/>), checked before its rows are read."""
+    if last_column is not None and last_column > limits.columns:
+        cell = f"{get_column_letter(min(last_column, 18_278))}{last_row or 1}"
+        raise bad_file("too_many_columns", f"the sheet declares cells up to {cell}, beyond column "
+                       f"{get_column_letter(limits.columns)}; an import reads at most {limits.columns} columns",
+                       cell=cell, limit=limits.columns)
+    if last_row is not None and last_row - 1 > limits.rows + HEADER_SEARCH:
+        raise too_many_rows(last_row, limits)
 
 
 # A streaming reader of the first worksheet, for speed: openpyxl builds an object per cell (about 20 µs, and
@@ -286,14 +430,23 @@ _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 _DOC_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
-_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"[A-Z]*\d*:?[A-Z]+(\d+)\"")
+_DIMENSION = re.compile(rb"<(?:\w+:)?dimension\s+ref=\"([^\"]{0,40})\"")
+_REFERENCE = re.compile(r"\$?([A-Z]{1,3})\$?([0-9]{1,7})")
 
 
-def _rels(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+def _reference(ref: str) -> tuple[int, int] | None:
+    """(1-based column, row) of a cell reference such as "XFD1048576"; None when it is not one."""
+    m = _REFERENCE.fullmatch(ref)
+    if not m:
+        return None
+    return _column(m.group(1)) + 1, int(m.group(2))
+
+
+def _rels(zf: zipfile.ZipFile, part: str, limits: ReadLimits) -> dict[str, tuple[str, str]]:
     """Relationship id → (type, path of the target) of a part ("" for the package itself)."""
     folder, name = posixpath.split(part)
     found = {}
-    with zf.open(posixpath.join(folder, "_rels", name + ".rels")) as f:
+    with _open_whole(zf, posixpath.join(folder, "_rels", name + ".rels"), limits) as f:
         for rel in ElementTree.parse(f).getroot().iter(_PKG_REL):
             target = rel.get("Target", "")
             path = target[1:] if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
@@ -301,16 +454,17 @@ def _rels(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
     return found
 
 
-def _fast_xlsx_rows(data: bytes) -> tuple[Iterator[tuple[int, Sequence[Any]]], int | None]:
+def _fast_xlsx_rows(data: bytes, limits: ReadLimits = DEFAULT_LIMITS,
+                    ) -> tuple[Iterator[tuple[int, Sequence[Any]]], int | None]:
     zf = zipfile.ZipFile(io.BytesIO(data))
-    book_part = next(path for kind, path in _rels(zf, "").values() if kind == "officeDocument")
-    with zf.open(book_part) as f:
+    book_part = next(path for kind, path in _rels(zf, "", limits).values() if kind == "officeDocument")
+    with _open_whole(zf, book_part, limits) as f:
         root = ElementTree.parse(f).getroot()
     ns = root.tag[1:].split("}", 1)[0]
     if ns not in (_MAIN, _STRICT):
         raise ValueError("not a SpreadsheetML workbook")
     q = f"{{{ns}}}"
-    rels = _rels(zf, book_part)
+    rels = _rels(zf, book_part, limits)
     pr = root.find(f"{q}workbookPr")
     epoch = MAC_EPOCH if pr is not None and pr.get("date1904") in ("1", "true") else WINDOWS_EPOCH
     rid = f"{{{_DOC_REL}}}id" if ns == _MAIN else "{http://purl.oclc.org/ooxml/officeDocument/relationships}id"
@@ -319,12 +473,18 @@ def _fast_xlsx_rows(data: bytes) -> tuple[Iterator[tuple[int, Sequence[Any]]], i
     chosen = [path for name, path in sheets if name not in (NOTES_SHEET, LISTS_SHEET)] or [sheets[0][1]]
     shared = next((path for kind, path in rels.values() if kind == "sharedStrings"), None)
     styles = next((path for kind, path in rels.values() if kind == "styles"), None)
-    strings = _shared_strings(zf, shared, q) if shared else []
-    dates, durations = _date_styles(zf, styles, q) if styles else (set(), set())
+    zf.getinfo(chosen[0])  # KeyError (to openpyxl) before the shared strings are read for nothing
     with zf.open(chosen[0]) as f:
         m = _DIMENSION.search(f.read(4096))
-    total = int(m.group(1)) if m else None
-    return _sheet_rows(zf, chosen[0], q, strings, dates, durations, epoch), total
+    total = None
+    if m:
+        corners = [_reference(ref) for ref in m.group(1).decode("ascii", "replace").split(":")]
+        if all(corners):
+            last_column, total = max(c[0] for c in corners if c), max(c[1] for c in corners if c)
+            _check_dimension(total, last_column, limits)
+    strings = _shared_strings(zf, shared, q, limits) if shared else []
+    dates, durations = _date_styles(zf, styles, q, limits) if styles else (set(), set())
+    return _sheet_rows(zf, chosen[0], q, strings, dates, durations, epoch, limits), total
 
 
 def _text_of(element: Any, q: str) -> str:
@@ -339,19 +499,23 @@ def _text_of(element: Any, q: str) -> str:
     return unescape(text) if "_x" in text else text
 
 
-def _shared_strings(zf: zipfile.ZipFile, part: str, q: str) -> list[str]:
+def _shared_strings(zf: zipfile.ZipFile, part: str, q: str, limits: ReadLimits = DEFAULT_LIMITS) -> list[str]:
     strings = []
-    with zf.open(part) as f:
-        for _event, element in ElementTree.iterparse(f):
-            if element.tag == f"{q}si":
+    with _open_whole(zf, part, limits) as f:
+        root = None
+        for event, element in ElementTree.iterparse(f, events=("start", "end")):
+            if root is None:
+                root = element
+            elif event == "end" and element.tag == f"{q}si":
                 strings.append(_text_of(element, q))
-                element.clear()
+                root.clear()  # the items read so far are not kept as elements as well
     return strings
 
 
-def _date_styles(zf: zipfile.ZipFile, part: str, q: str) -> tuple[set[int], set[int]]:
+def _date_styles(zf: zipfile.ZipFile, part: str, q: str,
+                 limits: ReadLimits = DEFAULT_LIMITS) -> tuple[set[int], set[int]]:
     """Indexes of the cell styles whose number format shows a date, and those showing a duration."""
-    with zf.open(part) as f:
+    with _open_whole(zf, part, limits) as f:
         root = ElementTree.parse(f).getroot()
     formats = dict(BUILTIN_FORMATS)
     for fmt in root.iter(f"{q}numFmt"):
@@ -377,21 +541,39 @@ def _column(ref: str) -> int:
 
 
 def _sheet_rows(zf: zipfile.ZipFile, part: str, q: str, strings: list[str], dates: set[int], durations: set[int],
-                epoch: Any) -> Iterator[tuple[int, Sequence[Any]]]:
+                epoch: Any, limits: ReadLimits = DEFAULT_LIMITS) -> Iterator[tuple[int, Sequence[Any]]]:
     row_tag, cell_tag, value_tag, inline_tag = f"{q}row", f"{q}c", f"{q}v", f"{q}is"
+    data_tag = f"{q}sheetData"
     counter = 0
     try:
         with zf.open(part) as f:
-            for _event, element in ElementTree.iterparse(f):
+            rows_parent = None
+            for event, element in ElementTree.iterparse(f, events=("start", "end")):
+                if event == "start":
+                    if element.tag == data_tag:
+                        rows_parent = element
+                    continue
                 if element.tag != row_tag:
                     continue
-                counter = int(element.get("r") or counter + 1)
+                number = element.get("r")
+                counter = int(number) if number else counter + 1
+                if not 0 < counter <= MAX_ROWS:
+                    raise too_many_rows(counter, limits, row=counter)
                 cells: list[Any] = []
                 for c in element:
                     if c.tag != cell_tag:
                         continue
                     ref = c.get("r")
-                    at = _column(ref) if ref else len(cells)
+                    if ref:
+                        place = _reference(ref)
+                        if place is None:
+                            raise bad_file("unreadable", f"row {counter}: {ref[:20]!r} is no cell reference",
+                                           row=counter)
+                        at = place[0] - 1
+                    else:
+                        at = len(cells)
+                    if at >= limits.columns:  # checked before the row is widened to reach it
+                        raise too_wide(counter, ref or get_column_letter(at + 1) + str(counter), limits)
                     if at > len(cells):
                         cells.extend([None] * (at - len(cells)))
                     kind = c.get("t", "n")
@@ -416,11 +598,17 @@ def _sheet_rows(zf: zipfile.ZipFile, part: str, q: str, strings: list[str], date
                         value = from_ISO8601(raw)
                     else:  # "str" (a formula's text) and "e" (an error such as #N/A)
                         value = raw
-                    cells.append(value)
-                element.clear()
+                    if at < len(cells):  # two cells at one place: the later one counts
+                        cells[at] = value
+                    else:
+                        cells.append(value)
+                if rows_parent is not None:
+                    rows_parent.clear()  # nor are the rows read so far kept
+                else:
+                    element.clear()
                 yield counter, cells
-    except (ElementTree.ParseError, KeyError, ValueError, IndexError, zipfile.BadZipFile, EOFError):
-        raise bad_file("unreadable", N_("the file is not a readable Excel .xlsx workbook")) from None
+    except (ElementTree.ParseError, KeyError, ValueError, IndexError, zipfile.BadZipFile, EOFError, OverflowError):
+        raise _unreadable() from None
 
 
 def _decode(data: bytes) -> str:
@@ -434,10 +622,14 @@ def _decode(data: bytes) -> str:
         raise bad_file("encoding", N_("the CSV file is neither UTF-8 nor GB18030 text")) from None
 
 
-def _csv_rows(data: bytes) -> tuple[Iterator[tuple[int, Sequence[Any]]], int | None]:
+def _csv_rows(data: bytes, limits: ReadLimits = DEFAULT_LIMITS,
+              ) -> tuple[Iterator[tuple[int, Sequence[Any]]], int | None]:
     text = _decode(data)
     if "\x00" in text:
         raise bad_file("not_table", N_("the file must be an Excel workbook (.xlsx) or a CSV file (.csv)"))
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)  # a last line ends with its newline
+    if lines - 1 > limits.rows + HEADER_SEARCH:
+        raise too_many_rows(lines, limits)
     reader = csv.reader(io.StringIO(text, newline=""))
 
     def numbered() -> Iterator[tuple[int, Sequence[Any]]]:
@@ -450,7 +642,7 @@ def _csv_rows(data: bytes) -> tuple[Iterator[tuple[int, Sequence[Any]]], int | N
         except csv.Error:
             raise bad_file("unreadable", N_("the CSV file is malformed"), row=start) from None
 
-    return numbered(), text.count("\n") + 1
+    return numbered(), lines
 
 
 def cell_text(value: Any) -> str | None:
