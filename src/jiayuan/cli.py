@@ -146,6 +146,7 @@ def run_worker(threads: Annotated[int, typer.Option(min=1)] = 2) -> None:
     from jiayuan.charity.tasks import register as register_charity
     from jiayuan.kit.jobs import queue
     from jiayuan.notify.tasks import register as register_notify
+    from jiayuan.registry.imports.tasks import register as register_imports
     from jiayuan.services.orders.tasks import register as register_services
 
     database(wait=True).dispose()
@@ -155,6 +156,7 @@ def run_worker(threads: Annotated[int, typer.Option(min=1)] = 2) -> None:
     register_care(huey)  # the not-visited alerts of people in care, hourly (idempotent)
     register_charity(huey)  # the charity supermarkets' monthly issue and expiry of points, hourly (idempotent)
     register_services(huey)  # the offer sweep of service orders, every minute
+    register_imports(huey)  # registry imports too large for a request, as they are queued
     console.print(f"worker started (pid {os.getpid()}, {threads} threads)")
     Consumer(huey, workers=threads, worker_type="thread").run()
 
@@ -510,7 +512,10 @@ def registry_import(
     from jiayuan.accounts.models import NO_DISTRICT
     from jiayuan.accounts.roles import Role
     from jiayuan.accounts.service import Principal, record
+    from jiayuan.kit import excel
     from jiayuan.registry.imports import service as imports
+    from jiayuan.registry.imports import tasks
+    from jiayuan.registry.imports.columns import COLUMNS
     from jiayuan.units.service import single_district
 
     if kind not in imports.KINDS:
@@ -522,28 +527,32 @@ def registry_import(
     except OSError as exc:
         fail(f"FILE: cannot read {file}: {exc.strerror}")
     db = database()
-
-    def work(session):  # noqa: ANN001, ANN202
-        # The command line acts for the system over the whole district (every district, should there be several).
-        district = single_district(session)
-        principal = Principal(uuid.UUID(int=0), "cli", "命令行", Role.district_admin, district,
-                              Scope((district,)) if district else Scope.everything())
+    settings = get_settings()
+    # The command line acts for the system over the whole district (every district, should there be several).
+    district = run(db, single_district)
+    principal = Principal(uuid.UUID(int=0), "cli", "命令行", Role.district_admin, district,
+                          Scope((district,)) if district else Scope.everything())
+    try:
+        # Read and checked first, then written a thousand rows at a time in short transactions, as from the page:
+        # a server running meanwhile keeps writing (on SQLite a long transaction would hold its write lock).
+        table = excel.read_table(data, file.name, COLUMNS[kind], tasks.read_limits(settings))
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=True) as progress:
-            tasks: dict[str, int] = {}
+            bars: dict[str, int] = {}
 
             def advance(stage: str, done: int, total: int | None) -> None:
-                if stage not in tasks:
-                    tasks[stage] = progress.add_task("checking rows" if stage == "check" else "writing", total=total)
-                progress.update(tasks[stage], completed=done, total=total)
+                if stage not in bars:
+                    bars[stage] = progress.add_task("checking rows" if stage == "check" else "writing", total=total)
+                progress.update(bars[stage], completed=done, total=total)
 
-            result = imports.import_file(session, principal, kind, data, file.name,
-                                         mode="valid_only" if valid_only else "all_or_nothing", progress=advance)
+            result = tasks.run(db.unit_of_work, principal, kind, table.rows,
+                               mode="valid_only" if valid_only else "all_or_nothing", progress=advance,
+                               total=table.total)
+    except DomainError as exc:
+        fail(exc.message if not exc.field or exc.message.startswith(exc.field) else f"{exc.field}: {exc.message}")
+    with db.unit_of_work() as session:
         record(session, district or NO_DISTRICT, actor="cli", action="registry_imported",
                target=f"registry/imports/{kind}", detail={"file": file.name, "mode": result.mode, **result.counts()})
-        return result
-
-    result = run(db, work)
     if report is not None:
         from jiayuan.kit.i18n import DEFAULT_LOCALE, translations
 

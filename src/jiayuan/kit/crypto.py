@@ -141,6 +141,27 @@ class Cipher:
             raise DecryptionError(f"token does not open in context {context!r}: wrong column or tampered") from None
         return plain.decode("utf-8")
 
+    def seal(self, data: bytes, *, context: str) -> bytes:
+        """Bytes (a file kept for a while, such as an import queued for the worker) encrypted as a token is, kept
+        as bytes: b"v1.<keyid>." + nonce + ciphertext + tag."""
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._aeads[self.current_key_id].encrypt(nonce, data, context.encode())
+        return f"{VERSION}.{self.current_key_id}.".encode() + nonce + sealed
+
+    def unseal(self, blob: bytes, *, context: str) -> bytes:
+        version, _, rest = blob.partition(b".")
+        key_id, _, body = rest.partition(b".")
+        name = key_id.decode("ascii", "replace")
+        if version != VERSION.encode() or not _KEY_ID.fullmatch(name) or len(body) < NONCE_BYTES + TAG_BYTES:
+            raise DecryptionError("not sealed data of version v1")
+        aead = self._aeads.get(name)
+        if aead is None:
+            raise DecryptionError(f"no key with id {name!r} (is it still in JIAYUAN_DATA_KEYS?)")
+        try:
+            return aead.decrypt(body[:NONCE_BYTES], body[NONCE_BYTES:], context.encode())
+        except InvalidTag:
+            raise DecryptionError(f"sealed data does not open in context {context!r}: wrong use or tampered") from None
+
     def needs_rotation(self, token: str) -> bool:
         """True when the token is not under the current key (what `jiayuan keys rotate` rewrites)."""
         return self._split(token)[0] != self.current_key_id

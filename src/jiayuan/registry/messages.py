@@ -17,12 +17,19 @@ PLACE = N_("Give a latitude and longitude inside the district, or neither.")
 
 FILE_PROBLEMS = {
     "no_file": N_("Choose a file to import."),
-    "too_large": N_("The file is larger than 50 MB; split it into several files."),
+    "too_large": N_("The file is larger than %(limit)s; split it into several files."),
     "empty": N_("The file is empty."),
     "xls": N_("Save the workbook as .xlsx (Excel 2007 or later) or .csv and upload it again."),
     "not_table": N_("The file must be an Excel workbook (.xlsx) or a CSV file (.csv)."),
     "unreadable": N_("The file could not be read as an Excel workbook or a CSV file."),
     "encoding": N_("The CSV file is neither UTF-8 nor GB18030 text."),
+    # Files over the read limits (kit/excel.py ReadLimits), refused before their rows are read or where met.
+    "too_many_rows": N_("The file holds more than %(limit)s rows; split it into several files."),
+    "too_many_columns": N_("Cell %(cell)s lies beyond the %(limit)s columns an import reads; delete what is there."),
+    "part_too_large": N_("The workbook unpacks to more than an import reads (part %(part)s); save it again from "
+                         "Excel, or split it."),
+    "compressed_too_much": N_("The workbook unpacks to far more than its size (part %(part)s): it is refused."),
+    "too_many_parts": N_("The workbook holds too many parts (%(parts)s); save it again from Excel."),
 }
 
 # What each field's form asks for, shown for any refusal of the field that has no message of its own.
@@ -75,7 +82,16 @@ def _file_problem(exc: DomainError, _: Callable[[str], str]) -> str:
             "columns": columns}
     if problem == "duplicate_column":
         return _("A column appears twice in the header: %(columns)s.") % {"columns": columns}
-    return _(FILE_PROBLEMS.get(problem, FILE_PROBLEMS["unreadable"]))
+    text = _(FILE_PROBLEMS.get(problem, FILE_PROBLEMS["unreadable"]))
+    if "%(" not in text:
+        return text
+    params = {"limit": "", "cell": "", "part": "", "parts": "", **details}
+    if isinstance(params["limit"], int):
+        params["limit"] = f"{params['limit']:,}"
+    try:
+        return text % params
+    except (KeyError, TypeError, ValueError):  # pragma: no cover - every problem's parameters are in its details
+        return _(FILE_PROBLEMS["unreadable"])
 
 
 def _min_reason(exc: DomainError, _: Callable[[str], str]) -> str:

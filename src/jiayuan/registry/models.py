@@ -275,6 +275,16 @@ class RegistryImport(Tenant, Timestamped, Base):
     rejected: Mapped[int] = mapped_column(Integer, default=0)
     written: Mapped[bool] = mapped_column(Boolean, default=False)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Where it stands: "queued" for the worker (a large file), "running", "done" (the counts and errors above),
+    # "failed" (the file could not be read, or the work stopped: `failure` says why). Imports made before had none.
+    status: Mapped[str] = mapped_column(String(10), default="done", server_default="done")
+    stage: Mapped[str | None] = mapped_column(String(10))  # "check" while rows are read and checked, then "write"
+    rows_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rows_total: Mapped[int | None] = mapped_column(Integer)  # as far as the file tells before it is read
+    failure: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the error: field, reason, message, details
+    file_key: Mapped[str | None] = mapped_column(String(200))  # the queued file in storage, sealed; removed once run
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         Index("ix_registry_imports_district_code_user_id_created_at", "district_code", "user_id", "created_at"),

@@ -11,15 +11,17 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 
-from jiayuan.deps import DbSession, client_ip
+from jiayuan.deps import AppSettings, DbSession, client_ip
 from jiayuan.kit.bodies import IMPORT, body_limit
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.excel import XLSX_TYPE
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.registry.imports import exports
 from jiayuan.registry.imports import service as imports
+from jiayuan.registry.imports import tasks
 from jiayuan.registry.imports.schemas import (
     ImportErrorRead,
+    ImportFailure,
     ImportRead,
     OrganizationsExportRequest,
     PeopleExportRequest,
@@ -30,7 +32,6 @@ from jiayuan.registry.policy import Registrar
 from jiayuan.web import gettext_for, request_locale
 
 api = APIRouter(prefix="/api/v1/registry", tags=["registry"])
-MAX_UPLOAD = 50 * 1024 * 1024
 MAX_LISTED_ERRORS = 1000
 Grid = Annotated[str | None, Query(description="a grid, community or street code")]
 
@@ -44,15 +45,6 @@ def _stamp() -> str:
     return f"{datetime.now(TIMEZONE):%Y%m%d-%H%M}"
 
 
-def read_upload(file: UploadFile | None) -> tuple[bytes, str]:
-    if file is None or not file.filename:
-        raise Invalid("choose a file to import", field="file", details={"problem": "no_file"})
-    data = file.file.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise Invalid("the file is larger than 50 MB; split it", field="file", details={"problem": "too_large"})
-    return data, file.filename
-
-
 def import_read(request: Request, record: RegistryImport) -> ImportRead:
     _ = gettext_for(request)
     locale = request_locale(request)
@@ -60,7 +52,9 @@ def import_read(request: Request, record: RegistryImport) -> ImportRead:
     return ImportRead(
         id=record.id, kind=record.kind, mode=record.mode, file_name=record.file_name, total=record.total,
         created=record.created, updated=record.updated, unchanged=record.unchanged, rejected=record.rejected,
-        written=record.written, error_count=len(errors),
+        written=record.written, error_count=len(errors), status=record.status, stage=record.stage,
+        rows_done=record.rows_done, rows_total=record.rows_total,
+        failure=ImportFailure.model_validate(record.failure) if record.failure else None,
         errors=[ImportErrorRead(row=e.row, column=e.column, column_title=imports.column_label(record.kind, e.column,
                                                                                                locale),
                                 reason=e.message(), message=e.message(_)) for e in errors[:MAX_LISTED_ERRORS]],
@@ -75,27 +69,36 @@ def template(kind: str, principal: Registrar, session: DbSession) -> Response:
     return xlsx(imports.template_for(session, principal, kind), f"{kind}-template.xlsx")
 
 
-@api.post("/imports/{kind}", response_model=ImportRead, status_code=201)
+@api.post("/imports/{kind}", response_model=ImportRead, status_code=201,
+          responses={202: {"model": ImportRead, "description": "a large file, queued for the worker: GET the "
+                                                               "Location for its progress"}})
 @body_limit(IMPORT)
-def import_file(kind: str, request: Request, principal: Registrar, session: DbSession, response: Response,
+def import_file(kind: str, request: Request, principal: Registrar, session: DbSession, settings: AppSettings,
+                response: Response,
                 file: Annotated[UploadFile | None, File(description=".xlsx or .csv")] = None,
                 mode: Annotated[str, Form(description="all_or_nothing (default) or valid_only")] = "all_or_nothing",
                 ) -> ImportRead:
     """Import a spreadsheet of `kind`. With any row in error an all_or_nothing import writes nothing; the
-    result (and GET …/errors.xlsx) names each row, column and reason. The same file twice updates."""
+    result (and GET …/errors.xlsx) names each row, column and reason. The same file twice updates. A file of more
+    rows than the server imports at once (`JIAYUAN_IMPORT_WORKER_ROWS`) is queued for the worker: 202, and GET
+    the Location until its status is done or failed."""
     imports.check_kind(kind)
     mode = imports.check_mode(mode)
-    data, name = read_upload(file)
-    result = imports.import_file(session, principal, kind, data, name, mode=mode)
-    record = imports.record_import(session, principal, result, name)
-    imports.audit_import(session, principal, result, record_id=record.id, ip=client_ip(request))
+    data, name = imports.read_upload(file, settings.max_import_bytes)
+    # The request's transaction ends before the file is read: on SQLite it would hold the write lock meanwhile.
+    session.commit()
+    record = tasks.start(request.app.state.db, principal, kind, data, name, mode=mode, settings=settings,
+                         ip=client_ip(request))
     response.headers["Location"] = f"/api/v1/registry/imports/{record.id}"
+    if record.status == tasks.QUEUED:
+        response.status_code = 202
     return import_read(request, record)
 
 
 @api.get("/imports/{import_id}", response_model=ImportRead)
 def get_import(import_id: uuid.UUID, request: Request, principal: Registrar, session: DbSession) -> ImportRead:
-    """One of the caller's own imports."""
+    """One of the caller's own imports: its status (queued, running, done, failed), how far it is (rows_done of
+    rows_total, in stage check then write), its counts and errors once done, why it failed."""
     return import_read(request, imports.get_import(session, principal, import_id))
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Insert
 from sqlalchemy import text as sql
+from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
 from jiayuan.kit.errors import DomainError, Invalid
@@ -26,6 +28,16 @@ GRID_LENGTH = 15
 _GRID_CODE = re.compile(r"[0-9]{15}")
 # progress(stage, done, total): stage "check" while rows are read and checked, "write" while they are written.
 Progress = Callable[[str, int, int | None], None]
+# Where an import reads and writes: each `with tx() as session:` is one transaction. An import opens one for the
+# look-ups of a chunk of keys and one for each chunk of rows written, never one for the whole file, so that on SQLite
+# (where a transaction takes the write lock at its first statement) other requests write between them. `within`
+# runs it all in one given session instead (the tests of the rules, the benchmarks).
+Transactions = Callable[[], AbstractContextManager[Session]]
+
+
+def within(session: Session) -> Transactions:
+    """Every step in `session`'s own transaction: the import is one unit of work, committed by its caller."""
+    return lambda: nullcontext(session)
 
 
 @dataclass(frozen=True, slots=True)
@@ -302,9 +314,10 @@ class Lazy:
         return iter(self.rows)
 
 
-def write(session: Any, batches: Sequence[tuple[Any, Sequence[dict[str, Any]] | Lazy]],
+def write(tx: Transactions, batches: Sequence[tuple[Any, Sequence[dict[str, Any]] | Lazy]],
           progress: Progress | None) -> bool:
-    """Run each (INSERT or UPDATE statement, rows) in chunks, in order; True when anything was written.
+    """Run each (INSERT or UPDATE statement, rows) in chunks, in order, each chunk in a transaction of its own;
+    True when anything was written.
 
     The ORM sends one executemany per run of rows with the same keys: INSERTs render NULLs rather than leave
     them out, and UPDATEs are ordered by the columns they change, so that a chunk is one batch, not hundreds
@@ -312,27 +325,39 @@ def write(session: Any, batches: Sequence[tuple[Any, Sequence[dict[str, Any]] | 
     steps = sum(len(items) for _, items in batches)
     done = 0
     for statement, items in batches:
-        if isinstance(statement, Insert):
-            statement = statement.execution_options(render_nulls=True)
-            rows: Iterator[dict[str, Any]] = iter(items)
-        else:
-            rows = iter(sorted(items, key=lambda item: tuple(sorted(item))))
-        copy = isinstance(statement, Insert) and session.get_bind().dialect.name == "postgresql"
+        rows = iter(items) if isinstance(statement, Insert) else iter(sorted(items, key=lambda i: tuple(sorted(i))))
         while part := list(islice(rows, CHUNK)):
-            if copy:
-                _copy(session, statement.table, part)
-            else:
-                session.execute(statement, part)
+            with tx() as session:
+                write_chunk(session, statement, part)
             done += len(part)
             if progress:
                 progress("write", done, steps)
         if len(items) >= CHUNK:
-            # Fresh statistics for the foreign-key checks of the batches that follow (people → households,
-            # tags → people): PostgreSQL keeps the plan it made while the table was nearly empty, a scan of the
-            # whole table per row, which made a first import into an empty district quadratic. SQLite likewise
-            # picks the wrong index for list filters without statistics.
-            session.execute(sql(f'ANALYZE "{statement.table.name}"'))
+            with tx() as session:
+                analyze(session, statement.table.name)
     return steps > 0
+
+
+def write_chunk(session: Session, statement: Any, rows: list[dict[str, Any]]) -> None:
+    """One INSERT (by COPY on PostgreSQL) or UPDATE batch of rows with the same keys."""
+    if not rows:
+        return
+    if isinstance(statement, Insert):
+        if session.get_bind().dialect.name == "postgresql":
+            _copy(session, statement.table, rows)
+            return
+        statement = statement.execution_options(render_nulls=True)
+    else:
+        rows = sorted(rows, key=lambda item: tuple(sorted(item)))
+    session.execute(statement, rows)
+
+
+def analyze(session: Session, table: str) -> None:
+    """Fresh statistics for the foreign-key checks of the batches that follow (people → households, tags → people):
+    PostgreSQL keeps the plan it made while the table was nearly empty, a scan of the whole table per row, which
+    made a first import into an empty district quadratic. SQLite likewise picks the wrong index for list filters
+    without statistics."""
+    session.execute(sql(f'ANALYZE "{table}"'))
 
 
 def _copy(session: Any, table: Any, rows: list[dict[str, Any]]) -> None:

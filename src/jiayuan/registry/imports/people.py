@@ -6,7 +6,7 @@ from __future__ import annotations
 import unicodedata
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -23,13 +23,16 @@ from jiayuan.registry.imports.common import (
     Errors,
     FirstSeen,
     ImportResult,
-    Lazy,
     Progress,
     Row,
+    CHUNK,
+    Transactions,
+    analyze,
     chunks,
     finish,
     read_rows,
     write,
+    write_chunk,
 )
 from jiayuan.registry.models import Building, Compound, Household, Person, PersonMove, PersonTag, Room
 from jiayuan.registry.people import lookups
@@ -109,13 +112,15 @@ def _parse(row: Row, principal: Principal, grids: set[str]) -> _Row | None:
                 relation=relation, tags=tags, notes=notes)
 
 
-def import_people(session: Session, principal: Principal, rows: Iterable[tuple[int, dict[str, Any]]], *,
+def import_people(tx: Transactions, principal: Principal, rows: Iterable[tuple[int, dict[str, Any]]], *,
                   mode: str = "all_or_nothing", progress: Progress | None = None,
                   total: int | None = None) -> ImportResult:
     """Check every row, then (unless an error stops an all-or-nothing import) create, update or leave alone
-    each person. Re-importing the same rows changes nothing and counts them unchanged."""
+    each person. Re-importing the same rows changes nothing and counts them unchanged: so does running an import
+    again that stopped part way (each chunk of people is written whole, with their tags and moves)."""
     result, errors = ImportResult("people", mode), Errors()
-    grids = set(units.grid_codes(session, principal.scope))
+    with tx() as session:
+        grids = set(units.grid_codes(session, principal.scope))
     same_id, same_head = FirstSeen(), FirstSeen()
     found: list[_Row] = []
     for number, values in read_rows(rows, progress, total):
@@ -131,15 +136,15 @@ def import_people(session: Session, principal: Principal, rows: Iterable[tuple[i
             continue
         found.append(p)
 
-    _find_rooms(session, found, errors)
-    _find_people(session, principal, found, errors)
-    households = _find_households(session, found)
+    _find_rooms(tx, found, errors)
+    _find_people(tx, principal, found, errors)
+    households = _find_households(tx, found)
     _check_heads(found, households, errors)
     valid = [p for p in found if p.row not in errors.rows]
     result.valid = len(valid)
     if errors.count and mode != "valid_only":
         return finish(result, errors)
-    _write(session, principal, valid, households, result, progress)
+    _write(tx, principal, valid, households, result, progress)
     return finish(result, errors)
 
 
@@ -167,9 +172,12 @@ def room_paths(session: Session, district: str, grids: Sequence[str]) -> dict[Ad
     return paths
 
 
-def _find_rooms(session: Session, found: list[_Row], errors: Errors) -> None:
+def _find_rooms(tx: Transactions, found: list[_Row], errors: Errors) -> None:
     for district, group in _by_district(p for p in found if p.address).items():
-        paths = room_paths(session, district, {p.grid for p in group})
+        paths: dict[Address, uuid.UUID] = {}
+        for part in chunks(sorted({p.grid for p in group})):
+            with tx() as session:
+                paths.update(room_paths(session, district, part))
         for p in group:
             p.room_id = paths.get(p.address)  # type: ignore[arg-type]
             if p.room_id is None:
@@ -182,13 +190,15 @@ _PERSON_COLUMNS = (Person.id, Person.grid_code, Person.name, Person.phone, Perso
                    Person.id_number_index)
 
 
-def _find_people(session: Session, principal: Principal, found: list[_Row], errors: Errors) -> None:
+def _find_people(tx: Transactions, principal: Principal, found: list[_Row], errors: Errors) -> None:
     outside: list[_Row] = []
     for district, group in _by_district(found).items():
         by_index = {p.id_index: p for p in group}
         for part in chunks(list(by_index)):
-            for r in session.execute(select(*_PERSON_COLUMNS).where(
-                    Person.district_code == district, Person.id_number_index.in_(part))):
+            with tx() as session:
+                known = session.execute(select(*_PERSON_COLUMNS).where(
+                    Person.district_code == district, Person.id_number_index.in_(part))).all()
+            for r in known:
                 p = by_index[r.id_number_index]
                 if not principal.scope.covers(r.grid_code):
                     outside.append(p)
@@ -198,7 +208,8 @@ def _find_people(session: Session, principal: Principal, found: list[_Row], erro
         # As the API's 409: the person exists, and who holds the record is not the importer's to see. Each such row
         # answers "is this number registered?": audited and counted like an exact look-up (people/lookups.py), and
         # a file with more of them than the account has left is refused whole (429).
-        lookups.number_taken(session, principal, rows=len(outside), via="import")
+        with tx() as session:
+            lookups.number_taken(session, principal, rows=len(outside), via="import")
         for p in outside:
             errors.add(p.row, "id_number", N_("a person with this ID number is registered outside your scope"))
 
@@ -212,16 +223,17 @@ class _Household:
     changed: bool = False
 
 
-def _find_households(session: Session, found: list[_Row]) -> dict[tuple[str, str], _Household]:
+def _find_households(tx: Transactions, found: list[_Row]) -> dict[tuple[str, str], _Household]:
     households: dict[tuple[str, str], _Household] = {}
     for district, group in _by_district(p for p in found if p.household).items():
         wanted = {(p.grid, p.household) for p in group}
         numbers = sorted({n for _, n in wanted})
         for part in chunks(numbers):
-            rows = session.execute(select(Household.id, Household.grid_code, Household.number, Household.head_id,
-                                          Household.room_id)
-                                   .where(Household.district_code == district, Household.number.in_(part))
-                                   .order_by(Household.id))
+            with tx() as session:
+                rows = session.execute(select(Household.id, Household.grid_code, Household.number,
+                                              Household.head_id, Household.room_id)
+                                       .where(Household.district_code == district, Household.number.in_(part))
+                                       .order_by(Household.id)).all()
             for r in rows:
                 key = (r.grid_code, r.number)
                 if key in wanted and key not in households:  # the oldest, should the register hold two
@@ -241,24 +253,44 @@ def _check_heads(found: list[_Row], households: dict[tuple[str, str], _Household
                                              "relation in the same file"))
 
 
-def _active_tags(session: Session, district: str, ids: list[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
+def _active_tags(tx: Transactions, district: str, ids: list[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
     today = date.today()
     tags: dict[uuid.UUID, set[str]] = defaultdict(set)
     for part in chunks(ids):
-        rows = session.execute(select(PersonTag.person_id, PersonTag.tag).where(
-            PersonTag.district_code == district, PersonTag.person_id.in_(part),
-            or_(PersonTag.starts_on.is_(None), PersonTag.starts_on <= today),
-            or_(PersonTag.ends_on.is_(None), PersonTag.ends_on >= today)))
+        with tx() as session:
+            rows = session.execute(select(PersonTag.person_id, PersonTag.tag).where(
+                PersonTag.district_code == district, PersonTag.person_id.in_(part),
+                or_(PersonTag.starts_on.is_(None), PersonTag.starts_on <= today),
+                or_(PersonTag.ends_on.is_(None), PersonTag.ends_on >= today))).all()
         for person_id, tag in rows:
             tags[person_id].add(tag)
     return tags
 
 
-# Writing: INSERT and UPDATE statements of a thousand rows each.
+# Writing: a thousand rows at a time, each thousand in a transaction of its own.
+
+# After which chunk of people the planner's statistics are refreshed (see common.analyze): while a first import fills
+# an empty district the tables grow from nothing, so early and then less and less often.
+_ANALYZE_AFTER = frozenset({1, 4, 16, 64, 256})
 
 
-def _write(session: Session, principal: Principal, valid: list[_Row], households: dict[tuple[str, str], _Household],
+@dataclass(slots=True)
+class _Plan:
+    """What one row writes: the person (new or changed), their new tags, their move to another grid."""
+
+    district: str
+    insert: dict[str, Any] | None = None
+    update: dict[str, Any] | None = None
+    tags: list[dict[str, Any]] | None = None
+    move: dict[str, Any] | None = None
+    grid: str = ""
+
+
+def _write(tx: Transactions, principal: Principal, valid: list[_Row], households: dict[tuple[str, str], _Household],
            result: ImportResult, progress: Progress | None) -> None:
+    """Households first (without their heads), then the people a thousand at a time — each thousand with their tags,
+    their moves and what other domains do when people move, in one transaction — then the households' heads. An
+    import stopped part way leaves whole chunks behind, and running it again completes it without duplicating."""
     now, today = utcnow(), date.today()
     actor = principal.user_id if principal.user_id.int else None
     for p in valid:
@@ -281,71 +313,97 @@ def _write(session: Session, principal: Principal, valid: list[_Row], households
             h.changed = True
     by_key = {(p.grid, p.household): p.grid[:6] for p in valid if p.household}
     new_households = [{"district_code": by_key[k], "id": h.id, "grid_code": k[0], "number": k[1],
-                       "room_id": h.room_id, "head_id": h.head_id, "created_at": now, "updated_at": now}
+                       "room_id": h.room_id, "head_id": None, "created_at": now, "updated_at": now}
                       for k, h in households.items() if h.new and k in by_key]
-    changed_households = [{"district_code": by_key[k], "id": h.id, "head_id": h.head_id, "room_id": h.room_id,
-                           "updated_at": now}
-                          for k, h in households.items() if not h.new and k in by_key and h.changed]
+    # The heads are set once their people are written (a head pointing at nobody would stop a second run).
+    heads = [{"district_code": by_key[k], "id": h.id, "head_id": h.head_id, "room_id": h.room_id, "updated_at": now}
+             for k, h in households.items() if k in by_key and (h.head_id is not None if h.new else h.changed)]
 
     existing_tags: dict[uuid.UUID, set[str]] = {}
     for district, group in _by_district(p for p in valid if p.current).items():
-        existing_tags.update(_active_tags(session, district, [p.person_id for p in group]))  # type: ignore[misc]
+        existing_tags.update(_active_tags(tx, district, [p.person_id for p in group]))  # type: ignore[misc]
 
-    new_people: list[tuple[_Row, uuid.UUID | None]] = []
-    updates, tags, moves = [], [], []
-    moved_tags: dict[tuple[str, str], list[uuid.UUID]] = defaultdict(list)
+    plans: list[_Plan] = []
+    initials: dict[str, str] = {}  # pinyin initials take 40 µs a name; names repeat
     for p in valid:
         district = p.grid[:6]
         household_id = households[(p.grid, p.household)].id if p.household else None  # type: ignore[index]
+        plan = _Plan(district, grid=p.grid)
         if p.current is None:
-            new_people.append((p, household_id))
+            if p.name not in initials:
+                initials[p.name] = people.name_initials(p.name)
+            plan.insert = _new_row(p, household_id, initials[p.name], now)
             result.created += 1
+            new_tags = list(p.tags)
         else:
             cur = p.current
             change = _changes(p, cur, household_id)
             if p.grid != cur["grid_code"]:
                 change.update(grid_code=p.grid, room_id=p.room_id)
-                moves.append({"district_code": district, "id": uuid7(), "person_id": p.person_id, "moved_at": now,
-                              "from_grid": cur["grid_code"], "to_grid": p.grid, "from_room_id": cur["room_id"],
-                              "to_room_id": p.room_id, "actor_id": actor, "note": "导入"})
-                moved_tags[(district, p.grid)].append(p.person_id)  # type: ignore[arg-type]
+                plan.move = {"district_code": district, "id": uuid7(), "person_id": p.person_id, "moved_at": now,
+                             "from_grid": cur["grid_code"], "to_grid": p.grid, "from_room_id": cur["room_id"],
+                             "to_room_id": p.room_id, "actor_id": actor, "note": "导入"}
             new_tags = [t for t in p.tags if t not in existing_tags.get(p.person_id, set())]  # type: ignore[arg-type]
             if change:
-                updates.append({"district_code": district, "id": p.person_id, **change, "updated_at": now})
+                plan.update = {"district_code": district, "id": p.person_id, **change, "updated_at": now}
             if change or new_tags:
                 result.updated += 1
             else:
                 result.unchanged += 1
-        for tag in (p.tags if p.current is None else [t for t in p.tags if t not in existing_tags.get(
-                p.person_id, set())]):  # type: ignore[arg-type]
-            tags.append({"district_code": district, "id": uuid7(), "person_id": p.person_id, "grid_code": p.grid,
-                         "tag": tag, "grade": None, "starts_on": today, "ends_on": None, "note": None})
+        plan.tags = [{"district_code": district, "id": uuid7(), "person_id": p.person_id, "grid_code": p.grid,
+                      "tag": tag, "grade": None, "starts_on": today, "ends_on": None, "note": None}
+                     for tag in new_tags]
+        if plan.insert or plan.update or plan.tags or plan.move:
+            plans.append(plan)
 
-    # Households before people (people point at them), people before their tags and moves.
-    result.written = write(session, [(insert(Household), new_households), (update(Household), changed_households),
-                                     (insert(Person), Lazy(len(new_people), _new_rows(new_people, now))),
-                                     (update(Person), updates)], progress)
-    for (district, grid), ids in moved_tags.items():
-        for part in chunks(ids):
-            session.execute(update(PersonTag).where(PersonTag.district_code == district,
-                                                    PersonTag.person_id.in_(part)).values(grid_code=grid))
-            people.moved(session, district, part, grid)
-    result.written = write(session, [(insert(PersonTag), tags), (insert(PersonMove), moves)],
-                           None) or result.written
+    steps = len(new_households) + len(plans) + len(heads)
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress and n:
+            progress("write", done, steps)
+
+    # Households before people (people point at them).
+    write(tx, [(insert(Household), new_households)], None)
+    advance(len(new_households))
+    for number, part in enumerate(chunks(plans), 1):
+        with tx() as session:
+            _write_people(session, part)
+            if number in _ANALYZE_AFTER and len(plans) >= CHUNK:
+                for table in ("people", "person_tags"):
+                    analyze(session, table)
+        advance(len(part))
+    write(tx, [(update(Household), heads)], None)
+    advance(len(heads))
+    result.written = steps > 0
 
 
-def _new_rows(new_people: list[tuple[_Row, uuid.UUID | None]], now: Any) -> Iterator[dict[str, Any]]:
-    initials: dict[str, str] = {}  # pinyin initials take 40 µs a name; names repeat
-    for p, household_id in new_people:
-        if p.name not in initials:
-            initials[p.name] = people.name_initials(p.name)
-        yield {"district_code": p.grid[:6], "id": p.person_id, "grid_code": p.grid, "name": p.name,
-               "name_initials": initials[p.name], "id_number": p.id_number.value, "id_number_index": p.id_index,
-               "phone": p.phone, "phone_index": people.phone_index(p.phone) if p.phone else None,
-               "birth_date": p.id_number.birth_date, "sex": p.id_number.sex,
-               "residence_type": p.residence_type or "registered", "floating_expires_on": p.expires,
-               "household_id": household_id, "relation": p.relation if household_id else None,
-               "room_id": p.room_id, "notes": p.notes, "anonymized_at": None, "created_at": now, "updated_at": now}
+def _write_people(session: Session, part: Sequence[_Plan]) -> None:
+    """One chunk of people, with their tags and moves, in the session's transaction."""
+    write_chunk(session, insert(Person), [plan.insert for plan in part if plan.insert])
+    write_chunk(session, update(Person), [plan.update for plan in part if plan.update])
+    write_chunk(session, insert(PersonTag), [tag for plan in part for tag in plan.tags or ()])
+    moves = [plan for plan in part if plan.move]
+    write_chunk(session, insert(PersonMove), [plan.move for plan in moves])  # type: ignore[misc]
+    moved: dict[tuple[str, str], list[uuid.UUID]] = defaultdict(list)
+    for plan in moves:
+        moved[(plan.district, plan.grid)].append(plan.move["person_id"])  # type: ignore[index]
+    for (district, grid), ids in moved.items():
+        session.execute(update(PersonTag).where(PersonTag.district_code == district,
+                                                PersonTag.person_id.in_(ids)).values(grid_code=grid))
+        people.moved(session, district, ids, grid)
+
+
+def _new_row(p: _Row, household_id: uuid.UUID | None, initials: str, now: Any) -> dict[str, Any]:
+    return {"district_code": p.grid[:6], "id": p.person_id, "grid_code": p.grid, "name": p.name,
+            "name_initials": initials, "id_number": p.id_number.value, "id_number_index": p.id_index,
+            "phone": p.phone, "phone_index": people.phone_index(p.phone) if p.phone else None,
+            "birth_date": p.id_number.birth_date, "sex": p.id_number.sex,
+            "residence_type": p.residence_type or "registered", "floating_expires_on": p.expires,
+            "household_id": household_id, "relation": p.relation if household_id else None,
+            "room_id": p.room_id, "notes": p.notes, "anonymized_at": None, "created_at": now, "updated_at": now}
 
 
 def _changes(p: _Row, cur: dict[str, Any], household_id: uuid.UUID | None) -> dict[str, Any]:

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
 
 from jiayuan.accounts.service import Principal
 from jiayuan.kit.db import utcnow, uuid7
@@ -28,6 +27,7 @@ from jiayuan.registry.imports.common import (
     ImportResult,
     Progress,
     Row,
+    Transactions,
     chunks,
     finish,
     read_rows,
@@ -67,10 +67,11 @@ class _Room:
     floors: int | None
 
 
-def import_houses(session: Session, principal: Principal, rows: Rows, *, mode: str = "all_or_nothing",
+def import_houses(tx: Transactions, principal: Principal, rows: Rows, *, mode: str = "all_or_nothing",
                   progress: Progress | None = None, total: int | None = None) -> ImportResult:
     result, errors = ImportResult("houses", mode), Errors()
-    grids = set(units.grid_codes(session, principal.scope))
+    with tx() as session:
+        grids = set(units.grid_codes(session, principal.scope))
     same_room = FirstSeen()
     floors_of: dict[tuple[str, str, str], tuple[int, int]] = {}
     found: list[_Room] = []
@@ -109,17 +110,8 @@ def import_houses(session: Session, principal: Principal, rows: Rows, *, mode: s
         buildings: dict[tuple[str, uuid.UUID | None, str], dict[str, Any]] = {}
         rooms: dict[tuple[uuid.UUID, str, str], Any] = {}
         for part in chunks(in_grids):
-            for c in session.execute(select(Compound.id, Compound.grid_code, Compound.name).where(
-                    Compound.district_code == district, Compound.grid_code.in_(part))):
-                compounds[(c.grid_code, c.name)] = c.id
-            for b in session.execute(select(Building.id, Building.grid_code, Building.compound_id, Building.name,
-                                            Building.floors).where(Building.district_code == district,
-                                                                   Building.grid_code.in_(part))):
-                buildings[(b.grid_code, b.compound_id, b.name)] = {"id": b.id, "floors": b.floors, "update": None}
-            for r in session.execute(select(Room.id, Room.building_id, Room.entrance, Room.number, Room.use,
-                                            Room.area).where(Room.district_code == district,
-                                                             Room.grid_code.in_(part))):
-                rooms[(r.building_id, r.entrance, r.number)] = r
+            with tx() as session:
+                _known_places(session, district, part, compounds, buildings, rooms)
         for r in group:
             compound_id = None
             if r.compound:
@@ -158,10 +150,26 @@ def import_houses(session: Session, principal: Principal, rows: Rows, *, mode: s
                 result.updated += 1
             else:
                 result.unchanged += 1
-    result.written = write(session, [(insert(Compound), new_compounds), (insert(Building), new_buildings),
-                                     (update(Building), building_changes), (insert(Room), new_rooms),
-                                     (update(Room), room_changes)], progress)
+    result.written = write(tx, [(insert(Compound), new_compounds), (insert(Building), new_buildings),
+                                (update(Building), building_changes), (insert(Room), new_rooms),
+                                (update(Room), room_changes)], progress)
     return finish(result, errors)
+
+
+def _known_places(session: Any, district: str, grids: Sequence[str], compounds: dict[tuple[str, str], uuid.UUID],
+                  buildings: dict[tuple[str, uuid.UUID | None, str], dict[str, Any]],
+                  rooms: dict[tuple[uuid.UUID, str, str], Any]) -> None:
+    """The compounds, buildings and rooms of `grids`, by the keys an address path names them with."""
+    for c in session.execute(select(Compound.id, Compound.grid_code, Compound.name).where(
+            Compound.district_code == district, Compound.grid_code.in_(grids))):
+        compounds[(c.grid_code, c.name)] = c.id
+    for b in session.execute(select(Building.id, Building.grid_code, Building.compound_id, Building.name,
+                                    Building.floors).where(Building.district_code == district,
+                                                           Building.grid_code.in_(grids))):
+        buildings[(b.grid_code, b.compound_id, b.name)] = {"id": b.id, "floors": b.floors, "update": None}
+    for r in session.execute(select(Room.id, Room.building_id, Room.entrance, Room.number, Room.use,
+                                    Room.area).where(Room.district_code == district, Room.grid_code.in_(grids))):
+        rooms[(r.building_id, r.entrance, r.number)] = r
 
 
 # Facilities (物): matched by their code, unique in the district.
@@ -182,10 +190,11 @@ def _credit(text: str) -> str:
     return parse_credit_code(text, field="credit_code").value
 
 
-def import_facilities(session: Session, principal: Principal, rows: Rows, *, mode: str = "all_or_nothing",
+def import_facilities(tx: Transactions, principal: Principal, rows: Rows, *, mode: str = "all_or_nothing",
                       progress: Progress | None = None, total: int | None = None) -> ImportResult:
     result, errors = ImportResult("facilities", mode), Errors()
-    grids = set(units.grid_codes(session, principal.scope))
+    with tx() as session:
+        grids = set(units.grid_codes(session, principal.scope))
     index = None
     same_code = FirstSeen()
     found: list[_Thing] = []
@@ -199,7 +208,9 @@ def import_facilities(session: Session, principal: Principal, rows: Rows, *, mod
         if row.given("lat") != row.given("lon"):
             row.fail("lon" if row.given("lat") else "lat", N_("give both latitude and longitude, or neither"))
         elif lat is not None and lon is not None:
-            index = index or units.grid_index(session)
+            if index is None:
+                with tx() as session:
+                    index = units.grid_index(session)
             located = index.locate(lat, lon)
             if located is None:
                 row.fail("lat", N_("the point lies outside every grid"))
@@ -224,10 +235,12 @@ def import_facilities(session: Session, principal: Principal, rows: Rows, *, mod
     known: dict[tuple[str, str], Any] = {}
     for district, group in _grouped(found).items():
         for part in chunks(sorted({t.fields["code"] for t in group})):
-            for t in session.execute(select(Thing.id, Thing.grid_code, Thing.kind, Thing.code, Thing.name, Thing.lat,
-                                            Thing.lon, Thing.status, Thing.owner, Thing.maintainer,
-                                            Thing.installed_on).where(Thing.district_code == district,
-                                                                      Thing.code.in_(part))):
+            with tx() as session:
+                found_things = session.execute(select(Thing.id, Thing.grid_code, Thing.kind, Thing.code, Thing.name,
+                                                      Thing.lat, Thing.lon, Thing.status, Thing.owner,
+                                                      Thing.maintainer, Thing.installed_on).where(
+                    Thing.district_code == district, Thing.code.in_(part))).all()
+            for t in found_things:
                 known[(district, t.code)] = t
     for t in found:
         k = known.get((t.grid[:6], t.fields["code"]))
@@ -258,7 +271,7 @@ def import_facilities(session: Session, principal: Principal, rows: Rows, *, mod
             result.updated += 1
         else:
             result.unchanged += 1
-    result.written = write(session, [(insert(Thing), inserts), (update(Thing), updates)], progress)
+    result.written = write(tx, [(insert(Thing), inserts), (update(Thing), updates)], progress)
     return finish(result, errors)
 
 
@@ -272,10 +285,11 @@ class _Org:
     fields: dict[str, Any]
 
 
-def import_organizations(session: Session, principal: Principal, rows: Rows, *, mode: str = "all_or_nothing",
+def import_organizations(tx: Transactions, principal: Principal, rows: Rows, *, mode: str = "all_or_nothing",
                          progress: Progress | None = None, total: int | None = None) -> ImportResult:
     result, errors = ImportResult("organizations", mode), Errors()
-    grids = set(units.grid_codes(session, principal.scope))
+    with tx() as session:
+        grids = set(units.grid_codes(session, principal.scope))
     same_code, same_name = FirstSeen(), FirstSeen()
     found: list[_Org] = []
     for number, values in read_rows(rows, progress, total):
@@ -307,13 +321,17 @@ def import_organizations(session: Session, principal: Principal, rows: Rows, *, 
                Organization.contact_phone, Organization.staff_count)
     for district, group in _grouped(found).items():
         for part in chunks(sorted({o.fields["credit_code"] for o in group if o.fields["credit_code"]})):
-            for o in session.execute(select(*columns).where(Organization.district_code == district,
-                                                            Organization.credit_code.in_(part))):
+            with tx() as session:
+                by_code = session.execute(select(*columns).where(Organization.district_code == district,
+                                                                 Organization.credit_code.in_(part))).all()
+            for o in by_code:
                 known[(district, o.credit_code)] = o
         for part in chunks(sorted({o.grid for o in group if not o.fields["credit_code"]})):
-            for o in session.execute(select(*columns).where(
+            with tx() as session:
+                by_name = session.execute(select(*columns).where(
                     Organization.district_code == district, Organization.grid_code.in_(part),
-                    Organization.credit_code.is_(None)).order_by(Organization.id)):
+                    Organization.credit_code.is_(None)).order_by(Organization.id)).all()
+            for o in by_name:
                 known.setdefault((district, (o.grid_code, o.kind, o.name)), o)
     for o in found:
         k = known.get(_org_key(o))
@@ -343,7 +361,7 @@ def import_organizations(session: Session, principal: Principal, rows: Rows, *, 
             result.updated += 1
         else:
             result.unchanged += 1
-    result.written = write(session, [(insert(Organization), inserts), (update(Organization), updates)], progress)
+    result.written = write(tx, [(insert(Organization), inserts), (update(Organization), updates)], progress)
     return finish(result, errors)
 
 

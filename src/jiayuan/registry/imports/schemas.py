@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -13,6 +14,17 @@ class ImportErrorRead(BaseModel):
     column_title: str
     reason: str
     message: str
+
+
+class ImportFailure(BaseModel):
+    """Why an import failed, as the API's errors say it: the file's problem, or the work stopped part way."""
+
+    error: str
+    reason: str
+    message: str
+    field: str | None = None
+    params: dict[str, Any] | None = None
+    details: dict[str, Any] | None = None
 
 
 class ImportRead(BaseModel):
@@ -29,6 +41,11 @@ class ImportRead(BaseModel):
     error_count: int
     errors: list[ImportErrorRead]
     errors_url: str
+    status: str  # queued, running, done, failed
+    stage: str | None = None  # while running: check (rows read and checked), then write
+    rows_done: int = 0
+    rows_total: int | None = None
+    failure: ImportFailure | None = None
 
 
 REASON = Field(default=None, max_length=500, description=(

@@ -13,23 +13,24 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.service import Principal
 from jiayuan.kit import excel
+from jiayuan.kit.bodies import human, read_prefix
 from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.registry.imports.columns import COLUMNS, NOTES, SHEETS
-from jiayuan.registry.imports.common import MODES, ImportResult, Progress, RowError
+from jiayuan.registry.imports.common import MODES, ImportResult, Progress, RowError, within
 from jiayuan.registry.imports.people import import_people
 from jiayuan.registry.imports.places import import_facilities, import_houses, import_organizations
 from jiayuan.registry.models import RegistryImport
 from jiayuan.units import service as units
 
 KINDS = ("people", "houses", "facilities", "organizations")
-_IMPORTERS: dict[str, Callable[..., ImportResult]] = {
+IMPORTERS: dict[str, Callable[..., ImportResult]] = {
     "people": import_people, "houses": import_houses, "facilities": import_facilities,
     "organizations": import_organizations,
 }
 MAX_GRID_CHOICES = 2000
 
-__all__ = ["KINDS", "MODES", "ImportResult", "RowError", "column_label", "error_report", "get_import",
-           "import_file", "record_import", "template_for"]
+__all__ = ["IMPORTERS", "KINDS", "MODES", "ImportResult", "Progress", "RowError", "column_label", "error_report",
+           "get_import", "import_file", "record_import", "template_for"]
 
 
 def check_kind(kind: str) -> str:
@@ -45,6 +46,18 @@ def check_mode(mode: str | None) -> str:
     return mode
 
 
+def read_upload(file: Any, limit: int) -> tuple[bytes, str]:
+    """An uploaded file (its .file and .filename), read a chunk at a time up to `limit`: Invalid (field "file")
+    when none was chosen or it is larger (the request's body limit refused a larger one already as it arrived)."""
+    if file is None or not getattr(file, "filename", None):
+        raise Invalid("choose a file to import", field="file", details={"problem": "no_file"})
+    data = read_prefix(file.file, limit + 1)
+    if len(data) > limit:
+        raise Invalid(f"the file is larger than {human(limit)}; split it", field="file", reason="too_large",
+                      details={"problem": "too_large", "limit": human(limit)})
+    return data, file.filename
+
+
 def template_for(session: Session, principal: Principal, kind: str) -> bytes:
     """The empty workbook of `kind`, its grid drop-down listing the grids of the caller's scope."""
     columns = COLUMNS[check_kind(kind)]
@@ -53,12 +66,15 @@ def template_for(session: Session, principal: Principal, kind: str) -> bytes:
 
 
 def import_file(session: Session, principal: Principal, kind: str, data: bytes, filename: str, *,
-                mode: str = "all_or_nothing", progress: Progress | None = None) -> ImportResult:
-    """Read a .xlsx or .csv and import its rows; a file that is no table of `kind` raises Invalid (field "file")."""
+                mode: str = "all_or_nothing", progress: Progress | None = None,
+                limits: excel.ReadLimits = excel.DEFAULT_LIMITS) -> ImportResult:
+    """Read a .xlsx or .csv and import its rows, all in `session`'s transaction (the rules' tests, benchmarks); a
+    file that is no table of `kind` raises Invalid (field "file"). Pages, the API and the command line import in
+    short transactions instead, through registry.imports.tasks."""
     check_kind(kind)
     mode = check_mode(mode)
-    table = excel.read_table(data, filename, COLUMNS[kind])
-    return _IMPORTERS[kind](session, principal, table.rows, mode=mode, progress=progress, total=table.total)
+    table = excel.read_table(data, filename, COLUMNS[kind], limits)
+    return IMPORTERS[kind](within(session), principal, table.rows, mode=mode, progress=progress, total=table.total)
 
 
 def record_import(session: Session, principal: Principal, result: ImportResult, file_name: str) -> RegistryImport:
