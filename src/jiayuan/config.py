@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
     # Spreadsheet imports (kit/excel.py): data rows of one file; the unzipped size of an .xlsx part (the sheet,
     # read as it streams) and of its shared strings (held in memory while the sheet is read).
-    max_import_rows: int = Field(default=500_000, gt=0)
+    max_import_rows: int = Field(default=300_000, gt=0)
     max_import_unzipped_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     max_import_strings_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
     # An import of more data rows than this runs in the worker (its progress on the import's page); fewer run in

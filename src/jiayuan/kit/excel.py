@@ -172,7 +172,7 @@ class ReadLimits:
     """How much of a spreadsheet an import reads (settings max_import_rows, max_import_unzipped_bytes,
     max_import_strings_bytes)."""
 
-    rows: int = 500_000  # data rows
+    rows: int = 300_000  # data rows (a district holds some 225,000 people; an import holds 2-3 kB a row)
     columns: int = 256  # the last column a cell may be in: IV, Excel 2003's width
     part_bytes: int = 512 * 1024 * 1024  # unzipped size of a part read as it streams (the sheet)
     whole_bytes: int = 64 * 1024 * 1024  # unzipped size of a part held in memory (shared strings, styles, workbook)
