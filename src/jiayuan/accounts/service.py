@@ -205,3 +205,16 @@ def list_users(session: Session, scope: Scope, *, role: str | None = None, limit
     if role:
         stmt = stmt.where(User.role == role)
     return list(session.scalars(stmt.order_by(User.username).limit(limit).offset(offset)))
+
+
+def anonymize_user(session: Session, user_id: uuid.UUID, name: str) -> bool:
+    """Close an account whose holder was erased (the registry's anonymisation): no name or user name of theirs
+    kept, signed out everywhere, never to sign in again. The row stays: audit entries and ledgers point at it."""
+    user = session.get(User, user_id)
+    if user is None:
+        return False
+    user.full_name, user.username = name, f"erased-{user.id.hex[:20]}"
+    user.is_active, user.token_version = False, user.token_version + 1
+    user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
+    session.flush()
+    return True
