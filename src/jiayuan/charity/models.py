@@ -81,8 +81,6 @@ class Donation(Tenant, Base):
     recorded_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     note: Mapped[str | None] = mapped_column(String(200))
     idempotency_key: Mapped[str | None] = mapped_column(String(120))
-    # A digest of the request made under the idempotency key: the same key with another request is refused.
-    request_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         tenant_fk(["supermarket_id"], "charity_supermarkets"),
@@ -222,8 +220,6 @@ class Redemption(Tenant, Base):
     points: Mapped[int] = mapped_column(Integer)
     served_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     idempotency_key: Mapped[str | None] = mapped_column(String(120))
-    # A digest of the request made under the idempotency key: the same key with another request is refused.
-    request_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         tenant_fk(["supermarket_id"], "charity_supermarkets"),

@@ -4,9 +4,9 @@
   body holds only a mark where it goes. The bodies of the code messages already in the table are blanked: those
   sent or given up on keep a note of what they were; one still waiting is withdrawn (its code would otherwise stay
   in the table once sent) — the visit is then confirmed by the person's card or by staff.
-- `request_hash` on the tables written under an Idempotency-Key (cases, service orders, donations, redemptions):
-  a digest of the request, so that a key used again with another request is refused (422) instead of answering
-  with the first record.
+- `request_hash` on cases and service orders, written under an Idempotency-Key: a digest of the request, so that a
+  key used again with another request is refused (422) instead of answering with the first record. (Donations and
+  redemptions compare the stored record itself.)
 
 Revision ID: 0013
 Revises: 0009
@@ -24,7 +24,7 @@ depends_on = None
 
 CODE_MESSAGES = "channel = 'sms' AND ref LIKE 'care-visit/%'"
 BLANKED = "【家园】志愿者探访确认码短信（内容已清除）"
-HASHED = ('cases', 'service_orders', 'charity_donations', 'charity_redemptions')
+HASHED = ('cases', 'service_orders')
 
 
 def upgrade() -> None:
