@@ -173,7 +173,9 @@ def load_principal(session: Session, user_id: uuid.UUID, token_version: int) -> 
 
 def principal_of(user: User, grids: tuple[str, ...] = ()) -> Principal:
     role = Role(user.role)
-    if role == Role.grid_worker and grids:
+    if role == Role.grid_worker:
+        # A grid worker's scope is the grids they are on, and nothing once taken off the last: not their account's
+        # unit, which may be a whole community (docs/architecture.md).
         prefixes = tuple(sorted(set(grids)))
     elif user.scope_code:
         prefixes = (user.scope_code,)
