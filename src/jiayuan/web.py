@@ -69,5 +69,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "fmt_number": lambda v: i18n.fmt_number(v, locale),
     }
     ctx.update(context or {})
+    if status_code == 403:
+        request.state.refused = True  # audited by the request's unit of work (deps.get_db)
     html = env.get_template(template).render(ctx)
     return HTMLResponse(html, status_code=status_code, headers=headers)
