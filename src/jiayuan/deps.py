@@ -29,10 +29,36 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One unit of work per request: the route's services flush, this commits or rolls back."""
+    """One unit of work per request: the route's services flush, this commits or rolls back.
+
+    A refusal (Forbidden) of a signed-in caller that nothing recorded yet — a policy's check inside a use case
+    rather than a route's role gate, or a page that caught it and answered 403 — is audited here as
+    access_refused, written after the rollback like every audit entry: every 403 of a signed-in caller leaves a
+    trace, whichever layer said no."""
     db: Database = request.app.state.db
     with db.unit_of_work() as session:
-        yield session
+        try:
+            yield session
+        except Forbidden as exc:
+            audit_refusal(request, session, exc)
+            raise
+        if getattr(request.state, "refused", False):  # a page that caught the refusal and showed it (web.render)
+            audit_refusal(request, session)
+
+
+def audit_refusal(request: Request, session: Session, exc: Forbidden | None = None) -> None:
+    """Record that the signed-in caller was refused this request (once per request)."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None or getattr(request.state, "refusal_audited", False):
+        return
+    if exc is not None and exc.field == "csrf_token":
+        return  # a stale form, not an access: the page asks to reload it
+    request.state.refusal_audited = True
+    detail = {"method": request.method}
+    if exc is not None and exc.field and exc.field != "role":
+        detail["field"] = exc.field
+    accounts.audit_for(session, principal, "access_refused", target=request.url.path[:200],
+                       ip=client_ip(request), detail=detail)
 
 
 AppSettings = Annotated[Settings, Depends(get_settings)]
@@ -158,8 +184,7 @@ def require_role(*roles: Role) -> Callable[..., Principal]:
 
     def check(request: Request, principal: CurrentPrincipal, session: DbSession) -> Principal:
         if principal.role not in roles:
-            accounts.audit_for(session, principal, "access_refused", target=request.url.path,
-                               ip=client_ip(request), detail={"method": request.method})
+            audit_refusal(request, session)
             raise Forbidden("your role may not do this", field="role")
         return principal
 

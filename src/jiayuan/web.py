@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from jiayuan.deps import csrf_token
 from jiayuan.kit import i18n
@@ -22,6 +24,21 @@ env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
+# JSON inside a page (<script type="application/json">; in an attribute, single-quoted): nothing in it can end
+# the element or start markup. Jinja's own tojson escapes <, > and & (and '); this also escapes U+2028 and U+2029, which end a line
+# in older JavaScript parsers, and keeps Chinese as it is. Every `| tojson` of the templates goes through it; a
+# template never marks JSON `| safe`.
+_JSON_IN_HTML = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027",
+                               "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def json_in_html(value: Any) -> Markup:
+    return Markup(json.dumps(value, ensure_ascii=False, separators=(",", ":")).translate(_JSON_IN_HTML))
+
+
+env.filters["tojson"] = json_in_html
 
 
 def request_locale(request: Request) -> str:
@@ -52,5 +69,7 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
         "fmt_number": lambda v: i18n.fmt_number(v, locale),
     }
     ctx.update(context or {})
+    if status_code == 403:
+        request.state.refused = True  # audited by the request's unit of work (deps.get_db)
     html = env.get_template(template).render(ctx)
     return HTMLResponse(html, status_code=status_code, headers=headers)

@@ -7,9 +7,11 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from jiayuan.activities import service
+from jiayuan.activities.models import Registration
 from jiayuan.kit.db import utcnow
 from jiayuan.volunteers import opportunities as opps
 from tests.conftest import csrf_from, page_login
@@ -40,15 +42,29 @@ def test_public_list_and_registering_through_sign_in(client, session: Session) -
     assert r.status_code == 200 and "已报名" in r.text and "取消报名" in r.text
 
 
-def test_a_scan_checks_a_signed_in_resident_in(client, session: Session) -> None:
+def test_a_scan_opens_a_page_whose_button_checks_a_signed_in_resident_in(client, session: Session) -> None:
     a = _activity(session, starts_in=0.1)
     url = f"/activities/checkin/{a.checkin_token}"
     anonymous = client.get(url, follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"] == f"/login?next={url}"
     page_login(client, PERSONAS["resident"].username)
-    done = client.get(url)
+    # Opening what the QR code points at (or a link to it, a preview, a prefetch) changes nothing.
+    for _ in range(2):
+        page = client.get(url)
+        assert page.status_code == 200 and "我要签到" in page.text and "签到成功" not in page.text
+    session.expire_all()
+    assert session.scalars(select(Registration).where(Registration.activity_id == a.id)).all() == []
+    # The button posts, with the session's CSRF token; without it nothing happens either.
+    forged = client.post(url, data={})
+    assert forged.status_code == 403
+    done = client.post(url, data={"csrf_token": csrf_from(page.text)})
     assert done.status_code == 200 and "签到成功" in done.text
-    assert "已经签到" in client.get(url).text
+    session.expire_all()
+    assert [r.status for r in session.scalars(select(Registration).where(Registration.activity_id == a.id))] == [
+        "attended"]
+    again = client.get(url)
+    assert "已经签到" in again.text and "我要签到" not in again.text
+    assert "已经签到" in client.post(url, data={"csrf_token": csrf_from(page.text)}).text
     assert client.get("/activities/checkin/no-such-token-here").status_code == 404
 
 

@@ -20,6 +20,7 @@ from jiayuan.care import profiles
 from jiayuan.care.models import Visit
 from jiayuan.kit.db import Database
 from jiayuan.notify.models import OutboxMessage
+from jiayuan.notify.service import rendered
 from jiayuan.registry.service import people
 from jiayuan.units.service import grids_of_user
 from jiayuan.volunteers import service as volunteers
@@ -88,7 +89,7 @@ def test_a_volunteer_logs_a_visit_and_confirms_it_with_the_code(server, browser,
 
     # The code as his phone received it.
     with db.sessions() as s:
-        body = s.scalar(select(OutboxMessage.body).where(OutboxMessage.ref == f"care-visit/{visit_id}"))
+        body = rendered(s.scalar(select(OutboxMessage).where(OutboxMessage.ref == f"care-visit/{visit_id}")))
     code = re.search(r"确认码是 (\d{4})", body).group(1)
     page.screenshot(path=str(shots / "care-visit-code.png"), full_page=True)
     page.fill("#code-input", code)

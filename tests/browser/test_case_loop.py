@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from playwright.sync_api import expect
 from shapely.geometry import shape
 
 from jiayuan.demo.load import DEMO_PASSWORD
@@ -81,7 +82,7 @@ def test_resident_files_worker_closes_resident_rates(server, browser, grid_a_poi
     page.set_input_files("input[name=photos]", files=photo)  # a browser never keeps chosen files
     # "Use my location" fills the pin from the phone's position...
     page.click("[data-locate]")
-    page.wait_for_function("document.querySelector('input[name=lat]').value !== ''")
+    expect(page.locator("input[name=lat]")).not_to_have_value("")
     assert abs(float(page.input_value("input[name=lat]")) - lat) < 1e-6
     page.click("[data-clear-pin]")
     assert page.input_value("input[name=lat]") == ""
@@ -90,7 +91,7 @@ def test_resident_files_worker_closes_resident_rates(server, browser, grid_a_poi
     to_pixel = "([la, lo]) => document.getElementById('pickmap').leafletMap.latLngToContainerPoint([la, lo])"
     spot = page.evaluate(to_pixel, [lat, lon])
     page.locator("#pickmap").click(position={"x": spot["x"], "y": spot["y"]})
-    page.wait_for_function("document.querySelector('input[name=lat]').value !== ''")
+    expect(page.locator("input[name=lat]")).not_to_have_value("")
     tapped = float(page.input_value("input[name=lat]")), float(page.input_value("input[name=lon]"))
     assert abs(tapped[0] - lat) < 2e-4 and abs(tapped[1] - lon) < 2e-4, tapped  # within a pixel or two
     page.screenshot(path=str(shots / "report-filled.png"), full_page=True)
@@ -108,7 +109,7 @@ def test_resident_files_worker_closes_resident_rates(server, browser, grid_a_poi
     worker.click("a[href='/workbench']")
     row = worker.locator(f"a.case-row[href='/cases/{number}']")
     assert "正常" in row.inner_text() and "还剩" in row.inner_text()
-    worker.wait_for_function("Number(document.getElementById('wbmap')?.dataset.points) >= 1")
+    expect(worker.locator("#wbmap")).to_have_attribute("data-points", re.compile(r"^[1-9][0-9]*$"))
     worker.screenshot(path=str(shots / "workbench.png"), full_page=True)
     row.click()
     worker.wait_for_url(f"{base}/cases/{number}")
@@ -186,6 +187,6 @@ def test_staff_pages_on_a_desk(server, browser, shots) -> None:  # noqa: ANN001
 
     phone = browser.new_context(**PHONE_SCREEN).new_page()
     _sign_in(phone, base, PERSONAS["grid_a"].username, "/patrol")
-    phone.wait_for_function("document.getElementById('pickmap').leafletMap !== undefined")
+    phone.wait_for_selector("#pickmap.leaflet-container")  # Leaflet made its map there
     phone.screenshot(path=str(shots / "patrol.png"), full_page=True)
     phone.context.close()

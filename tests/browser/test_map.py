@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from jiayuan.demo.load import DEMO_PASSWORD
 from tests.personas import COMMUNITY, GRID_A, PERSONAS
@@ -29,13 +30,13 @@ def test_admin_signs_in_and_sees_every_grid_on_the_map(server, browser, tmp_path
     page.screenshot(path=str(tmp_path / "map.png"))
     # Clicking a grid polygon shows its code and its workers.
     page.locator("path.unit-grid").first.click(force=True)
-    page.wait_for_function("document.querySelector('.leaflet-popup-content')?.textContent.includes('网格长')")
+    expect(page.locator(".leaflet-popup-content")).to_contain_text("网格长")
     text = page.locator(".leaflet-popup-content").inner_text()
     assert re.search(r"编码：360802\d{9}", text), text
     # Picking a grid in the unit tree opens the same popup for that grid.
     page.locator(f'li:has(> a[data-code="{COMMUNITY}"]) > details > summary').click()
     page.click(f'.unit-link[data-code="{GRID_A}"]')
-    page.wait_for_function(f"document.querySelector('.leaflet-popup-content')?.textContent.includes('{GRID_A}')")
+    expect(page.locator(".leaflet-popup-content")).to_contain_text(GRID_A)
     page.close()
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from shapely.geometry import shape
 from sqlalchemy import select
 
@@ -89,7 +90,7 @@ def test_resident_orders_provider_serves_resident_rates(server, browser, account
     page.select_option("[data-category-group]", "02")
     page.select_option("select[name=item]", "0201")
     page.click("[data-locate]")
-    page.wait_for_function("document.querySelector('input[name=lat]').value !== ''")
+    expect(page.locator("input[name=lat]")).not_to_have_value("")
     assert abs(float(page.input_value("input[name=lat]")) - lat) < 1e-6
     page.fill("input[name=address]", "文山路 12 号 3 栋 401 室")
     tomorrow = (utcnow().astimezone(TIMEZONE).date() + timedelta(days=1)).isoformat()
@@ -115,7 +116,7 @@ def test_resident_orders_provider_serves_resident_rates(server, browser, account
     worker.click("a.tile[href='/provider']")
     card = worker.locator(f"#offer-{number}")
     card.wait_for()
-    worker.wait_for_function(f"document.querySelector('#offer-{number} .countdown').textContent.includes('还剩')")
+    expect(worker.locator(f"#offer-{number} .countdown")).to_contain_text("还剩")
     assert "文山路 12 号" in card.inner_text() and "水管维修" in card.inner_text()
     worker.screenshot(path=str(shots / "services-provider-offer.png"), full_page=True)
     card.locator("button[data-accept]").click()

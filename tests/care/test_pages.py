@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from jiayuan.care import alerts, centres, profiles
 from jiayuan.care.models import Visit
 from jiayuan.notify.models import OutboxMessage
+from jiayuan.notify.service import rendered
 from tests.care.helpers import VOLUNTEER_PASSWORD, in_care, make_person, make_volunteer, paired, principal
 from tests.conftest import csrf_from, page_login
 from tests.personas import COMMUNITY, PERSONAS
@@ -89,7 +90,7 @@ def test_the_volunteer_logs_and_confirms_on_the_page(session: Session, client) -
     visit_id = url.rsplit("/", 1)[1]
     page = client.get(url)
     assert 'data-state="waiting"' in page.text and "*******8000" in page.text
-    body = session.scalar(select(OutboxMessage.body).where(OutboxMessage.ref == f"care-visit/{visit_id}"))
+    body = rendered(session.scalar(select(OutboxMessage).where(OutboxMessage.ref == f"care-visit/{visit_id}")))
     code = re.search(r"确认码是 (\d{4})", body).group(1)
     wrong = client.post(f"{url}/confirm", data={"csrf_token": token, "method": "code",
                                                 "code": f"{(int(code) + 1) % 10000:04d}"})

@@ -18,6 +18,7 @@ from jiayuan.care import profiles, visits
 from jiayuan.care.models import Pairing, Visit
 from jiayuan.kit.db import utcnow
 from jiayuan.notify.models import OutboxMessage
+from jiayuan.notify.service import rendered
 from jiayuan.volunteers import service as volunteers
 from tests.care.helpers import VOLUNTEER_PASSWORD, in_care, make_volunteer, paired, principal
 from tests.conftest import api_token
@@ -37,8 +38,9 @@ def volunteer_api(client, username: str):
 
 
 def sent_code(session: Session, visit_id: str) -> str:
-    body = session.scalar(select(OutboxMessage.body).where(OutboxMessage.ref == f"care-visit/{visit_id}"))
-    return re.search(r"确认码是 (\d{4})", body).group(1)
+    """The code as the person's phone will read it (the outbox keeps it apart from the text until it is sent)."""
+    message = session.scalar(select(OutboxMessage).where(OutboxMessage.ref == f"care-visit/{visit_id}"))
+    return re.search(r"确认码是 (\d{4})", rendered(message)).group(1)
 
 
 @pytest.fixture

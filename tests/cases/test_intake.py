@@ -92,6 +92,23 @@ def test_the_same_idempotency_key_returns_the_same_case(api, db) -> None:  # noq
     assert other.status_code == 201 and other.json()["number"] != first.json()["number"]
 
 
+def test_the_same_idempotency_key_with_another_report_is_refused_not_answered_with_the_first(
+        api, db) -> None:  # noqa: ANN001
+    lat, lon = point_in(api, GRID_A)
+    headers = {"Idempotency-Key": "phone-app-9d2e"}
+    first = api("resident").post("/api/v1/cases", json={"category": "1101", "description": "暴露垃圾", "lat": lat,
+                                                        "lon": lon}, headers=headers)
+    assert first.status_code == 201
+    before = _count(db)
+    for change in ({"description": "路灯不亮"}, {"category": "1201"}, {"lat": lat + 0.0001}):
+        other = api("resident").post("/api/v1/cases", json={"category": "1101", "description": "暴露垃圾",
+                                                            "lat": lat, "lon": lon, **change}, headers=headers)
+        assert other.status_code == 422, other.text
+        assert (other.json()["field"], other.json()["reason"]) == ("Idempotency-Key", "idempotency_key_reused")
+        assert first.json()["number"] not in other.text
+    assert _count(db) == before
+
+
 def test_duplicates_nearby_are_suggested_and_can_be_merged(api) -> None:  # noqa: ANN001
     first = report(api, "resident", GRID_A, category="1101")
     second = report(api, "hotline", GRID_A, category="1101")
@@ -100,6 +117,25 @@ def test_duplicates_nearby_are_suggested_and_can_be_merged(api) -> None:  # noqa
     assert first["number"] not in other_category["possible_duplicates"]
     merged = act(api, "community", second["number"], "merge", original=first["number"])
     assert merged["status"] == "voided" and merged["merged_into"] == first["number"]
+
+
+def test_a_resident_learns_that_similar_reports_exist_but_not_their_numbers(api) -> None:  # noqa: ANN001
+    others = [report(api, "hotline", GRID_A, category="1101", reporter_phone="13700001111") for _ in range(2)]
+    mine = report(api, "resident", GRID_A, category="1101")
+    assert mine["possible_duplicates"] == [] and mine["similar_reports"] == 2
+    for other in others:
+        assert other["number"] not in str(mine)
+    # Asking for the duplicates of their own case gives them nobody else's either.
+    r = api("resident").get(f"/api/v1/cases/{mine['number']}/duplicates")
+    assert r.status_code == 200 and r.json() == []
+    # Staff still see them, to merge.
+    seen = api("community").get(f"/api/v1/cases/{mine['number']}/duplicates").json()
+    assert seen == [o["number"] for o in others]
+    # A resident's own earlier report nearby is theirs to see.
+    again = report(api, "resident", GRID_A, category="1101")
+    assert again["possible_duplicates"] == [mine["number"]] and again["similar_reports"] == 3
+    # A grid worker of the next grid reporting here learns the count, not cases outside their grids.
+    assert report(api, "grid_b", GRID_A, category="1101")["possible_duplicates"] == []
 
 
 def test_tracking_by_number_and_phone(api, client) -> None:  # noqa: ANN001

@@ -86,6 +86,22 @@ def test_resident_reports_through_the_form_and_gets_a_tracking_number(client, ap
         assert s.scalar(select(func.count()).select_from(Case).where(Case.number == number)) == 1
 
 
+def test_a_form_sent_again_with_other_details_is_refused_and_given_a_new_key(client, api, db) -> None:  # noqa: ANN001
+    lat, lon = point_in(api, GRID_A)
+    data = {**_form(client, "/report"), "category": "1101", "description": "小区门口一堆暴露垃圾",
+            "lat": str(lat), "lon": str(lon), "reporter_phone": PHONE}
+    first = _number(client.post("/report", data=data).text)
+    before = _count(db)
+    # Back in the browser, the description changed, the same hidden key: not the first case, and not silently.
+    r = client.post("/report", data={**data, "description": "路灯坏了，晚上很黑"})
+    assert r.status_code == 422 and "这张表单已提交过" in r.text and first not in r.text
+    assert _count(db) == before
+    fresh = re.search(r'name="idempotency_key" value="([^"]+)"', r.text).group(1)
+    assert fresh != data["idempotency_key"]
+    again = client.post("/report", data={**data, "description": "路灯坏了，晚上很黑", "idempotency_key": fresh})
+    assert again.status_code == 200 and _number(again.text) != first and _count(db) == before + 1
+
+
 @pytest.mark.parametrize(("change", "files", "message"), [
     ({"lat": "28.5", "lon": "114.98"}, None, "不在本区范围内"),
     ({"description": ""}, None, "请描述问题"),

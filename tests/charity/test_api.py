@@ -88,7 +88,7 @@ def test_donation_retried_with_the_same_key_counts_once(api: Any, session: Sessi
     assert again["id"] == first["id"]
     levels = {lv["item"]["id"]: lv["on_hand"] for lv in ok(staff.get(f"{s['url']}/stock"))}
     assert levels[s["oil"]["id"]] == 5
-    refused(staff.post(f"{s['url']}/donations", json={**body, "quantity": 5}, headers=key), 409, "idempotency_key")
+    refused(staff.post(f"{s['url']}/donations", json={**body, "quantity": 5}, headers=key), 422, "idempotency_key")
     refused(staff.post(f"{s['url']}/donations", json={"kind": "goods", "quantity": 1}), 422, "item_id")
     ledger = ok(staff.get(f"{s['url']}/stock/ledger", params={"item_id": s["oil"]["id"]}))
     assert ledger["total"] == 2 and {e["kind"] for e in ledger["entries"]} == {"donation"}

@@ -119,10 +119,10 @@ def test_a_resubmitted_redemption_counts_once(session: Session) -> None:
                                          now=beijing(TODAY))
     assert created and not created_again and again.id == first.id
     assert stock_sum(session, w.supermarket, w.rice) == 3
-    with pytest.raises(Conflict) as exc:
+    with pytest.raises(Invalid) as exc:
         redeem.redeem(session, w.who, w.supermarket.id, hid, [{"item_id": w.rice.id, "quantity": 1}],
                       idempotency_key=key, now=beijing(TODAY))
-    assert exc.value.field == "idempotency_key"
+    assert (exc.value.field, exc.value.reason) == ("idempotency_key", "idempotency_key_reused")
 
 
 def test_bad_lines_and_strangers(session: Session) -> None:

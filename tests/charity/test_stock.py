@@ -74,10 +74,10 @@ def test_a_retried_donation_counts_once(session: Session) -> None:
                                                  idempotency_key=key)
     assert created and not created_again and again.id == first.id
     assert stock_sum(session, w.supermarket, w.rice) == 5
-    with pytest.raises(Conflict) as exc:  # the same key for another gift is a mistake, not a retry
+    with pytest.raises(Invalid) as exc:  # the same key for another gift is a mistake, not a retry
         stock.record_donation(session, w.who, w.supermarket.id, kind="goods", donor_name="王先生",
                               item_id=w.rice.id, quantity=6, value_fen=3000, idempotency_key=key)
-    assert exc.value.field == "idempotency_key"
+    assert (exc.value.field, exc.value.reason) == ("idempotency_key", "idempotency_key_reused")
 
 
 def test_stocktake_turns_each_difference_into_one_adjustment(session: Session) -> None:

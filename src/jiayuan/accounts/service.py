@@ -171,7 +171,9 @@ def load_principal(session: Session, user_id: uuid.UUID, token_version: int) -> 
 
 def principal_of(user: User, grids: tuple[str, ...] = ()) -> Principal:
     role = Role(user.role)
-    if role == Role.grid_worker and grids:
+    if role == Role.grid_worker:
+        # A grid worker's scope is the grids they are on, and nothing once taken off the last: not their account's
+        # unit, which may be a whole community (docs/architecture.md).
         prefixes = tuple(sorted(set(grids)))
     elif user.scope_code:
         prefixes = (user.scope_code,)
@@ -203,3 +205,16 @@ def list_users(session: Session, scope: Scope, *, role: str | None = None, limit
     if role:
         stmt = stmt.where(User.role == role)
     return list(session.scalars(stmt.order_by(User.username).limit(limit).offset(offset)))
+
+
+def anonymize_user(session: Session, user_id: uuid.UUID, name: str) -> bool:
+    """Close an account whose holder was erased (the registry's anonymisation): no name or user name of theirs
+    kept, signed out everywhere, never to sign in again. The row stays: audit entries and ledgers point at it."""
+    user = session.get(User, user_id)
+    if user is None:
+        return False
+    user.full_name, user.username = name, f"erased-{user.id.hex[:20]}"
+    user.is_active, user.token_version = False, user.token_version + 1
+    user.totp_secret = user.totp_enabled_at = user.totp_last_step = None
+    session.flush()
+    return True

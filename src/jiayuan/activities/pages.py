@@ -134,10 +134,26 @@ def public_list(request: Request, session: DbSession, principal: OptionalPrincip
 
 
 @router.get("/activities/checkin/{token}", name="activity_checkin_page")
+def scan_page(request: Request, token: str, principal: CurrentPrincipal, session: DbSession) -> Response:
+    """What the QR code at the door opens, signed in (otherwise sign-in comes first and returns here): the
+    activity and a button that checks one in. Opening it changes nothing: a link shown to someone, a preview or a
+    prefetch must not check anyone in; the button's POST does, with the session's CSRF token."""
+    try:
+        activity = service.by_token(session, token)
+    except DomainError as exc:
+        return render(request, "activities/checkin.html", {
+            **context(request), "ok": False, "activity": None, "message": explain(request, exc, MESSAGES)[1]},
+            status_code=status_of(exc))
+    mine = service.own_registration(session, principal, activity)
+    return render(request, "activities/checkin.html", {
+        **context(request), "ask": True, "activity": activity, "token": token,
+        "already": mine is not None and mine.status == "attended", "registration": mine})
+
+
+@router.post("/activities/checkin/{token}")
 def scan_check_in(request: Request, token: str, principal: CurrentPrincipal, session: DbSession) -> Response:
-    """The resident's scan of the QR code at the door, signed in (otherwise sign-in comes first and returns
-    here): it checks them in. Repeating it changes nothing."""
-    _ = gettext_for(request)
+    """The button of the check-in page (its CSRF token checked with the session cookie, as every form's): checks
+    the caller in. Repeating it changes nothing."""
     try:
         with session.begin_nested():
             reg, activity, new = service.check_in_by_token(session, principal, token)

@@ -22,6 +22,7 @@ from jiayuan.accounts import service as accounts
 from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.activities import policy
+from jiayuan.activities.erasure import erase_person as erase_person  # registered by jiayuan/hooks.py
 from jiayuan.activities.models import ACTIVITY_KINDS, Activity, Registration, Series
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound

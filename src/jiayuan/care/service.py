@@ -1,6 +1,7 @@
 """Use cases of neighbourhood care, by module: profiles.py (people in care, contacts, pairings, moves),
 visits.py (visits and their confirmation), alerts.py (the not-visited sweep) and centres.py (centres, enrolment,
-attendance, figures). Other domains import this module; importing it registers care's hook for registry moves."""
+attendance, figures), erasure.py (its part of erasing a person). Other domains import this module; jiayuan/hooks.py
+registers care's hooks for registry moves and erasure."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ from jiayuan.care.profiles import (
     rehome,
     update_profile,
 )
+from jiayuan.care.erasure import erase_person  # registered in the registry's ERASE_HOOKS by jiayuan/hooks.py
 from jiayuan.care.figures import FIGURE_KINDS, unit_figures  # the grouped figures stats reads
 from jiayuan.care.visits import (
     approve_visit,
@@ -45,7 +47,8 @@ from jiayuan.care.visits import (
 __all__ = [
     "FIGURE_KINDS", "unit_figures",
     "CARE_TAGS", "add_contact", "approve_visit", "attendance_sheet", "check_in", "check_out", "confirm_with_card",
-    "confirm_with_code", "create_centre", "end_pairing", "end_profile", "enrol", "figures", "get_centre",
+    "confirm_with_code", "create_centre", "end_pairing", "end_profile", "enrol", "erase_person", "figures",
+    "get_centre",
     "get_profile", "get_visit", "leave", "list_alerts", "list_centres", "list_pairings", "list_profiles",
     "list_visits", "log_visit", "open_count", "open_profile", "pair", "pending_work", "profile_of_person",
     "raise_alerts", "raise_alerts_in", "rehome", "update_centre", "update_profile",

@@ -39,7 +39,7 @@ from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.identity import mask_phone
 from jiayuan.kit.storage import remove_if_rolled_back, storage_from_settings
 from jiayuan.kit.text import clean_text
-from jiayuan.notify.service import queue_message
+from jiayuan.notify.service import SECRET_MARK, queue_message
 from jiayuan.registry.models import Person
 from jiayuan.volunteers import service as volunteers
 
@@ -299,8 +299,10 @@ def log_visit(session: Session, principal: Principal, data: dict[str, Any], *, p
     if person.phone:
         code = f"{secrets.randbelow(10 ** CODE_DIGITS):0{CODE_DIGITS}d}"
         visit.confirm_code_hash = code_hash(visit.id, code)
+        # The code travels as the message's secret: encrypted, put into the text when sent, then dropped.
         queue_message(session, district_code=visit.district_code, channel="sms", recipient=person.phone,
-                      body=CODE_SMS.format(name=person.name, code=code), ref=f"care-visit/{visit.id}")
+                      body=CODE_SMS.format(name=person.name, code=SECRET_MARK), secret=code,
+                      ref=f"care-visit/{visit.id}")
         sent_to = mask_phone(person.phone)
     if photos:
         attach_photos(session, settings, visit, photos)

@@ -60,9 +60,9 @@ def report(body: CaseCreate, request: Request, principal: CurrentPrincipal, sess
         response.status_code = 200
     categories = {result.category.code: result.category} if result.category is not None else None
     users = {result.assignee.id: result.assignee} if result.assignee is not None else None
+    similar = intake.similar_for(session, result.case, principal)
     return {**views.present(session, result.case, principal, categories=categories, users=users),
-            "replayed": result.replayed,
-            "possible_duplicates": intake.find_duplicates(session, result.case)}
+            "replayed": result.replayed, "possible_duplicates": similar.numbers, "similar_reports": similar.count}
 
 
 @router.get("", response_model=CaseList)
@@ -118,8 +118,9 @@ def get_case(number: str, principal: CurrentPrincipal, session: DbSession) -> An
 
 @router.get("/{number}/duplicates", response_model=list[str])
 def duplicates(number: str, principal: CurrentPrincipal, session: DbSession) -> Any:
-    """Open cases of the same category within 50 m and 72 h: candidates to merge."""
-    return intake.find_duplicates(session, service.get_case(session, principal, number))
+    """Open cases of the same category within 50 m and 72 h that the caller may see: candidates to merge (a
+    resident sees none but their own)."""
+    return intake.similar_for(session, service.get_case(session, principal, number), principal).numbers
 
 
 @router.post("/{number}/actions/{action}", response_model=CaseDetail)

@@ -33,6 +33,7 @@ from jiayuan.config import get_settings
 from jiayuan.kit.db import utcnow, uuid7
 from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
+from jiayuan.kit.idempotency import check_same_request, request_hash
 from jiayuan.kit.text import normalise_phone
 from jiayuan.notify.limits import TextLimits, may_text
 from jiayuan.registry.service import things as registry_things
@@ -87,9 +88,10 @@ def report_case(
     source: str | None = None,
     text_limits: TextLimits | None = None,
 ) -> Intake:
-    """Check, locate and assign a new case; with an Idempotency-Key, a retry returns the first case. `source` is the
-    network address it came from: a phone typed by anyone but staff is texted only within the day's limits per
-    number and per source (notify/limits.py); past them the case is taken but its reporter gets no SMS."""
+    """Check, locate and assign a new case; with an Idempotency-Key, a retry returns the first case, and the same key
+    with another request is refused (422 idempotency_key_reused). `source` is the network address it came from: a
+    phone typed by anyone but staff is texted only within the day's limits per number and per source
+    (notify/limits.py); past them the case is taken but its reporter gets no SMS."""
     if channel not in CHANNELS:
         raise Invalid(f"one of {', '.join(CHANNELS)}", field="channel")
     category = get_item(session, data.category)
@@ -108,14 +110,16 @@ def report_case(
 
     origin, grid, lat, lon = _place(session, data, actor)
     district = origin[:6]
-    key = None
+    key = digest = None
     if idempotency_key:
         if len(idempotency_key) > 80:
             raise Invalid("at most 80 characters", field="Idempotency-Key")
         who = actor.username if actor else (f"client:{client_id}" if client_id else "anonymous")
         key = f"{who}:{idempotency_key}"
+        digest = request_hash(channel, data)
         earlier = session.scalar(select(Case).where(Case.district_code == district, Case.idempotency_key == key))
         if earlier is not None:
+            check_same_request(earlier.request_hash, digest)
             return Intake(earlier, replayed=True, category=category)
 
     withheld = None
@@ -136,7 +140,7 @@ def report_case(
         reporter_phone=phone, reporter_phone_index=phone_key(phone) if phone else None, anonymous=data.anonymous,
         sms_withheld=withheld is not None, urgent=urgent, reported_at=now,
         stage_started_at=now, stage_due_at=timing.stage_due(session, now, REPORTED, category, urgent),
-        idempotency_key=key, open311_client_id=client_id, attributes=attributes or None,
+        idempotency_key=key, request_hash=digest, open311_client_id=client_id, attributes=attributes or None,
         thing_id=_check_thing(session, district, data.thing_id),
     )
     # Where the case goes next is settled before it is written, so that it is inserted once in its final
@@ -260,6 +264,8 @@ def _insert_numbered(session: Session, case: Case) -> tuple[Case, bool]:
             earlier = session.scalar(select(Case).where(
                 Case.district_code == case.district_code, Case.idempotency_key == case.idempotency_key))
             if earlier is not None:
+                if case.request_hash is not None:
+                    check_same_request(earlier.request_hash, case.request_hash)
                 return earlier, True
     raise RuntimeError("no free tracking number after 20 tries")
 
@@ -332,6 +338,25 @@ def find_duplicates(session: Session, case: Case, *, metres: float = DUPLICATE_M
     ).order_by(Case.reported_at, Case.number))
     near = (number for number, lat, lon in rows if _metres(case.lat, case.lon, lat, lon) <= metres)
     return [number for number, _ in zip(near, range(limit), strict=False)]
+
+
+@dataclass
+class Similar:
+    """Open cases like a new one, as its caller may learn of them: how many there are, and the tracking numbers of
+    those the caller may see anyway (staff: their scope's; a resident: only their own). Another resident's case
+    number is a key to their case (tracking, rating) and says when and where they reported: never shown."""
+
+    count: int
+    numbers: list[str]
+
+
+def similar_for(session: Session, case: Case, principal: Principal | None) -> Similar:
+    numbers = find_duplicates(session, case)
+    if not numbers or principal is None:
+        return Similar(len(numbers), [])
+    seen = set(session.scalars(select(Case.number).where(
+        Case.district_code == case.district_code, Case.number.in_(numbers), policy.visible(principal))))
+    return Similar(len(numbers), [n for n in numbers if n in seen])
 
 
 def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

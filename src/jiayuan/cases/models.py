@@ -153,6 +153,8 @@ class Case(Tenant, Timestamped, Base):
     rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     idempotency_key: Mapped[str | None] = mapped_column(String(120))
+    # A digest of the request made under the idempotency key: the same key with another request is refused.
+    request_hash: Mapped[str | None] = mapped_column(String(64))
     open311_client_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("open311_clients.id"))
     # The facility or component (部件) the case is about, from the registry of things.
     thing_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

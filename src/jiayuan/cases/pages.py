@@ -25,6 +25,7 @@ from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, OptionalPrinc
 from jiayuan.kit.bodies import PHOTOS, body_limit
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound
+from jiayuan.kit.idempotency import REUSED
 from jiayuan.kit.scope import Scope
 from jiayuan.notify.limits import TextLimits
 from jiayuan.page_kit import (
@@ -179,6 +180,9 @@ MESSAGES: Messages = {
     ("description", "required"): N_("Please describe the problem."),
     ("number", "throttled"): N_("Too many look-ups from your network that found nothing. Try again in "
                                 "%(minutes)s minutes."),
+    ("Idempotency-Key", "idempotency_key_reused"): N_("This form was sent already, with other details. Look for "
+                                                      "the case you reported; to report another problem, send the "
+                                                      "form again."),
     ("number", "*"): N_("No case with this tracking number and phone. Check both and try again."),
     # The district administrator's categories.
     ("time_limit_hours", "*"): N_("A whole number of hours from 1 to 2000."),
@@ -290,12 +294,15 @@ def file_case(request: Request, session: Session, settings: Settings, form: Form
 
 
 def mark_failed(request: Request, errors: dict[str, str], form: FormData,
-                exc: DomainError | None = None) -> int:
-    """Record the error by its field; photos cannot be kept by the browser, so ask for them again."""
+                exc: DomainError | None = None, values: dict[str, Any] | None = None) -> int:
+    """Record the error by its field; photos cannot be kept by the browser, so ask for them again. A form whose
+    key was already used for another report gets a new one (`values`), so that sending it again files it."""
     _ = gettext_for(request)
     if exc is not None:
         field, message = case_error(request, exc)
         errors[field] = message
+        if exc.reason == REUSED and values is not None:
+            values.pop("idempotency_key", None)
     chosen = any(isinstance(f, UploadFile) and f.filename for f in form.getlist("photos"))
     if chosen and "photos" not in errors:
         errors["photos"] = _("Please choose the photos again.")
@@ -328,11 +335,13 @@ def report(request: Request, principal: OptionalPrincipal, session: DbSession, s
     try:
         case = file_case(request, session, settings, form, data, channel="resident", actor=actor)
     except DomainError as exc:
-        status = mark_failed(request, errors, form, exc)
+        status = mark_failed(request, errors, form, exc, values)
         return report_form(request, session, principal, "resident", values, errors, status)
+    # How many similar reports there are, never which: those are other people's cases.
     return render(request, "cases/reported.html", {**page_context(request), "case": case,
                                                    "signed_in": actor is not None,
-                                                   "has_phone": bool(case.reporter_phone)})
+                                                   "has_phone": bool(case.reporter_phone),
+                                                   "similar": intake.similar_for(session, case, actor).count})
 
 
 # Tracking by number + phone (no account), and rating.
@@ -502,7 +511,7 @@ def case_page(request: Request, session: Session, principal: Principal, case: Ca
         "answerable": answerable[0] if answerable else None, "grid_geometry": grid_geometry,
         "is_resident": principal.role == Role.resident, "error": error or {}, "values": values or {},
         "flash": take_flash(request), "max_photos": request.app.state.settings.max_photos,
-        "duplicates": intake.find_duplicates(session, case) if "merge" in offered else [],
+        "duplicates": intake.similar_for(session, case, principal).numbers if "merge" in offered else [],
     }, status_code=status_code)
 
 

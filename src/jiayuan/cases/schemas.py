@@ -116,7 +116,10 @@ class CaseDetail(CaseRead):
 
 class CaseCreated(CaseRead):
     replayed: bool = Field(description="true when an Idempotency-Key returned a case made earlier")
-    possible_duplicates: list[str] = Field(description="open cases of the same category nearby")
+    possible_duplicates: list[str] = Field(description="open cases of the same category nearby that the caller may "
+                                                      "see (staff: in their scope; a resident: only their own)")
+    similar_reports: int = Field(default=0, description="how many open cases of the same category were reported "
+                                                        "nearby in the last 72 hours, whoever reported them")
 
 
 class CaseList(BaseModel):

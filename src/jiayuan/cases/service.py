@@ -1,6 +1,7 @@
 """The cases as other domains call them: reading the caller's cases by scope (one case by tracking number, its
 timeline and photos, the one case filter), and the use cases other domains need — filing a case (intake), the
-working-day calendar, the case categories and case photos — re-exported from the modules that hold them."""
+working-day calendar, the case categories, case photos and cases' part of erasing a person — re-exported from the
+modules that hold them."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.service import Principal
 from jiayuan.cases.calendar import HOLIDAY_NAMES, WorkCalendar, calendar_for, special_days
 from jiayuan.cases.categories import get_item as get_category
+from jiayuan.cases.erasure import erase_person
 from jiayuan.cases.intake import MAX_DESCRIPTION, CaseInput, report_case
 from jiayuan.cases.photos import discard_photos, save_photos
 from jiayuan.cases.models import Case, CaseEvent, CasePhoto, phone_key
@@ -159,4 +161,4 @@ def photos_of(session: Session, case: Case) -> list[CasePhoto]:
 
 
 __all__ = ["HOLIDAY_NAMES", "MAX_DESCRIPTION", "CaseInput", "WorkCalendar", "calendar_for", "discard_photos",
-           "get_category", "report_case", "save_photos", "special_days"]
+           "erase_person", "get_category", "report_case", "save_photos", "special_days"]

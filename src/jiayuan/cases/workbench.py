@@ -296,7 +296,7 @@ def patrol(request: Request, principal: CurrentPrincipal, session: DbSession, se
     try:
         case = file_case(request, session, settings, form, data, channel="patrol", actor=principal)
     except DomainError as exc:
-        status = mark_failed(request, errors, form, exc)
+        status = mark_failed(request, errors, form, exc, values)
         return report_form(request, session, principal, "patrol", values, errors, status)
     flash(request, _("Reported. Tracking number %(number)s.") % {"number": case.number})
     return see_other(f"/cases/{case.number}")
@@ -361,9 +361,8 @@ def hotline(request: Request, principal: CurrentPrincipal, session: DbSession, s
     try:
         case = file_case(request, session, settings, form, data, channel="hotline", actor=principal)
     except DomainError as exc:
-        field, message = case_error(request, exc)
-        errors[field] = message
-        return _hotline_page(request, session, principal, values, errors, status_of(exc))
+        status = mark_failed(request, errors, form, exc, values)
+        return _hotline_page(request, session, principal, values, errors, status)
     created = views.present(session, case, principal, locale=request_locale(request))
     earlier = cases_by_phone(request, session, principal, data.reporter_phone or "", exclude=case.number)
     return _hotline_page(request, session, principal, created=created, earlier=earlier,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from jiayuan.charity import points, redeem, reports, service, stock
 from jiayuan.charity.models import Account, Supermarket
+from jiayuan.charity.policy import DistrictEditor
 from jiayuan.charity.schemas import (
     AccountRead,
     CardRequest,
@@ -142,7 +143,7 @@ def create_item(body: ItemCreate, principal: CurrentPrincipal, session: DbSessio
 
 
 @router.patch("/items/{item_id}", response_model=ItemRead)
-def update_item(item_id: uuid.UUID, body: ItemUpdate, principal: CurrentPrincipal, session: DbSession) -> Any:
+def update_item(item_id: uuid.UUID, body: ItemUpdate, principal: DistrictEditor, session: DbSession) -> Any:
     return service.update_item(session, principal, item_id, body.model_dump(exclude_unset=True))
 
 

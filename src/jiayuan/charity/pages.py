@@ -102,7 +102,7 @@ MESSAGES: Messages = register_messages({
     ("unit_code", "not_a_community"): N_("Choose a community."),
     ("unit_code", "outside_scope"): N_("Choose a community within your area."),
     ("name", "item_exists"): N_("An item with this name and unit exists already."),
-    ("idempotency_key", "key_reused"): N_("This form was sent already."),
+    ("idempotency_key", "idempotency_key_reused"): N_("This form was sent already."),
     ("month", "month_not_begun"): N_("This month has not begun."),
     ("supermarket_id", "closed"): N_("This supermarket is closed."),
     ("volunteer_id", "no_household"): N_("The volunteer belongs to no household in the registry."),

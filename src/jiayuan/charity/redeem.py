@@ -24,6 +24,7 @@ from jiayuan.charity.stock import add_entry, lock_stock, on_hand
 from jiayuan.kit.clock import local_today
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
+from jiayuan.kit.idempotency import REUSED
 from jiayuan.kit.text import clean_text
 from jiayuan.registry.service import HouseholdCard
 from jiayuan.registry.service import households as registry_households
@@ -78,7 +79,8 @@ def redeem(session: Session, principal: Principal, supermarket_id: uuid.UUID, ho
            *, idempotency_key: Any = None, now: datetime | None = None) -> tuple[Redemption, bool]:
     """Give a household the items in `lines` for their points. Beyond stock or beyond points is 409 naming which
     (field "items" with each item short, or "points" with the balance and what was needed) and writes nothing.
-    With an idempotency key a resubmitted redemption is done once: the same key returns the first (False)."""
+    With an idempotency key a resubmitted redemption is done once: the same key returns the first (False), and
+    the same key for other lines is 422 (idempotency_key_reused)."""
     supermarket = get_supermarket(session, principal, supermarket_id, desk=True)
     if not supermarket.active:
         raise Conflict("this supermarket is closed", field="supermarket_id", reason="closed")
@@ -101,8 +103,8 @@ def redeem(session: Session, principal: Principal, supermarket_id: uuid.UUID, ho
     if key is not None and (earlier := _by_key(session, district, key)) is not None:
         earlier_lines = lines_of(session, earlier)
         if not _same(earlier, earlier_lines, account, wanted):
-            raise Conflict("this idempotency key was used for another redemption", field="idempotency_key",
-                           reason="key_reused")
+            raise Invalid("this idempotency key was used for another redemption", field="idempotency_key",
+                           reason=REUSED)
         return earlier, False
     lock_stock(session, supermarket, wanted, create=False)
     held = on_hand(session, supermarket, wanted)

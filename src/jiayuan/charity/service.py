@@ -1,7 +1,7 @@
 """The charity supermarket (爱心慈善超市): who may work at which supermarket, the supermarkets (one per
 community), the district's items and its entitlement rules. The ledgers are in stock.py (donations, stock,
 stock-takes) and points.py (accounts, monthly issue, expiry, conversion of volunteer hours); the counter in
-redeem.py; the reconciliation in reports.py."""
+redeem.py; the reconciliation in reports.py; its part of erasing a person in erasure.py."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts import service as accounts
 from jiayuan.accounts.service import Principal
 from jiayuan.charity import policy
+from jiayuan.charity.erasure import erase_person as erase_person  # registered by jiayuan/hooks.py
 from jiayuan.charity.models import (
     Account,
     Donation,

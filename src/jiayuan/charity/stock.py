@@ -23,6 +23,7 @@ from jiayuan.charity.models import Donation, Item, Stock, StockEntry, Stocktake,
 from jiayuan.charity.service import FIRST_DAY, MAX_QUANTITY, get_item, get_supermarket, whole
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Invalid
+from jiayuan.kit.idempotency import REUSED
 from jiayuan.kit.text import clean_text
 
 ANONYMOUS_DONOR = "爱心人士"  # how a donor who gives no name is written, as the supermarkets' boards say
@@ -137,7 +138,7 @@ def record_donation(session: Session, principal: Principal, supermarket_id: uuid
                     idempotency_key: Any = None) -> tuple[Donation, bool]:
     """A gift received at the desk: goods (an item and quantity, with their value) add a stock entry; money is
     recorded for the report. With an idempotency key a retried donation is recorded once: the same key again
-    returns the first (False: not created anew), a key reused for a different gift is 409."""
+    returns the first (False: not created anew), a key reused for a different gift is 422 (idempotency_key_reused)."""
     supermarket = get_supermarket(session, principal, supermarket_id, desk=True)
     if not supermarket.active:
         raise Conflict("this supermarket is closed", field="supermarket_id", reason="closed")
@@ -188,8 +189,8 @@ def record_donation(session: Session, principal: Principal, supermarket_id: uuid
 
 def _replayed(earlier: Donation, supermarket: Supermarket, fields: dict[str, Any]) -> tuple[Donation, bool]:
     if not _same_donation(earlier, supermarket, fields):
-        raise Conflict("this idempotency key was used for another donation", field="idempotency_key",
-                       reason="key_reused")
+        raise Invalid("this idempotency key was used for another donation", field="idempotency_key",
+                       reason=REUSED)
     return earlier, False
 
 

@@ -20,7 +20,11 @@ class OutboxMessage(Tenant, Base):
     recipient: Mapped[str] = mapped_column(Encrypted("outbox.recipient", 400))
     user_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     subject: Mapped[str | None] = mapped_column(String(200))
+    # A message carrying a secret (a confirmation code) holds it here, encrypted, and only `SECRET_MARK` in its
+    # body: the text is put together when it is sent, and the secret dropped once it is (notify/tasks.py), so that
+    # neither the table nor a backup of it holds a code in clear.
     body: Mapped[str] = mapped_column(Text)
+    secret: Mapped[str | None] = mapped_column(Encrypted("outbox.secret", 200))
     ref: Mapped[str | None] = mapped_column(String(60))  # what it is about, e.g. a case number
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)

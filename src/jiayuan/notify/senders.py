@@ -41,6 +41,8 @@ def scrub(text: str, message: OutboxMessage | None = None) -> str:
     if message is not None:
         if message.body:
             text = text.replace(message.body, f"<body {len(message.body)} chars>")
+        if message.secret:  # a gateway may echo the code alone
+            text = text.replace(message.secret, "<secret>")
         if message.subject:
             text = text.replace(message.subject, "<subject>")
         if message.recipient:

@@ -19,6 +19,7 @@ from jiayuan.kit import throttle
 from jiayuan.kit.db import Database, utcnow
 from jiayuan.notify.models import OutboxMessage as M
 from jiayuan.notify.senders import Sender, configured_senders, scrub
+from jiayuan.notify.service import rendered
 
 logger = logging.getLogger("jiayuan.notify")
 
@@ -239,20 +240,35 @@ def _claim(db: Database, row: Row[Any], now: datetime) -> M | None:
 
 def _send(db: Database, message: M, sender: Sender | None, max_attempts: int,
           clock: Callable[[], datetime]) -> bool:
+    outgoing = _outgoing(message)
     try:
         if sender is None:
             raise LookupError(f"no sender for channel {message.channel!r}")
-        sender.send(message)
+        sender.send(outgoing)
     except Exception as exc:  # noqa: BLE001 - any failure of a sender is a failed attempt, retried later
-        error = _describe(exc, message)
+        error = _describe(exc, outgoing)
         final = message.attempts >= max_attempts
-        _finish(db, message, {"status": "failed" if final else "pending", "last_error": error})
+        # A message given up on no longer needs its secret either.
+        _finish(db, message, {"status": "failed" if final else "pending", "last_error": error,
+                              **({"secret": None} if final else {})})
         logger.warning("notify %s message %s: attempt %d of %d failed%s: %s", message.channel, message.id,
                        message.attempts, max_attempts, ", giving up" if final else "", error)
         return False
-    if not _finish(db, message, {"status": "sent", "sent_at": clock(), "last_error": None}):
+    # Sent: the secret has done its work and is dropped, so that the outbox (and any backup of it) holds no code.
+    if not _finish(db, message, {"status": "sent", "sent_at": clock(), "last_error": None, "secret": None}):
         logger.warning("notify message %s was sent but its claim had been taken over", message.id)
     return True
+
+
+def _outgoing(message: M) -> M:
+    """What the sender is given: a copy of the claimed row, in no session, with its secret put into the text. The
+    text with the secret is never written back: the table keeps the body with its mark, and the secret only until
+    the message is sent."""
+    if message.secret is None:
+        return message
+    copy = M(**{c.key: getattr(message, c.key) for c in M.__table__.columns})
+    copy.body = rendered(message)
+    return copy
 
 
 def _finish(db: Database, message: M, values: dict[str, Any]) -> bool:
@@ -273,7 +289,7 @@ def _give_up_abandoned(db: Database, row: Row[Any], max_attempts: int) -> None:
     with db.sessions() as s:
         result = cast(CursorResult[Any], s.execute(
             update(M).where(_same_state(row))
-            .values(status="failed",
+            .values(status="failed", secret=None,
                     last_error=f"worker stopped while sending; gave up after {max_attempts} attempts")
             .execution_options(synchronize_session=False)
         ))

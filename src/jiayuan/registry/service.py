@@ -3,7 +3,7 @@ facilities) and the names they use most, in one place. Other domains import this
 sub-packages or tables.
 
     from jiayuan.registry.service import people, households, organizations, things
-    from jiayuan.registry.service import MOVE_HOOKS, HouseholdCard, tag_active
+    from jiayuan.registry.service import MOVE_HOOKS, ERASE_HOOKS, Erasure, HouseholdCard, tag_active
 """
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ from jiayuan.registry.people import households
 from jiayuan.registry.people import service as people
 from jiayuan.registry.people.households import HouseholdCard
 from jiayuan.registry.people.service import (
+    ANONYMIZED_NAME,
     DERIVED_TAGS,
+    ERASE_HOOKS,
     MOVE_HOOKS,
+    Erasure,
     age_on,
     aged_cutoff,
     id_number_index,
@@ -26,7 +29,10 @@ from jiayuan.registry.places import organizations, things
 from jiayuan.registry.places.things import list_things
 
 __all__ = [
+    "ANONYMIZED_NAME",
     "DERIVED_TAGS",
+    "ERASE_HOOKS",
+    "Erasure",
     "MOVE_HOOKS",
     "HouseholdCard",
     "age_on",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
 
 from jiayuan.accounts import service as accounts
-from jiayuan.accounts.roles import Role
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import CurrentPrincipal, DbSession
 from jiayuan.kit.bodies import IMPORT, body_limit
@@ -93,11 +93,17 @@ def list_workers(code: str, principal: Staff, session: DbSession) -> list[Member
 
 @router.post("/units/{code}/workers", response_model=list[MemberRead])
 def assign_worker(code: str, body: MemberAssign, principal: Supervisor, session: DbSession) -> list[MemberRead]:
-    """Make an account with role grid_worker a worker, or the lead, of this grid."""
-    user = accounts.user_by_username(session, body.username)
-    if user is None or user.role != Role.grid_worker:
-        raise Invalid("no grid worker with this user name", field="username")
-    service.assign_member(session, principal.scope, code, user.id, is_lead=body.is_lead)
+    """Make a grid worker's account of your scope a worker, or the lead, of this grid of your scope (a grid
+    outside it is a 404; an account outside it, like an unknown one, a 422 on username). Audited."""
+    service.add_worker(session, principal, code, body.username, is_lead=body.is_lead)
+    return _members(session, principal, code)
+
+
+@router.delete("/units/{code}/workers/{user_id}", response_model=list[MemberRead])
+def remove_worker(code: str, user_id: uuid.UUID, principal: Supervisor, session: DbSession) -> list[MemberRead]:
+    """Take a worker off this grid of your scope; the lead only once another is named (409), or when alone.
+    Audited. Answers the grid's workers left."""
+    service.remove_worker(session, principal, code, user_id)
     return _members(session, principal, code)
 
 

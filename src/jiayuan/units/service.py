@@ -15,7 +15,10 @@ from shapely.validation import explain_validity
 from sqlalchemy import Integer, func, select, update
 from sqlalchemy.orm import Session
 
+from jiayuan.accounts import service as accounts
 from jiayuan.accounts.models import User
+from jiayuan.accounts.roles import Role
+from jiayuan.accounts.service import Principal
 from jiayuan.kit import cache
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
 from jiayuan.kit.scope import Scope
@@ -420,6 +423,40 @@ def remove_member(session: Session, scope: Scope, grid_code: str, user_id: uuid.
             session.flush()
             return
     raise NotFound("not a worker of this grid", field="user_id")
+
+
+def _grid_in_scope(session: Session, scope: Scope, grid_code: str) -> Unit:
+    """A grid the caller answers for (in the scope itself, not an ancestor of it); anything else is a 404."""
+    unit = get_unit(session, scope, grid_code)
+    if unit.level != "grid" or not scope.covers(grid_code):
+        raise NotFound(f"no grid {grid_code} in your scope", field="code")
+    return unit
+
+
+def add_worker(session: Session, principal: Principal, grid_code: str, username: Any, *,
+               is_lead: bool = False) -> GridMember:
+    """Make a grid worker's account a worker (or the lead) of a grid: both the grid and the account must lie in
+    the caller's scope (a worker of another community or district is no worker of theirs to hand a grid, and the
+    grid would hand that worker its residents). An unknown account and one outside the scope read alike. Audited."""
+    _grid_in_scope(session, principal.scope, grid_code)
+    user = accounts.user_by_username(session, username) if isinstance(username, str) and username.strip() else None
+    if (user is None or user.role != Role.grid_worker or not user.is_active
+            or not principal.scope.covers(user.scope_code)):
+        raise Invalid("no grid worker with this user name in your scope", field="username", reason="no_worker")
+    member = assign_member(session, principal.scope, grid_code, user.id, is_lead=is_lead)
+    accounts.audit_for(session, principal, "grid_member_added", target=grid_code,
+                       detail={"user": user.username, "lead": is_lead})
+    return member
+
+
+def remove_worker(session: Session, principal: Principal, grid_code: str, user_id: uuid.UUID) -> None:
+    """Take a worker off a grid of the caller's scope (the lead only once another is named, or when alone).
+    Their next request already has the grid out of their scope. Audited."""
+    _grid_in_scope(session, principal.scope, grid_code)
+    remove_member(session, principal.scope, grid_code, user_id)
+    user = accounts.user_by_id(session, user_id)
+    accounts.audit_for(session, principal, "grid_member_removed", target=grid_code,
+                       detail={"user": user.username if user else str(user_id)})
 
 
 def grids_of_user(session: Session, user_id: uuid.UUID) -> tuple[str, ...]:

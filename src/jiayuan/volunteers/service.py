@@ -1,7 +1,7 @@
 """Use cases of volunteers (七彩义工): profiles, the append-only hours ledger and honours.
 
 Other domains call `credit_hours`, `debit_hours`, `balance_minutes`, `get_volunteer` and `volunteer_of`
-(docs/care.md). Opportunities, sign-ups and check-in are in opportunities.py. Services only flush: the request's
+(docs/care.md); jiayuan/hooks.py registers `erase_person` (erasure.py) for the registry's anonymisation. Opportunities, sign-ups and check-in are in opportunities.py. Services only flush: the request's
 unit of work commits.
 """
 
@@ -31,6 +31,8 @@ from jiayuan.notify.service import queue_message
 from jiayuan.registry.service import people
 from jiayuan.units import service as units
 from jiayuan.volunteers import policy
+from jiayuan.volunteers.erasure import account_of_person as account_of_person
+from jiayuan.volunteers.erasure import erase_person as erase_person
 from jiayuan.volunteers.models import LEDGER_KINDS, Honour, HoursEntry, Volunteer
 from jiayuan.volunteers.teams import check_team
 

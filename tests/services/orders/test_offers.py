@@ -103,6 +103,38 @@ def test_timeouts_and_declines_ask_the_next_until_nobody_is_left(api, client, db
     assert number in [o["number"] for o in listed["items"]]
 
 
+def test_a_provider_that_declined_or_lost_sees_only_its_own_offer(api, client, db, session, three) -> None:  # noqa: ANN001
+    """No resident's name or address, no competitor, no price, no rating or comment: only that it was asked, what
+    it answered, and the order's state."""
+    number = place(api, "resident", notes="门铃坏了，请敲门")["number"]
+    one = as_user(client, staff_of(session, three["一号水电"])[0])
+    two = as_user(client, staff_of(session, three["二号水电"])[0])
+    act(one, number, "decline", note="师傅都在外面")
+    act(two, number, "accept")
+    act(two, number, "start")
+    act(two, number, "complete", note="已更换水管")
+    act(api("resident"), number, "rate", rating=2, comment="师傅迟到了一小时")
+    r = one.get(f"/api/v1/services/orders/{number}")
+    assert r.status_code == 200
+    seen = r.json()
+    for leak in ("居民甲", "二号水电", "师傅迟到了一小时", "文山路", "门铃坏了"):
+        assert leak not in r.text, leak
+    assert (seen["provider"], seen["price_fen"], seen["rating"], seen["rating_comment"]) == (None, None, None, None)
+    assert (seen["contact_name"], seen["contact_phone"], seen["address"], seen["notes"]) == (None, None, None, None)
+    assert seen["status"] == "completed" and seen["my_offer"]["status"] == "declined"
+    assert [(e["action"], e["note"]) for e in seen["timeline"]] == [("decline", "一号水电：师傅都在外面")]
+    # The one that took it still sees the whole of it.
+    held = two.get(f"/api/v1/services/orders/{number}").json()
+    assert held["contact_name"] == "居民甲" and held["rating_comment"] == "师傅迟到了一小时"
+    # The page shows the declining provider no more than the API.
+    from tests.conftest import page_login
+    page_login(client, staff_of(session, three["一号水电"])[0].username)
+    page = client.get(f"/services/orders/{number}")
+    assert page.status_code == 200
+    for leak in ("居民甲", "二号水电", "师傅迟到了一小时", "文山路"):
+        assert leak not in page.text, leak
+
+
 def test_the_operator_offers_an_unassigned_order_to_a_chosen_provider(api, client, db, session, three) -> None:  # noqa: ANN001
     number = place(api, "resident")["number"]
     with db.unit_of_work() as s:  # every candidate let it run out

@@ -185,13 +185,37 @@ def test_the_hotline_orders_for_a_caller_who_is_told_by_sms(api, client, session
 def test_an_idempotent_retry_returns_the_first_order(api, session: Session) -> None:  # noqa: ANN001
     quiet_other_providers(session)
     make_provider(session, "一号水电")
-    key = {"Idempotency-Key": "order-7c1f"}
-    first = place(api, "resident", headers=key)
-    again = place(api, "resident", headers=key, expect=200)
+    key, when = {"Idempotency-Key": "order-7c1f"}, window()  # a retry sends the very same request
+    first = place(api, "resident", headers=key, **when)
+    again = place(api, "resident", headers=key, expect=200, **when)
     assert again["number"] == first["number"] and again["replayed"] is True and again["candidates"] == 1
     assert _count(session, ServiceOrder) == 1 and _count(session, OrderOffer) == 1
     other = place(api, "resident", headers={"Idempotency-Key": "order-other"})
     assert other["number"] != first["number"]
+
+
+def test_the_same_idempotency_key_with_another_order_is_refused(api, session: Session) -> None:  # noqa: ANN001
+    quiet_other_providers(session)
+    make_provider(session, "一号水电")
+    key = {"Idempotency-Key": "order-5e0a"}
+    first = place(api, "hotline", headers=key)
+    for change in ({"notes": "卫生间也漏水"}, {"contact_phone": "13911113333"}, {"address": "文山路 14 号"}):
+        r = api("hotline").post("/api/v1/services/orders", json={
+            "item": "0201", "address": "文山路 12 号 3 栋 401", "notes": "厨房水管漏水", "unit_code": GRID_A,
+            "contact_name": "刘阿姨", "contact_phone": "13911112222", **_window_of(first), **change}, headers=key)
+        assert r.status_code == 422, r.text
+        assert (r.json()["field"], r.json()["reason"]) == ("Idempotency-Key", "idempotency_key_reused")
+        assert first["number"] not in r.text
+    assert _count(session, ServiceOrder) == 1
+    # The same request again is still the retry it always was.
+    again = api("hotline").post("/api/v1/services/orders", json={
+        "item": "0201", "address": "文山路 12 号 3 栋 401", "notes": "厨房水管漏水", "unit_code": GRID_A,
+        "contact_name": "刘阿姨", "contact_phone": "13911112222", **_window_of(first)}, headers=key)
+    assert again.status_code == 200 and again.json()["number"] == first["number"]
+
+
+def _window_of(order: dict) -> dict[str, str]:
+    return {"window_start": order["window_start"], "window_end": order["window_end"]}
 
 
 def test_an_address_no_provider_serves_is_unassigned_and_the_hotline_alerted(api, session: Session) -> None:  # noqa: ANN001

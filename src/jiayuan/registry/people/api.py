@@ -31,7 +31,7 @@ from jiayuan.registry.people.schemas import (
     UnmaskRead,
     UnmaskRequest,
 )
-from jiayuan.registry.policy import Registrar
+from jiayuan.registry.policy import Administrator, Registrar
 
 # Registry staff only (grid workers, community, street and district staff), as on the pages: the hotline, departments,
 # providers and volunteers have district- or unit-wide scopes, but the register of people is not theirs to read.
@@ -134,7 +134,7 @@ def unmask(person_id: uuid.UUID, body: UnmaskRequest, principal: Registrar, sess
 
 
 @router.get("/{person_id}/export", response_model=PersonExportRead)
-def export_person(person_id: uuid.UUID, principal: Registrar, session: DbSession) -> PersonExportRead:
+def export_person(person_id: uuid.UUID, principal: Administrator, session: DbSession) -> PersonExportRead:
     """Everything held about the person, unmasked (district admin; audited as person_exported)."""
     found = people.export_person(session, principal, person_id)
     p, h = found.person, found.household
@@ -149,7 +149,7 @@ def export_person(person_id: uuid.UUID, principal: Registrar, session: DbSession
 
 
 @router.post("/{person_id}/anonymize", response_model=PersonDetail)
-def anonymize_person(person_id: uuid.UUID, body: AnonymizeRequest, principal: Registrar,
+def anonymize_person(person_id: uuid.UUID, body: AnonymizeRequest, principal: Administrator,
                      session: DbSession) -> PersonDetail:
     person = people.anonymize_person(session, principal, person_id, body.reason or "")
     return _detail(session, principal, person)

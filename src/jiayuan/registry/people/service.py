@@ -35,13 +35,15 @@ from jiayuan.registry.models import (
     Room,
     name_from,
 )
-from jiayuan.registry.people import lookups, policy
+from jiayuan.registry.people import erasure, lookups, policy
+from jiayuan.registry.people.erasure import ANONYMIZED_NAME as ANONYMIZED_NAME
+from jiayuan.registry.people.erasure import ERASE_HOOKS as ERASE_HOOKS
+from jiayuan.registry.people.erasure import Erasure as Erasure
 from jiayuan.units import service as units
 
 ID_CONTEXT = "people.id_number"
 PHONE_CONTEXT = "people.phone"
 NAME_MAX = 60
-ANONYMIZED_NAME = "已匿名"
 # Age groups follow from the birth date, so they are computed when reading, never stored: a stored tag
 # would go stale on the person's birthday.
 DERIVED_TAGS = {"aged_60": 60, "aged_80": 80}
@@ -567,18 +569,15 @@ def export_person(session: Session, principal: Principal, person_id: uuid.UUID) 
 
 
 def anonymize_person(session: Session, principal: Principal, person_id: uuid.UUID, reason: str) -> Person:
-    """Erase who the person is on a lawful request; their tags and moves stay so that counts still add up."""
+    """Erase who the person is on a lawful request, here and in every domain that holds data about them
+    (registry/people/erasure.py); their tags, moves and the other domains' rows stay so that counts still add up."""
     policy.require_administrator(principal)
     why = meaningful_reason(reason)
     person = get_person(session, principal, person_id)
     if person.anonymized_at is not None:
         raise Conflict("this person is already anonymized", field="anonymized_at")
-    person.name, person.name_initials = ANONYMIZED_NAME, None
-    person.id_number = person.id_number_index = person.phone = person.phone_index = None
-    person.notes = None
-    person.anonymized_at = utcnow()
-    session.execute(update(PersonTag).where(PersonTag.district_code == person.district_code,
-                                            PersonTag.person_id == person.id).values(note=None))
-    session.flush()
-    accounts.audit_for(session, principal, "person_anonymized", target=str(person.id), detail={"reason": why})
+    # Here and in every other domain that keeps data about them (their hooks), in this one transaction.
+    erased = erasure.erase(session, person)
+    accounts.audit_for(session, principal, "person_anonymized", target=str(person.id),
+                       detail={"reason": why, "erased": erased})
     return person

@@ -16,6 +16,7 @@ from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip, ve
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import DomainError
 from jiayuan.kit.i18n import TIMEZONE
+from jiayuan.kit.idempotency import REUSED
 from jiayuan.page_kit import PostedForm, explain, status_of, take_flash
 from jiayuan.services.orders import intake as ordering
 from jiayuan.services.orders import matching as matching
@@ -92,6 +93,8 @@ def console_order(request: Request, principal: CurrentPrincipal, session: DbSess
         field, message = explain(request, exc, MESSAGES)
         if field == "location":
             field = "unit_code"
+        if exc.reason == REUSED:
+            values.pop("idempotency_key", None)  # a new key: sending the form again places this order
         return _console(request, session, viewer, values, {field: message}, status_of(exc))
     locale = request_locale(request)
     created = present(session, viewer, placed.order, locale, detail=True)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.roles import CALLERS, Role
 from jiayuan.accounts.service import Principal
 from jiayuan.kit.crypto import blind_index
+from jiayuan.kit.idempotency import check_same_request, request_hash
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Forbidden, Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
@@ -153,15 +154,17 @@ def create_order(session: Session, viewer: Viewer, data: OrderInput, *, rules: R
     unit_code, lat, lon = _place(session, principal, data)
     district = unit_code[:6]
 
-    key = None
+    key = digest = None
     if idempotency_key:
         if len(idempotency_key) > MAX_KEY:
             raise Invalid(f"at most {MAX_KEY} characters", field="Idempotency-Key", reason="too_long",
                           limit=MAX_KEY)
         key = f"{principal.username}:{idempotency_key}"
+        digest = request_hash(data)
         earlier = session.scalar(select(ServiceOrder).where(ServiceOrder.district_code == district,
                                                             ServiceOrder.idempotency_key == key))
         if earlier is not None:
+            check_same_request(earlier.request_hash, digest)
             return _replay(session, earlier)
 
     order = ServiceOrder(
@@ -171,7 +174,7 @@ def create_order(session: Session, viewer: Viewer, data: OrderInput, *, rules: R
         resident_id=principal.user_id if principal.role == Role.resident else None,
         operator_id=principal.user_id if principal.role == Role.hotline_operator else None,
         contact_name=contact_name, contact_phone=phone, contact_phone_index=phone_key(phone) if phone else None,
-        idempotency_key=key, created_at=now, updated_at=now,
+        idempotency_key=key, request_hash=digest, created_at=now, updated_at=now,
     )
     earlier = _insert_numbered(session, order)
     if earlier is not None:
@@ -209,6 +212,8 @@ def _insert_numbered(session: Session, order: ServiceOrder) -> ServiceOrder | No
                     ServiceOrder.district_code == order.district_code,
                     ServiceOrder.idempotency_key == order.idempotency_key))
                 if earlier is not None:
+                    if order.request_hash is not None:
+                        check_same_request(earlier.request_hash, order.request_hash)
                     return earlier
     raise RuntimeError("no free order number after 20 tries")
 

@@ -56,6 +56,8 @@ class ServiceOrder(Tenant, Timestamped, Base):
     rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     complaint_case: Mapped[str | None] = mapped_column(String(20))  # the number of the case it opened
     idempotency_key: Mapped[str | None] = mapped_column(String(120))
+    # A digest of the request made under the idempotency key: the same key with another request is refused.
+    request_hash: Mapped[str | None] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012

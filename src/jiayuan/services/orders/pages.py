@@ -20,6 +20,7 @@ from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip, ve
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import DomainError, Invalid
 from jiayuan.kit.i18n import TIMEZONE
+from jiayuan.kit.idempotency import REUSED
 from jiayuan.page_kit import (
     N_,
     Messages,
@@ -220,6 +221,9 @@ MESSAGES: Messages = register_messages({
     **{(field, "*"): message for field, message in KNOWN.items()},
     **{(field, "required"): message for field, message in KNOWN.items()},
     ("Idempotency-Key", "too_long"): KNOWN["Idempotency-Key"],
+    ("Idempotency-Key", "idempotency_key_reused"): N_("This form was sent already, with other details. Look for "
+                                                      "the order you placed; to order something else, send the "
+                                                      "form again."),
     ("note", "complaint_needed"): N_("Please say what went wrong."),
     **{(field, "*"): _place for field in ("lat", "lon", "crs")},
     **{(field, reason): ("slot", message) for field in ("window_start", "window_end") for reason, message in (
@@ -281,6 +285,8 @@ def order(request: Request, principal: CurrentPrincipal, session: DbSession, set
                                            idempotency_key=values["idempotency_key"] or None)
     except DomainError as exc:
         field, message = explain(request, exc, MESSAGES)
+        if exc.reason == REUSED:
+            values.pop("idempotency_key", None)  # a new key: sending the form again places this order
         return order_form(request, session, values, {field: message}, status_of(exc))
     viewer = viewer_of(session, principal)
     return render(request, "services/orders/placed.html", {

@@ -1,5 +1,7 @@
 """An order as its caller may see it: names instead of codes, the phone masked unless it is theirs to call, the
-actions open to them; providers see the address only of offers waiting for them and orders they hold."""
+actions open to them; providers see the address only of offers waiting for them and orders they hold, and of an
+order that is not theirs (declined, expired, taken by another) only their own offer and its state: no resident's
+name, no competitor, no price, rating or comment."""
 
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from jiayuan.services.catalogue.models import ServiceItem
 from jiayuan.services.orders.actions import available
 from jiayuan.services.orders.models import OrderOffer, ServiceOrder
 from jiayuan.services.orders.policy import sees_every_offer
-from jiayuan.services.orders.service import Viewer, offers_of, providers_by_ids, timeline
+from jiayuan.services.orders.service import Viewer, offers_of, providers_by_ids, staff_of, timeline
 from jiayuan.services.orders.workflow import PENDING
 from jiayuan.units import service as units
 
@@ -78,6 +80,9 @@ def present_many(session: Session, viewer: Viewer, orders: list[ServiceOrder], l
         is_provider = viewer.role == Role.provider
         # A provider sees where and whom only while the offer waits for it, or once the order is its own.
         shows_place = not is_provider or holder or (my_offer is not None and my_offer.status == PENDING)
+        # A provider whose order it is not (it declined, let the offer expire, or another took it) sees its own
+        # offer and the order's state, nothing of the winner, the price, the rating or what was said about it.
+        outsider = is_provider and not holder
         own = viewer.role == Role.resident and order.resident_id == viewer.principal.user_id
         phone = None
         if order.contact_phone and shows_place:
@@ -95,12 +100,15 @@ def present_many(session: Session, viewer: Viewer, orders: list[ServiceOrder], l
             "contact_name": order.contact_name if shows_place else None, "contact_phone": phone,
             "contact_phone_unmasked": bool(phone) and (own or holder),
             "provider": {"id": str(provider.id), "name": provider.name, "service_phone": provider.service_phone}
-            if provider else None,
-            "price_fen": order.price_fen, "created_at": order.created_at, "offered_at": order.offered_at,
-            "accepted_at": order.accepted_at, "started_at": order.started_at, "completed_at": order.completed_at,
-            "cancelled_at": order.cancelled_at, "cancelled_by": order.cancelled_by,
-            "cancel_reason": order.cancel_reason, "rating": order.rating, "rating_comment": order.rating_comment,
-            "rated_at": order.rated_at, "complaint_case": order.complaint_case, "version": order.version,
+            if provider and not outsider else None,
+            "price_fen": None if outsider else order.price_fen, "created_at": order.created_at,
+            "offered_at": order.offered_at, "accepted_at": order.accepted_at, "started_at": order.started_at,
+            "completed_at": order.completed_at, "cancelled_at": order.cancelled_at, "cancelled_by": order.cancelled_by,
+            "cancel_reason": None if outsider else order.cancel_reason,
+            "rating": None if outsider else order.rating,
+            "rating_comment": None if outsider else order.rating_comment,
+            "rated_at": None if outsider else order.rated_at,
+            "complaint_case": None if outsider else order.complaint_case, "version": order.version,
             "waiting_until": waiting.deadline_at if waiting else None,
             "my_offer": {"status": my_offer.status, "offered_at": my_offer.offered_at,
                          "deadline_at": my_offer.deadline_at} if my_offer else None,
@@ -120,6 +128,11 @@ def present(session: Session, viewer: Viewer, order: ServiceOrder, locale: str =
         return view
     events = timeline(session, order)
     resident = viewer.role == Role.resident
+    if viewer.role == Role.provider and (viewer.provider is None or order.provider_id != viewer.provider.id):
+        # Not its order: only the answers its own staff gave (a decline, an order taken and given back), not who
+        # ordered, nor the offers that followed theirs (an offer's note names the provider asked next).
+        own = set(staff_of(session, viewer.provider)) if viewer.provider is not None else set()
+        events = [e for e in events if e.actor_id in own and e.action not in ("offer", "expire")]
     view["timeline"] = [{
         "at": e.at, "action": e.action, "from_status": e.from_status, "to_status": e.to_status,
         "actor_name": e.actor_name, "actor_role": e.actor_role,

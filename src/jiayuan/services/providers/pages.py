@@ -3,7 +3,6 @@ provider's page (items and prices, area, hours, staff, status history and the st
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -333,8 +332,7 @@ def performance_page(request: Request, principal: Staff, session: ReadSession, s
     return render(request, "services/providers/performance.html", {
         **_context(request), "rows": rows, "since": first_day.isoformat(), "until": last_day.isoformat(),
         "sort": sort, "descending": descending, "status": status, "statuses": PROVIDER_STATUSES, "error": error,
-        "chart_json": json.dumps({"providers": chart, "rating": _("Mean rating"),
-                                  "completion": _("Completion rate")}, ensure_ascii=False),
+        "chart": {"providers": chart, "rating": _("Mean rating"), "completion": _("Completion rate")},
         "sortable": performance.SORTABLE}, status_code=422 if error else 200)
 
 
