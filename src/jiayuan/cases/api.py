@@ -102,7 +102,8 @@ def rate_tracked(body: TrackRate, request: Request, session: DbSession, settings
 
 def public_view(session: DbSession, case: Any) -> dict[str, Any]:
     category = views.category_names(session).get(case.category_code)
-    steps = [{"at": e.at, "action": e.action, "status": e.to_status} for e in service.timeline(session, case)]
+    steps = [{"at": e.at, "action": e.action, "status": e.to_status, "reply": service.public_reply(e)}
+             for e in service.timeline(session, case)]
     return {"number": case.number, "status": case.status, "category_name": category.name_zh if category else "",
             "reported_at": case.reported_at, "closed_at": case.closed_at, "rating": case.rating,
             "can_rate": case.status == "closed" and case.rating is None, "timeline": steps}

@@ -125,7 +125,11 @@ class CaseList(BaseModel):
 
 
 class ActionBody(BaseModel):
-    note: str | None = None
+    note: str | None = Field(default=None, description="internal: on the case's own page, never in the public "
+                             "feed or on the tracking page")
+    reply: str | None = Field(default=None, description="staff's reply to the public, at most 2,000 characters: "
+                              "published on the tracking page and in the Open311 feed (status_notes) with phone "
+                              "and ID numbers masked")
     version: int | None = Field(default=None, description="the version you saw; 409 if it moved")
     assignee: str | None = None
     hours: int | None = None
@@ -154,4 +158,5 @@ class PublicCase(BaseModel):
     closed_at: datetime | None
     rating: str | None
     can_rate: bool
-    timeline: list[dict[str, Any]]
+    timeline: list[dict[str, Any]] = Field(description="the steps: at, action, status and staff's reply to the "
+                                           "public (phone and ID numbers masked), never their notes")
