@@ -50,6 +50,8 @@ FIRST_REASONS = ("required", "too_long", "nul", "forbidden")
 COMMON: dict[tuple[str, str], Message] = {
     ("*", "required"): N_("Required."),
     ("*", "too_long"): N_("At most %(limit)s characters."),
+    ("q", "too_long"): N_("A search term has at most %(limit)s characters."),
+    ("search", "too_long"): N_("A search term has at most %(limit)s characters."),
     ("*", "nul"): N_("This text holds a character that cannot be stored."),
     ("*", "not_text"): N_("This value is not accepted."),
     ("*", "not_a_date"): N_("Enter a date."),

@@ -24,8 +24,8 @@ from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Invalid, NotFound
 from jiayuan.kit.identity import mask_free_text
 from jiayuan.kit.scope import Scope, under
+from jiayuan.kit.text import normalise_phone, search_term
 from jiayuan.kit.throttle import Limit
-from jiayuan.kit.text import normalise_phone
 
 
 def get_case(session: Session, principal: Principal, number: str, *, for_update: bool = False) -> Case:
@@ -113,7 +113,7 @@ def matching(f: CaseFilter, *, in_address: bool = False) -> list[ColumnElement[b
         conds.append(Case.reported_at >= f.since)
     if f.until:
         conds.append(Case.reported_at < f.until)
-    q = (f.q or "").strip()
+    q = search_term(f.q) or ""
     if q:
         if q.isdigit():
             conds.append(Case.number == q)

@@ -49,7 +49,7 @@ from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import DomainError, Forbidden, Invalid
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.identity import mask_phone
-from jiayuan.kit.text import normalise_phone
+from jiayuan.kit.text import normalise_phone, search_term
 from jiayuan.page_kit import N_, Messages, PostedForm, explain, field_text, flash, see_other, status_of
 from jiayuan.units import service as units
 from jiayuan.web import gettext_for, render, request_locale
@@ -100,14 +100,15 @@ class QueueFilter:
 
 def queue_filter(tab: str | None, status: str | None, category: str | None, unit: str | None,
                  q: str | None) -> QueueFilter:
-    """The filters from the query string; anything unknown is dropped rather than refused."""
+    """The filters from the query string; anything unknown is dropped rather than refused, but a search term
+    longer than kit.text.MAX_SEARCH_TERM is refused (a 422 with the message), not cut."""
     unit = (unit or "").strip()
     return QueueFilter(
         tab=tab if tab in TABS else "new",
         status=status if status in (*STATUSES, "open", "final") else "",
         category=(category or "").strip() if (category or "").strip().isdigit() else "",
         unit=unit if unit.isdigit() and len(unit) in (6, 9, 12, 15) else "",
-        q=(q or "").strip()[:100],
+        q=search_term(q) or "",
     )
 
 
