@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jiayuan.kit.numbers import Finite
+
 
 class CategoryRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -38,8 +40,8 @@ class CategoryUpdate(BaseModel):
 class CaseCreate(BaseModel):
     category: str = Field(description="a 4-digit category item code")
     description: str = Field(description="what is wrong, up to 4,000 characters")
-    lat: float | None = None
-    lon: float | None = None
+    lat: Finite | None = None
+    lon: Finite | None = None
     crs: str = Field(default="wgs84", description="wgs84 or gcj02")
     address: str | None = None
     unit_code: str | None = Field(default=None, description="the grid or community, when there is no location")
