@@ -239,3 +239,28 @@ def test_no_page_reads_the_english_text_of_an_error() -> None:
         found += [f"{module}:{node.lineno}" for node in ast.walk(tree(module))
                   if isinstance(node, ast.Attribute) and node.attr == "message" and id(node) not in calls]
     assert found == []
+
+
+# What may be imported from openpyxl outside kit/excel.py: reading a workbook only.
+OPENPYXL_READING = {"load_workbook"}
+
+
+def test_only_the_kit_writes_spreadsheets() -> None:
+    """Every export goes through kit/excel.py, whose writer writes text that looks like a formula (=, +, -, @, …)
+    as text: a module that built a workbook with openpyxl itself, or wrote CSV by hand, would not (the case queue
+    export did so, and a description typed as =HYPERLINK(…) opened as a live formula)."""
+    found = []
+    for module in modules():
+        if module == "jiayuan.kit.excel":
+            continue
+        for node in ast.walk(tree(module)):
+            if isinstance(node, ast.Import):
+                found += [f"{module}:{node.lineno} import {a.name}" for a in node.names
+                          if a.name.split(".")[0] == "openpyxl"]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "openpyxl":
+                found += [f"{module}:{node.lineno} {node.module}.{a.name}" for a in node.names
+                          if node.module != "openpyxl" or a.name not in OPENPYXL_READING]
+            elif isinstance(node, ast.Attribute) and node.attr in ("writer", "DictWriter") and isinstance(
+                    node.value, ast.Name) and node.value.id == "csv":
+                found.append(f"{module}:{node.lineno} csv.{node.attr}")
+    assert found == [], "write spreadsheets with kit.excel (write_list, write_book), which neutralises formulas"

@@ -29,6 +29,7 @@ from starlette.datastructures import FormData, UploadFile
 from jiayuan.kit.bodies import read_prefix
 from jiayuan.kit.clock import TIMEZONE
 from jiayuan.kit.errors import DomainError, Invalid, NotFound
+from jiayuan.kit.numbers import finite
 from jiayuan.web import gettext_for
 
 T = TypeVar("T")
@@ -50,6 +51,8 @@ FIRST_REASONS = ("required", "too_long", "nul", "forbidden")
 COMMON: dict[tuple[str, str], Message] = {
     ("*", "required"): N_("Required."),
     ("*", "too_long"): N_("At most %(limit)s characters."),
+    ("q", "too_long"): N_("A search term has at most %(limit)s characters."),
+    ("search", "too_long"): N_("A search term has at most %(limit)s characters."),
     ("*", "nul"): N_("This text holds a character that cannot be stored."),
     ("*", "not_text"): N_("This value is not accepted."),
     ("*", "not_a_date"): N_("Enter a date."),
@@ -116,11 +119,12 @@ def field_int(form: FormData, name: str, *, blank: int | None = None) -> int | N
 
 
 def field_float(form: FormData, name: str) -> float | None:
+    """A finite number (full-width digits too); blank gives None; "nan", "inf" and "1e999" are refused."""
     text = _typed(form, name, 30)
     if not text:
         return None
     try:
-        return float(text)
+        return finite(float(text), name)
     except ValueError:
         raise Invalid(field=name, reason="not_a_number") from None
 

@@ -431,7 +431,7 @@ def test_get_requests_with_each_filter(client: TestClient, api: Any, db: Any, ke
         s.execute(update(Case).where(Case.number == old).values(reported_at=hundred_days))
         s.commit()
     voided = api("admin").post(f"/api/v1/cases/{lamp}/actions/void",
-                               json={"note": "重复上报，已联系 13900001111"})
+                               json={"note": "内部：已联系 13900001111", "reply": "重复上报，已联系 139 0000 1111"})
     assert voided.status_code == 200, voided.text
 
     everything = check("requests", client.get(f"{V2}/requests.json").json())

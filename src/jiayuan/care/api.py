@@ -53,7 +53,7 @@ from jiayuan.care.schemas import (
 from jiayuan.deps import AppSettings, DbSession, require_role
 from jiayuan.kit.bodies import PHOTOS, body_limit, read_prefix
 from jiayuan.kit.errors import Invalid, NotFound
-from jiayuan.kit.pagination import Offset
+from jiayuan.kit.pagination import Offset, Search, search_query
 from jiayuan.kit.storage import storage_from_settings
 from jiayuan.registry.service import people
 from jiayuan.volunteers import service as volunteers
@@ -158,7 +158,7 @@ def list_profiles(principal: CareUser, session: DbSession,
                   unit: Annotated[str | None, Query(description="a unit code: people in it and below")] = None,
                   level: str | None = None, need: str | None = None, tag: str | None = None,
                   alert: Annotated[bool | None, Query(description="only those with (or without) an open alert")] = None,
-                  q: Annotated[str | None, Query(description="name or pinyin initials")] = None,
+                  q: Annotated[str | None, search_query("name or pinyin initials")] = None,
                   ended: bool = False, limit: Limit = 50, offset: Offset = 0) -> ProfileList:
     rows, total = profiles.list_profiles(session, principal, unit=unit, level=level, need=need, tag=tag,
                                          alert=alert, q=q, ended=ended, limit=limit, offset=offset)
@@ -168,7 +168,7 @@ def list_profiles(principal: CareUser, session: DbSession,
 
 @router.get("/profiles/candidates", response_model=list[CandidateRead])
 def list_candidates(principal: CareStaff, session: DbSession, grid: str | None = None, tag: str | None = None,
-                    q: str | None = None, limit: Limit = 50) -> list[CandidateRead]:
+                    q: Search = None, limit: Limit = 50) -> list[CandidateRead]:
     """People of the caller's scope in a care group (living alone, empty nest, disabled, allowance, 80+) with
     no open profile yet."""
     return [CandidateRead(person_id=p.id, name=p.name, grid_code=p.grid_code, care_tags=tags)

@@ -25,6 +25,7 @@ from jiayuan.kit import i18n
 from jiayuan.kit.bodies import PHOTOS, body_limit
 from jiayuan.kit.errors import DomainError, Invalid, NotFound
 from jiayuan.kit.i18n import TIMEZONE
+from jiayuan.kit.text import search_term
 from jiayuan.page_kit import (
     N_,
     PAGE_SIZE,
@@ -194,7 +195,7 @@ def people_list(request: Request, principal: CareUser, session: DbSession, unit:
         return _my_people(request, session, principal)
     f = {"unit": unit_code(unit), "level": level if level in CARE_LEVELS else "",
          "tag": tag if tag in profiles.CARE_TAGS else "", "alert": "1" if alert == "1" else "",
-         "q": (q or "").strip()[:60]}
+         "q": search_term(q) or ""}  # too long: a 422 page saying so, not a cut search
     filters = {"unit": f["unit"] or None, "level": f["level"] or None, "tag": f["tag"] or None,
                "alert": True if f["alert"] else None, "q": f["q"] or None}
     _rows, total = profiles.list_profiles(session, principal, **filters, limit=1)
@@ -221,7 +222,7 @@ def _my_people(request: Request, session: Session, principal: Principal) -> Resp
 @router.get("/care/people/new")
 def candidates_page(request: Request, principal: CareStaff, session: DbSession, grid: str | None = None,
                     tag: str | None = None, q: str | None = None) -> Response:
-    f = {"grid": unit_code(grid), "tag": tag if tag in profiles.CARE_TAGS else "", "q": (q or "").strip()[:60]}
+    f = {"grid": unit_code(grid), "tag": tag if tag in profiles.CARE_TAGS else "", "q": search_term(q) or ""}
     found = profiles.candidates(session, principal, grid=f["grid"] or None, tag=f["tag"] or None,
                                 q=f["q"] or None, limit=PAGE_SIZE)
     return render(request, "care/candidates.html", {

@@ -31,7 +31,7 @@ from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
 from jiayuan.kit.identity import mask_phone, parse_mobile
 from jiayuan.kit.scope import Scope
-from jiayuan.kit.text import clean_text
+from jiayuan.kit.text import clean_text, search_term
 from jiayuan.registry.models import Person, PersonTag
 from jiayuan.registry.service import people
 from jiayuan.volunteers import service as volunteers
@@ -259,8 +259,7 @@ def _list_statement(session: Session, principal: Principal, *, unit: str | None,
         has = select(CareAlert.id).where(CareAlert.district_code == CareProfile.district_code,
                                          CareAlert.person_id == CareProfile.person_id, CareAlert.open).exists()
         stmt = stmt.where(has if alert else ~has)
-    if q:
-        text = unicodedata.normalize("NFKC", q).strip()
+    if text := search_term(unicodedata.normalize("NFKC", q or "")):
         clauses = [Person.name.contains(text, autoescape=True)]
         if text.isascii() and text.isalpha():
             clauses.append(Person.name_initials.startswith(text.upper(), autoescape=True))

@@ -9,6 +9,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
+from jiayuan.kit.numbers import Finite
+
 # Inputs stay loosely typed where the service checks them and names the field in its error.
 
 
@@ -137,8 +139,8 @@ class VisitCreate(BaseModel):
     duration_minutes: int | None = Field(default=None, description="1 to 600; a volunteer's visits of one day add "
                                                                    "up to at most JIAYUAN_CARE_VISIT_DAY_HOURS (12)")
     notes: str | None = None
-    lat: float | None = None
-    lon: float | None = None
+    lat: Finite | None = None
+    lon: Finite | None = None
 
 
 class PhotoRead(BaseModel):
@@ -190,8 +192,8 @@ class CentreCreate(BaseModel):
     kind: str | None = Field(default=None, description="home_care or day_care")
     name: str | None = None
     address: str | None = None
-    lat: float | None = None
-    lon: float | None = None
+    lat: Finite | None = None
+    lon: Finite | None = None
     capacity: int | None = None
     serves_meals: bool = True
 
@@ -200,8 +202,8 @@ class CentreUpdate(BaseModel):
     kind: str | None = None
     name: str | None = None
     address: str | None = None
-    lat: float | None = None
-    lon: float | None = None
+    lat: Finite | None = None
+    lon: Finite | None = None
     capacity: int | None = None
     serves_meals: bool | None = None
     active: bool | None = None

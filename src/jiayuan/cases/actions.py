@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from jiayuan.accounts import service as accounts
-from jiayuan.accounts.roles import Role
+from jiayuan.accounts.roles import STAFF_ROLES, Role
 from jiayuan.accounts.service import Principal
 from jiayuan.cases import notices, policy, service, timing
 from jiayuan.cases.models import Case, CaseEvent, Category
@@ -35,7 +35,8 @@ MAX_NOTE = 2000
 
 @dataclass
 class ActionInput:
-    note: str | None = None
+    note: str | None = None  # for staff (and the reporter's own case page); never published
+    reply: str | None = None  # staff's reply to the public: the only text of theirs the public feed shows
     version: int | None = None  # the version the caller saw; a mismatch is a 409
     assignee: str | None = None  # dispatch: a user name (default: the grid lead or the department)
     hours: int | None = None  # request_extension
@@ -89,11 +90,14 @@ def apply(session: Session, case: Case, t: Transition, data: ActionInput, actor:
         raise Invalid(f"say why ({t.action})", field="note")
     if note and len(note) > MAX_NOTE:
         raise Invalid(f"at most {MAX_NOTE} characters", field="note", reason="too_long", limit=MAX_NOTE)
+    reply = public_reply(data.reply, actor)
     now = utcnow()
     category = session.get(Category, case.category_code)
     before = case.status
     with session.no_autoflush:  # one UPDATE per action, so the version moves by exactly one
         extra = EFFECTS[t.action](session, case, category, data, actor, now) or {}
+        if reply:
+            extra = {**extra, "reply": reply}
         if t.target is not None and case.status == before:
             case.status = t.target
         if case.status != before or t.action == "escalate":
@@ -105,6 +109,21 @@ def apply(session: Session, case: Case, t: Transition, data: ActionInput, actor:
     session.flush()  # with the version column: a concurrent change makes this a StaleDataError (409)
     notices.after(session, case, t.action, actor)
     return case
+
+
+def public_reply(text: str | None, actor: Actor) -> str | None:
+    """A reply to the public written with a step: staff only, at most MAX_NOTE characters. It is kept in the step's
+    data as "reply" and published (masked) by the Open311 feed and the tracking page; the step's note is not."""
+    reply = (text or "").strip() or None
+    if reply is None:
+        return None
+    if actor.principal is None or actor.principal.role not in STAFF_ROLES:
+        raise Forbidden("only staff reply to the public", field="reply")
+    if "\x00" in reply:
+        raise Invalid(field="reply", reason="nul")
+    if len(reply) > MAX_NOTE:
+        raise Invalid(f"at most {MAX_NOTE} characters", field="reply", reason="too_long", limit=MAX_NOTE)
+    return reply
 
 
 def _enter_stage(session: Session, case: Case, category: Category, now: datetime) -> None:

@@ -28,8 +28,8 @@ from jiayuan.cases.schemas import (
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip, require_role
 from jiayuan.kit.bodies import PHOTOS, body_limit, read_prefix
 from jiayuan.kit.errors import NotFound
+from jiayuan.kit.pagination import Offset, search_query
 from jiayuan.notify.limits import TextLimits
-from jiayuan.kit.pagination import Offset
 from jiayuan.kit.storage import storage_from_settings
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
@@ -69,7 +69,8 @@ def report(body: CaseCreate, request: Request, principal: CurrentPrincipal, sess
 def list_cases(principal: CurrentPrincipal, session: DbSession,
                status: Annotated[str | None, Query(description="a status, or open / final")] = None,
                category: str | None = None, unit: str | None = None, mine: bool = False, overdue: bool = False,
-               q: str | None = None, limit: Annotated[int, Query(ge=1, le=500)] = 50,
+               q: Annotated[str | None, search_query("a tracking number or words of the description")] = None,
+               limit: Annotated[int, Query(ge=1, le=500)] = 50,
                offset: Offset = 0) -> Any:
     f = service.CaseFilter(status=status, category=category, unit=unit, overdue=overdue, q=q,
                            assignee=principal.user_id if mine else None)
@@ -102,7 +103,8 @@ def rate_tracked(body: TrackRate, request: Request, session: DbSession, settings
 
 def public_view(session: DbSession, case: Any) -> dict[str, Any]:
     category = views.category_names(session).get(case.category_code)
-    steps = [{"at": e.at, "action": e.action, "status": e.to_status} for e in service.timeline(session, case)]
+    steps = [{"at": e.at, "action": e.action, "status": e.to_status, "reply": service.public_reply(e)}
+             for e in service.timeline(session, case)]
     return {"number": case.number, "status": case.status, "category_name": category.name_zh if category else "",
             "reported_at": case.reported_at, "closed_at": case.closed_at, "rating": case.rating,
             "can_rate": case.status == "closed" and case.rating is None, "timeline": steps}

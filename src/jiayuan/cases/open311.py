@@ -29,7 +29,7 @@ from jiayuan.deps import AppSettings, DbSession, client_ip
 from jiayuan.kit import i18n
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import DomainError, Forbidden, Invalid, NotFound
-from jiayuan.kit.identity import mask_phone
+from jiayuan.kit.identity import mask_free_text
 from jiayuan.notify.limits import TextLimits
 from jiayuan.units import service as units
 
@@ -47,9 +47,6 @@ FIELD_NAMES = {"category": "service_code", "lon": "long", "address": "address_st
 # Social-governance cases (disputes, help requests, whistle-blowing…) are about people, not the street: the
 # public list gives their category, status and dates, never their text or where they happened.
 PRIVATE_KINDS = frozenset({"social"})
-# Phone and ID card numbers and e-mail addresses that residents type into a description, or staff into a note.
-_PERSONAL = re.compile(r"(?<![\dA-Za-z])(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|\d{17}[\dXx])(?![\dA-Za-z])"
-                       r"|[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _XML_INVALID = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 router = APIRouter(prefix=PREFIX, tags=["open311"])
@@ -153,10 +150,8 @@ def _notice(category: Category, urgent: bool, _: Callable[[str], str]) -> str:
 
 
 def redact(text: str | None) -> str | None:
-    """A public text with phone, ID card numbers and e-mail addresses masked."""
-    if not text:
-        return text
-    return _PERSONAL.sub(lambda m: "***@***" if "@" in m.group(0) else mask_phone(m.group(0)), text)
+    """A public text with phone and ID card numbers (in any form they were typed) and e-mail addresses masked."""
+    return mask_free_text(text)
 
 
 # Discovery and services.
@@ -502,7 +497,7 @@ def present(session: Session, cases: list[Case], locale: str | None) -> list[dic
     """Cases as public Open311 requests: never the reporter's name, phone, e-mail, account or device."""
     code, _ = _gettext(locale)
     categories = {c.code: c for c in session.scalars(select(Category))}
-    notes = _last_notes(session, cases)
+    replies = _last_replies(session, cases)
     agencies = _agencies(session, cases)
     media = _media_urls(session, [c for c in cases if c.channel == "open311"])
     out = []
@@ -513,7 +508,8 @@ def present(session: Session, cases: list[Case], locale: str | None) -> list[dic
         out.append({
             "service_request_id": case.number,
             "status": "closed" if closed else "open",
-            "status_notes": None if private else redact(notes.get(case.id)),
+            # Staff's notes are internal: only a reply they wrote to the public is published.
+            "status_notes": None if private else redact(replies.get(case.id)),
             "service_name": _names(category, code) if category else None,
             "service_code": case.category_code,
             "description": None if private else redact(case.description),
@@ -538,16 +534,19 @@ def _chunks(cases: list[Case], size: int = 500) -> Iterable[list[Case]]:
         yield cases[i:i + size]
 
 
-def _last_notes(session: Session, cases: list[Case]) -> dict[uuid.UUID, str]:
-    """The last note staff wrote on each case's timeline (a resident's rating comment is theirs, not ours)."""
-    notes: dict[uuid.UUID, str] = {}
+def _last_replies(session: Session, cases: list[Case]) -> dict[uuid.UUID, str]:
+    """The last reply to the public staff wrote on each case's timeline (a step's "reply", never its note),
+    unmasked: callers publish it through redact()."""
+    replies: dict[uuid.UUID, str] = {}
     for chunk in _chunks(cases):
-        rows = session.execute(select(CaseEvent.case_id, CaseEvent.note).where(
-            CaseEvent.case_id.in_([c.id for c in chunk]), CaseEvent.note.is_not(None),
-            CaseEvent.action != "rate", CaseEvent.actor_role.not_in(("resident", "open311")),
+        rows = session.execute(select(CaseEvent.case_id, CaseEvent.data).where(
+            CaseEvent.case_id.in_([c.id for c in chunk]), CaseEvent.data.is_not(None),
         ).order_by(CaseEvent.at))
-        notes.update({case_id: note for case_id, note in rows})  # later rows win: the last note
-    return notes
+        for case_id, data in rows:  # later rows win: the last reply
+            reply = (data or {}).get("reply") if isinstance(data, dict) else None
+            if isinstance(reply, str) and reply.strip():
+                replies[case_id] = reply
+    return replies
 
 
 def _agencies(session: Session, cases: list[Case]) -> dict[uuid.UUID, str]:

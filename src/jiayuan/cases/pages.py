@@ -348,7 +348,8 @@ def report(request: Request, principal: OptionalPrincipal, session: DbSession, s
 
 
 def public_steps(session: Session, case: Case) -> list[CaseEvent]:
-    """The steps a resident sees without signing in: what happened and when; names and notes stay inside."""
+    """The steps a resident sees without signing in: what happened and when, with staff's replies to the public
+    (masked by service.public_reply); names and notes stay inside."""
     return service.timeline(session, case)
 
 
@@ -361,7 +362,7 @@ def _track_page(request: Request, session: Session, values: dict[str, str], case
         category = views.category_names(session).get(case.category_code)
         zh = request_locale(request) == "zh_CN"
         context["category_name"] = (category.name_zh if zh else category.name_en) if category else ""
-        context["steps"] = public_steps(session, case)
+        context["steps"] = [(e, service.public_reply(e)) for e in public_steps(session, case)]
         context["can_rate"] = case.status == "closed" and case.rating is None
         context["ratings"] = RATINGS
     return render(request, "cases/track.html", context, status_code=status_code, headers=headers)
@@ -525,10 +526,11 @@ def case_view(number: str, request: Request, principal: CurrentPrincipal, sessio
 def case_action(number: str, action: str, request: Request, principal: CurrentPrincipal, session: DbSession,
                 settings: AppSettings, form: PostedForm) -> Response:
     _ = gettext_for(request)
-    fields = ("note", "assignee", "hours", "level", "original", "rating")
+    fields = ("note", "reply", "assignee", "hours", "level", "original", "rating")
     values = {k: field_text(form, k, 2000) for k in fields}
     try:
-        data = actions.ActionInput(note=values["note"] or None, version=field_int(form, "version"),
+        data = actions.ActionInput(note=values["note"] or None, reply=values["reply"] or None,
+                                   version=field_int(form, "version"),
                                    assignee=values["assignee"] or None, hours=field_int(form, "hours"),
                                    level=values["level"] or None, rating=values["rating"] or None,
                                    original=values["original"] or None)

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jiayuan.kit.numbers import Finite
+
 
 class CategoryRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -38,8 +40,8 @@ class CategoryUpdate(BaseModel):
 class CaseCreate(BaseModel):
     category: str = Field(description="a 4-digit category item code")
     description: str = Field(description="what is wrong, up to 4,000 characters")
-    lat: float | None = None
-    lon: float | None = None
+    lat: Finite | None = None
+    lon: Finite | None = None
     crs: str = Field(default="wgs84", description="wgs84 or gcj02")
     address: str | None = None
     unit_code: str | None = Field(default=None, description="the grid or community, when there is no location")
@@ -128,7 +130,11 @@ class CaseList(BaseModel):
 
 
 class ActionBody(BaseModel):
-    note: str | None = None
+    note: str | None = Field(default=None, description="internal: on the case's own page, never in the public "
+                             "feed or on the tracking page")
+    reply: str | None = Field(default=None, description="staff's reply to the public, at most 2,000 characters: "
+                              "published on the tracking page and in the Open311 feed (status_notes) with phone "
+                              "and ID numbers masked")
     version: int | None = Field(default=None, description="the version you saw; 409 if it moved")
     assignee: str | None = None
     hours: int | None = None
@@ -157,4 +163,5 @@ class PublicCase(BaseModel):
     closed_at: datetime | None
     rating: str | None
     can_rate: bool
-    timeline: list[dict[str, Any]]
+    timeline: list[dict[str, Any]] = Field(description="the steps: at, action, status and staff's reply to the "
+                                           "public (phone and ID numbers masked), never their notes")

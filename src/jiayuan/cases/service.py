@@ -24,9 +24,10 @@ from jiayuan.cases.workflow import FINAL, OPEN
 from jiayuan.kit import throttle
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Invalid, NotFound
+from jiayuan.kit.identity import mask_free_text
 from jiayuan.kit.scope import Scope, under
+from jiayuan.kit.text import normalise_phone, search_term
 from jiayuan.kit.throttle import Limit
-from jiayuan.kit.text import normalise_phone
 
 
 def get_case(session: Session, principal: Principal, number: str, *, for_update: bool = False) -> Case:
@@ -114,7 +115,7 @@ def matching(f: CaseFilter, *, in_address: bool = False) -> list[ColumnElement[b
         conds.append(Case.reported_at >= f.since)
     if f.until:
         conds.append(Case.reported_at < f.until)
-    q = (f.q or "").strip()
+    q = search_term(f.q) or ""
     if q:
         if q.isdigit():
             conds.append(Case.number == q)
@@ -153,6 +154,13 @@ def count_open(session: Session, unit: Scope) -> int:
 def timeline(session: Session, case: Case) -> list[CaseEvent]:
     return list(session.scalars(select(CaseEvent).where(
         CaseEvent.district_code == case.district_code, CaseEvent.case_id == case.id).order_by(CaseEvent.at)))
+
+
+def public_reply(event: CaseEvent) -> str | None:
+    """The reply to the public staff wrote with a step, as it is published (tracking page, Open311 feed): phone
+    and ID numbers masked in whatever form they were typed. A step's note is internal and never published."""
+    reply = event.data.get("reply") if isinstance(event.data, dict) else None
+    return mask_free_text(reply) if isinstance(reply, str) and reply.strip() else None
 
 
 def photos_of(session: Session, case: Case) -> list[CasePhoto]:

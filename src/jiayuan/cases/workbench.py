@@ -6,15 +6,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from io import BytesIO
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
@@ -46,13 +42,14 @@ from jiayuan.cases.workflow import (
     SUSPENDED,
 )
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip, require_role, verify_csrf
+from jiayuan.kit import excel
 from jiayuan.kit.bodies import IMPORT, PHOTOS, body_limit
 from jiayuan.kit.clock import local_today
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import DomainError, Forbidden, Invalid
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.identity import mask_phone
-from jiayuan.kit.text import normalise_phone
+from jiayuan.kit.text import normalise_phone, search_term
 from jiayuan.page_kit import N_, Messages, PostedForm, explain, field_text, flash, see_other, status_of
 from jiayuan.units import service as units
 from jiayuan.web import gettext_for, render, request_locale
@@ -103,14 +100,15 @@ class QueueFilter:
 
 def queue_filter(tab: str | None, status: str | None, category: str | None, unit: str | None,
                  q: str | None) -> QueueFilter:
-    """The filters from the query string; anything unknown is dropped rather than refused."""
+    """The filters from the query string; anything unknown is dropped rather than refused, but a search term
+    longer than kit.text.MAX_SEARCH_TERM is refused (a 422 with the message), not cut."""
     unit = (unit or "").strip()
     return QueueFilter(
         tab=tab if tab in TABS else "new",
         status=status if status in (*STATUSES, "open", "final") else "",
         category=(category or "").strip() if (category or "").strip().isdigit() else "",
         unit=unit if unit.isdigit() and len(unit) in (6, 9, 12, 15) else "",
-        q=(q or "").strip()[:100],
+        q=search_term(q) or "",
     )
 
 
@@ -214,7 +212,7 @@ def export(request: Request, principal: CurrentPrincipal, session: DbSession, ta
                        ip=client_ip(request),
                        detail={"rows": len(rows), "filters": f.query()})
     name = f"cases-{datetime.now(TIMEZONE):%Y%m%d-%H%M}.xlsx"
-    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    return Response(data, media_type=excel.XLSX_TYPE,
                     headers={"Content-Disposition":
                              f"attachment; filename=\"{name}\"; filename*=UTF-8''{quote(name)}"})
 
@@ -235,21 +233,18 @@ def workbook(request: Request, session: Session, principal: Principal, rows: lis
     cats = views.category_names(session)
     users = accounts.users_by_ids(session, list({c.assignee_id for c in rows if c.assignee_id}))
     now = utcnow()
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(_("Cases"))
     headers = [_("Tracking number"), _("Status"), _("Category"), _("Description"), _("Address"), _("Place"),
                _("Answerable unit"), _("Handler"), _("Channel"), _("Reported at"), _("Stage due"),
                _("Time limit"),
                _("Handling due"), _("Closed at"), _("Supervision"), _("Urgent"), _("Reporter"), _("Phone"),
                _("Rating")]
-    bold = Font(bold=True)
-    ws.append([_cell(ws, h, bold) for h in headers])
-    for c in rows:
+
+    def row(c: Case) -> list[Any]:
         category = cats.get(c.category_code)
         light = timing.light(session, c.stage_started_at, c.stage_due_at, now) if (
             c.status in OPEN and c.stage_due_at) else None
         assignee = users.get(c.assignee_id)
-        ws.append([
+        return [
             c.number, L["status"].get(c.status, c.status),
             ((category.name_zh if zh else category.name_en) if category else c.category_code),
             c.description, c.address or "", names.get(c.origin_code, c.origin_code),
@@ -259,16 +254,10 @@ def workbook(request: Request, session: Session, principal: Principal, rows: lis
             L["supervision"].get(c.supervision, "") if c.supervision else "", _("Urgent") if c.urgent else "",
             _("Anonymous") if c.anonymous else (c.reporter_name or ""),
             mask_phone(c.reporter_phone) if c.reporter_phone else "",
-            L["rating"].get(c.rating, "") if c.rating else ""])
-    out = BytesIO()
-    wb.save(out)
-    return out.getvalue()
+            L["rating"].get(c.rating, "") if c.rating else ""]
 
-
-def _cell(ws: Any, value: str, font: Font) -> WriteOnlyCell:
-    cell = WriteOnlyCell(ws, value=value)
-    cell.font = font
-    return cell
+    # The one writer (kit.excel): a description or a name typed as "=HYPERLINK(…)" stays text.
+    return excel.write_list(headers, (row(c) for c in rows), sheet=_("Cases")[:31])
 
 
 # Staff intake: the grid worker's patrol report, and the 12343 hotline desk.

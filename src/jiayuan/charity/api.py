@@ -55,7 +55,7 @@ from jiayuan.deps import CurrentPrincipal, DbSession
 from jiayuan.kit.clock import local_today
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.excel import XLSX_TYPE
-from jiayuan.kit.pagination import Offset
+from jiayuan.kit.pagination import Offset, search_query
 from jiayuan.registry.service import HouseholdCard
 from jiayuan.registry.service import households as registry_households
 
@@ -222,8 +222,7 @@ def take_stock(supermarket_id: uuid.UUID, body: StocktakeCreate, principal: Curr
 
 @router.get("/supermarkets/{supermarket_id}/households", response_model=list[HouseholdRead])
 def find_households(supermarket_id: uuid.UUID, principal: CurrentPrincipal, session: DbSession,
-                    q: Annotated[str, Query(max_length=60, description="the head's name or the household number")]
-                    ) -> Any:
+                    q: Annotated[str, search_query("the head's name or the household number")]) -> Any:
     supermarket = service.get_supermarket(session, principal, supermarket_id, desk=True)
     if registry_households.looks_personal(q):
         raise Invalid("ID numbers and phones are searched by POST …/households/search, never in a URL", field="q")

@@ -29,6 +29,7 @@ from jiayuan.kit import i18n
 from jiayuan.kit.clock import local_today
 from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound
 from jiayuan.kit.excel import XLSX_TYPE
+from jiayuan.kit.text import search_term
 from jiayuan.page_kit import (
     N_,
     Messages,
@@ -213,7 +214,11 @@ def counter(request: Request, sid: str, principal: CurrentPrincipal, session: Db
             household: str = "") -> Response:
     supermarket = _supermarket(session, principal, sid)
     _ = gettext_for(request)
-    q = q.strip()[:60]
+    try:
+        q = search_term(q) or ""
+    except Invalid as exc:  # too long: said by the search box
+        return _counter(request, session, principal, supermarket, errors={"q": explain(request, exc, MESSAGES)[1]},
+                        status_code=422)
     if q and registry_households.looks_personal(q):
         # It is in this address already; it must go no further (not even into the page's own links).
         return _counter(request, session, principal, supermarket, errors={

@@ -1,5 +1,9 @@
 """Spreadsheets in and out, with no domain knowledge: import templates with drop-down lists, rows read from
-.xlsx or .csv by column key, lists and error reports written as .xlsx."""
+.xlsx or .csv by column key, lists and error reports written as .xlsx.
+
+The only writer of workbooks in the project (tests/test_architecture.py): every cell it writes goes through
+`neutralise`, so text from the database that looks like a formula ("=HYPERLINK(…)", "+1+1", "@SUM(…)") is text
+when the file is opened in Excel or WPS."""
 
 from __future__ import annotations
 
@@ -96,7 +100,7 @@ def template(columns: Sequence[Column], *, sheet: str = "数据", notes: Sequenc
     list_sheet = None
     for i, col in enumerate(columns, 1):
         letter = get_column_letter(i)
-        cell = ws.cell(row=1, column=i, value=col.title + (REQUIRED_MARK if col.required else ""))
+        cell = neutralise(ws.cell(row=1, column=i, value=col.title + (REQUIRED_MARK if col.required else "")))
         cell.font = _REQUIRED_FONT if col.required else _BOLD
         cell.fill = _HEADER_FILL
         cell.alignment = Alignment(horizontal="center")
@@ -117,7 +121,7 @@ def template(columns: Sequence[Column], *, sheet: str = "数据", notes: Sequenc
                 list_sheet.sheet_state = "hidden"
             list_col = list_sheet.max_column + (1 if list_sheet.max_row > 1 or list_sheet["A1"].value else 0)
             for r, option in enumerate(options, 1):
-                list_sheet.cell(row=r, column=list_col, value=option)
+                neutralise(list_sheet.cell(row=r, column=list_col, value=option))
             ref = get_column_letter(list_col)
             formula = f"{quote_sheetname(LISTS_SHEET)}!${ref}$1:${ref}${len(options)}"
         # A warning, not a stop: a value outside the list is the import's to judge and explain.
@@ -139,7 +143,7 @@ def _notes_sheet(wb: Workbook, columns: Sequence[Column], notes: Sequence[str],
     ws = wb.create_sheet(NOTES_SHEET, 1)
     row = 1
     for line in notes:
-        ws.cell(row=row, column=1, value=line)
+        neutralise(ws.cell(row=row, column=1, value=line))
         row += 1
     if notes:
         row += 1
@@ -151,7 +155,8 @@ def _notes_sheet(wb: Workbook, columns: Sequence[Column], notes: Sequence[str],
         options = lists.get(col.key) or ()
         shown = "、".join(options[:60]) + ("…" if len(options) > 60 else "")
         for i, value in enumerate((col.title, col.key, "是" if col.required else "", col.note, shown), 1):
-            ws.cell(row=row, column=i, value=value).alignment = Alignment(wrap_text=True, vertical="top")
+            cell = neutralise(ws.cell(row=row, column=i, value=value))
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
     for letter, width in zip("ABCDE", (16, 20, 6, 60, 40), strict=True):
         ws.column_dimensions[letter].width = width
 
@@ -684,10 +689,31 @@ def cell_date(value: Any) -> date | None:
 # Writing.
 
 
+# Text that Excel or WPS would take for a formula, when the file is opened or when a reader edits the cell and
+# presses Enter (OWASP's "CSV injection": =HYPERLINK(…) or a DDE call typed into a description): text whose first
+# character, after any spaces, is =, +, -, @, a tab, a line break or the full-width forms a Chinese input method
+# types. Every cell this module writes goes through `neutralise`; no other module writes workbooks
+# (tests/test_architecture.py).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
+
+
+def looks_like_formula(value: Any) -> bool:
+    return isinstance(value, str) and value.lstrip(" \u3000").startswith(FORMULA_PREFIXES)
+
+
+def neutralise(cell: Any) -> Any:
+    """The cell written as text with Excel's quote prefix (the apostrophe a person types to enter "=1+1" as
+    text, stored as a style so the value itself is unchanged) when its text looks like a formula; numbers, dates
+    and other text as they are (-5 stays a number)."""
+    value = cell.value
+    if looks_like_formula(value):
+        cell.data_type = "s"  # never "f": shown as text, not evaluated when the file is opened
+        cell.quotePrefix = True  # and still text when someone edits the cell and confirms it
+    return cell
+
+
 def _cell(ws: Any, value: Any, font: Font | None = None, number_format: str = "") -> Any:
-    cell = WriteOnlyCell(ws, value=value)
-    if isinstance(value, str) and value.startswith("="):
-        cell.data_type = "s"  # text from the database is never a formula when the file is opened
+    cell = neutralise(WriteOnlyCell(ws, value=value))
     if font is not None:
         cell.font = font
     if number_format and isinstance(value, (int, float)) and not isinstance(value, bool):

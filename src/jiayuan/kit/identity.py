@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 from datetime import date
 from operator import mul
 
@@ -16,6 +17,7 @@ __all__ = [
     "IdNumber",
     "credit_check_char",
     "id_check_char",
+    "mask_free_text",
     "mask_id_number",
     "mask_phone",
     "organization_check_char",
@@ -283,3 +285,130 @@ def mask_email(email: str) -> str:
     if not at or not local or not domain:
         return "***"
     return f"{local[0]}***@{domain}"
+
+
+# --- Numbers typed into free text ------------------------------------------------------------------------------
+
+# What people put between the digits of a phone or an ID number when they type one: spaces (also the full-width
+# and no-break ones), dashes of every width, dots, slashes, underscores, brackets round an area code.
+_SEPARATOR = r"[\s\-\u2010-\u2015\u2212\uff0d._\uff0e\u00b7\u30fb/()\uff08\uff09]"
+# A run of digits (any script's: ASCII, full-width ０-９…) joined by at most three separators at a time, with a
+# leading + (+86, ＋86) and a trailing ID check character X (x, full-width Ｘ) when present. Separators and digits
+# never overlap, so the pattern is linear in the text's length.
+_NUMBER_RUN = re.compile(rf"(?:[+\uff0b]{_SEPARATOR}{{0,2}})?\d(?:{_SEPARATOR}{{0,3}}\d)*"
+                         rf"(?:{_SEPARATOR}?[xX\uff58\uff38])?")
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
+# Fewer digits than this are a house number, an amount, a count; this many are a phone (a local landline has 7).
+MIN_MASKED_DIGITS = 7
+# Digits beside a masked number that stay readable (the "3" of "13812345678 3栋"); more are starred, so that a
+# number typed in unusual groups never shows seven of its digits in a row.
+KEPT_BESIDE = 3
+
+
+def _digits_of(run: str) -> str:
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else "X" if ch in "xXｘＸ" else ""
+                   for ch in run)
+
+
+def _is_date(run: str) -> bool:
+    """2026-01-05, 2026.1.5, 2026/01/05 (with an hour after it): a date typed in a description, not a number."""
+    groups = [g for g in re.split(_SEPARATOR + "+", unicodedata.normalize("NFKC", run)) if g]
+    if len(groups) not in (3, 4) or not all(g.isdigit() for g in groups):
+        return False
+    year, month, day, *hour = groups
+    return (len(year) == 4 and 1900 <= int(year) <= 2099 and len(month) <= 2 and 1 <= int(month) <= 12
+            and len(day) <= 2 and 1 <= int(day) <= 31 and all(len(h) <= 2 and int(h) <= 24 for h in hour))
+
+
+_GROUP = re.compile(r"\d+")
+
+
+def _number_kind(digits: str) -> str | None:
+    """"mobile", "+86 mobile" or "id" for the digits of whole groups, else None."""
+    if len(digits) == 18 and digits[:17].isdigit():
+        return "id"
+    if _MOBILE.fullmatch(digits):
+        return "mobile"
+    if any(digits.startswith(code) and _MOBILE.fullmatch(digits[len(code):]) for code in ("0086", "86")):
+        return "+86 mobile"
+    return None
+
+
+def _mask_digits(digits: str, kind: str | None) -> str:
+    if kind == "id":
+        return mask_id_number(digits)
+    if kind == "+86 mobile":
+        return "+86 " + mask_phone(digits[-11:])
+    return mask_phone(digits.replace("X", ""))
+
+
+def _pieces(groups: list[list[Any]]) -> list[tuple[int, int, str | None]]:
+    """(first group, last group, kind) in order: whole groups that make a mobile or an ID number, and the
+    stretches between them (kind None)."""
+    pieces: list[tuple[int, int, str | None]] = []
+    i = 0
+    while i < len(groups):
+        # An ID number before a mobile: the first 11 digits of "130 1021 9900 1011 23X" are mobile-shaped.
+        digits, found = "", None
+        for j in range(i, len(groups)):
+            digits += groups[j][2]
+            if len(digits) > 18:
+                break
+            kind = _number_kind(digits)
+            if kind == "id" or (kind is not None and found is None):
+                found = (i, j, kind)
+        if found is None:
+            if pieces and pieces[-1][2] is None:
+                pieces[-1] = (pieces[-1][0], i, None)
+            else:
+                pieces.append((i, i, None))
+            i += 1
+        else:
+            pieces.append(found)
+            i = found[1] + 1
+    return pieces
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    """A run of digits and separators with its phones and ID numbers masked. The run is read as groups (what
+    lies between separators): whole groups that make a mobile or an ID number are masked as one; a stretch left
+    between them is masked as a whole when it holds seven digits, starred when more than three, and kept when
+    fewer (so that "电话 138 1234 5678 3栋" keeps its "3")."""
+    run = match.group(0)
+    if len(_digits_of(run).rstrip("X")) < MIN_MASKED_DIGITS or _is_date(run):
+        return run
+    groups: list[list[Any]] = [[g.start(), g.end(), _digits_of(g.group())] for g in _GROUP.finditer(run)]
+    tail = ""
+    if run[-1] in "xXｘＸ":  # an ID number's check character, else a letter typed after the number
+        groups[-1][1], groups[-1][2] = len(run), groups[-1][2] + "X"
+        pieces = _pieces(groups)
+        if pieces[-1][2] != "id":
+            groups[-1][2] = groups[-1][2][:-1]
+            groups[-1][1] = _GROUP.search(run, groups[-1][0]).end()
+            tail, run = run[groups[-1][1]:], run[:groups[-1][1]]
+    pieces = _pieces(groups)
+    # What comes before the first digit (a +, a bracket) stays, unless the number is written again as "+86 …".
+    out, at = [] if pieces[0][2] == "+86 mobile" else [run[:groups[0][0]]], groups[0][0]
+    for first, last, kind in pieces:
+        start, end = groups[first][0], groups[last][1]
+        digits = "".join(g[2] for g in groups[first:last + 1])
+        out.append(run[at:start])
+        if kind is not None or len(digits) >= MIN_MASKED_DIGITS:
+            out.append(_mask_digits(digits, kind))
+        elif len(digits) > KEPT_BESIDE:
+            out.append(re.sub(r"\d", "*", run[start:end]))
+        else:
+            out.append(run[start:end])
+        at = end
+    return "".join(out) + run[at:] + tail
+
+
+def mask_free_text(text: str | None) -> str | None:
+    """Text typed by a person (a description, an address, a reply), as published: every phone and ID number in
+    it masked in whatever form it was typed — with spaces or dashes, +86 or 0086 before it, full-width digits,
+    a lower-case x — and e-mail addresses hidden. Any run of seven or more digits counts (a landline, a bank card,
+    a number split across groups); a date such as 2026-01-05 is left as it is."""
+    if not text:
+        return text
+    text = _EMAIL.sub("***@***", text)
+    return _NUMBER_RUN.sub(_mask_run, text)

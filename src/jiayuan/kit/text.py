@@ -1,4 +1,4 @@
-"""Text typed by people: one cleaner for every free-text field, and phones as stored and searched."""
+"""Text typed by people: one cleaner for every free-text field, search terms, and phones as stored and searched."""
 
 from __future__ import annotations
 
@@ -6,6 +6,12 @@ import unicodedata
 from typing import Any
 
 from jiayuan.kit.errors import Invalid
+
+# The longest search term that any list or search box takes (people, cases, care, services, volunteers,
+# activities, charity, the HSDS feed): room for a name, an address or a number typed with spaces. A longer one
+# only makes the database work — a LIKE pattern, or the pinyin and address arms a name search builds from it —
+# and a few of them at once held the database long enough for a 503.
+MAX_SEARCH_TERM = 64
 
 
 def clean_text(value: Any, field: str, limit: int, *, required: bool = False, nfkc: bool = False) -> str | None:
@@ -71,4 +77,17 @@ def meaningful_reason(value: Any, field: str = "reason", *, limit: int = REASON_
                       reason="not_a_sentence", min=REASON_MIN_LETTERS)
     if len(text) > limit:
         raise Invalid(field=field, reason="too_long", limit=limit)
+    return text
+
+
+def search_term(value: str | None, field: str = "q") -> str | None:
+    """A search term as typed, stripped; None when blank. Longer than MAX_SEARCH_TERM, or holding a NUL, is
+    refused before any query is built (Invalid naming `field`: a 422 for the API, a message on a page)."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if len(text) > MAX_SEARCH_TERM:
+        raise Invalid(field=field, reason="too_long", limit=MAX_SEARCH_TERM)
+    if "\x00" in text:
+        raise Invalid(field=field, reason="nul")
     return text

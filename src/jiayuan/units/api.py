@@ -13,6 +13,7 @@ from jiayuan.accounts.service import Principal
 from jiayuan.deps import CurrentPrincipal, DbSession
 from jiayuan.kit.bodies import IMPORT, body_limit
 from jiayuan.kit.errors import Invalid
+from jiayuan.kit.numbers import Finite
 from jiayuan.units import service
 from jiayuan.units.policy import DistrictAdmin as Admin
 from jiayuan.units.policy import Staff, Supervisor
@@ -59,8 +60,8 @@ def import_units(principal: Admin, session: DbSession,
 
 @router.get("/units/locate", response_model=LocateRead)
 def locate(session: DbSession,
-           lat: Annotated[float, Query(description="latitude")],
-           lon: Annotated[float, Query(description="longitude")],
+           lat: Annotated[Finite, Query(description="latitude")],
+           lon: Annotated[Finite, Query(description="longitude")],
            crs: Annotated[str, Query(description="wgs84 (default) or gcj02 (Amap, Tencent)")] = "wgs84") -> Any:
     """The grid a point lies in and its chain up to the district; 404 naming the nearest grid if none."""
     found = service.locate(session, lat, lon, crs)

@@ -16,6 +16,7 @@ from jiayuan.kit.bodies import IMPORT, body_limit
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.excel import XLSX_TYPE
 from jiayuan.kit.i18n import TIMEZONE
+from jiayuan.kit.pagination import search_query
 from jiayuan.registry.imports import exports
 from jiayuan.registry.imports import service as imports
 from jiayuan.registry.imports import tasks
@@ -137,7 +138,7 @@ def _people_filters(grid: str | None, tag: str | None, residence_type: str | Non
 @api.get("/people/export", **_XLSX)
 def export_people(request: Request, principal: Registrar, session: DbSession, grid: Grid = None,
                   tag: str | None = None, residence_type: str | None = None,
-                  q: Annotated[str | None, Query(description="name or pinyin initials only")] = None) -> Response:
+                  q: Annotated[str | None, search_query("name or pinyin initials only")] = None) -> Response:
     """People as GET /people lists them, ID numbers and phones masked and birth dates left out (the age stays),
     whoever asks. The unmasked list is POST /people/export, with a reason."""
     return _export(request, session, principal, "people", _people_filters(grid, tag, residence_type, q))

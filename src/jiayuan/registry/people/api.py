@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import DbSession, client_ip
 from jiayuan.kit.errors import Invalid
-from jiayuan.kit.pagination import Offset
+from jiayuan.kit.pagination import Offset, search_query
 from jiayuan.registry.models import Person, PersonMove, PersonTag
 from jiayuan.registry.people import service as people
 from jiayuan.registry.people.schemas import (
@@ -75,8 +75,8 @@ def create_person(body: PersonCreate, principal: Registrar, session: DbSession) 
 def list_people(principal: Registrar, session: DbSession,
                 grid: Annotated[str | None, Query(description="a unit code: people in it and below")] = None,
                 tag: str | None = None, residence_type: str | None = None,
-                q: Annotated[str | None, Query(description="name or pinyin initials only; ID numbers and phones "
-                                                         "go to POST /search")] = None,
+                q: Annotated[str | None, search_query("name or pinyin initials only; ID numbers and phones "
+                                                      "go to POST /search")] = None,
                 limit: Annotated[int, Query(ge=1, le=500)] = 50,
                 offset: Offset = 0) -> PersonList:
     """People in the caller's scope, masked."""

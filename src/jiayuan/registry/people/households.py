@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.identity import parse_id_number
 from jiayuan.kit.scope import under
+from jiayuan.kit.text import search_term
 from jiayuan.registry.models import TAGS, Building, Compound, Household, Person, PersonTag, Room
 from jiayuan.accounts.service import Principal
 from jiayuan.registry.people import lookups
@@ -66,11 +67,9 @@ def _cards(session: Session, where: Any, limit: int | None = None) -> list[House
 
 def find_households(session: Session, unit: str, q: str, limit: int = 20) -> list[HouseholdCard]:
     """Households of `unit` whose head's name (or its pinyin initials) contains `q`, or whose number is `q`."""
-    text = unicodedata.normalize("NFKC", q or "").strip()
+    text = search_term(unicodedata.normalize("NFKC", q or ""))
     if not text:
         raise Invalid("Type a name or a household number", field="q", reason="required")
-    if "\x00" in text:
-        raise Invalid("contains a NUL character", field="q", reason="nul")
     head = aliased(Person)
     clauses = [Household.number == text]
     if not text.isdigit():

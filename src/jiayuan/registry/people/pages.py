@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.service import Principal
 from jiayuan.deps import DbSession, client_ip, verify_csrf
 from jiayuan.kit.errors import Conflict, DomainError, Invalid, NotFound
+from jiayuan.kit.text import search_term
 from jiayuan.page_kit import (
     PAGE_SIZE,
     PostedForm,
+    explain,
     field_date,
     field_text,
     field_uuid,
@@ -84,7 +86,10 @@ def people_list(request: Request, principal: Registrar, session: DbSession, grid
                 page: str = "1") -> Response:
     _ = gettext_for(request)
     errors = {}
-    q = (q or "").strip()[:60]
+    try:
+        q = search_term(q) or ""
+    except Invalid as exc:  # too long: said by the search box, and the list shown without it
+        errors["q"], q = explain(request, exc, MESSAGES)[1], ""
     if q and people.looks_personal(q):
         # It is in this URL already; it must not travel further into the page's own links.
         errors["q"] = _("ID numbers and phones are searched with the form below, so that they never appear in "
@@ -99,7 +104,7 @@ def people_list(request: Request, principal: Registrar, session: DbSession, grid
 def people_search(request: Request, principal: Registrar, session: DbSession, form: PostedForm) -> Response:
     """By ID number or phone (exact), name, pinyin initials or address: posted, so that nothing personal is in
     a URL; the answer is not kept by the browser's cache, and a number typed is not written back."""
-    q = field_text(form, "q", 60)
+    q = field_text(form, "q", 1000)  # the service refuses a term longer than kit.text.MAX_SEARCH_TERM
     reason = field_text(form, "reason", 500)
     try:
         found = people.search(session, principal, q, limit=PAGE_SIZE, reason=reason, ip=client_ip(request))

@@ -21,7 +21,7 @@ from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Invalid, NotFound
 from jiayuan.kit.identity import mask_id_number, mask_phone, parse_id_number, parse_mobile
 from jiayuan.kit.scope import under
-from jiayuan.kit.text import REASON_MIN_LETTERS, clean_text, meaningful_reason
+from jiayuan.kit.text import REASON_MIN_LETTERS, clean_text, meaningful_reason, search_term
 from jiayuan.registry.models import (
     LONG_NAME,
     RESIDENCE_TYPES,
@@ -284,7 +284,7 @@ def _name_clause(session: Session, principal: Principal, q: str) -> Any:
     hundred). Each arm of the OR has an index of its own (registry/models.py), and the rooms of matching
     compounds are found first, so that PostgreSQL combines index scans rather than reading every person of the
     district (bench/registry.py: 5,000,000 people)."""
-    text = unicodedata.normalize("NFKC", q).strip()
+    text = search_term(unicodedata.normalize("NFKC", q)) or ""  # bounded: every arm below is built from it
     clauses = [Person.name.startswith(text, autoescape=True),
                name_from(2).startswith(text, autoescape=True),
                name_from(3).startswith(text, autoescape=True),

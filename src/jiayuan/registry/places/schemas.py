@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from jiayuan.kit.identity import mask_phone
+from jiayuan.kit.numbers import Finite
 
 
 class _Read(BaseModel):
@@ -25,8 +26,8 @@ class CompoundCreate(BaseModel):
     grid_code: str | None = Field(default=None, description="needed unless lat and lon are given")
     address: str | None = None
     property_company: str | None = Field(default=None, description="none means 无物业小区")
-    lat: float | None = None
-    lon: float | None = None
+    lat: Finite | None = None
+    lon: Finite | None = None
     geometry: dict[str, Any] | None = Field(default=None, description="a GeoJSON Polygon or MultiPolygon")
 
 
@@ -35,8 +36,8 @@ class CompoundUpdate(BaseModel):
     grid_code: str | None = None
     address: str | None = None
     property_company: str | None = None
-    lat: float | None = None
-    lon: float | None = None
+    lat: Finite | None = None
+    lon: Finite | None = None
     geometry: dict[str, Any] | None = None
 
 
@@ -59,15 +60,15 @@ class BuildingCreate(BaseModel):
     compound_id: uuid.UUID | None = None
     grid_code: str | None = Field(default=None, description="for a building outside any compound")
     floors: int | None = None
-    lat: float | None = None
-    lon: float | None = None
+    lat: Finite | None = None
+    lon: Finite | None = None
 
 
 class BuildingUpdate(BaseModel):
     name: str | None = None
     floors: int | None = None
-    lat: float | None = None
-    lon: float | None = None
+    lat: Finite | None = None
+    lon: Finite | None = None
 
 
 class BuildingRead(_Read):
@@ -89,7 +90,7 @@ class RoomCreate(BaseModel):
     number: str
     entrance: str | None = Field(default=None, description="单元, e.g. 2单元")
     use: str | None = Field(default=None, description="self_occupied, rented, vacant or commercial")
-    area: float | None = None
+    area: Finite | None = None
     building_id: uuid.UUID | None = None
     grid_code: str | None = None
     compound: str | None = Field(default=None, description="compound name, for a path")
@@ -100,7 +101,7 @@ class RoomUpdate(BaseModel):
     entrance: str | None = None
     number: str | None = None
     use: str | None = None
-    area: float | None = None
+    area: Finite | None = None
 
 
 class RoomRead(_Read):
@@ -122,8 +123,8 @@ class ThingCreate(BaseModel):
     code: str | None = Field(default=None, description="the component's own number, unique in the district")
     name: str | None = None
     grid_code: str | None = None
-    lat: float | None = None
-    lon: float | None = None
+    lat: Finite | None = None
+    lon: Finite | None = None
     owner: str | None = None
     maintainer: str | None = None
     installed_on: date | None = None
@@ -135,8 +136,8 @@ class ThingUpdate(BaseModel):
     code: str | None = None
     name: str | None = None
     grid_code: str | None = None
-    lat: float | None = None
-    lon: float | None = None
+    lat: Finite | None = None
+    lon: Finite | None = None
     owner: str | None = None
     maintainer: str | None = None
     installed_on: date | None = None

@@ -12,13 +12,13 @@ from fastapi.responses import JSONResponse
 
 from jiayuan.deps import ReadSession
 from jiayuan.kit.i18n import TIMEZONE
-from jiayuan.kit.pagination import Page
+from jiayuan.kit.pagination import Page, search_query
 from jiayuan.services.hsds import service as hsds
 
 router = APIRouter(prefix="/hsds", tags=["hsds"])
 
 PerPage = Annotated[int, Query(ge=1, le=hsds.MAX_PER_PAGE, description="Number of results in a single page.")]
-Search = Annotated[str | None, Query(max_length=100, description="Words in the name.")]
+Search = Annotated[str | None, search_query("Words in the name.")]
 Full = Annotated[bool, Query(description="Fully nested objects instead of their one-to-one fields.")]
 Format = Annotated[str, Query(description="Only `json` is served.")]
 

@@ -39,6 +39,7 @@ from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session, defer
 
 from jiayuan.kit.i18n import TIMEZONE
+from jiayuan.kit.text import search_term
 from jiayuan.services.catalogue.models import CentreKind, ServiceItem
 from jiayuan.services.centres.models import CentreException, ServiceCentre
 from jiayuan.services.providers.models import Provider, ProviderArea, ProviderItem
@@ -578,6 +579,8 @@ def _window(session: Session, f: Filter, offset: int, limit: int,
 
 
 def _filter(session: Session, **kw: Any) -> Filter:
+    if "search" in kw:
+        kw["search"] = search_term(kw["search"], "search")
     return Filter(district=single_district(session), **kw)
 
 

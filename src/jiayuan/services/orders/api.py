@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 
 from jiayuan.deps import AppSettings, CurrentPrincipal, DbSession, client_ip
-from jiayuan.kit.pagination import Offset
+from jiayuan.kit.pagination import Offset, search_query
 from jiayuan.services.orders import actions as order_actions
 from jiayuan.services.orders import intake as ordering
 from jiayuan.services.orders.offers import rules_from
@@ -41,7 +41,7 @@ def create(body: OrderCreate, principal: CurrentPrincipal, session: DbSession, s
 def index(request: Request, principal: CurrentPrincipal, session: DbSession,
           status: Annotated[str | None, Query(description="a status, or open")] = None,
           item: Annotated[str | None, Query(description="an item code or a 2-digit group")] = None,
-          q: Annotated[str | None, Query(description="an order number")] = None,
+          q: Annotated[str | None, search_query("an order number")] = None,
           limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Offset = 0) -> Any:
     """A resident's own orders; an operator's or staff's in their scope; a provider's offers waiting for it and
     the orders it holds. Newest first."""

@@ -28,6 +28,7 @@ from jiayuan.page_kit import (
     explain,
     field_text,
     flash,
+    lenient_float,
     register_messages,
     see_other,
     status_of,
@@ -175,10 +176,8 @@ def window_from_form(form: FormData, now: datetime) -> tuple[datetime | None, da
 
 
 def _float(form: FormData, name: str) -> float | None:
-    try:
-        return float(field_text(form, name)) if field_text(form, name) else None
-    except ValueError:
-        return None
+    """A map pin's coordinate; a bad one (text, NaN, an infinity) is none, and the order then asks for a place."""
+    return lenient_float(form, name)
 
 
 def order_input(form: FormData, now: datetime) -> tuple[ordering.OrderInput, dict[str, Any]]:

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from jiayuan.kit.numbers import Finite
+
 
 class OrderCreate(BaseModel):
     item: str = Field(description="a 4-digit item code of the service catalogue")
@@ -14,8 +16,8 @@ class OrderCreate(BaseModel):
     window_start: datetime = Field(description="when the service should start: in the future; without a zone, "
                                                "Beijing time")
     window_end: datetime = Field(description="by when it should end: after the start, within 30 days")
-    lat: float | None = Field(default=None, description="the place, placed in its grid")
-    lon: float | None = None
+    lat: Finite | None = Field(default=None, description="the place, placed in its grid")
+    lon: Finite | None = None
     crs: str = Field(default="wgs84", description="wgs84 or gcj02")
     unit_code: str | None = Field(default=None, description="12343 operators: the grid or community, when there "
                                                             "is no point")

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from jiayuan.accounts.roles import Role
 from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import NotFound
+from jiayuan.kit.text import search_term
 from jiayuan.services.orders.models import OrderEvent, OrderOffer, ServiceOrder
 from jiayuan.services.orders.policy import SYSTEM as SYSTEM  # who acts on an order, and the caller
 from jiayuan.services.orders.policy import Actor as Actor
@@ -57,8 +58,8 @@ def list_orders(session: Session, viewer: Viewer, f: OrderFilter | None = None, 
                           else ServiceOrder.item_code == f.item)
     if f.since:
         stmt = stmt.where(ServiceOrder.created_at >= f.since)
-    if f.q:
-        stmt = stmt.where(ServiceOrder.number == f.q.strip().upper())
+    if q := search_term(f.q):
+        stmt = stmt.where(ServiceOrder.number == q.upper())
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(stmt.order_by(ServiceOrder.created_at.desc(), ServiceOrder.id.desc())
                            .limit(limit).offset(offset))

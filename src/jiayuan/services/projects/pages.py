@@ -192,7 +192,8 @@ def find_people(project_id: str, request: Request, principal: ProjectDesk, sessi
     """People to enrol, by name, initials, ID number or phone: posted, so that numbers never sit in a URL; a number
     is an exact look-up of the registry's, with a reason, audited and counted (registry/people/lookups.py)."""
     project = projects.get_project(session, principal, path_id(project_id))
-    q, reason = field_text(form, "q", 60), field_text(form, "reason", 500)
+    # The service refuses a term longer than kit.text.MAX_SEARCH_TERM: read more than that, not a cut one.
+    q, reason = field_text(form, "q", 1000), field_text(form, "reason", 500)
     try:
         found = people.search(session, principal, q, limit=MAX_FOUND, reason=reason, ip=client_ip(request))
     except DomainError as exc:

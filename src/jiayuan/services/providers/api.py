@@ -23,7 +23,7 @@ from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Invalid
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.kit.identity import mask_phone
-from jiayuan.kit.pagination import Offset
+from jiayuan.kit.pagination import Offset, search_query
 from jiayuan.services.providers import performance as performance
 from jiayuan.services.providers import service as service
 from jiayuan.services.providers.models import Provider
@@ -101,7 +101,7 @@ def _filter(status: str | None, item: str | None, area: str | None, flagged: boo
 
 @router.get("", response_model=ProviderList)
 def index(principal: CurrentPrincipal, session: DbSession, status: Status = None, item: Item = None,
-          area: Area = None, flagged: Flagged = None, q: Annotated[str | None, Query()] = None,
+          area: Area = None, flagged: Flagged = None, q: Annotated[str | None, search_query("part of the name, or the whole credit code")] = None,
           limit: Limit = 50, offset: Offset = 0) -> Any:
     """The district's providers (district admin, 12343 operators; a provider's staff see their own), those
     flagged for suspension first."""
@@ -113,7 +113,7 @@ def index(principal: CurrentPrincipal, session: DbSession, status: Status = None
 @router.get("/public", response_model=ProviderPublicList)
 def directory(principal: OptionalPrincipal, session: DbSession,
               district: Annotated[str | None, Query(description="default: the caller's, or the only one")] = None,
-              item: Item = None, area: Area = None, q: Annotated[str | None, Query()] = None,
+              item: Item = None, area: Area = None, q: Annotated[str | None, search_query("part of the name, or the whole credit code")] = None,
               limit: Limit = 50, offset: Offset = 0) -> Any:
     """Active providers, public fields only: open to anyone, signed in or not."""
     if district is None:
@@ -154,7 +154,7 @@ def _price_text(fen: int | None) -> str:
             responses={200: {"content": {excel.XLSX_TYPE: {}}, "description": "the list as an Excel workbook"}})
 def export(request: Request, principal: CurrentPrincipal, session: DbSession, status: Status = None,
            item: Item = None, area: Area = None, flagged: Flagged = None,
-           q: Annotated[str | None, Query()] = None) -> Response:
+           q: Annotated[str | None, search_query("part of the name, or the whole credit code")] = None) -> Response:
     """The list with the same filters, as .xlsx (the contact's phone masked)."""
     f = _filter(status, item, area, flagged, q)
     rows, _total = service.list_providers(session, principal, f, limit=100_000)

@@ -23,6 +23,7 @@ from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import DomainError, Forbidden, Invalid, NotFound
 from jiayuan.kit.identity import mask_phone
 from jiayuan.kit.scope import Scope
+from jiayuan.kit.text import search_term
 from jiayuan.page_kit import (
     N_,
     Messages,
@@ -198,7 +199,7 @@ def provider_list(request: Request, principal: Staff, session: DbSession, status
     item = item if item and item.isdigit() and len(item) in (2, 4) else ""
     area = unit_code(area)
     only_flagged = flagged == "1"
-    q = (q or "").strip()[:60]
+    q = search_term(q) or ""  # too long: a 422 page saying so, not a cut search
     f = service.ProviderFilter(status=status or None, item=item or None, area=area or None,
                                flagged=True if only_flagged else None, q=q or None)
     counted = service.list_providers(session, principal, f, limit=0)[1]

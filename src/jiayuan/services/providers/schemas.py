@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jiayuan.kit.numbers import Finite
+
 HOURS_DOC = ('ISO weekday → local-time intervals, e.g. {"1": [["08:30", "12:00"], ["14:00", "17:30"]], "7": []}; '
              "ignored when round_the_clock")
 
@@ -30,8 +32,8 @@ class ProviderCreate(BaseModel):
                                       "masked")
     service_phone: str | None = Field(default=None, description="the public line residents may call")
     address: str | None = None
-    lat: float | None = None
-    lon: float | None = None
+    lat: Finite | None = None
+    lon: Finite | None = None
     round_the_clock: bool = False
     weekly_hours: dict[str, list[list[str]]] | None = Field(default=None, description=HOURS_DOC)
     description: str | None = None
@@ -47,8 +49,8 @@ class ProviderUpdate(BaseModel):
     contact_phone: str | None = None
     service_phone: str | None = None
     address: str | None = None
-    lat: float | None = None
-    lon: float | None = None
+    lat: Finite | None = None
+    lon: Finite | None = None
     round_the_clock: bool | None = None
     weekly_hours: dict[str, list[list[str]]] | None = Field(default=None, description=HOURS_DOC)
     description: str | None = None

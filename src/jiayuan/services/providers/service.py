@@ -22,7 +22,7 @@ from jiayuan.kit.db import utcnow
 from jiayuan.kit.errors import Conflict, Forbidden, Invalid, NotFound
 from jiayuan.kit.identity import parse_credit_code, parse_mobile
 from jiayuan.kit.scope import strictly_under
-from jiayuan.kit.text import clean_text
+from jiayuan.kit.text import clean_text, search_term
 from jiayuan.registry.service import organizations
 from jiayuan.services.catalogue.models import ServiceItem
 from jiayuan.services.catalogue.service import get_item
@@ -117,8 +117,7 @@ def _filtered(stmt: Any, f: ProviderFilter) -> Any:
                 strictly_under(ProviderArea.unit_code, code))).exists())
     if f.flagged is not None:
         stmt = stmt.where(Provider.flagged_at.is_not(None) if f.flagged else Provider.flagged_at.is_(None))
-    if f.q and f.q.strip():
-        q = f.q.strip()
+    if q := search_term(f.q):
         stmt = stmt.where(or_(Provider.name.contains(q, autoescape=True), Provider.credit_code == q.upper()))
     return stmt
 
