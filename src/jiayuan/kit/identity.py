@@ -369,7 +369,7 @@ def _pieces(groups: list[list[Any]]) -> list[tuple[int, int, str | None]]:
     return pieces
 
 
-def _mask_run(match: re.Match[str]) -> str:
+def _mask_run(match: re.Match[str], erase: bool = False) -> str:
     """A run of digits and separators with its phones and ID numbers masked. The run is read as groups (what
     lies between separators): whole groups that make a mobile or an ID number are masked as one; a stretch left
     between them is masked as a whole when it holds seven digits, starred when more than three, and kept when
@@ -394,7 +394,7 @@ def _mask_run(match: re.Match[str]) -> str:
         digits = "".join(g[2] for g in groups[first:last + 1])
         out.append(run[at:start])
         if kind is not None or len(digits) >= MIN_MASKED_DIGITS:
-            out.append(_mask_digits(digits, kind))
+            out.append(ERASED if erase else _mask_digits(digits, kind))
         elif len(digits) > KEPT_BESIDE:
             out.append(re.sub(r"\d", "*", run[start:end]))
         else:
@@ -403,12 +403,16 @@ def _mask_run(match: re.Match[str]) -> str:
     return "".join(out) + run[at:] + tail
 
 
-def mask_free_text(text: str | None) -> str | None:
+ERASED = "***"
+
+
+def mask_free_text(text: str | None, *, erase: bool = False) -> str | None:
     """Text typed by a person (a description, an address, a reply), as published: every phone and ID number in
     it masked in whatever form it was typed — with spaces or dashes, +86 or 0086 before it, full-width digits,
     a lower-case x — and e-mail addresses hidden. Any run of seven or more digits counts (a landline, a bank card,
-    a number split across groups); a date such as 2026-01-05 is left as it is."""
+    a number split across groups); a date such as 2026-01-05 is left as it is. With `erase`, a number is replaced
+    by ERASED whole (no last four digits): the text of a person who has been anonymised."""
     if not text:
         return text
     text = _EMAIL.sub("***@***", text)
-    return _NUMBER_RUN.sub(_mask_run, text)
+    return _NUMBER_RUN.sub(lambda m: _mask_run(m, erase), text)
