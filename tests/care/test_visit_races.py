@@ -24,6 +24,7 @@ from jiayuan.kit.db import Database
 from jiayuan.kit.errors import Conflict
 from jiayuan.kit.i18n import TIMEZONE
 from jiayuan.notify.models import OutboxMessage
+from jiayuan.notify.service import rendered
 from jiayuan.volunteers import service as volunteers
 from tests.care.helpers import in_care, make_volunteer, paired, principal
 from tests.conftest import UNITS_AND_STAFF
@@ -111,7 +112,7 @@ def test_a_visit_confirmed_and_approved_together_is_credited_once(race: dict[str
     with race["db"].unit_of_work() as session:
         visit_id = visit_job(race, local(1, 15), 40)(session)
     with race["db"].sessions() as session:
-        body = session.scalar(select(OutboxMessage.body).where(OutboxMessage.ref == f"care-visit/{visit_id}"))
+        body = rendered(session.scalar(select(OutboxMessage).where(OutboxMessage.ref == f"care-visit/{visit_id}")))
         code = re.search(r"确认码是 (\d{4})", body).group(1)
         before = volunteers.balance_minutes(session, race["district"], race["volunteer"])
 
