@@ -72,7 +72,8 @@ from jiayuan.web import env, gettext_for, render
 log = logging.getLogger("jiayuan")
 STATIC = Path(__file__).resolve().parent / "static"
 # Front-end libraries served from node_modules (installed by `npm ci`, never committed).
-VENDOR = {"leaflet": "leaflet/dist", "htmx": "htmx.org/dist", "echarts": "echarts/dist"}
+VENDOR = {"leaflet": "leaflet/dist", "htmx": "htmx.org/dist", "echarts": "echarts/dist",
+          "swagger-ui": "swagger-ui-dist"}
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -94,9 +95,6 @@ ERROR_PAGE_MESSAGES = {
     ("file", "too_large"): N_("The file is too large (at most %(limit)s); split it into several files."),
     ("*", "too_large"): N_("What was sent is too large (at most %(limit)s)."),
 }
-# The OpenAPI pages load Swagger UI and ReDoc from their CDN: they keep FastAPI's defaults, every other page the CSP.
-_DOC_PATHS = ("/docs", "/redoc")
-
 
 def content_security_policy(tile_url: str) -> str:
     """Scripts and styles only from this site (no inline script anywhere), and no string evaluated as code
@@ -149,8 +147,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, _DropQueryString) for f in access.filters):
         access.addFilter(_DropQueryString())
+    # /docs is the face's own page (Swagger UI served from node_modules, under the CSP like every page): FastAPI's
+    # would load Swagger UI from a CDN, blank offline and unreliable inside China. ReDoc is not offered.
     app = FastAPI(title="Jiayuan 家园", version=__version__,
-                  description="Four-level community governance and service platform")
+                  description="Four-level community governance and service platform", docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.db = db or Database(settings.database_url, settings.replica_database_url)
 
@@ -166,8 +166,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         response = await call_next(request)
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
-        if not request.url.path.startswith(_DOC_PATHS):
-            response.headers.setdefault("Content-Security-Policy", csp)
+        response.headers.setdefault("Content-Security-Policy", csp)
         if settings.production:  # served behind HTTPS: browsers must never come back over plain HTTP
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response

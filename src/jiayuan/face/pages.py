@@ -23,6 +23,18 @@ def root(principal: OptionalPrincipal) -> Response:
     return RedirectResponse("/home" if principal else "/login", status_code=303)
 
 
+@router.get("/docs")
+def api_docs(request: Request) -> Response:
+    """The JSON API's reference: Swagger UI from node_modules, started by static/api-docs.js (no inline script)."""
+    return render(request, "api_docs.html", {"openapi_url": request.app.openapi_url})
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico before reading a page's icon link (and for the API's pages, which have none)."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
+
+
 @router.get("/home")
 def home(request: Request, principal: OptionalPrincipal, session: DbSession) -> Response:
     if principal is None:
