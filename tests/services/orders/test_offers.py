@@ -97,8 +97,8 @@ def test_timeouts_and_declines_ask_the_next_until_nobody_is_left(api, client, db
         events = s.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id).order_by(OrderEvent.id)).all()
     assert {str(m.user_id) for m in alerts} == {api("hotline").get("/api/v1/auth/me").json()["id"]}
     assert [(e.action, e.actor_role) for e in events] == [
-        ("create", "resident"), ("offer", "resident"), ("expire", "system"), ("offer", "system"),
-        ("decline", "provider"), ("offer", "provider"), ("expire", "system"), ("unassigned", "system")]
+        ("create", "resident"), ("offer", "system"), ("expire", "system"), ("offer", "system"),
+        ("decline", "provider"), ("offer", "system"), ("expire", "system"), ("unassigned", "system")]
     listed = api("hotline").get("/api/v1/services/orders", params={"status": "unassigned"}).json()
     assert number in [o["number"] for o in listed["items"]]
 

@@ -119,6 +119,9 @@ def test_placing_an_order_offers_it_to_the_best_candidate(api, session: Session)
     assert [(o["provider_name"], o["status"]) for o in seen["offers"]] == [("一号水电", "pending"),
                                                                            ("二号水电", "queued")]
     assert seen["waiting_for"] == "一号水电" and seen["contact_phone"] is None
+    # The platform's matching offered it, not the resident who ordered (nor, later, a provider who declines).
+    assert [(e["action"], e["actor_role"]) for e in seen["timeline"]] == [("create", "resident"), ("offer", "system")]
+    assert seen["timeline"][1]["actor_name"] == "系统"
 
 
 def test_the_whole_life_of_an_order(api, client, session: Session) -> None:  # noqa: ANN001

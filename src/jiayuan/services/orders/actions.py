@@ -205,7 +205,7 @@ def _cancel(session, viewer, order, data, now, rules):  # noqa: ANN001, ANN202
         record_event(session, order, viewer.actor, "cancel", before, None, note=f"{holder.name}：{reason}", at=now)
         tell_customer(session, order, "provider_cancel", holder)
         offers.requeue_unasked(session, order)
-        offers.offer_next(session, order, viewer.actor, now, rules, before=ACCEPTED)
+        offers.offer_next(session, order, now, rules, before=ACCEPTED)
         return
     order.status = CANCELLED
     order.cancelled_at = now

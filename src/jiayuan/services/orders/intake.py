@@ -180,7 +180,7 @@ def create_order(session: Session, viewer: Viewer, data: OrderInput, *, rules: R
     if earlier is not None:
         return _replay(session, earlier)
     record_event(session, order, viewer.actor, "create", None, None, at=now)
-    candidates = start_offers(session, order, viewer.actor, now, rules)
+    candidates = start_offers(session, order, now, rules)
     return Placed(order, replayed=False, candidates=candidates)
 
 

@@ -64,7 +64,7 @@ def state_of(order: ServiceOrder) -> dict[str, object]:
             "provider_id": str(order.provider_id) if order.provider_id else None}
 
 
-def start_offers(session: Session, order: ServiceOrder, actor: Actor, now: datetime, rules: Rules) -> int:
+def start_offers(session: Session, order: ServiceOrder, now: datetime, rules: Rules) -> int:
     """Rank the candidates, give each a queued offer, and ask the best; returns how many candidates there were."""
     candidates = matching.rank_candidates(session, order.item_code, order.unit_code, order.window_start, now,
                                           rules.min_ratings)
@@ -72,13 +72,15 @@ def start_offers(session: Session, order: ServiceOrder, actor: Actor, now: datet
         session.add(OrderOffer(district_code=order.district_code, order_id=order.id, provider_id=c.provider.id,
                                rank=rank, score=round(c.score, 6), status=QUEUED))
     session.flush()
-    offer_next(session, order, actor, now, rules, before=None)
+    offer_next(session, order, now, rules, before=None)
     return len(candidates)
 
 
-def offer_next(session: Session, order: ServiceOrder, actor: Actor, now: datetime, rules: Rules, *,
+def offer_next(session: Session, order: ServiceOrder, now: datetime, rules: Rules, *,
                before: str | None) -> OrderOffer | None:
-    """Ask the best queued candidate that is still active; with none left the order is unassigned."""
+    """Ask the best queued candidate that is still active; with none left the order is unassigned. The platform's
+    matching does this, whoever's action led to it: the timeline names the system, not the resident who ordered or
+    the provider who declined."""
     queued = list(session.scalars(select(OrderOffer).where(
         OrderOffer.district_code == order.district_code, OrderOffer.order_id == order.id,
         OrderOffer.status == QUEUED).order_by(OrderOffer.rank)))
@@ -88,11 +90,11 @@ def offer_next(session: Session, order: ServiceOrder, actor: Actor, now: datetim
         if provider is None or provider.status != "active":
             offer.status = WITHDRAWN  # suspended or withdrawn since the ranking: not asked
             continue
-        make_pending(session, order, offer, provider, actor, now, rules, before=before)
+        make_pending(session, order, offer, provider, SYSTEM, now, rules, before=before)
         return offer
     order.status = UNASSIGNED
     session.flush()
-    record_event(session, order, actor, "unassigned", before, UNASSIGNED, at=now)
+    record_event(session, order, SYSTEM, "unassigned", before, UNASSIGNED, at=now)
     alert_operators(session, order)
     tell_customer(session, order, "unassigned")
     return None
@@ -163,7 +165,7 @@ def decline(session: Session, viewer: Viewer, order: ServiceOrder, reason: str |
     offer.answered_at = now
     note = viewer.provider.name + (f"：{reason}" if reason else "")
     record_event(session, order, viewer.actor, "decline", order.status, None, note=note, at=now)
-    offer_next(session, order, viewer.actor, now, rules, before=order.status)
+    offer_next(session, order, now, rules, before=order.status)
     return order
 
 
@@ -233,7 +235,7 @@ def expire_offers(db: Database, now: datetime | None = None, *, rules: Rules | N
                 provider = session.get(Provider, (district, offer.provider_id))
                 record_event(session, order, SYSTEM, "expire", OFFERED, None,
                              note=provider.name if provider else None, at=now)
-                offer_next(session, order, SYSTEM, now, rules, before=OFFERED)
+                offer_next(session, order, now, rules, before=OFFERED)
                 changed += 1
         except (StaleDataError, DomainError) as exc:
             log.info("offer sweep skipped an offer: %s", type(exc).__name__)
