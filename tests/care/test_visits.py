@@ -268,3 +268,18 @@ def test_photos_of_a_visit_are_stored_like_case_photos(session: Session, pair_of
     with pytest.raises(Exception) as too_many:
         visits.attach_photos(session, settings, logged.visit, [buf.getvalue()] * 3)
     assert getattr(too_many.value, "field", None) == "photos"
+
+
+def test_a_card_printed_with_an_older_token_still_confirms(session: Session, api, pair_of) -> None:
+    """Cards the platform printed before the Crockford alphabet hold 32 lower-case hex characters (the demo's did):
+    scanned as printed, or typed in capitals, they confirm the visit."""
+    profile, _v, _p, vol = pair_of
+    profile.card_token = "3f9a0c1be47d2a6f8e0b5c9d1a7e4f20"
+    session.commit()
+    for hours, typed in ((5, "3f9a0c1be47d2a6f8e0b5c9d1a7e4f20"), (3, "3F9A 0C1B E47D 2A6F 8E0B 5C9D 1A7E 4F20")):
+        visit = vol.post("/api/v1/care/visits", json={"person_id": str(profile.person_id), "kind": "health",
+                                                      "duration_minutes": 20, "visited_at": earlier(hours)}
+                         ).json()["id"]
+        r = vol.post(f"/api/v1/care/visits/{visit}/confirm", json={"card_token": typed})
+        assert r.status_code == 200, r.text
+        assert r.json()["confirm_method"] == "qr"

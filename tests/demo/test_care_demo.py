@@ -29,6 +29,7 @@ from jiayuan.care.models import (
     Pairing,
     Visit,
 )
+from jiayuan.care.profiles import CARD_ALPHABET
 from jiayuan.charity.models import (
     Account,
     Donation,
@@ -123,7 +124,8 @@ def test_people_in_care_come_from_the_registrys_tags(loaded: Loaded) -> None:
             person.birth_date <= eighty), person.name
         assert profile.grid_code == person.grid_code and profile.level in ("low", "medium", "high")
         assert profile.started_on <= TODAY and (profile.ended_on is None or profile.started_on <= profile.ended_on)
-        assert profile.needs and len(profile.card_token) == 32
+        # Printed like real cards: 16 characters of Crockford's base32, which a hand can type.
+        assert profile.needs and len(profile.card_token) == 16 and set(profile.card_token) <= set(CARD_ALPHABET)
     # Everyone living alone is in care.
     alone = {p for p, t in tags.items() if "living_alone" in t}
     assert alone and alone <= set(profiles)

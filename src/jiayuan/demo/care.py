@@ -35,6 +35,7 @@ from jiayuan.care.models import (
     Pairing,
     Visit,
 )
+from jiayuan.care.profiles import CARD_ALPHABET
 from jiayuan.charity.models import (
     Donation,
     Redemption,
@@ -202,7 +203,7 @@ def _profiles(w: World, data: dict[str, Any], names: Names, rng: random.Random, 
         profiles.append(profile)
         out.add(CareProfile, id=profile.id, person_id=p.id, grid_code=p.grid, level=level, needs=profile.needs,
                 notes=notes[int(rng.random() * len(notes))] if rng.random() < 0.3 else None,
-                visit_interval_days=None, card_token=f"{rng.getrandbits(128):032x}", started_on=started,
+                visit_interval_days=None, card_token="".join(rng.choice(CARD_ALPHABET) for _ in range(16)), started_on=started,
                 ended_on=ended, created_at=at(max(started, w.first - timedelta(days=1)), 540),
                 updated_at=at(ended or max(started, w.first - timedelta(days=1)), 560))
         for _ in range(1 if rng.random() < 0.6 else 2 if rng.random() < 0.9 else 0):
