@@ -137,3 +137,18 @@ def test_unknown_action(db, api) -> None:  # noqa: ANN001
     case = make_case(db, api, "reported")
     r = api("community").post(f"/api/v1/cases/{case.number}/actions/teleport", json={})
     assert r.status_code == 422 and r.json()["field"] == "action"
+
+
+def test_whoever_handled_a_case_does_not_check_it(db, api, client) -> None:  # noqa: ANN001
+    """Separation of duties: the grid lead who reported it handled is refused 核查, close and rework on it (403,
+    naming why), and their case page does not offer them; someone else of the unit checks it."""
+    case = make_case(db, api, "in_progress")
+    lead = api("grid_a")
+    assert lead.post(f"/api/v1/cases/{case.number}/actions/handle", json={"note": "已清理完毕"}).status_code == 200
+    r = lead.post(f"/api/v1/cases/{case.number}/actions/check", json={})
+    assert r.status_code == 403 and r.json()["reason"] == "own_work" and r.json()["field"] == "action"
+    page = lead.get(f"/cases/{case.number}").text
+    assert f"/cases/{case.number}/actions/check" not in page
+    assert api("community").post(f"/api/v1/cases/{case.number}/actions/check", json={}).status_code == 200
+    r = lead.post(f"/api/v1/cases/{case.number}/actions/close", json={})
+    assert r.status_code == 403 and r.json()["reason"] == "own_work"

@@ -197,6 +197,7 @@ def _nothing(session, case, category, data, actor, now):  # noqa: ANN001, ANN202
 
 def _handle(session, case, category, data, actor, now):  # noqa: ANN001, ANN202
     case.handled_at = now
+    case.handled_by = actor.user_id
     case.handling_hours = timing.hours_between(session, case.dispatched_at, now)
     case.handled_on_time = case.due_at is None or now <= case.due_at
 

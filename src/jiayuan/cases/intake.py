@@ -283,6 +283,7 @@ def _handled_on_spot(session: Session, case: Case, category: Item, actor: Princi
     case.unit_code = case.grid_code or case.unit_code
     case.level = "grid"
     case.accepted_at = case.registered_at = case.dispatched_at = case.handled_at = now
+    case.handled_by = actor.user_id
     case.response_hours = case.handling_hours = 0.0
     case.due_at = timing.handling_due(session, now, category, case.urgent)
     case.handled_on_time = True

@@ -132,6 +132,8 @@ class Case(Tenant, Timestamped, Base):
     registered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     handled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Who reported it handled, the last time: they may not check or close it themselves (separation of duties).
+    handled_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # The current stage's start and due time, and the handling deadline of the case.
     stage_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -159,6 +159,7 @@ MESSAGES: Messages = {
                           "instead."),
     ("attributes", "required"): N_("Please answer this question."),
     ("attributes", "*"): N_("Please answer this question."),
+    ("action", "own_work"): N_("You handled this case: someone else of the unit checks it."),
     ("action", "top_level"): N_("This case is already at the top level; it cannot be escalated further."),
     ("action", "conflict"): _stale,
     ("version", "*"): _stale,

@@ -65,6 +65,10 @@ def require_who(p: Principal, case: Case, t: Transition) -> None:
         raise Forbidden("only the case's handler, or staff of the unit answerable for it, may do this",
                         field="action")
     if t.who == CHECKER:
+        # Separation of duties (the digital urban-management loop): whoever handled it does not check it.
+        if case.handled_by is not None and case.handled_by == p.user_id:
+            raise Forbidden("the person who handled a case may not check it: someone else checks", field="action",
+                            reason="own_work")
         if p.role == Role.grid_worker and case.grid_code in p.grids:
             return
         if p.role in SUPERVISORS and p.scope.covers(case.origin_code):
