@@ -138,8 +138,9 @@ def test_tracking_by_number_and_phone_shows_the_status_and_when_closed_rates(cli
     r = client.post("/track", data={"csrf_token": token, "number": spaced, "phone": PHONE})
     assert r.status_code == 200 and "已派遣" in r.text and "满意" not in r.text.split('id="result"')[1]
     assert PERSONAS["grid_a"].username not in r.text and "系统" not in r.text.split('id="result"')[1]
-    for step, body in (("handle", {"note": "已清理"}), ("check", {}), ("close", {})):
-        act(api, "grid_a", number, step, **body)
+    for who, step, body in (("grid_a", "handle", {"note": "已清理"}), ("community", "check", {}),
+                            ("community", "close", {})):  # someone else checks
+        act(api, who, number, step, **body)
     r = client.post("/track", data={"csrf_token": token, "number": number, "phone": PHONE})
     assert "已结案" in r.text and 'value="satisfied"' in r.text and "已清理" not in r.text
     r = client.post("/track/rate", data={"csrf_token": token, "number": number, "phone": PHONE,
@@ -159,8 +160,9 @@ def test_signed_in_resident_sees_own_cases_and_rates_on_the_case_page(client, ap
     mine = client.get("/my/cases").text
     assert f"/cases/{number}" in mine and other not in mine
     assert client.get(f"/cases/{other}").status_code == 404
-    for step, body in (("handle", {"note": "已清理"}), ("check", {}), ("close", {})):
-        act(api, "grid_a", number, step, **body)
+    for who, step, body in (("grid_a", "handle", {"note": "已清理"}), ("community", "check", {}),
+                            ("community", "close", {})):  # someone else checks
+        act(api, who, number, step, **body)
     page = client.get(f"/cases/{number}").text
     assert "已结案" in page and PERSONAS["grid_a"].username not in page
     r = _post_action(client, number, "rate", rating="satisfied", note="谢谢")
@@ -203,6 +205,9 @@ def test_the_handler_handles_with_a_photo_checks_and_closes_on_the_pages(client,
                           "note": "已清运"})
     assert r.status_code == 200 and "已完成：处置反馈" in r.text and "已清运" in r.text
     assert re.search(rf'/api/v1/cases/{number}/photos/[0-9a-f-]+\?thumb=1', r.text)
+    assert 'id="act-check"' not in r.text  # who handled it does not check it: the community's staff do
+    client.cookies.clear()
+    page_login(client, PERSONAS["community"].username)
     assert _post_action(client, number, "check").status_code == 200
     r = _post_action(client, number, "close", note="现场已干净")
     assert r.status_code == 200 and "已结案" in r.text

@@ -6,14 +6,14 @@ from tests.cases.helpers import act, report
 from tests.personas import GRID_A, PERSONAS
 
 
-def test_a_grid_case_goes_to_the_lead_who_handles_checks_and_closes_it(api) -> None:  # noqa: ANN001
+def test_a_grid_case_goes_to_the_lead_who_handles_it_and_the_community_checks_and_closes_it(api) -> None:  # noqa: ANN001
     case = report(api, "resident", GRID_A)
     n = case["number"]
     assert case["status"] == "dispatched" and case["assignee"] == PERSONAS["grid_a"].username
     act(api, "grid_a", n, "start")
     act(api, "grid_a", n, "handle", note="已清理")
-    act(api, "grid_a", n, "check")
-    assert act(api, "grid_a", n, "close")["status"] == "closed"
+    act(api, "community", n, "check")  # someone other than the handler checks
+    assert act(api, "community", n, "close")["status"] == "closed"
     r = act(api, "resident", n, "rate", rating="satisfied")
     assert r["rating"] == "satisfied"
     assert [e["action"] for e in r["timeline"]] == ["report", "accept", "register", "dispatch", "start", "handle",
@@ -31,8 +31,9 @@ def test_a_community_case_waits_for_the_dispatcher(api) -> None:  # noqa: ANN001
 
 def test_dissatisfied_within_seven_days_reopens_as_rework(api) -> None:  # noqa: ANN001
     n = report(api, "resident", GRID_A)["number"]
-    for step, body in (("handle", {"note": "已处理"}), ("check", {}), ("close", {})):
-        act(api, "grid_a", n, step, **body)
+    for who, step, body in (("grid_a", "handle", {"note": "已处理"}), ("community", "check", {}),
+                            ("community", "close", {})):  # someone else checks
+        act(api, who, n, step, **body)
     r = act(api, "resident", n, "rate", rating="dissatisfied", note="还是很脏")
     assert r["status"] == "in_progress" and r["rework_count"] == 1 and r["assignee"] == PERSONAS["grid_a"].username
     assert act(api, "resident", n, "rate", expect=409, rating="satisfied")

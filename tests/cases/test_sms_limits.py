@@ -82,8 +82,9 @@ def test_reports_naming_one_phone_text_it_at_most_the_limit(browser, other_brows
         entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "sms_withheld", AuditEntry.target == third))
         assert entry is not None and entry.detail == {"limit": "number"} and VICTIM not in str(entry.detail)
     # Later news of the case is not texted either; it is still tracked by number and phone.
-    for step, body in (("handle", {"note": "已清理"}), ("check", {}), ("close", {})):
-        act(api, "grid_a", third, step, **body)
+    for who, step, body in (("grid_a", "handle", {"note": "已清理"}), ("community", "check", {}),
+                            ("community", "close", {})):  # someone else checks
+        act(api, who, third, step, **body)
     assert _texts(db, third) == []
     assert browser.post("/api/v1/cases/track", json={"number": third, "phone": VICTIM}).status_code == 200
 

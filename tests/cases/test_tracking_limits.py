@@ -57,8 +57,9 @@ def test_misses_are_limited_per_address(api, here, elsewhere) -> None:  # noqa: 
 
 def test_the_tracking_page_says_why_and_when(api, here) -> None:  # noqa: ANN001
     number = report(api, "grid_a", GRID_A, reporter_phone=PHONE)["number"]
-    for step, body in (("handle", {"note": "已清理"}), ("check", {}), ("close", {})):
-        act(api, "grid_a", number, step, **body)
+    for who, step, body in (("grid_a", "handle", {"note": "已清理"}), ("community", "check", {}),
+                            ("community", "close", {})):  # someone else checks
+        act(api, who, number, step, **body)
     token = csrf_from(here.get("/track").text)
     for guess in range(LIMIT):
         r = here.post("/track", data={"csrf_token": token, "number": number, "phone": f"1390000000{guess}"})
