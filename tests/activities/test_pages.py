@@ -80,6 +80,7 @@ def test_staff_pages_qr_attendance_series(client, session: Session) -> None:
     assert client.get("/activities/manage").status_code == 200
     assert s.name in client.get(f"/activities/series/{s.id}").text
     form = client.get("/activities/new")
+    assert "需要志愿者人数" in form.text  # the count's label; "Volunteers wanted" is the volunteer's list of needs
     r = client.post("/activities/new", data={"csrf_token": csrf_from(form.text), "kind": "culture", "title": "书法课",
                                              "organizer": "老年大学", "place": "活动室", "starts_at": "2030-05-01T09:00",
                                              "ends_at": "2030-05-01T08:00", "unit_code": COMMUNITY, "public": "1"})
@@ -104,6 +105,7 @@ def test_the_volunteer_page_on_a_phone(client, session: Session) -> None:
     session.commit()
     page_login(client, username, "volunteer-pass-1")
     me = client.get("/volunteers/me")
+    assert "<h2>志愿服务招募</h2>" in me.text and "需要志愿者人数" not in me.text
     assert me.status_code == 200 and "助老送餐" in me.text and "100" in me.text and "荣誉" in me.text
     r = client.post(f"/volunteers/me/opportunities/{o.id}/signup", data={"csrf_token": csrf_from(me.text)},
                     follow_redirects=True)
