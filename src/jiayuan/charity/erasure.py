@@ -17,13 +17,8 @@ def erase_person(session: Session, erasure: Erasure) -> int:
         return 0
     accounts = select(Account.id).where(Account.district_code == erasure.district_code,
                                         Account.household_id == erasure.household_id)
-    changed = 0
-    for entry in session.scalars(select(PointsEntry).where(PointsEntry.district_code == erasure.district_code,
-                                                           PointsEntry.account_id.in_(accounts),
-                                                           PointsEntry.note.is_not(None))):
-        redacted = erasure.redact(entry.note)
-        if redacted != entry.note:
-            entry.note = redacted
-            changed += 1
+    changed = erasure.redact_rows(session.scalars(select(PointsEntry).where(
+        PointsEntry.district_code == erasure.district_code, PointsEntry.account_id.in_(accounts),
+        PointsEntry.note.is_not(None))))
     session.flush()
     return changed

@@ -24,13 +24,9 @@ def erase_person(session: Session, erasure: Erasure) -> int:
     changed = 1
     if volunteer.user_id is not None and accounts.anonymize_user(session, volunteer.user_id, ANONYMIZED_NAME):
         changed += 1
-    for entry in session.scalars(select(HoursEntry).where(HoursEntry.district_code == erasure.district_code,
-                                                          HoursEntry.volunteer_id == volunteer.id,
-                                                          HoursEntry.note.is_not(None))):
-        redacted = erasure.redact(entry.note)
-        if redacted != entry.note:
-            entry.note = redacted
-            changed += 1
+    changed += erasure.redact_rows(session.scalars(select(HoursEntry).where(
+        HoursEntry.district_code == erasure.district_code, HoursEntry.volunteer_id == volunteer.id,
+        HoursEntry.note.is_not(None))))
     session.flush()
     return changed
 

@@ -11,7 +11,7 @@ visit a visit; only who it was about goes. Each eraser returns how many of its r
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import update
@@ -44,6 +44,17 @@ class Erasure:
     def redact(self, text: str | None) -> str | None:
         """Free text with this person's name, and every phone and ID number, masked."""
         return redact(text, self.names)
+
+    def redact_rows(self, rows: Iterable[object], attribute: str = "note") -> int:
+        """Redact `attribute` of each row (a ledger's notes, say); returns how many rows it changed."""
+        changed = 0
+        for row in rows:
+            before = getattr(row, attribute)
+            after = self.redact(before)
+            if after != before:
+                setattr(row, attribute, after)
+                changed += 1
+        return changed
 
 
 # Called as hook(session, erasure) -> rows changed, in the anonymisation's transaction, before the registry blanks
